@@ -1,0 +1,69 @@
+"""`create_app()`: wiring only. Configuration comes from the environment through config.load_settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from .config import Settings, load_settings
+from .model import ConfigError
+from .publish import Publisher
+from .storage import Storage
+from .topics import Taxonomy, load_taxonomy
+from .web.feedserver import FeedServer
+
+
+class Services:
+    """What the views need, made once per process."""
+
+    def __init__(self, settings: Settings, storage: Storage) -> None:
+        self.settings = settings
+        self.storage = storage
+        self.publisher = Publisher(storage, settings)
+        self._taxonomy: tuple[int, Taxonomy] | None = None
+
+    def taxonomy(self) -> Taxonomy:
+        # Re-read when the file changes, so pages follow the taxonomy the ingester uses.
+        mtime = self.settings.topics_file.stat().st_mtime_ns
+        if self._taxonomy is None or self._taxonomy[0] != mtime:
+            self._taxonomy = (mtime, load_taxonomy(self.settings.topics_file))
+        return self._taxonomy[1]
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """The web application. `test_config` overrides environment variables by name."""
+    env = dict(os.environ)
+    env.update({k: str(v) for k, v in (test_config or {}).items()})
+    settings = load_settings(env)
+    if not settings.secret_key:
+        if not settings.debug:
+            raise ConfigError("SECRET_KEY is not set: production refuses to start without it "
+                              "(`feedsvc serve` keeps a generated one in instance/ for a laptop)")
+        settings = _with_secret(settings, "debug-only-not-secret")
+
+    app = Flask("feedsvc", template_folder=str(settings.templates_dir), static_folder=None)
+    app.config.update(SECRET_KEY=settings.secret_key, FEEDSVC_SETTINGS=settings,
+                      DEBUG=settings.debug)
+    storage = Storage(settings.database_url)
+    services = Services(settings, storage)
+    app.extensions["feedsvc"] = services
+
+    from .web import pages
+
+    app.register_blueprint(pages.bp)
+    pages.register_errors(app)
+
+    feed_server = FeedServer(app.wsgi_app, storage, recheck_seconds=settings.feed_recheck_seconds,
+                             max_age=settings.feed_max_age)
+    app.extensions["feedsvc.feed_server"] = feed_server
+    app.wsgi_app = feed_server  # type: ignore[method-assign]
+    return app
+
+
+def _with_secret(settings: Settings, key: str) -> Settings:
+    import dataclasses
+
+    return dataclasses.replace(settings, secret_key=key)

@@ -1,0 +1,196 @@
+"""Every setting feedsvc reads, from the environment, in one place.
+
+Nothing else in the package reads os.environ: callers get a `Settings` and pass it on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import re
+import zoneinfo
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .model import ConfigError
+
+#: The repository root: where `data/` and `templates/` live next to the package.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    database_url: str
+    instance_dir: Path
+    content_dir: Path
+    topics_file: Path
+    templates_dir: Path
+    secret_key: str | None
+    base_url: str
+    tag_authority: str
+    organisation: str
+    language: str
+    smtp_url: str | None
+    mail_from: str
+    timezone: str
+    daily_at: dt.time
+    weekly_on: str
+    websub_hub: str | None
+    admin_token: str | None
+    log_level: str
+    port: int
+    rescan_seconds: int
+    max_file_bytes: int
+    feed_max_age: int
+    feed_recheck_seconds: float
+    mail_rate: float
+    mail_connections: int
+    debug: bool
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.instance_dir / "outbox"
+
+
+# (variable, default, help) — the README's configuration table is this list.
+VARIABLES: tuple[tuple[str, str, str], ...] = (
+    ("PORT", "8000", "port `feedsvc serve` and the Procfile's web process listen on"),
+    ("DATABASE_URL", "sqlite:///instance/feedsvc.sqlite3", "SQLAlchemy URL; `postgres://` is accepted"),
+    ("SECRET_KEY", "(generated into instance/ by `feedsvc serve`)", "signs tokens and sessions; required by `create_app()` in production"),
+    ("FEEDSVC_BASE_URL", "http://localhost:8000", "public address, used for absolute links in feeds and emails"),
+    ("FEEDSVC_CONTENT_DIR", "data/releases", "the folder of press-release listings"),
+    ("FEEDSVC_TOPICS", "data/topics.toml", "the topic taxonomy"),
+    ("FEEDSVC_INSTANCE_DIR", "instance", "local state: SQLite file, outbox, generated key"),
+    ("FEEDSVC_TAG_AUTHORITY", "host of FEEDSVC_BASE_URL", "authority of the tag: URIs given to releases at first ingest"),
+    ("FEEDSVC_ORGANISATION", "Press office", "feed author when a release has no byline"),
+    ("FEEDSVC_LANGUAGE", "en", "feed language"),
+    ("SMTP_URL", "(unset: mail goes to instance/outbox/)", "smtp://user:pass@host:port, smtp+starttls://…, smtps://…"),
+    ("MAIL_FROM", "Press office <noreply@localhost>", "From and Reply-To of every email"),
+    ("FEEDSVC_TIMEZONE", "UTC", "time zone of the digest schedule"),
+    ("FEEDSVC_DAILY_AT", "08:00", "time of day digests go out"),
+    ("FEEDSVC_WEEKLY_ON", "mon", "weekday of the weekly digest"),
+    ("FEEDSVC_WEBSUB_HUB", "(unset)", "WebSub hub to announce and ping"),
+    ("FEEDSVC_ADMIN_TOKEN", "(unset: /admin disabled)", "token for /admin"),
+    ("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR"),
+    ("FEEDSVC_RESCAN_SECONDS", "300", "full rescan of the content folder, as a safety net for missed events"),
+    ("FEEDSVC_MAX_FILE_BYTES", "20000000", "larger files are refused with an ingest error"),
+    ("FEEDSVC_FEED_MAX_AGE", "300", "Cache-Control max-age of feeds, seconds"),
+    ("FEEDSVC_FEED_RECHECK", "2", "how often a web process checks the database for rebuilt feeds, seconds"),
+    ("FEEDSVC_MAIL_RATE", "0", "messages per second per connection (0: unlimited)"),
+    ("FEEDSVC_MAIL_CONNECTIONS", "2", "SMTP connections used in parallel for a digest run"),
+    ("FEEDSVC_DEBUG", "0", "1 turns on debug mode (never in production)"),
+)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip() or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip() or str(default)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if value < 0:
+        raise ConfigError(f"{name}={raw!r} must not be negative")
+    return value
+
+
+def _path(env: Mapping[str, str], name: str, default: str, base: Path) -> Path:
+    raw = env.get(name, "").strip() or default
+    path = Path(raw)
+    return path if path.is_absolute() else (base / path)
+
+
+def normalise_database_url(url: str, instance_dir: Path) -> str:
+    """Accept the `postgres://` scheme PaaS providers hand out, and pick the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        rel = url[len("sqlite:///"):]
+        if rel and rel != ":memory:" and rel.startswith("instance/"):
+            url = "sqlite:///" + str(instance_dir / rel[len("instance/"):])
+    if not re.match(r"^(sqlite|postgresql\+psycopg)(\+\w+)?://", url):
+        raise ConfigError(f"DATABASE_URL must be a sqlite:// or postgres(ql):// URL, not {url.split(':', 1)[0]!r}")
+    return url
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Settings:
+    """Read every setting; raise ConfigError naming the first bad one."""
+    env = os.environ if env is None else env
+    base = cwd or Path.cwd()
+    instance_dir = _path(env, "FEEDSVC_INSTANCE_DIR", "instance", base)
+    database_url = normalise_database_url(
+        env.get("DATABASE_URL", "").strip() or "sqlite:///instance/feedsvc.sqlite3", instance_dir)
+
+    base_url = (env.get("FEEDSVC_BASE_URL", "").strip() or "http://localhost:8000").rstrip("/")
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"FEEDSVC_BASE_URL={base_url!r} must be an absolute http(s) URL")
+
+    tz = env.get("FEEDSVC_TIMEZONE", "").strip() or "UTC"
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"FEEDSVC_TIMEZONE={tz!r} is not a known time zone") from None
+
+    daily_raw = env.get("FEEDSVC_DAILY_AT", "").strip() or "08:00"
+    try:
+        daily_at = dt.time.fromisoformat(daily_raw)
+    except ValueError:
+        raise ConfigError(f"FEEDSVC_DAILY_AT={daily_raw!r} must be a time such as 08:00") from None
+
+    weekly_on = (env.get("FEEDSVC_WEEKLY_ON", "").strip() or "mon")[:3].lower()
+    if weekly_on not in WEEKDAYS:
+        raise ConfigError(f"FEEDSVC_WEEKLY_ON={env.get('FEEDSVC_WEEKLY_ON')!r} must be a weekday (mon … sun)")
+
+    level = (env.get("LOG_LEVEL", "").strip() or "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"LOG_LEVEL={level!r} must be DEBUG, INFO, WARNING or ERROR")
+
+    hub = env.get("FEEDSVC_WEBSUB_HUB", "").strip() or None
+    if hub and urlsplit(hub).scheme not in ("http", "https"):
+        raise ConfigError(f"FEEDSVC_WEBSUB_HUB={hub!r} must be an http(s) URL")
+
+    return Settings(
+        database_url=database_url,
+        instance_dir=instance_dir,
+        content_dir=_path(env, "FEEDSVC_CONTENT_DIR", "data/releases", base),
+        topics_file=_path(env, "FEEDSVC_TOPICS", str(PROJECT_ROOT / "data" / "topics.toml"), base),
+        templates_dir=PROJECT_ROOT / "templates",
+        secret_key=env.get("SECRET_KEY", "").strip() or None,
+        base_url=base_url,
+        tag_authority=env.get("FEEDSVC_TAG_AUTHORITY", "").strip() or parts.hostname,
+        organisation=env.get("FEEDSVC_ORGANISATION", "").strip() or "Press office",
+        language=env.get("FEEDSVC_LANGUAGE", "").strip() or "en",
+        smtp_url=env.get("SMTP_URL", "").strip() or None,
+        mail_from=env.get("MAIL_FROM", "").strip() or "Press office <noreply@localhost>",
+        timezone=tz,
+        daily_at=daily_at,
+        weekly_on=weekly_on,
+        websub_hub=hub,
+        admin_token=env.get("FEEDSVC_ADMIN_TOKEN", "").strip() or None,
+        log_level=level,
+        port=_int(env, "PORT", 8000, 1),
+        rescan_seconds=_int(env, "FEEDSVC_RESCAN_SECONDS", 300, 1),
+        max_file_bytes=_int(env, "FEEDSVC_MAX_FILE_BYTES", 20_000_000, 1),
+        feed_max_age=_int(env, "FEEDSVC_FEED_MAX_AGE", 300),
+        feed_recheck_seconds=_float(env, "FEEDSVC_FEED_RECHECK", 2.0),
+        mail_rate=_float(env, "FEEDSVC_MAIL_RATE", 0.0),
+        mail_connections=_int(env, "FEEDSVC_MAIL_CONNECTIONS", 2, 1),
+        debug=(env.get("FEEDSVC_DEBUG", "").strip().lower() in ("1", "true", "yes")),
+    )

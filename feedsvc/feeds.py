@@ -1,0 +1,286 @@
+"""Releases → Atom, RSS and OPML bytes. Pure: no clock, no I/O; the same input gives the same bytes (ETags).
+
+feedgen does the writing; this module owns its traps (see shared/NOTES.md):
+- it stamps `updated`/`lastBuildDate` with *now*: we always set them, from the entries;
+- `add_entry()` prepends: we append, so entries keep the caller's order (newest first);
+- it refuses naive datetimes and lxml refuses control characters: we check the first and strip the
+  second from every string we hand it;
+- `content(type="CDATA")` writes an invalid type: we escape paragraphs and send `type="html"`;
+- 1.0.0 drops `rel` from entry links (a shadowed loop variable): an entry extension puts it back.
+RFC 5005 archive links go through `fg.link()` (feedgen knows the relations); `<fh:archive/>` comes from a
+feed extension, so its namespace is declared on the root and it lands before the first entry, where
+the Atom RELAX NG schema allows extension elements.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import html
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
+from lxml import etree
+
+from feedsvc.model import StoredRelease
+
+__all__ = [
+    "ATOM_TYPE", "EPOCH", "FH_NS", "RSS_TYPE", "FeedSpec", "build_atom", "build_opml", "build_rss",
+    "clean_text", "summarize",
+]
+
+FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005 §4
+ATOM_NS = "http://www.w3.org/2005/Atom"
+ATOM_TYPE = "application/atom+xml"
+RSS_TYPE = "application/rss+xml"
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)  # `updated` of a feed with no entry, by default
+SUMMARY_LIMIT = 300
+
+# Characters XML 1.0 forbids (and lxml raises on), plus lone surrogates, which cannot be encoded at all.
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")  # RFC 3986 scheme, then no whitespace
+_LANGUAGE = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")  # atomLanguageTag in the RELAX NG schema
+
+
+def clean_text(text: str) -> str:
+    """`text` without the characters XML cannot carry."""
+    return _INVALID_XML.sub("", text)
+
+
+def summarize(text: str, limit: int = SUMMARY_LIMIT) -> str:
+    """`text` on one line, cut at a word boundary to at most `limit` characters (an ellipsis marks a cut)."""
+    text = " ".join(clean_text(text).split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    if space > limit // 2:  # a single huge "word" (a URL) is cut where it stands
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.–—-") + "…"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """What a feed says about itself; one per served address (self_url must be that address)."""
+
+    feed_id: str  # tag: URI, never changed, e.g. tag:example.org,2026:feed/all
+    title: str
+    subtitle: str
+    self_url: str  # the address this very document is served from (the W3C validator checks)
+    alternate_url: str  # the HTML page of the feed
+    base_url: str  # release pages are {base_url}/releases/{id}
+    author_name: str  # the organisation: author of every release without a byline
+    language: str = "en"
+    hub_url: str | None = None  # WebSub hub
+    generator: str = "feedsvc"
+    generator_version: str | None = None
+    icon: str | None = None
+
+    def __post_init__(self) -> None:
+        # Caught here, once, rather than as a schema-invalid feed served to every reader.
+        for name in ("feed_id", "self_url", "alternate_url", "base_url"):
+            if not _URI.fullmatch(getattr(self, name)):
+                raise ValueError(f"FeedSpec.{name} is not an absolute URI: {getattr(self, name)!r}")
+        if not _LANGUAGE.fullmatch(self.language):
+            raise ValueError(f"FeedSpec.language is not a language tag: {self.language!r}")
+        if not self.title.strip() or not self.author_name.strip():
+            raise ValueError("FeedSpec.title and FeedSpec.author_name must not be empty")
+
+
+class _NoFeedExtension:
+    """Feed half of the entry-only extension (feedgen instantiates both halves)."""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {}
+
+    def extend_atom(self, feed: Any) -> Any:
+        return feed
+
+    def extend_rss(self, feed: Any) -> Any:
+        return feed
+
+
+class _EntryLinkRel(_NoFeedExtension):
+    """Writes back the rel and type that feedgen 1.0.0 drops from entry links.
+
+    Our only entry link is the release's HTML page. feedgen builds Atom elements without a namespace
+    (xmlns is a plain attribute of the root), hence the bare "link".
+    """
+
+    def extend_atom(self, entry: Any) -> Any:
+        for link in entry.iterfind("link"):
+            if "rel" not in link.attrib:
+                link.set("rel", "alternate")
+                link.set("type", "text/html")
+        return entry
+
+
+class _ArchiveMarker(_NoFeedExtension):
+    """RFC 5005 §4: `<fh:archive/>` marks an archive document; registered only for those."""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"fh": FH_NS}
+
+    def extend_atom(self, feed: Any) -> Any:
+        # Appended after feedgen's own children and before the entries (added after extensions).
+        etree.SubElement(feed, f"{{{FH_NS}}}archive")
+        return feed
+
+
+class _RssHub(_NoFeedExtension):
+    """WebSub discovery for RSS: feedgen writes only the self atom:link into the channel."""
+
+    hub_url = ""
+
+    def extend_rss(self, feed: Any) -> Any:
+        channel = feed.find("channel")
+        etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=self.hub_url, rel="hub")
+        return feed
+
+
+def _utc(when: dt.datetime, what: str) -> dt.datetime:
+    if when.tzinfo is None or when.utcoffset() is None:
+        # Guessing a zone would move the instant silently; storage promises aware UTC.
+        raise ValueError(f"{what} is a naive datetime: feeds need aware UTC instants")
+    return when.astimezone(dt.timezone.utc)
+
+
+def _checked(releases: Sequence[StoredRelease]) -> list[StoredRelease]:
+    """The releases to show, after checking what readers and the W3C validator punish."""
+    shown = [r for r in releases if not r.withdrawn]
+    ids: set[str] = set()
+    instants: dict[dt.datetime, str] = {}
+    for r in shown:
+        if not _URI.fullmatch(r.atom_id):
+            raise ValueError(f"release {r.id}: atom_id is not a URI: {r.atom_id!r}")
+        if r.atom_id in ids:  # some readers drop the entry, others the whole feed
+            raise ValueError(f"release {r.id}: duplicate atom_id {r.atom_id!r}")
+        ids.add(r.atom_id)
+        updated = _utc(r.updated, f"release {r.id}: updated")
+        _utc(r.published, f"release {r.id}: published")
+        if updated in instants:  # storage keeps `updated` unique; the validator warns on a tie
+            raise ValueError(f"releases {instants[updated]} and {r.id} share the updated instant {updated}")
+        instants[updated] = r.id
+    return shown
+
+
+def _feed_updated(shown: Sequence[StoredRelease], empty_updated: dt.datetime) -> dt.datetime:
+    if not shown:
+        return _utc(empty_updated, "empty_updated")
+    return max(_utc(r.updated, "updated") for r in shown)
+
+
+def _generator(spec: FeedSpec, updated: dt.datetime,
+               self_type: str, links: Sequence[tuple[str, str, str | None]]) -> FeedGenerator:
+    fg = FeedGenerator()
+    fg.register_extension("feedsvc_rel", _NoFeedExtension, _EntryLinkRel, atom=True, rss=False)
+    fg.id(clean_text(spec.feed_id))
+    fg.title(clean_text(spec.title))
+    fg.subtitle(clean_text(spec.subtitle or spec.title))  # RSS requires a channel description
+    fg.author(name=clean_text(spec.author_name))  # a feed-level author keeps even an empty feed valid
+    fg.language(spec.language)
+    fg.generator(clean_text(spec.generator), version=spec.generator_version)
+    if spec.icon:
+        fg.icon(clean_text(spec.icon))
+    fg.updated(updated)  # feedgen's default is now: the ETag would change on every build
+    fg.link(href=clean_text(spec.self_url), rel="self", type=self_type)
+    if spec.hub_url:
+        fg.link(href=clean_text(spec.hub_url), rel="hub")
+    for href, rel, type_ in links:
+        fg.link(href=clean_text(href), rel=rel, **({"type": type_} if type_ else {}))
+    # Last on purpose: feedgen uses the last link added as RSS's channel <link>.
+    fg.link(href=clean_text(spec.alternate_url), rel="alternate", type="text/html")
+    return fg
+
+
+def _add_entries(fg: FeedGenerator, spec: FeedSpec, shown: Sequence[StoredRelease],
+                 topic_titles: Mapping[str, str], *, dc_creator: bool) -> None:
+    base = spec.base_url.rstrip("/")
+    for r in shown:
+        fe = fg.add_entry(order="append")  # the caller sorted newest first; feedgen would reverse it
+        fe.id(clean_text(r.atom_id))  # also the RSS guid, isPermaLink="false"
+        fe.title(clean_text(r.title).strip() or "Untitled release")
+        updated = _utc(r.updated, "updated")
+        fe.updated(updated)
+        # `published` after `updated` would be nonsense (a stated date later than first sight):
+        # clamp published rather than move `updated`, which feed `updated` and uniqueness rest on.
+        fe.published(min(_utc(r.published, "published"), updated))
+        author = clean_text(r.author or "").strip() or clean_text(spec.author_name)
+        fe.author(name=author)  # every entry names one: the validator warns otherwise
+        if dc_creator:
+            fe.dc.dc_creator(author)  # RSS <author> must be an email address; dc:creator takes a name
+        for slug in r.topics:
+            fe.category(term=clean_text(slug), label=clean_text(topic_titles.get(slug, slug)))
+        paragraphs = [" ".join(clean_text(p).split()) for p in r.paragraphs]
+        paragraphs = [p for p in paragraphs if p]
+        if paragraphs:
+            fe.summary(summarize(paragraphs[0]), type="text")
+            # Escaped here, escaped again by the XML writer: readers see text, never the release's markup.
+            fe.content("\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs), type="html")
+        fe.link(href=f"{base}/releases/{clean_text(r.id)}", rel="alternate", type="text/html")
+
+
+def build_atom(
+    spec: FeedSpec,
+    releases: Sequence[StoredRelease],
+    *,
+    topic_titles: Mapping[str, str],
+    prev_archive: str | None = None,
+    next_archive: str | None = None,
+    current: str | None = None,
+    is_archive: bool = False,
+    empty_updated: dt.datetime = EPOCH,
+) -> bytes:
+    """An Atom 1.0 document (UTF-8, with XML declaration) of `releases` in the order given.
+
+    Withdrawn releases are left out. Feed `updated` is the newest entry's, or `empty_updated` when
+    nothing is shown. `prev_archive`/`next_archive`/`current` are RFC 5005 links; `is_archive` adds
+    `<fh:archive/>`. Raises ValueError on a naive datetime, a duplicate atom_id or `updated` instant.
+    """
+    shown = _checked(releases)
+    links: list[tuple[str, str, str | None]] = []
+    for href, rel in ((current, "current"), (prev_archive, "prev-archive"), (next_archive, "next-archive")):
+        if href:
+            links.append((href, rel, ATOM_TYPE))
+    fg = _generator(spec, _feed_updated(shown, empty_updated), ATOM_TYPE, links)
+    if is_archive:
+        fg.register_extension("feedsvc_fh", _ArchiveMarker, None, atom=True, rss=False)
+    _add_entries(fg, spec, shown, topic_titles, dc_creator=False)
+    return bytes(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True))
+
+
+def build_rss(
+    spec: FeedSpec,
+    releases: Sequence[StoredRelease],
+    *,
+    topic_titles: Mapping[str, str],
+    empty_updated: dt.datetime = EPOCH,
+) -> bytes:
+    """An RSS 2.0 document of `releases` in the order given; `spec.self_url` must be the RSS address.
+
+    guid = atom_id (isPermaLink="false"), lastBuildDate = newest `updated`, author as dc:creator.
+    """
+    shown = _checked(releases)
+    fg = _generator(spec, _feed_updated(shown, empty_updated), RSS_TYPE, [])
+    fg.load_extension("dc", atom=False, rss=True)
+    if spec.hub_url:
+        fg.register_extension("feedsvc_hub", _RssHub, None, atom=False, rss=True)
+        fg.feedsvc_hub.hub_url = clean_text(spec.hub_url)
+    _add_entries(fg, spec, shown, topic_titles, dc_creator=True)
+    return bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))
+
+
+def build_opml(title: str, feeds: Sequence[tuple[str, str, str]]) -> bytes:
+    """An OPML 2.0 subscription list of (title, xml_url, html_url); no dates, so it is deterministic."""
+    root = etree.Element("opml", version="2.0")
+    head = etree.SubElement(root, "head")
+    etree.SubElement(head, "title").text = clean_text(title)
+    body = etree.SubElement(root, "body")
+    for feed_title, xml_url, html_url in feeds:
+        text = clean_text(feed_title)
+        # OPML 2.0 §"subscription lists": type="rss" whatever the feed's format.
+        etree.SubElement(body, "outline", type="rss", text=text, title=text,
+                         xmlUrl=clean_text(xml_url), htmlUrl=clean_text(html_url))
+    return bytes(etree.tostring(root, encoding="UTF-8", xml_declaration=True, pretty_print=True))

@@ -1,0 +1,13 @@
+"""Alembic environment: the engine comes from feedsvc's Storage, never from an ini file."""
+
+from alembic import context
+
+from feedsvc.storage.schema import Base
+
+config = context.config
+engine = config.attributes["engine"]
+
+with engine.begin() as connection:
+    context.configure(connection=connection, target_metadata=Base.metadata,
+                      render_as_batch=engine.dialect.name == "sqlite")
+    context.run_migrations()

@@ -1,0 +1,150 @@
+"""The domain's data: frozen dataclasses and the project's exceptions. Imports nothing of ours."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import re
+import unicodedata
+from typing import Any
+
+
+class FeedsvcError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class ParseError(FeedsvcError):
+    """A listing could not be read (undecodable, binary, no release); carries the file and the reason."""
+
+    def __init__(self, source_file: str, reason: str, line: int | None = None) -> None:
+        self.source_file = source_file
+        self.reason = reason
+        self.line = line
+        where = f"{source_file} line {line}" if line else source_file
+        super().__init__(f"{where}: {reason}")
+
+
+class ConfigError(FeedsvcError):
+    """A setting is missing or invalid; the message names it."""
+
+
+class StorageError(FeedsvcError):
+    """A database operation failed; the message says what was being done."""
+
+
+_KEY_STRIP = re.compile(r"[^\w]+")
+
+
+def _key_text(text: str) -> str:
+    # Folding case, accents' composition and punctuation means a re-typed quote or a
+    # double space does not make a new release.
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(_KEY_STRIP.sub(" ", text).split())
+
+
+def release_key(title: str, location: str | None) -> str:
+    """The id a release gets at first sight: derived from its normalised title and place."""
+    basis = _key_text(title) + "\x1f" + _key_text(location or "")
+    return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Release:
+    """One press release as parsed from a listing (before storage gives it a lasting identity)."""
+
+    source_file: str
+    position: int  # 0-based index in its listing; position 0 is the listing's newest
+    title: str
+    title_inferred: bool
+    location: str | None
+    date: dt.date | None
+    author: str | None
+    section: str | None
+    paragraphs: tuple[str, ...]
+    topics: tuple[str, ...] = ()  # named in front matter; added to the taxonomy's result
+    line: int = 0  # 1-based line of the listing where the release starts
+    key: str = ""  # release_key(title, location), made unique within its listing by the parser
+
+    @property
+    def body(self) -> str:
+        return " ".join(self.paragraphs)
+
+    @property
+    def content_hash(self) -> str:
+        """Changes exactly when something a reader sees changes."""
+        payload = json.dumps(
+            [self.title, self.location, self.date.isoformat() if self.date else None,
+             self.author, self.section, list(self.paragraphs), sorted(self.topics)],
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source_file": self.source_file,
+            "position": self.position,
+            "id": self.key,
+            "title": self.title,
+            "title_inferred": self.title_inferred,
+            "location": self.location,
+            "date": self.date.isoformat() if self.date else None,
+            "author": self.author,
+            "section": self.section,
+            "topics": list(self.topics),
+            "line": self.line,
+            "paragraphs": list(self.paragraphs),
+        }
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Topic:
+    """One entry of the taxonomy (data/topics.toml)."""
+
+    slug: str
+    title: str
+    description: str = ""
+    words: tuple[str, ...] = ()  # words and phrases, matched whole-word and case-insensitively
+    places: tuple[str, ...] = ()  # dateline places that put a release in this topic
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoredRelease:
+    """A release as storage knows it: a lasting identity and the instants feeds are built from."""
+
+    id: str  # assigned at first ingest, never changed (the first release_key it had)
+    atom_id: str  # tag: URI assigned at first ingest, never changed
+    title: str
+    title_inferred: bool
+    location: str | None
+    date: dt.date | None
+    author: str | None
+    section: str | None
+    paragraphs: tuple[str, ...]
+    topics: tuple[str, ...]  # topic slugs, sorted
+    published: dt.datetime  # aware UTC: the stated date, else first seen
+    updated: dt.datetime  # aware UTC: moves only when the content changes; unique per release
+    first_seen: dt.datetime  # aware UTC
+    withdrawn: bool = False
+
+    @property
+    def body(self) -> str:
+        return " ".join(self.paragraphs)
+
+
+FREQUENCIES = ("daily", "weekly")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Subscriber:
+    """Someone who gets the email digest."""
+
+    id: int
+    email: str
+    topics: tuple[str, ...]  # topic slugs; empty means every topic
+    frequency: str  # one of FREQUENCIES
+    state: str  # pending | confirmed | unsubscribed | bounced
+    created_at: dt.datetime
+    confirmed_at: dt.datetime | None = None
+    last_digest_at: dt.datetime | None = None  # the cut-off of the last digest they were sent

@@ -1,0 +1,54 @@
+"""Press-release listings and Markdown files to `Release`s; ParseError is the only error bad input raises."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from feedsvc.model import ParseError, Release
+from feedsvc.parsing.decoding import decode
+from feedsvc.parsing.drafts import finish
+from feedsvc.parsing.listing import parse_listing
+from feedsvc.parsing.markdown import has_front_matter, parse_markdown
+from feedsvc.parsing.normalise import normalise_text
+
+__all__ = ["ParseError", "decode", "normalise_text", "parse_bytes", "parse_file", "parse_text"]
+
+_MARKDOWN_SUFFIXES = (".md", ".markdown")
+
+
+def parse_text(text: str, source_file: str, *, markdown: bool | None = None) -> list[Release]:
+    """The releases of a listing (or of a Markdown file), in file order."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip():
+        raise ParseError(source_file, "empty file")
+    if markdown is None:
+        markdown = source_file.lower().endswith(_MARKDOWN_SUFFIXES) or has_front_matter(text)
+    drafts = parse_markdown(text, source_file) if markdown else parse_listing(text)
+    if not drafts:
+        raise ParseError(source_file, "no release found")
+    return finish(drafts, source_file)
+
+
+def parse_bytes(data: bytes, source_file: str) -> list[Release]:
+    """Decode then parse a listing's bytes."""
+    return parse_text(decode(data, source_file), source_file)
+
+
+def parse_file(path: str | os.PathLike[str], *, max_bytes: int = 20_000_000) -> list[Release]:
+    """Read and parse one content file; its base name becomes `source_file`."""
+    file = Path(path)
+    source_file = file.name
+    try:
+        with file.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
+                raise ParseError(source_file, f"file too large ({size} bytes, limit {max_bytes})")
+            # One byte past the limit catches a file that grew after the stat.
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise ParseError(source_file, f"cannot read file: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:
+        raise ParseError(source_file, f"file too large ({len(data)}+ bytes, limit {max_bytes})")
+    return parse_text(decode(data, source_file), source_file)

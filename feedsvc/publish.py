@@ -1,0 +1,199 @@
+"""Building feed documents when releases change, and telling a WebSub hub about it.
+
+Feeds are built here, after ingest, and stored; web processes only serve the stored bytes.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import datetime as dt
+import hashlib
+import logging
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable
+
+from . import __version__
+from .config import Settings
+from .feeds import FeedSpec, build_atom, build_opml, build_rss
+from .storage import Storage
+from .topics import Taxonomy, load_taxonomy
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 50
+ATOM = "application/atom+xml; charset=utf-8"
+RSS = "application/rss+xml; charset=utf-8"
+OPML = "text/x-opml; charset=utf-8"
+ALL = "all"
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedInfo:
+    slug: str
+    title: str
+    subtitle: str
+
+
+def archive_count(total: int, page_size: int = PAGE_SIZE) -> int:
+    """RFC 5005 archive pages: fixed pages counted from the oldest, covering what the current feed does not."""
+    return 0 if total <= page_size else -(-(total - page_size) // page_size)
+
+
+class Publisher:
+    """Builds and stores every feed of the topics a scan touched; pings the hub for those that changed."""
+
+    def __init__(self, storage: Storage, settings: Settings) -> None:
+        self.storage = storage
+        self.settings = settings
+        self._hub_pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+    # -- what the feeds are -------------------------------------------------------------
+
+    def taxonomy(self) -> Taxonomy:
+        return load_taxonomy(self.settings.topics_file)
+
+    def feed_info(self, slug: str, taxonomy: Taxonomy) -> FeedInfo | None:
+        org = self.settings.organisation
+        if slug == ALL:
+            return FeedInfo(ALL, f"{org}: all press releases", f"Every press release of {org}")
+        topic = taxonomy.by_slug(slug)
+        if topic is None:
+            return None
+        return FeedInfo(slug, f"{org}: {topic.title}", topic.description or topic.title)
+
+    def tag_date(self) -> str:
+        # The feed ids' tag date is fixed at the first build and never changes after.
+        stored = self.storage.get_meta("tag_date")
+        if stored:
+            return stored
+        today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+        self.storage.set_meta("tag_date", today)
+        return self.storage.get_meta("tag_date") or today
+
+    def spec(self, info: FeedInfo, self_url: str) -> FeedSpec:
+        base = self.settings.base_url
+        page = f"{base}/" if info.slug == ALL else f"{base}/topics/{info.slug}"
+        return FeedSpec(
+            feed_id=f"tag:{self.settings.tag_authority},{self.tag_date()}:feed/{info.slug}",
+            title=info.title, subtitle=info.subtitle, self_url=self_url, alternate_url=page,
+            base_url=base, author_name=self.settings.organisation, language=self.settings.language,
+            hub_url=self.settings.websub_hub, generator="feedsvc", generator_version=__version__)
+
+    def feed_url(self, slug: str, ext: str = "atom") -> str:
+        return f"{self.settings.base_url}/feeds/{slug}.{ext}"
+
+    def archive_url(self, slug: str, page: int) -> str:
+        return f"{self.settings.base_url}/feeds/archive/{slug}/{page}.atom"
+
+    # -- building -----------------------------------------------------------------------
+
+    def current_atom(self, info: FeedInfo, taxonomy: Taxonomy) -> tuple[bytes, dt.datetime]:
+        topic = None if info.slug == ALL else info.slug
+        releases = self.storage.list_releases(topic, limit=PAGE_SIZE)
+        pages = archive_count(self.storage.count_releases(topic))
+        body = build_atom(self.spec(info, self.feed_url(info.slug)), releases,
+                          topic_titles=taxonomy.titles,
+                          prev_archive=self.archive_url(info.slug, pages) if pages else None)
+        return body, _newest(releases)
+
+    def archive_atom(self, info: FeedInfo, page: int, taxonomy: Taxonomy) -> bytes | None:
+        """Archive page `page` (1 is the oldest), built on request; None past the last page."""
+        topic = None if info.slug == ALL else info.slug
+        pages = archive_count(self.storage.count_releases(topic))
+        if not 1 <= page <= pages:
+            return None
+        releases = self.storage.list_releases(topic, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+                                              oldest_first=True)
+        releases.reverse()  # newest first within the page, as in the current document
+        return build_atom(
+            self.spec(info, self.archive_url(info.slug, page)), releases, topic_titles=taxonomy.titles,
+            current=self.feed_url(info.slug),
+            prev_archive=self.archive_url(info.slug, page - 1) if page > 1 else None,
+            next_archive=self.archive_url(info.slug, page + 1) if page < pages else None,
+            is_archive=True)
+
+    def rebuild(self, slugs: Iterable[str]) -> list[str]:
+        """Rebuild and store the feeds of these topics; return the names whose bytes changed."""
+        taxonomy = self.taxonomy()
+        now = dt.datetime.now(dt.timezone.utc)
+        changed: list[str] = []
+        for slug in sorted(set(slugs)):
+            info = self.feed_info(slug, taxonomy)
+            if info is None:
+                continue
+            body, newest = self.current_atom(info, taxonomy)
+            if self.storage.put_feed_document(f"{slug}.atom", body, ATOM, newest, now):
+                changed.append(f"{slug}.atom")
+            topic = None if slug == ALL else slug
+            releases = self.storage.list_releases(topic, limit=PAGE_SIZE)
+            rss = build_rss(self.spec(info, self.feed_url(slug, "rss")), releases,
+                            topic_titles=taxonomy.titles)
+            if self.storage.put_feed_document(f"{slug}.rss", rss, RSS, _newest(releases), now):
+                changed.append(f"{slug}.rss")
+        if changed:
+            log.info("feeds rebuilt: %s", ", ".join(changed))
+            self.ping_hub([self.settings.base_url + "/feeds/" + name for name in changed])
+        return changed
+
+    def opml(self, taxonomy: Taxonomy) -> bytes:
+        org = self.settings.organisation
+        feeds = [(f"{org}: all press releases", self.feed_url(ALL), f"{self.settings.base_url}/")]
+        feeds += [(f"{org}: {t.title}", self.feed_url(t.slug), f"{self.settings.base_url}/topics/{t.slug}")
+                  for t in taxonomy.topics]
+        return build_opml(f"{org} press releases", feeds)
+
+    def after_scan(self, slugs: set[str]) -> list[str]:
+        """What the ingester calls after every scan."""
+        if self.needs_full_rebuild():
+            return self.ensure_current()
+        return self.rebuild(slugs) if slugs else []
+
+    def _fingerprint(self, taxonomy: Taxonomy) -> str:
+        s = self.settings
+        return hashlib.sha256("\x1f".join([
+            __version__, s.base_url, s.tag_authority, s.organisation, s.language,
+            s.websub_hub or "", taxonomy.digest]).encode()).hexdigest()
+
+    def needs_full_rebuild(self) -> bool:
+        return self.storage.get_meta("feeds_fingerprint") != self._fingerprint(self.taxonomy())
+
+    def ensure_current(self) -> list[str]:
+        """Rebuild everything when what feeds are built from, other than releases, changed."""
+        taxonomy = self.taxonomy()
+        fingerprint = self._fingerprint(taxonomy)
+        if self.storage.get_meta("feeds_fingerprint") == fingerprint:
+            return []
+        changed = self.rebuild([ALL, *taxonomy.slugs])
+        keep = {f"{slug}.{ext}" for slug in (ALL, *taxonomy.slugs) for ext in ("atom", "rss")}
+        self.storage.delete_feed_documents(keep)
+        self.storage.set_meta("feeds_fingerprint", fingerprint)
+        return changed
+
+    # -- WebSub -------------------------------------------------------------------------
+
+    def ping_hub(self, urls: list[str]) -> None:
+        """Tell the hub, in the background: a slow or failing hub never holds up ingest."""
+        hub = self.settings.websub_hub
+        if not hub:
+            return
+        if self._hub_pool is None:
+            self._hub_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="websub")
+        for url in urls:
+            self._hub_pool.submit(_ping, hub, url)
+
+
+def _ping(hub: str, url: str) -> None:
+    data = urllib.parse.urlencode({"hub.mode": "publish", "hub.url": url}).encode()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(hub, data=data), timeout=10) as resp:
+            log.info("websub: told %s about %s (%s)", hub, url, resp.status)
+    except Exception as exc:  # any failure of the hub is logged and forgotten
+        log.warning("websub: %s did not take %s: %s", hub, url, exc)
+
+
+def _newest(releases: list) -> dt.datetime:  # type: ignore[type-arg]
+    if not releases:
+        return dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    return max(r.updated for r in releases)

@@ -1,0 +1,131 @@
+"""All SQL lives in this package. `Storage` is one object, its methods split by domain into mixins."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..model import StorageError
+from .feeds import FeedDocumentsMixin
+from .releases import ReleasesMixin
+from .schema import Base
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+# One number for every process: a PostgreSQL advisory lock that serialises writers of releases.
+INGEST_LOCK = 0x66656564
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # The driver's own transaction handling is switched off so that BEGIN IMMEDIATE below
+    # takes the write lock up front: two processes ingesting at once then queue, not deadlock.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+class Storage(ReleasesMixin, FeedDocumentsMixin):
+    """The database: opened from a URL, closed with close()."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.engine = make_engine(url)
+        except (SQLAlchemyError, OSError) as exc:
+            raise StorageError(f"while opening database {self.safe_url}: {exc}") from exc
+        self.dialect = self.engine.dialect.name
+
+    @property
+    def safe_url(self) -> str:
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextlib.contextmanager
+    def begin(self, doing: str, *, lock: bool = False) -> Iterator[Connection]:
+        """A transaction; database errors come out as StorageError saying what was being done."""
+        try:
+            with self.engine.begin() as conn:
+                if lock and self.dialect == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": INGEST_LOCK})
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StorageError(f"while {doing}: {exc.__class__.__name__}: {exc}") from exc
+
+    @contextlib.contextmanager
+    def read(self, doing: str) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StorageError(f"while {doing}: {exc.__class__.__name__}: {exc}") from exc
+
+    # -- schema -------------------------------------------------------------------------
+
+    def alembic_config(self) -> Any:
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        cfg.attributes["engine"] = self.engine
+        return cfg
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Bring the schema to `revision` with Alembic (idempotent)."""
+        from alembic import command
+
+        try:
+            command.upgrade(self.alembic_config(), revision)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"while upgrading the schema of {self.safe_url}: {exc}") from exc
+
+    def current_revision(self) -> str | None:
+        with self.read("reading the schema revision") as conn:
+            if not sa.inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+    def drop_everything(self) -> None:
+        """Tests only: an empty database."""
+        with self.begin("dropping every table") as conn:
+            Base.metadata.drop_all(conn)
+            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            return True
+        except SQLAlchemyError:
+            return False

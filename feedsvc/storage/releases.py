@@ -1,0 +1,354 @@
+"""Releases, the files they come from, and what each scan did."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..model import Release, StoredRelease
+from .schema import (
+    FileRow, IngestErrorRow, MetaRow, OccurrenceRow, ReleaseRow, ReleaseTopicRow, ScanRow,
+)
+
+if TYPE_CHECKING:
+    from . import Storage
+
+R = ReleaseRow.__table__
+RT = ReleaseTopicRow.__table__
+OCC = OccurrenceRow.__table__
+F = FileRow.__table__
+ERR = IngestErrorRow.__table__
+SCAN = ScanRow.__table__
+META = MetaRow.__table__
+
+Classifier = Callable[[Release], tuple[str, ...]]
+
+# Feeds need distinct `updated` instants (the W3C validator warns on ties) that keep listing order.
+STAMP_STEP = dt.timedelta(milliseconds=1)
+# A release whose title changed is the same release when most of its body is unchanged.
+SAME_BODY_RATIO = 0.6
+SAME_TITLE_RATIO = 0.8
+
+
+@dataclasses.dataclass
+class FileOutcome:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    topics: set[str] = dataclasses.field(default_factory=set)  # feeds whose content changed
+    new_ids: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class ScanSummary:
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    files_scanned: int
+    files_changed: int
+    files_failed: int
+    releases_new: int
+    releases_updated: int
+    releases_unchanged: int
+    releases_withdrawn: int
+
+
+def _similar(old: dict[str, Any], new: Release) -> float:
+    old_body = " ".join(json.loads(old["paragraphs"]))
+    if old_body and new.body:
+        return difflib.SequenceMatcher(None, old_body[:4000], new.body[:4000]).ratio()
+    if difflib.SequenceMatcher(None, old["title"], new.title).ratio() >= SAME_TITLE_RATIO:
+        return SAME_BODY_RATIO
+    return 0.0
+
+
+def _values(r: Release, topics: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "key": r.key, "title": r.title, "title_inferred": r.title_inferred, "location": r.location,
+        "date": r.date, "author": r.author, "section": r.section,
+        "paragraphs": json.dumps(list(r.paragraphs), ensure_ascii=False),
+        "topics": " ".join(topics), "declared_topics": "\t".join(r.topics),
+        "content_hash": r.content_hash,
+    }
+
+
+def _published(date: dt.date | None, first_seen: dt.datetime) -> dt.datetime:
+    if date is None:
+        return first_seen
+    return dt.datetime.combine(date, dt.time(), tzinfo=dt.timezone.utc)
+
+
+def row_to_release(row: Any) -> StoredRelease:
+    return StoredRelease(
+        id=row.id, atom_id=row.atom_id, title=row.title, title_inferred=bool(row.title_inferred),
+        location=row.location, date=row.date, author=row.author, section=row.section,
+        paragraphs=tuple(json.loads(row.paragraphs)),
+        topics=tuple(row.topics.split()) if row.topics else (),
+        published=row.published, updated=row.updated, first_seen=row.first_seen,
+        withdrawn=row.withdrawn_at is not None,
+    )
+
+
+class ReleasesMixin:
+    # -- files --------------------------------------------------------------------------
+
+    def file_states(self: Storage) -> dict[str, tuple[int, int, str, str | None]]:
+        """path → (size, mtime_ns, sha256, error) as the last scan left them."""
+        with self.read("reading file states") as conn:
+            rows = conn.execute(sa.select(F.c.path, F.c.size, F.c.mtime_ns, F.c.sha256, F.c.error))
+            return {r.path: (r.size, r.mtime_ns, r.sha256, r.error) for r in rows}
+
+    def touch_file(self: Storage, path: str, size: int, mtime_ns: int, now: dt.datetime) -> None:
+        with self.begin(f"recording {path}") as conn:
+            conn.execute(F.update().where(F.c.path == path).values(
+                size=size, mtime_ns=mtime_ns, scanned_at=now))
+
+    def record_file_error(self: Storage, path: str, size: int, mtime_ns: int, sha256: str,
+                          reason: str, now: dt.datetime) -> None:
+        """Remember a file that could not be ingested; the releases it gave before are kept."""
+        with self.begin(f"recording the error of {path}") as conn:
+            self._upsert_file(conn, path, size, mtime_ns, sha256, None, reason, now)
+            conn.execute(ERR.insert().values(path=path, reason=reason, occurred_at=now))
+
+    def _upsert_file(self: Storage, conn: Connection, path: str, size: int, mtime_ns: int,
+                     sha256: str, releases: int | None, error: str | None, now: dt.datetime) -> None:
+        values: dict[str, Any] = dict(size=size, mtime_ns=mtime_ns, sha256=sha256, error=error,
+                                      scanned_at=now)
+        if releases is not None:
+            values["releases"] = releases
+        done = conn.execute(F.update().where(F.c.path == path).values(**values)).rowcount
+        if not done:
+            conn.execute(F.insert().values(path=path, **({"releases": 0} | values)))
+
+    def forget_files(self: Storage, paths: Iterable[str]) -> None:
+        """Files gone from the folder: their releases lose these places (withdrawn if none is left)."""
+        for path in paths:
+            with self.begin(f"forgetting {path}", lock=True) as conn:
+                conn.execute(OCC.delete().where(OCC.c.path == path))
+                conn.execute(F.delete().where(F.c.path == path))
+
+    # -- releases -----------------------------------------------------------------------
+
+    def _stamps(self: Storage, conn: Connection, n: int, now: dt.datetime) -> list[dt.datetime]:
+        """n distinct instants, newest first, all later than any stored `updated`."""
+        if n == 0:
+            return []
+        latest = conn.execute(sa.select(sa.func.max(R.c.updated))).scalar()
+        if isinstance(latest, str):  # SQLite aggregates lose the column type
+            latest = dt.datetime.fromisoformat(latest)
+        if latest is not None and latest.tzinfo is None:
+            latest = latest.replace(tzinfo=dt.timezone.utc)
+        newest = now if latest is None else max(now, latest + n * STAMP_STEP)
+        return [newest - i * STAMP_STEP for i in range(n)]
+
+    def apply_file(self: Storage, path: str, size: int, mtime_ns: int, sha256: str,
+                   releases: Sequence[Release], classify: Classifier, now: dt.datetime,
+                   tag_authority: str) -> FileOutcome:
+        """Store what one listing holds now, in one transaction: match, insert, update, re-place."""
+        out = FileOutcome()
+        with self.begin(f"storing the releases of {path}", lock=True) as conn:
+            keys = [r.key for r in releases]
+            by_key = {row.key: row._asdict() for row in conn.execute(
+                sa.select(R).where(R.c.key.in_(keys)))} if keys else {}
+            old_ids = [row.release_id for row in conn.execute(
+                sa.select(OCC.c.release_id).where(OCC.c.path == path).order_by(OCC.c.position))]
+            vanished = [row._asdict() for row in conn.execute(
+                sa.select(R).where(R.c.id.in_(old_ids)))] if old_ids else []
+            keyset = set(keys)
+            vanished = [v for v in vanished if v["key"] not in keyset]
+
+            plan: list[tuple[Release, dict[str, Any] | None]] = []
+            for r in releases:
+                row = by_key.get(r.key)
+                if row is None and vanished:
+                    best = max(vanished, key=lambda v: _similar(v, r))
+                    if _similar(best, r) >= SAME_BODY_RATIO:
+                        row = best
+                        vanished.remove(best)
+                plan.append((r, row))
+
+            needing = [r for r, row in plan if row is None or row["content_hash"] != r.content_hash]
+            stamps = dict(zip((id(r) for r in needing), self._stamps(conn, len(needing), now)))
+
+            placed: list[dict[str, Any]] = []
+            for r, row in plan:
+                topics = classify(r)
+                if row is None:
+                    first_seen = stamps[id(r)]
+                    rid = self._free_id(conn, r.key)
+                    published = _published(r.date, first_seen)
+                    conn.execute(R.insert().values(
+                        id=rid, atom_id=f"tag:{tag_authority},{first_seen.date().isoformat()}:release/{rid}",
+                        first_seen=first_seen, published=published, updated=first_seen,
+                        withdrawn_at=None, **_values(r, topics)))
+                    self._set_topics(conn, rid, topics, published, first_seen)
+                    out.new += 1
+                    out.new_ids.append(rid)
+                    out.topics.update(topics)
+                elif row["content_hash"] != r.content_hash or row["withdrawn_at"] is not None:
+                    rid = row["id"]
+                    changed = row["content_hash"] != r.content_hash
+                    published = _published(r.date, row["first_seen"])
+                    values = _values(r, topics) | {"withdrawn_at": None, "published": published}
+                    if changed:
+                        values["updated"] = stamps[id(r)]
+                    conn.execute(R.update().where(R.c.id == rid).values(**values))
+                    self._set_topics(conn, rid, topics, published, row["first_seen"])
+                    out.updated += 1
+                    out.topics.update(topics, row["topics"].split())
+                else:
+                    rid = row["id"]
+                    out.unchanged += 1
+                placed.append({"path": path, "position": r.position, "release_id": rid, "line": r.line})
+
+            conn.execute(OCC.delete().where(OCC.c.path == path))
+            if placed:
+                conn.execute(OCC.insert(), placed)
+            self._upsert_file(conn, path, size, mtime_ns, sha256, len(releases), None, now)
+        if out.new or out.updated:
+            out.topics.add("all")
+        return out
+
+    def _free_id(self: Storage, conn: Connection, key: str) -> str:
+        # The key of a release whose title was later corrected stays its id; a new release
+        # that takes that old title again needs another id, derived the same way every time.
+        rid, n = key, 0
+        while conn.execute(sa.select(R.c.id).where(R.c.id == rid)).first() is not None:
+            n += 1
+            rid = hashlib.sha256(f"{key}:{n}".encode()).hexdigest()[:16]
+        return rid
+
+    def _set_topics(self: Storage, conn: Connection, rid: str, topics: Sequence[str],
+                    published: dt.datetime, first_seen: dt.datetime) -> None:
+        conn.execute(RT.delete().where(RT.c.release_id == rid))
+        if topics:
+            conn.execute(RT.insert(), [
+                {"topic": t, "release_id": rid, "published": published, "first_seen": first_seen}
+                for t in topics])
+
+    def withdraw_orphans(self: Storage, now: dt.datetime) -> tuple[int, set[str]]:
+        """Mark withdrawn every live release that no file holds any more; never delete it."""
+        with self.begin("withdrawing releases no file holds", lock=True) as conn:
+            orphan = sa.and_(R.c.withdrawn_at.is_(None),
+                             ~sa.exists().where(OCC.c.release_id == R.c.id))
+            rows = conn.execute(sa.select(R.c.id, R.c.topics).where(orphan)).all()
+            if not rows:
+                return 0, set()
+            ids = [r.id for r in rows]
+            conn.execute(R.update().where(R.c.id.in_(ids)).values(withdrawn_at=now))
+            conn.execute(RT.delete().where(RT.c.release_id.in_(ids)))
+            topics = {"all"} | {t for r in rows for t in r.topics.split()}
+            return len(ids), topics
+
+    def reclassify(self: Storage, digest: str, classify: Classifier) -> set[str] | None:
+        """Re-run the taxonomy over every release when it changed; return the topics touched."""
+        with self.begin("re-classifying releases", lock=True) as conn:
+            stored = conn.execute(sa.select(META.c.value).where(META.c.key == "taxonomy")).scalar()
+            if stored == digest:
+                return None
+            touched: set[str] = set()
+            rows = conn.execute(sa.select(R).where(R.c.withdrawn_at.is_(None))).all()
+            for row in rows:
+                sr = row_to_release(row)
+                probe = Release(source_file="", position=0, title=sr.title,
+                                title_inferred=sr.title_inferred, location=sr.location,
+                                date=sr.date, author=sr.author, section=sr.section,
+                                paragraphs=sr.paragraphs,
+                                topics=tuple(t for t in row.declared_topics.split("\t") if t))
+                topics = classify(probe)
+                if " ".join(topics) != row.topics:
+                    conn.execute(R.update().where(R.c.id == row.id).values(topics=" ".join(topics)))
+                    self._set_topics(conn, row.id, topics, row.published, row.first_seen)
+                    touched.update(topics, row.topics.split())
+            self._set_meta(conn, "taxonomy", digest)
+            return touched | ({"all"} if touched else set())
+
+    def _set_meta(self: Storage, conn: Connection, key: str, value: str) -> None:
+        if not conn.execute(META.update().where(META.c.key == key).values(value=value)).rowcount:
+            conn.execute(META.insert().values(key=key, value=value))
+
+    def set_meta(self: Storage, key: str, value: str) -> None:
+        with self.begin(f"writing {key}") as conn:
+            self._set_meta(conn, key, value)
+
+    def get_meta(self: Storage, key: str) -> str | None:
+        with self.read(f"reading {key}") as conn:
+            return conn.execute(sa.select(META.c.value).where(META.c.key == key)).scalar()
+
+    def record_scan(self: Storage, s: ScanSummary) -> None:
+        with self.begin("recording a scan") as conn:
+            conn.execute(SCAN.insert().values(**dataclasses.asdict(s)))
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _order(self: Storage, table: Any, oldest_first: bool) -> list[Any]:
+        cols = [table.c.published, table.c.first_seen, table.c[
+            "release_id" if table is RT else "id"]]
+        return [c.asc() if oldest_first else c.desc() for c in cols]
+
+    def list_releases(self: Storage, topic: str | None = None, *, limit: int = 50, offset: int = 0,
+                      oldest_first: bool = False) -> list[StoredRelease]:
+        """Live releases, newest first (by stated date, then listing order); indexed, limited."""
+        with self.read(f"listing releases of {topic or 'every topic'}") as conn:
+            if topic is None:
+                q = (sa.select(R).where(R.c.withdrawn_at.is_(None))
+                     .order_by(*self._order(R, oldest_first)))
+            else:
+                ids = (sa.select(RT.c.release_id, RT.c.published, RT.c.first_seen)
+                       .where(RT.c.topic == topic).order_by(*self._order(RT, oldest_first))
+                       .limit(limit).offset(offset).subquery())
+                q = (sa.select(R).join(ids, ids.c.release_id == R.c.id)
+                     .order_by(*[c for c in self._order(R, oldest_first)]))
+                offset = 0
+            rows = conn.execute(q.limit(limit).offset(offset)).all()
+            return [row_to_release(r) for r in rows]
+
+    def count_releases(self: Storage, topic: str | None = None) -> int:
+        with self.read("counting releases") as conn:
+            if topic is None:
+                q = sa.select(sa.func.count()).select_from(R).where(R.c.withdrawn_at.is_(None))
+            else:
+                q = sa.select(sa.func.count()).select_from(RT).where(RT.c.topic == topic)
+            return int(conn.execute(q).scalar() or 0)
+
+    def get_release(self: Storage, release_id: str) -> StoredRelease | None:
+        with self.read(f"reading release {release_id}") as conn:
+            row = conn.execute(sa.select(R).where(R.c.id == release_id)).first()
+            return row_to_release(row) if row else None
+
+    def topic_counts(self: Storage) -> dict[str, int]:
+        with self.read("counting releases per topic") as conn:
+            rows = conn.execute(sa.select(RT.c.topic, sa.func.count()).group_by(RT.c.topic))
+            return {t: n for t, n in rows}
+
+    def releases_first_seen_between(self: Storage, since: dt.datetime, until: dt.datetime
+                                    ) -> list[StoredRelease]:
+        """Live releases that first appeared in (since, until]: what a digest may carry."""
+        with self.read("selecting releases for a digest") as conn:
+            rows = conn.execute(sa.select(R).where(
+                R.c.withdrawn_at.is_(None), R.c.first_seen > since, R.c.first_seen <= until,
+            ).order_by(*self._order(R, False))).all()
+            return [row_to_release(r) for r in rows]
+
+    def recent_errors(self: Storage, limit: int = 50) -> list[dict[str, Any]]:
+        with self.read("reading ingest errors") as conn:
+            rows = conn.execute(sa.select(ERR).order_by(ERR.c.id.desc()).limit(limit))
+            return [r._asdict() for r in rows]
+
+    def recent_scans(self: Storage, limit: int = 20) -> list[dict[str, Any]]:
+        with self.read("reading scans") as conn:
+            rows = conn.execute(sa.select(SCAN).order_by(SCAN.c.id.desc()).limit(limit))
+            return [r._asdict() for r in rows]
+
+    def occurrences(self: Storage, release_id: str) -> list[tuple[str, int]]:
+        with self.read("reading where a release stands") as conn:
+            rows = conn.execute(sa.select(OCC.c.path, OCC.c.position)
+                                .where(OCC.c.release_id == release_id).order_by(OCC.c.path))
+            return [(r.path, r.position) for r in rows]

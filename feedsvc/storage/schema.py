@@ -1,0 +1,149 @@
+"""The database schema as SQLAlchemy 2 models. Alembic migrations are written against these."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes in and out, on SQLite (which stores naive text) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: object) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; feedsvc stores aware UTC only")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if getattr(dialect, "name", "") == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: object) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ReleaseRow(Base):
+    __tablename__ = "releases"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    atom_id: Mapped[str] = mapped_column(String(300), unique=True)
+    # The key derived from the current title and place: how a re-parsed release finds its row.
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    title_inferred: Mapped[bool] = mapped_column(Boolean, default=False)
+    location: Mapped[str | None] = mapped_column(Text)
+    date: Mapped[dt.date | None] = mapped_column(Date)
+    author: Mapped[str | None] = mapped_column(Text)
+    section: Mapped[str | None] = mapped_column(Text)
+    paragraphs: Mapped[str] = mapped_column(Text)  # JSON list of strings
+    topics: Mapped[str] = mapped_column(Text, default="")  # space-separated slugs, for reading
+    # Topics the release names itself (front matter): kept so a re-classification keeps them.
+    declared_topics: Mapped[str] = mapped_column(Text, default="")
+    content_hash: Mapped[str] = mapped_column(String(64))
+    first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    published: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_releases_order", "published", "first_seen"),)
+
+
+class ReleaseTopicRow(Base):
+    """One row per (topic, release); the ordering columns are copied so a topic feed is one index scan."""
+
+    __tablename__ = "release_topics"
+
+    topic: Mapped[str] = mapped_column(String(80), primary_key=True)
+    release_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True)
+    published: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_release_topics_order", "topic", "published", "first_seen"),
+        Index("ix_release_topics_release", "release_id"),
+    )
+
+
+class OccurrenceRow(Base):
+    """Where a release stands: a file and its position in that listing (0 is the newest)."""
+
+    __tablename__ = "occurrences"
+
+    path: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    release_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("releases.id", ondelete="CASCADE"), index=True)
+    line: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FileRow(Base):
+    """What the last scan saw of a content file, so an unchanged file is not parsed again."""
+
+    __tablename__ = "files"
+
+    path: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    releases: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    scanned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class IngestErrorRow(Base):
+    __tablename__ = "ingest_errors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    path: Mapped[str] = mapped_column(String(1000), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ScanRow(Base):
+    __tablename__ = "scans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    files_scanned: Mapped[int] = mapped_column(Integer)
+    files_changed: Mapped[int] = mapped_column(Integer)
+    files_failed: Mapped[int] = mapped_column(Integer)
+    releases_new: Mapped[int] = mapped_column(Integer)
+    releases_updated: Mapped[int] = mapped_column(Integer)
+    releases_unchanged: Mapped[int] = mapped_column(Integer)
+    releases_withdrawn: Mapped[int] = mapped_column(Integer)
+
+
+class MetaRow(Base):
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class FeedDocumentRow(Base):
+    """A built feed: every web process serves these exact bytes, so they share one ETag."""
+
+    __tablename__ = "feed_documents"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)  # e.g. "all.atom", "health.rss"
+    etag: Mapped[str] = mapped_column(String(80))
+    last_modified: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    content_type: Mapped[str] = mapped_column(String(80))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    built_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,114 @@
+"""Watching the content folder: watchdog events, debounced, plus a periodic full rescan as a safety net."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+from watchdog.events import (
+    DirCreatedEvent, DirDeletedEvent, DirMovedEvent, FileClosedEvent, FileCreatedEvent,
+    FileDeletedEvent, FileModifiedEvent, FileMovedEvent, FileSystemEvent, FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+
+from .ingest import Ingester, is_candidate
+
+log = logging.getLogger(__name__)
+
+# A writer that closes its file tells us it is complete (inotify's IN_CLOSE_WRITE); where the
+# platform gives no close events, a file is taken as complete after this long without a change.
+SETTLE_WITHOUT_CLOSE = 3.0
+SETTLE_AFTER_CLOSE = 0.05
+TICK = 0.05
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, watcher: Watcher) -> None:
+        self.watcher = watcher
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        w = self.watcher
+        if isinstance(event, (DirCreatedEvent, DirDeletedEvent, DirMovedEvent)):
+            w.request_full_scan()
+        elif isinstance(event, FileClosedEvent):
+            w.touch(str(event.src_path), SETTLE_AFTER_CLOSE)
+        elif isinstance(event, FileMovedEvent):
+            w.touch(str(event.src_path), SETTLE_AFTER_CLOSE)
+            w.touch(str(event.dest_path), SETTLE_AFTER_CLOSE)
+        elif isinstance(event, FileDeletedEvent):
+            w.touch(str(event.src_path), SETTLE_AFTER_CLOSE)
+        elif isinstance(event, (FileCreatedEvent, FileModifiedEvent)):
+            w.touch(str(event.src_path), SETTLE_WITHOUT_CLOSE)
+
+
+class Watcher:
+    """Runs in the background of `serve`, `watch` and the clock process."""
+
+    def __init__(self, ingester: Ingester, *, rescan_seconds: float = 300.0) -> None:
+        self.ingester = ingester
+        self.root = Path(ingester.content_dir).resolve()
+        self.rescan_seconds = rescan_seconds
+        self._pending: dict[str, float] = {}
+        self._full_scan_due = time.monotonic()  # one full scan at start
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._observer = Observer()
+        self._thread = threading.Thread(target=self._run, name="feedsvc-watcher", daemon=True)
+
+    def touch(self, path: str, settle: float) -> None:
+        try:
+            rel = Path(path).resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            rel = os.path.relpath(path, self.root).replace(os.sep, "/")
+        if not is_candidate(os.path.basename(rel)):
+            return
+        with self._cond:
+            due = time.monotonic() + settle
+            # A close after modifications shortens the wait; a later modification lengthens it again.
+            self._pending[rel] = due
+            self._cond.notify()
+
+    def request_full_scan(self) -> None:
+        with self._cond:
+            self._full_scan_due = time.monotonic()
+            self._cond.notify()
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._observer.schedule(_Handler(self), str(self.root), recursive=True)
+        self._observer.start()
+        self._thread.start()
+        log.info("watching %s (full rescan every %ss)", self.root, self.rescan_seconds)
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify()
+        self._observer.stop()
+        self._observer.join(timeout=5)
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with self._cond:
+                now = time.monotonic()
+                due = [p for p, t in self._pending.items() if t <= now]
+                for p in due:
+                    del self._pending[p]
+                full = self._full_scan_due <= now
+                if full:
+                    self._full_scan_due = now + self.rescan_seconds
+                if not due and not full:
+                    wake = min([*self._pending.values(), self._full_scan_due]) - now
+                    self._cond.wait(timeout=max(TICK, min(wake, 1.0)))
+                    continue
+            try:
+                result = self.ingester.scan(None if full else due)
+                s = result.summary
+                if s.files_changed or s.files_failed or s.releases_withdrawn:
+                    log.info("scan: %s", "; ".join(result.lines()))
+            except Exception:  # the watcher must outlive any one bad scan
+                log.exception("scan of %s failed", "the folder" if full else ", ".join(due))

@@ -1,0 +1,119 @@
+"""Pages for people: home, topic, release; feed archives and the OPML list."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from ..publish import ALL, ATOM, OPML, Publisher
+
+bp = Blueprint("pages", __name__)
+LIST_SIZE = 30
+
+
+def services() -> Any:
+    return current_app.extensions["feedsvc"]
+
+
+def _feed_links(*slugs: str) -> list[dict[str, str]]:
+    """Autodiscovery: the page's own feed first, then the feed of everything."""
+    taxonomy = services().taxonomy()
+    links = []
+    for slug in dict.fromkeys([*slugs, ALL]):
+        topic = taxonomy.by_slug(slug)
+        title = "All press releases" if slug == ALL else (topic.title if topic else slug)
+        links.append({"slug": slug, "title": title, "href": f"/feeds/{slug}.atom"})
+    return links
+
+
+@bp.get("/")
+def home() -> str:
+    s = services()
+    taxonomy = s.taxonomy()
+    counts = s.storage.topic_counts()
+    return render_template("home.html", topics=taxonomy.topics, counts=counts,
+                           releases=s.storage.list_releases(limit=LIST_SIZE),
+                           titles=taxonomy.titles, feeds=_feed_links(ALL))
+
+
+@bp.get("/topics/<slug>")
+def topic(slug: str) -> str:
+    s = services()
+    taxonomy = s.taxonomy()
+    t = taxonomy.by_slug(slug)
+    if t is None:
+        abort(404, description=f"There is no topic “{slug}”.")
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    total = s.storage.count_releases(slug)
+    releases = s.storage.list_releases(slug, limit=LIST_SIZE, offset=(page - 1) * LIST_SIZE)
+    return render_template("topic.html", topic=t, releases=releases, page=page, total=total,
+                           pages=max(1, -(-total // LIST_SIZE)), titles=taxonomy.titles,
+                           feeds=_feed_links(slug))
+
+
+@bp.get("/releases/<release_id>")
+def release(release_id: str) -> str:
+    s = services()
+    r = s.storage.get_release(release_id)
+    if r is None:
+        abort(404, description="There is no such press release.")
+    taxonomy = s.taxonomy()
+    return render_template("release.html", release=r, titles=taxonomy.titles,
+                           feeds=_feed_links(*r.topics))
+
+
+def _conditional(body: bytes, mimetype: str) -> Response:
+    resp = Response(body, mimetype=mimetype)
+    resp.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    resp.cache_control.public = True
+    resp.cache_control.max_age = s_max_age()
+    return resp.make_conditional(request)
+
+
+def s_max_age() -> int:
+    return int(services().settings.feed_max_age)
+
+
+@bp.get("/feeds/archive/<slug>/<int:page>.atom")
+def archive(slug: str, page: int) -> Response:
+    s = services()
+    publisher: Publisher = s.publisher
+    taxonomy = s.taxonomy()
+    info = publisher.feed_info(slug, taxonomy)
+    body = publisher.archive_atom(info, page, taxonomy) if info else None
+    if body is None:
+        abort(404, description="There is no such feed archive page.")
+    return _conditional(body, ATOM.split(";")[0])
+
+
+@bp.get("/feeds/<slug>.<any(atom, rss):ext>")
+def feed(slug: str, ext: str) -> Response:
+    """Reached only when the feed server has no built document: unknown topic, or not built yet."""
+    s = services()
+    if s.publisher.feed_info(slug, s.taxonomy()) is None:
+        abort(404, description=f"There is no feed “{slug}”.")
+    s.publisher.rebuild([slug])
+    doc = s.storage.get_feed_document(f"{slug}.{ext}")
+    if doc is None:
+        abort(404)
+    resp = Response(doc.body, content_type=doc.content_type)
+    resp.headers["ETag"] = doc.etag
+    resp.last_modified = doc.last_modified
+    return resp.make_conditional(request)
+
+
+@bp.get("/feeds.opml")
+def opml() -> Response:
+    s = services()
+    return _conditional(s.publisher.opml(s.taxonomy()), OPML.split(";")[0])
+
+
+def register_errors(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[str, int]:
+        return render_template("error.html", code=exc.code, name=exc.name,
+                               description=exc.description, feeds=[]), exc.code or 500
+
