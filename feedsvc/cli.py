@@ -204,3 +204,7 @@ def serve(host: str, port: int | None) -> None:
     log.info("stopping")
     server.shutdown()
     watcher.stop()
+
+
+if __name__ == "__main__":
+    main()

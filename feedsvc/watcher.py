@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 # platform gives no close events, a file is taken as complete after this long without a change.
 SETTLE_WITHOUT_CLOSE = 3.0
 SETTLE_AFTER_CLOSE = 0.05
+# A file moved in from elsewhere on the disk shows up as "created" with no writes and no close:
+# when no modification follows its creation this soon, it is complete already.
+SETTLE_CREATED = 0.3
 TICK = 0.05
 
 
@@ -40,7 +43,9 @@ class _Handler(FileSystemEventHandler):
             w.touch(str(event.dest_path), SETTLE_AFTER_CLOSE)
         elif isinstance(event, FileDeletedEvent):
             w.touch(str(event.src_path), SETTLE_AFTER_CLOSE)
-        elif isinstance(event, (FileCreatedEvent, FileModifiedEvent)):
+        elif isinstance(event, FileCreatedEvent):
+            w.touch(str(event.src_path), SETTLE_CREATED)
+        elif isinstance(event, FileModifiedEvent):
             w.touch(str(event.src_path), SETTLE_WITHOUT_CLOSE)
 
 
@@ -52,6 +57,7 @@ class Watcher:
         self.root = Path(ingester.content_dir).resolve()
         self.rescan_seconds = rescan_seconds
         self._pending: dict[str, float] = {}
+        self._waited: set[str] = set()
         self._full_scan_due = time.monotonic()  # one full scan at start
         self._cond = threading.Condition()
         self._stop = threading.Event()
@@ -76,6 +82,19 @@ class Watcher:
             self._full_scan_due = time.monotonic()
             self._cond.notify()
 
+    def _still_empty(self, rel: str) -> bool:
+        """An empty new file is most likely still being written: give its writer more time, once."""
+        try:
+            empty = os.path.getsize(self.root / rel) == 0
+        except OSError:
+            return False
+        if empty and rel not in self._waited:
+            self._waited.add(rel)
+            self._pending[rel] = time.monotonic() + SETTLE_WITHOUT_CLOSE
+            return True
+        self._waited.discard(rel)
+        return False
+
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self._observer.schedule(_Handler(self), str(self.root), recursive=True)
@@ -98,6 +117,7 @@ class Watcher:
                 due = [p for p, t in self._pending.items() if t <= now]
                 for p in due:
                     del self._pending[p]
+                due = [p for p in due if not self._still_empty(p)]
                 full = self._full_scan_due <= now
                 if full:
                     self._full_scan_due = now + self.rescan_seconds

@@ -1,0 +1,95 @@
+"""The `feedsvc` command as a user runs it: a real process, real files, a real database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from feedsvc.storage import Storage
+from tests.conftest import ROOT, SAMPLES
+
+EXPECTED = ROOT / "tests" / "data" / "seeds_expected.json"
+
+
+def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+        check: bool = True) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("FEEDSVC_", "DATABASE_URL"))}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "feedsvc.cli", *args], env=full_env, cwd=cwd,
+                          capture_output=True, text=True, check=check, timeout=300)
+
+
+def test_parse_json_matches_expected_for_the_samples(tmp_path: Path) -> None:
+    files = sorted(SAMPLES.glob("*.txt"))
+    out = run("parse", *map(str, files), "--json", cwd=tmp_path)
+    releases = json.loads(out.stdout)
+    expected = json.loads((ROOT.parent / "shared" / "seeds" / "expected.json").read_text()) \
+        if (ROOT.parent / "shared" / "seeds" / "expected.json").exists() else json.loads(EXPECTED.read_text())
+    want = [(name, e) for name, items in expected.items() if not name.startswith("_") for e in items]
+    assert len(releases) == len(want)
+    for got, (name, e) in zip(releases, want):
+        assert got["source_file"] == name
+        if e["title"] is None:
+            assert got["title"] and got["title_inferred"] is True
+        else:
+            assert (got["title"], got["title_inferred"]) == (e["title"], False)
+        for field in ("location", "date", "author", "section"):
+            assert got[field] == e[field], (name, field)
+        assert " ".join(got["paragraphs"]).startswith(e["body_startswith"])
+        assert len(got["paragraphs"]) == e["paragraphs"]
+        assert len(got["id"]) == 16
+    assert not (tmp_path / "instance").exists()  # parse never touches a database
+
+
+def test_parse_reports_a_bad_file_and_goes_on(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\x00\x01\x02" * 100)
+    out = run("parse", str(bad), str(SAMPLES / "000_f6e31e41b8e258ab.txt"), "--json", check=False)
+    assert out.returncode == 1
+    assert "bad.txt" in out.stderr and "binary" in out.stderr
+    assert len(json.loads(out.stdout)) == 5
+
+
+def test_ingest_prints_a_summary_and_is_incremental(tmp_path: Path, content_dir: Path) -> None:
+    env = {"FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_INSTANCE_DIR": str(tmp_path / "inst")}
+    first = run("ingest", env=env, cwd=tmp_path)
+    assert "files: 3 scanned, 3 changed, 0 failed" in first.stdout
+    assert "releases: 23 new, 0 updated, 0 unchanged, 0 withdrawn" in first.stdout
+    second = run("ingest", env=env, cwd=tmp_path)
+    assert "files: 3 scanned, 0 changed, 0 failed" in second.stdout
+    assert (tmp_path / "inst" / "feedsvc.sqlite3").exists()
+
+
+def test_bad_configuration_stops_with_one_line_naming_it(tmp_path: Path) -> None:
+    out = run("ingest", env={"FEEDSVC_TIMEZONE": "Mars/Olympus"}, cwd=tmp_path, check=False)
+    assert out.returncode != 0
+    assert "FEEDSVC_TIMEZONE" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_two_processes_ingesting_one_folder_store_each_release_once(
+        storage: Storage, db_url: str, content_dir: Path, tmp_path: Path) -> None:
+    for i in range(40):
+        (content_dir / f"extra_{i:02}.txt").write_text(
+            f"Release Number {i} About Return Assistance\n\nAnkara – Body of release {i}, on return.\n\n"
+            f"Shared Release Found in Every File\n\nGeneva – The same release appears in all files.\n",
+            encoding="utf-8")
+    env = {"DATABASE_URL": db_url, "FEEDSVC_CONTENT_DIR": str(content_dir),
+           "FEEDSVC_INSTANCE_DIR": str(tmp_path / "inst")}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("FEEDSVC_", "DATABASE_URL"))}
+    full_env.update(env)
+    procs = [subprocess.Popen([sys.executable, "-m", "feedsvc.cli", "ingest"], env=full_env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outs
+    releases = storage.list_releases(limit=1000)
+    assert len(releases) == 23 + 40 + 1
+    assert len({r.id for r in releases}) == len(releases)
+    assert len({r.updated for r in releases}) == len(releases)
+    shared = next(r for r in releases if r.title == "Shared Release Found in Every File")
+    assert len(storage.occurrences(shared.id)) == 40
