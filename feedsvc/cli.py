@@ -32,9 +32,12 @@ def _settings() -> Settings:
 def open_storage(settings: Settings, *, upgrade: bool = True) -> Any:
     from .storage import Storage
 
-    storage = Storage(settings.database_url)
-    if upgrade:
-        storage.upgrade()
+    try:
+        storage = Storage(settings.database_url)
+        if upgrade:
+            storage.upgrade()
+    except FeedsvcError as exc:
+        raise click.ClickException(str(exc)) from None
     return storage
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from . import parsing
 from .model import ConfigError, ParseError, Release
 from .storage import Storage
-from .storage.releases import FileOutcome, ScanSummary
+from .storage.releases import FileOutcome, ScanSummary, Stamps
 from .topics import Taxonomy, classify, load_taxonomy
 
 log = logging.getLogger(__name__)
@@ -123,12 +123,13 @@ class Ingester:
             present = {db_path(rel) for rel, _ in entries}
             gone = [p for p in known if p not in present]
 
+        stamps = Stamps(started)
         counts = dict(changed=0, failed=0, new=0, updated=0, unchanged=0)
         errors: list[tuple[str, str]] = []
         for done, (rel, full) in enumerate(entries, 1):
             name = db_path(rel)
             try:
-                outcome = self._file(name, full, known.get(name), classify_release)
+                outcome = self._file(name, full, known.get(name), classify_release, stamps)
             except ParseError as exc:
                 errors.append((name, exc.reason))
                 counts["failed"] += 1
@@ -163,7 +164,8 @@ class Ingester:
         return result
 
     def _file(self, name: str, full: str, known: tuple[int, int, str, str | None] | None,
-              classify_release: Callable[[Release], tuple[str, ...]]) -> FileOutcome | None:
+              classify_release: Callable[[Release], tuple[str, ...]], stamps: Stamps
+              ) -> FileOutcome | None:
         """Ingest one file if it changed; None when it did not. Raises ParseError for a bad file."""
         now = self.clock()
         try:
@@ -197,7 +199,7 @@ class Ingester:
             self.storage.record_file_error(name, st.st_size, st.st_mtime_ns, sha, exc.reason, now)
             raise ParseError(name, exc.reason, exc.line) from None
         outcome = self.storage.apply_file(name, st.st_size, st.st_mtime_ns, sha, releases,
-                                          classify_release, now, self.tag_authority)
+                                          classify_release, now, self.tag_authority, stamps)
         log.info("ingested %s: %d new, %d updated, %d unchanged", name, outcome.new,
                  outcome.updated, outcome.unchanged)
         return outcome

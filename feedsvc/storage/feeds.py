@@ -39,12 +39,8 @@ class FeedDocumentsMixin:
             old = conn.execute(sa.select(FD.c.etag).where(FD.c.name == name)).scalar()
             if old == etag:
                 return False
-            values = dict(etag=etag, last_modified=last_modified, content_type=content_type,
-                          body=body, built_at=now)
-            if old is None:
-                conn.execute(FD.insert().values(name=name, **values))
-            else:
-                conn.execute(FD.update().where(FD.c.name == name).values(**values))
+            self.upsert(conn, FD, dict(name=name, etag=etag, last_modified=last_modified,
+                                       content_type=content_type, body=body, built_at=now), ("name",))
             return True
 
     def feed_etags(self: Storage) -> dict[str, str]:

@@ -31,8 +31,9 @@ META = MetaRow.__table__
 
 Classifier = Callable[[Release], tuple[str, ...]]
 
-# Feeds need distinct `updated` instants (the W3C validator warns on ties) that keep listing order.
-STAMP_STEP = dt.timedelta(milliseconds=1)
+# Feeds need distinct `updated` instants (the W3C validator warns on ties, and feed readers
+# compare them to the second) that keep listing order: whole seconds, one per release.
+STAMP_STEP = dt.timedelta(seconds=1)
 # A release whose title changed is the same release when most of its body is unchanged.
 SAME_BODY_RATIO = 0.6
 SAME_TITLE_RATIO = 0.8
@@ -58,6 +59,44 @@ class ScanSummary:
     releases_updated: int
     releases_unchanged: int
     releases_withdrawn: int
+
+
+def _max_updated(conn: Connection) -> dt.datetime | None:
+    latest = conn.execute(sa.select(sa.func.max(R.c.updated))).scalar()
+    if isinstance(latest, str):  # SQLite aggregates lose the column type
+        latest = dt.datetime.fromisoformat(latest)
+    if latest is not None and latest.tzinfo is None:
+        latest = latest.replace(tzinfo=dt.timezone.utc)
+    return latest
+
+
+class Stamps:
+    """Hands out the `updated` instants of one scan: distinct whole seconds, newest first.
+
+    A scan counts down from its start, so a first import of 100,000 releases is spread over the
+    past rather than the future; every instant is still later than any stored before the scan.
+    When that room runs out, or another process took those seconds, it counts up past the latest.
+    """
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.start = now.replace(microsecond=0)
+        self.cursor: dt.datetime | None = None
+        self.floor: dt.datetime | None = None
+
+    def take(self, conn: Connection, n: int) -> list[dt.datetime]:
+        if n == 0:
+            return []
+        if self.cursor is None:
+            self.cursor, self.floor = self.start, _max_updated(conn)
+        lowest = self.cursor - (n - 1) * STAMP_STEP
+        taken = conn.execute(sa.select(R.c.id).where(
+            R.c.updated >= lowest, R.c.updated < self.cursor + STAMP_STEP).limit(1)).first()
+        if (self.floor is None or lowest > self.floor) and taken is None:
+            top, self.cursor = self.cursor, lowest - STAMP_STEP
+        else:
+            latest = _max_updated(conn) or self.start
+            top = max(self.start, latest.replace(microsecond=0) + n * STAMP_STEP)
+        return [top - i * STAMP_STEP for i in range(n)]
 
 
 def _similar(old: dict[str, Any], new: Release) -> float:
@@ -119,13 +158,13 @@ class ReleasesMixin:
 
     def _upsert_file(self: Storage, conn: Connection, path: str, size: int, mtime_ns: int,
                      sha256: str, releases: int | None, error: str | None, now: dt.datetime) -> None:
-        values: dict[str, Any] = dict(size=size, mtime_ns=mtime_ns, sha256=sha256, error=error,
-                                      scanned_at=now)
+        values: dict[str, Any] = dict(path=path, size=size, mtime_ns=mtime_ns, sha256=sha256,
+                                      error=error, scanned_at=now)
         if releases is not None:
             values["releases"] = releases
-        done = conn.execute(F.update().where(F.c.path == path).values(**values)).rowcount
-        if not done:
-            conn.execute(F.insert().values(path=path, **({"releases": 0} | values)))
+        elif conn.execute(sa.select(F.c.path).where(F.c.path == path)).first() is None:
+            values["releases"] = 0
+        self.upsert(conn, F, values, ("path",))
 
     def forget_files(self: Storage, paths: Iterable[str]) -> None:
         """Files gone from the folder: their releases lose these places (withdrawn if none is left)."""
@@ -136,21 +175,9 @@ class ReleasesMixin:
 
     # -- releases -----------------------------------------------------------------------
 
-    def _stamps(self: Storage, conn: Connection, n: int, now: dt.datetime) -> list[dt.datetime]:
-        """n distinct instants, newest first, all later than any stored `updated`."""
-        if n == 0:
-            return []
-        latest = conn.execute(sa.select(sa.func.max(R.c.updated))).scalar()
-        if isinstance(latest, str):  # SQLite aggregates lose the column type
-            latest = dt.datetime.fromisoformat(latest)
-        if latest is not None and latest.tzinfo is None:
-            latest = latest.replace(tzinfo=dt.timezone.utc)
-        newest = now if latest is None else max(now, latest + n * STAMP_STEP)
-        return [newest - i * STAMP_STEP for i in range(n)]
-
     def apply_file(self: Storage, path: str, size: int, mtime_ns: int, sha256: str,
                    releases: Sequence[Release], classify: Classifier, now: dt.datetime,
-                   tag_authority: str) -> FileOutcome:
+                   tag_authority: str, stamps: Stamps | None = None) -> FileOutcome:
         """Store what one listing holds now, in one transaction: match, insert, update, re-place."""
         out = FileOutcome()
         with self.begin(f"storing the releases of {path}", lock=True) as conn:
@@ -175,13 +202,14 @@ class ReleasesMixin:
                 plan.append((r, row))
 
             needing = [r for r, row in plan if row is None or row["content_hash"] != r.content_hash]
-            stamps = dict(zip((id(r) for r in needing), self._stamps(conn, len(needing), now)))
+            stamps_of = dict(zip((id(r) for r in needing),
+                                 (stamps or Stamps(now)).take(conn, len(needing))))
 
             placed: list[dict[str, Any]] = []
             for r, row in plan:
                 topics = classify(r)
                 if row is None:
-                    first_seen = stamps[id(r)]
+                    first_seen = stamps_of[id(r)]
                     rid = self._free_id(conn, r.key)
                     published = _published(r.date, first_seen)
                     conn.execute(R.insert().values(
@@ -198,7 +226,7 @@ class ReleasesMixin:
                     published = _published(r.date, row["first_seen"])
                     values = _values(r, topics) | {"withdrawn_at": None, "published": published}
                     if changed:
-                        values["updated"] = stamps[id(r)]
+                        values["updated"] = stamps_of[id(r)]
                     conn.execute(R.update().where(R.c.id == rid).values(**values))
                     self._set_topics(conn, rid, topics, published, row["first_seen"])
                     out.updated += 1
@@ -271,8 +299,7 @@ class ReleasesMixin:
             return touched | ({"all"} if touched else set())
 
     def _set_meta(self: Storage, conn: Connection, key: str, value: str) -> None:
-        if not conn.execute(META.update().where(META.c.key == key).values(value=value)).rowcount:
-            conn.execute(META.insert().values(key=key, value=value))
+        self.upsert(conn, META, {"key": key, "value": value}, ("key",))
 
     def set_meta(self: Storage, key: str, value: str) -> None:
         with self.begin(f"writing {key}") as conn:
