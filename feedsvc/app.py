@@ -51,9 +51,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     services = Services(settings, storage)
     app.extensions["feedsvc"] = services
 
-    from .web import pages
+    from flask_wtf.csrf import CSRFProtect
 
+    from .web import pages, subscribe
+
+    csrf = CSRFProtect(app)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(subscribe.bp)
+    # RFC 8058: the mailbox provider's one-click POST carries no CSRF token; the signed URL is the proof.
+    csrf.exempt(subscribe.unsubscribe)
     pages.register_errors(app)
 
     feed_server = FeedServer(app.wsgi_app, storage, recheck_seconds=settings.feed_recheck_seconds,

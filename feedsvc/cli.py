@@ -137,6 +137,26 @@ def watch() -> None:
     watcher.stop()
 
 
+@main.command()
+def scheduler() -> None:
+    """The clock process: watcher, periodic rescan and digests on schedule."""
+    from .scheduler import Clock
+    from .watcher import Watcher
+
+    settings = _settings()
+    if not settings.secret_key:
+        raise click.ClickException("SECRET_KEY is not set: digests carry signed links and need it")
+    storage = open_storage(settings)
+    watcher = Watcher(make_ingester(settings, storage), rescan_seconds=settings.rescan_seconds)
+    watcher.start()
+    clock = Clock(_postman(settings, storage), settings)
+    clock.start()
+    _wait_for_signal()
+    log.info("stopping: the digest in flight finishes its current message; the rest resumes later")
+    clock.stop()
+    watcher.stop()
+
+
 def _wait_for_signal() -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -159,6 +179,164 @@ def db_upgrade() -> None:
     except FeedsvcError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"database {storage.safe_url} at revision {storage.current_revision()}")
+
+
+def _postman(settings: Settings, storage: Any) -> Any:
+    from .postman import Postman
+
+    return Postman(storage, _laptop_secret(settings))
+
+
+@main.command()
+@click.option("--send-now", is_flag=True, help="Make a run now, whatever the schedule, and send it.")
+@click.option("--frequency", type=click.Choice(["daily", "weekly"]), default=None,
+              help="Only this frequency (default: both).")
+@click.option("--dry-run", is_flag=True, help="Say what would be sent; plan and send nothing.")
+@click.option("--preview", metavar="EMAIL", default=None, help="Print the digest EMAIL would get now.")
+def digest(send_now: bool, frequency: str | None, dry_run: bool, preview: str | None) -> None:
+    """Send digests: resume unfinished work, or make a run now with --send-now."""
+    from .model import FREQUENCIES
+    from .storage.digests import Delivery
+
+    settings = _settings()
+    storage = open_storage(settings)
+    postman = _postman(settings, storage)
+    freqs = (frequency,) if frequency else FREQUENCIES
+    if preview or dry_run:
+        until = storage.max_seq()
+        subs = [storage.get_subscriber_by_email(preview.strip().lower())] if preview else \
+            [s for s in storage.iter_subscribers("confirmed") if s.frequency in freqs]
+        if preview and subs[0] is None:
+            raise click.ClickException(f"no subscriber {preview}")
+        would = 0
+        for sub in subs:
+            since = storage.subscriber_cursor(sub.id)
+            d = Delivery(0, 0, sub.id, sub.email, sub.topics, sub.frequency, "preview", since,
+                         until, False, 0)
+            msg = postman.preview(d)
+            if preview:
+                click.echo(msg.as_string() if msg else f"{sub.email}: nothing new since the last digest")
+            elif msg is not None:
+                would += 1
+                click.echo(f"would send to {sub.email}: {msg['Subject']}")
+        if dry_run:
+            click.echo(f"dry run: {would} digests would be sent; nothing was planned or sent")
+        return
+    if send_now:
+        runs = postman.manual_runs(freqs)
+        click.echo(f"planned run(s) {', '.join(map(str, runs))}")
+    report = postman.send_pending()
+    click.echo(report.line())
+
+
+@main.group()
+def subscribers() -> None:
+    """Manage digest subscribers."""
+
+
+def _parse_topics(raw: str, settings: Settings) -> tuple[str, ...]:
+    from .topics import load_taxonomy
+
+    slugs = tuple(dict.fromkeys(raw.replace(",", " ").split()))
+    known = set(load_taxonomy(settings.topics_file).slugs)
+    unknown = [s for s in slugs if s not in known]
+    if unknown:
+        raise ValueError(f"unknown topic(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return slugs
+
+
+def _checked_email(raw: str) -> str:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValueError(f"{raw!r} is not a valid email address: {exc}") from None
+
+
+@subscribers.command("add")
+@click.argument("email")
+@click.option("--topics", default="", help="Topic slugs, space or comma separated (default: all).")
+@click.option("--frequency", type=click.Choice(["daily", "weekly"]), default="weekly", show_default=True)
+def subscribers_add(email: str, topics: str, frequency: str) -> None:
+    """Add a confirmed subscriber (the office holds their consent)."""
+    from .ingest import utcnow
+
+    settings = _settings()
+    storage = open_storage(settings)
+    try:
+        new = storage.add_confirmed(_checked_email(email), _parse_topics(topics, settings), frequency, utcnow())
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(("added " if new else "updated ") + email)
+
+
+@subscribers.command("remove")
+@click.argument("email")
+def subscribers_remove(email: str) -> None:
+    """Forget a subscriber entirely."""
+    settings = _settings()
+    storage = open_storage(settings)
+    if not storage.remove_subscriber(email.strip().lower()):
+        raise click.ClickException(f"no subscriber {email}")
+    click.echo(f"removed {email}")
+
+
+@subscribers.command("list")
+@click.option("--state", type=click.Choice(["pending", "confirmed", "unsubscribed", "bounced"]))
+def subscribers_list(state: str | None) -> None:
+    """List subscribers."""
+    settings = _settings()
+    storage = open_storage(settings)
+    for s in storage.iter_subscribers(state):
+        click.echo(f"{s.email}\t{s.state}\t{s.frequency}\t{' '.join(s.topics) or '(all)'}")
+
+
+@subscribers.command("export")
+def subscribers_export() -> None:
+    """Write confirmed subscribers as CSV (email,topics,frequency) to standard output."""
+    import csv
+
+    settings = _settings()
+    storage = open_storage(settings)
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(["email", "topics", "frequency"])
+    for s in storage.iter_subscribers("confirmed"):
+        out.writerow([s.email, " ".join(s.topics), s.frequency])
+
+
+@subscribers.command("import")
+@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+def subscribers_import(csv_file: Any) -> None:
+    """Import confirmed subscribers from a CSV file with columns email,topics,frequency."""
+    import csv
+
+    from .ingest import utcnow
+
+    settings = _settings()
+    storage = open_storage(settings)
+    reader = csv.DictReader(csv_file)
+    if not reader.fieldnames or "email" not in reader.fieldnames:
+        raise click.ClickException("the CSV file needs a header row with at least an 'email' column")
+    added = updated = 0
+    errors: list[str] = []
+    for line_no, row in enumerate(reader, start=2):
+        try:
+            frequency = (row.get("frequency") or "weekly").strip().lower()
+            if frequency not in ("daily", "weekly"):
+                raise ValueError(f"frequency {frequency!r} must be daily or weekly")
+            new = storage.add_confirmed(_checked_email(row.get("email") or ""),
+                                        _parse_topics(row.get("topics") or "", settings), frequency, utcnow())
+        except ValueError as exc:
+            errors.append(f"line {line_no}: {exc}")
+            continue
+        added += new
+        updated += not new
+    for e in errors:
+        click.echo(e, err=True)
+    click.echo(f"imported: {added} added, {updated} updated, {len(errors)} rejected")
+    if errors:
+        sys.exit(1)
 
 
 def _laptop_secret(settings: Settings) -> Settings:
@@ -193,6 +371,10 @@ def serve(host: str, port: int | None) -> None:
         log.info("first scan: %s", line)
     watcher = Watcher(ingester, rescan_seconds=settings.rescan_seconds)
     watcher.start()
+    from .scheduler import Clock
+
+    clock = Clock(_postman(settings, storage), settings)
+    clock.start()
 
     from .app import create_app
 
@@ -206,6 +388,7 @@ def serve(host: str, port: int | None) -> None:
     _wait_for_signal()
     log.info("stopping")
     server.shutdown()
+    clock.stop()
     watcher.stop()
 
 

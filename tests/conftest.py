@@ -119,3 +119,12 @@ def make_app():  # type: ignore[no-untyped-def]
     yield make
     for app in apps:
         app.extensions["feedsvc"].storage.close()
+
+
+@pytest.fixture
+def smtp_server():  # type: ignore[no-untyped-def]
+    """A real SMTP server (aiosmtpd) on loopback, recording every message it accepts."""
+    from tests.smtp_server import SmtpTestServer
+
+    with SmtpTestServer() as server:
+        yield server

@@ -14,8 +14,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..model import StorageError
+from .digests import DigestsMixin
 from .feeds import FeedDocumentsMixin
 from .releases import ReleasesMixin
+from .subscribers import SubscribersMixin
 from .schema import Base
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ def make_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
-class Storage(ReleasesMixin, FeedDocumentsMixin):
+class Storage(ReleasesMixin, FeedDocumentsMixin, SubscribersMixin, DigestsMixin):
     """The database: opened from a URL, closed with close()."""
 
     def __init__(self, url: str) -> None:
@@ -112,10 +114,17 @@ class Storage(ReleasesMixin, FeedDocumentsMixin):
         cfg.attributes["engine"] = self.engine
         return cfg
 
+    def head_revision(self) -> str | None:
+        from alembic.script import ScriptDirectory
+
+        return ScriptDirectory.from_config(self.alembic_config()).get_current_head()
+
     def upgrade(self, revision: str = "head") -> None:
         """Bring the schema to `revision` with Alembic (idempotent)."""
         from alembic import command
 
+        if revision == "head" and self.current_revision() == self.head_revision():
+            return
         try:
             command.upgrade(self.alembic_config(), revision)
         except SQLAlchemyError as exc:

@@ -212,7 +212,8 @@ class ReleasesMixin:
                     first_seen = stamps_of[id(r)]
                     rid = self._free_id(conn, r.key)
                     published = _published(r.date, first_seen)
-                    conn.execute(R.insert().values(
+                    seq = (conn.execute(sa.select(sa.func.max(R.c.seq))).scalar() or 0) + 1
+                    conn.execute(R.insert().values(seq=seq,
                         id=rid, atom_id=f"tag:{tag_authority},{first_seen.date().isoformat()}:release/{rid}",
                         first_seen=first_seen, published=published, updated=first_seen,
                         withdrawn_at=None, **_values(r, topics)))
@@ -354,15 +355,6 @@ class ReleasesMixin:
         with self.read("counting releases per topic") as conn:
             rows = conn.execute(sa.select(RT.c.topic, sa.func.count()).group_by(RT.c.topic))
             return {t: n for t, n in rows}
-
-    def releases_first_seen_between(self: Storage, since: dt.datetime, until: dt.datetime
-                                    ) -> list[StoredRelease]:
-        """Live releases that first appeared in (since, until]: what a digest may carry."""
-        with self.read("selecting releases for a digest") as conn:
-            rows = conn.execute(sa.select(R).where(
-                R.c.withdrawn_at.is_(None), R.c.first_seen > since, R.c.first_seen <= until,
-            ).order_by(*self._order(R, False))).all()
-            return [row_to_release(r) for r in rows]
 
     def recent_errors(self: Storage, limit: int = 50) -> list[dict[str, Any]]:
         with self.read("reading ingest errors") as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
-    BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator,
+    BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator, UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -58,8 +58,14 @@ class ReleaseRow(Base):
     published: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Order of first storage, gapless and committed in order (assigned under the ingest lock):
+    # digests select "new since" by it, since first_seen may be set back for feed ordering.
+    seq: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ix_releases_order", "published", "first_seen"),)
+    __table_args__ = (
+        Index("ix_releases_order", "published", "first_seen"),
+        UniqueConstraint("seq", name="uq_releases_seq"),
+    )
 
 
 class ReleaseTopicRow(Base):
@@ -147,3 +153,62 @@ class FeedDocumentRow(Base):
     content_type: Mapped[str] = mapped_column(String(80))
     body: Mapped[bytes] = mapped_column(LargeBinary)
     built_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class SubscriberRow(Base):
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # normalised, lower-case domain
+    topics: Mapped[str] = mapped_column(Text, default="")  # space-separated slugs; empty = every topic
+    frequency: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending|confirmed|unsubscribed|bounced
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    confirm_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The release sequence number up to which this subscriber's digests are planned.
+    cursor_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_digest_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    bounce_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class DigestRunRow(Base):
+    """One digest run. A scheduled run's key names its period, so two clocks make one run."""
+
+    __tablename__ = "digest_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)  # "daily:2026-11-23", "manual:…"
+    frequency: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(10))  # scheduled | manual
+    period_label: Mapped[str] = mapped_column(String(120))
+    until_seq: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class DeliveryRow(Base):
+    """The ledger: one row per (run, subscriber), moved through its states by single commits."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, ForeignKey("digest_runs.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
+    # pending → sending → sent | failed; or empty (nothing new) | skipped (left before sending)
+    state: Mapped[str] = mapped_column(String(12))
+    since_seq: Mapped[int] = mapped_column(BigInteger)
+    until_seq: Mapped[int] = mapped_column(BigInteger)
+    release_ids: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    in_doubt: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("run_id", "subscriber_id", name="uq_deliveries_run_subscriber"),
+        Index("ix_deliveries_state", "state", "run_id"),
+    )

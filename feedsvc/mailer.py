@@ -1,0 +1,364 @@
+"""The SMTP edge: sending messages over reused connections, or into an outbox folder without SMTP_URL."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import functools
+import datetime as dt
+import io
+import logging
+import os
+import re
+import secrets
+import smtplib
+import ssl
+import tempfile
+import time
+from collections.abc import Callable
+from email.generator import BytesGenerator
+from email.message import Message
+from email.utils import getaddresses, parseaddr
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from feedsvc.mime import SIMPLE_ADDRESS
+from feedsvc.model import ConfigError
+from feedsvc.sending import (BaseMailer, BatchReport, MailerError, SendResult, TemporaryFailure,
+                             TokenBucket)
+
+__all__ = ["BatchReport", "MailerError", "OutboxMailer", "SendResult", "SmtpMailer", "SmtpSettings",
+           "TemporaryFailure", "TokenBucket", "envelope", "make_mailer", "message_bytes", "parse_smtp_url"]
+
+log = logging.getLogger(__name__)
+
+Security = Literal["plain", "starttls", "tls"]
+DEFAULT_PORTS: dict[str, int] = {"plain": 25, "starttls": 587, "tls": 465}
+
+
+# ---------------------------------------------------------------- configuration
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: Security = "plain"
+    username: str | None = None
+    password: str | None = dataclasses.field(default=None, repr=False)
+    timeout: float = 30.0
+
+
+def parse_smtp_url(url: str) -> SmtpSettings:
+    """`smtp://user:pass@host:port`, `…?starttls=1` or `smtp+starttls://` (STARTTLS), `smtps://` (implicit TLS)."""
+
+    def invalid(reason: str) -> ConfigError:
+        # Never the URL itself: it carries the password.
+        return ConfigError(f"SMTP_URL is invalid: {reason} (expected smtp://[user:password@]host[:port]"
+                           "[?starttls=1], smtp+starttls://… or smtps://…)")
+
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        raise invalid("malformed host or port") from None
+    security: Security = {"smtp": "plain", "smtp+starttls": "starttls", "smtps": "tls"}.get(
+        parts.scheme.lower(), "")  # type: ignore[assignment]
+    if not security:
+        raise invalid(f"unknown scheme {parts.scheme!r}")
+    if not parts.hostname:
+        raise invalid("no host")
+    if parts.path not in ("", "/") or parts.fragment:
+        raise invalid("unexpected path or fragment")
+    timeout = 30.0
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name == "starttls" and value.lower() in ("1", "true", "yes", "0", "false", "no"):
+            wanted = value.lower() in ("1", "true", "yes")
+            if security == "tls" and wanted or security == "starttls" and not wanted:
+                raise invalid(f"starttls={value} contradicts the scheme {parts.scheme}")
+            security = "starttls" if wanted else security
+        elif name == "timeout" and re.fullmatch(r"\d+(\.\d+)?", value) and float(value) > 0:
+            timeout = float(value)
+        else:
+            raise invalid(f"unknown or bad option {name!r}")
+    username = unquote(parts.username) if parts.username is not None else None
+    password = unquote(parts.password) if parts.password is not None else None
+    if username == "" or (username is not None and password is None):
+        raise invalid("a user needs both a name and a password")
+    if not f"{username}{password}".isascii():
+        raise invalid("the user name and password must be ASCII (smtplib sends them so)")
+    return SmtpSettings(parts.hostname, port or DEFAULT_PORTS[security], security, username, password, timeout)
+
+
+# ---------------------------------------------------------------- serialising
+
+
+class _CrlfGenerator(BytesGenerator):
+    # Generator._write_lines writes a body line at a time (~800 writes for a digest), splitting on
+    # a regex; str.replace gives the same bytes (every \r\n, \r or \n becomes the policy's line
+    # ending) at a fraction of the cost.
+    def _write_lines(self, lines: str) -> None:
+        if lines:
+            nl: str = self._NL  # type: ignore[attr-defined]
+            if "\r" in lines:
+                lines = lines.replace("\r\n", "\n").replace("\r", "\n")
+            self.write(lines.replace("\n", nl))
+
+
+def message_bytes(msg: Message) -> bytes:
+    """The message as sent: CRLF line endings whatever its policy, Bcc left out."""
+    policy = msg.policy if msg.policy.linesep == "\r\n" else msg.policy.clone(linesep="\r\n")
+    if "Bcc" in msg:
+        msg = copy.copy(msg)  # __delitem__ builds a new header list: the caller's copy keeps Bcc
+        del msg["Bcc"]
+    buf = io.BytesIO()
+    _CrlfGenerator(buf, mangle_from_=False, policy=policy).flatten(msg, unixfrom=False)
+    return buf.getvalue()
+
+
+def envelope(msg: Message, envelope_from: str | None = None) -> tuple[str, list[str]]:
+    """The SMTP envelope: bounce address and recipients (To, Cc, Bcc)."""
+    sender = envelope_from or _address(str(msg.get("Sender") or msg.get("From") or ""))
+    fields = [str(v) for name in ("To", "Cc", "Bcc") for v in msg.get_all(name, [])]
+    if all(SIMPLE_ADDRESS.fullmatch(f) for f in fields):
+        recipients = fields  # the usual digest: one bare address, no parsing needed
+    else:
+        recipients = [addr for _, addr in getaddresses(fields) if addr]
+    if not sender or not recipients:
+        raise ValueError("a message needs a From and at least one recipient")
+    return sender, recipients
+
+
+@functools.lru_cache(maxsize=64)
+def _address(value: str) -> str:
+    return parseaddr(value)[1]  # a run's From is parsed once, not per message
+
+
+# ---------------------------------------------------------------- SMTP
+
+
+class _Retry(Exception):
+    """Internal: this attempt failed in a way another attempt may fix."""
+
+    def __init__(self, reason: str, code: int | None = None, *, connection: bool = False,
+                 stale: bool = False) -> None:
+        super().__init__(reason)
+        self.reason, self.code, self.connection = reason, code, connection
+        self.stale = stale  # a reused connection was found closed before anything was sent
+
+
+def _dot_stuffed(data: bytes) -> bytes:
+    # RFC 5321 §4.5.2: a line starting with "." gets another; the message ends with CRLF.CRLF.
+    data = (b"." if data.startswith(b".") else b"") + data.replace(b"\n.", b"\n..")
+    return data + (b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n")
+
+
+class SmtpMailer(BaseMailer):
+    """Sends over one reused SMTP connection; use it as a context manager around a batch."""
+
+    def __init__(self, settings: SmtpSettings, *, max_per_connection: int = 100, rate: float = 0.0,
+                 retries: int = 3, backoff: float = 1.0, envelope_from: str | None = None,
+                 ssl_context: ssl.SSLContext | None = None, local_hostname: str | None = None,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 limiter: TokenBucket | None = None) -> None:
+        self.settings = settings
+        self.max_per_connection, self.retries, self.backoff = max_per_connection, retries, backoff
+        self.envelope_from, self.ssl_context, self.local_hostname = envelope_from, ssl_context, local_hostname
+        self._sleep = sleep
+        # One bucket shared by every clone: `rate` is what the provider allows this sender in all.
+        self.limiter = limiter or TokenBucket(rate, clock=clock, sleep=sleep)
+        self._conn: smtplib.SMTP | None = None
+        self._sent_on_connection = 0
+        self.connections_opened = 0
+
+    def _clone(self) -> SmtpMailer:
+        return SmtpMailer(self.settings, max_per_connection=self.max_per_connection, retries=self.retries,
+                          backoff=self.backoff, envelope_from=self.envelope_from, ssl_context=self.ssl_context,
+                          local_hostname=self.local_hostname, sleep=self._sleep, limiter=self.limiter)
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.quit()
+            except (OSError, smtplib.SMTPException):
+                conn.close()
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def _open(self) -> smtplib.SMTP:
+        s = self.settings
+        try:
+            if s.security == "tls":
+                conn: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=self._tls(),
+                                                      local_hostname=self.local_hostname)
+            else:
+                conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout, local_hostname=self.local_hostname)
+        except ssl.SSLCertVerificationError as exc:
+            raise MailerError(f"SMTP_URL: TLS certificate of {s.host} refused: {exc.verify_message}") from None
+        except OSError as exc:  # refused, timed out, 421 greeting (SMTPConnectError)
+            raise _Retry(f"cannot connect to {s.host}:{s.port}: {exc}", connection=True) from None
+        try:
+            conn.ehlo_or_helo_if_needed()
+            if s.security == "starttls":
+                conn.starttls(context=self._tls())
+                conn.ehlo()
+            if s.username is not None:
+                conn.login(s.username, s.password or "")
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, smtplib.SMTPAuthenticationError):
+                raise MailerError(f"SMTP_URL: {s.host} refused the user name or password ({exc.smtp_code})") from None
+            if isinstance(exc, (smtplib.SMTPNotSupportedError, ssl.SSLCertVerificationError)):
+                raise MailerError(f"SMTP_URL: {s.host}: {exc}") from None
+            # Order matters: SMTPException is an OSError, and only some of them are worth a retry.
+            if isinstance(exc, (smtplib.SMTPServerDisconnected, smtplib.SMTPHeloError)):
+                raise _Retry(f"{s.host}:{s.port} closed the session: {exc}", connection=True) from None
+            if isinstance(exc, smtplib.SMTPException):  # e.g. no AUTH mechanism in common
+                raise MailerError(f"SMTP_URL: {s.host}: {exc}") from None
+            if isinstance(exc, OSError):  # reset, timed out, TLS handshake cut
+                raise _Retry(f"{s.host}:{s.port} closed the session: {exc}", connection=True) from None
+            raise
+        self.connections_opened += 1
+        self._sent_on_connection = 0
+        return conn
+
+    def _tls(self) -> ssl.SSLContext:
+        if self.ssl_context is None:
+            self.ssl_context = ssl.create_default_context()
+        return self.ssl_context
+
+    def send(self, msg: Message) -> SendResult:
+        """Send one message: accepted, permanent_failure or in_doubt; TemporaryFailure after retries."""
+        message_id = str(msg.get("Message-ID", ""))
+        sender, recipients = envelope(msg, self.envelope_from)
+        if not all(a.isascii() for a in (sender, *recipients)):
+            return SendResult("permanent_failure", message_id, None, "non-ASCII address (SMTPUTF8 unsupported)")
+        data = _dot_stuffed(message_bytes(msg))
+        failures, stale_reconnected = 0, False
+        while True:
+            try:
+                return self._attempt(sender, recipients, data, message_id)
+            except _Retry as retry:
+                if retry.stale and not stale_reconnected:
+                    stale_reconnected = True  # idle timeout on a reused connection: just reconnect
+                    continue
+                failures += 1
+                if failures > self.retries:
+                    raise TemporaryFailure(message_id, retry.reason, code=retry.code,
+                                           connection=retry.connection) from None
+                log.warning("%s: %s; retry %d/%d", message_id, retry.reason, failures, self.retries)
+                self._sleep(self.backoff * 2 ** (failures - 1))
+
+    def _attempt(self, sender: str, recipients: list[str], data: bytes, message_id: str) -> SendResult:
+        if self._conn is not None and self._sent_on_connection >= self.max_per_connection:
+            self.close()  # providers refuse past a cap per session (SES: "421 maximum message count")
+        if self._conn is None:
+            self._conn = self._open()
+        conn, reused = self._conn, self._sent_on_connection > 0
+        self.limiter.acquire()
+        self._sent_on_connection += 1
+        stage = "MAIL"
+        try:
+            # An 8-bit body is declared where the server offers it (RFC 6152); digests are 7-bit.
+            eight_bit = not data.isascii() and conn.has_extn("8bitmime")
+            code, reply = conn.mail(sender, ["BODY=8BITMIME"] if eight_bit else [])
+            if code != 250:
+                if 500 <= code < 600:
+                    self._reset()
+                    raise MailerError(f"{self.settings.host} refused the sender {sender}: {code} {reply!r}")
+                return self._refused(code, reply, message_id, "MAIL", reused)
+            stage = "RCPT"
+            refused = {}
+            for rcpt in recipients:
+                code, reply = conn.rcpt(rcpt)
+                if code not in (250, 251):
+                    refused[rcpt] = (code, reply)
+            if len(refused) == len(recipients):
+                # Retry when any recipient's refusal is temporary; otherwise it is permanent.
+                code, reply = min(refused.values(), key=lambda cr: cr[0])
+                return self._refused(code, reply, message_id, "RCPT")
+            stage = "DATA"
+            code, reply = conn.docmd("DATA")
+            if code != 354:
+                return self._refused(code, reply, message_id, "DATA")
+            conn.send(data)
+            # From here the server may have the whole message: a lost connection means in doubt.
+            stage = "end of DATA"
+            code, reply = conn.getreply()
+        except (OSError, smtplib.SMTPException) as exc:
+            self._drop()
+            if stage == "end of DATA":
+                return SendResult("in_doubt", message_id, None, f"connection lost awaiting the reply: {exc}")
+            raise _Retry(f"connection lost at {stage}: {exc}", connection=True,
+                         stale=reused and stage == "MAIL") from None
+        if code == 250:
+            detail = f"refused: {', '.join(refused)}" if refused else ""
+            return SendResult("accepted", message_id, code, detail)
+        return self._refused(code, reply, message_id, stage)
+
+    def _refused(self, code: int, reply: bytes, message_id: str, stage: str, reused: bool = False) -> SendResult:
+        text = reply.decode("utf-8", "replace")
+        # 421 (closing the session) and a 4xx to MAIL concern the server or sender, not this
+        # recipient: send_many stops instead of spending the back-off on every remaining message.
+        server_wide = code == 421 or stage == "MAIL"
+        if code == 421:
+            self._drop()
+        else:
+            self._reset()
+        if 400 <= code < 500:
+            # A 421 to MAIL on a reused connection is most likely a per-session cap: reconnect now.
+            raise _Retry(f"{stage}: {code} {text}", code, connection=server_wide,
+                         stale=reused and code == 421 and stage == "MAIL")
+        return SendResult("permanent_failure", message_id, code, f"{stage}: {text}")
+
+    def _reset(self) -> None:
+        if self._conn is not None and self._conn.sock is not None:
+            try:
+                self._conn.rset()
+            except (OSError, smtplib.SMTPException):
+                self._drop()
+        else:
+            self._drop()
+
+
+# ---------------------------------------------------------------- outbox (no SMTP_URL)
+
+
+class OutboxMailer(BaseMailer):
+    """Writes each message as a .eml file in a folder: the embedded default for development."""
+
+    def __init__(self, outbox_dir: str | Path, *,
+                 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> None:
+        self.outbox_dir, self._now = Path(outbox_dir), now
+
+    def send(self, msg: Message) -> SendResult:
+        message_id = str(msg.get("Message-ID", "")) or f"<{secrets.token_hex(8)}@outbox>"
+        slug = re.sub(r"[^A-Za-z0-9.-]+", "-", message_id.strip("<>"))[:80]
+        name = f"{self._now().astimezone(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}-{slug}.eml"
+        try:
+            self.outbox_dir.mkdir(parents=True, exist_ok=True)
+            # Temp file then os.replace: a reader of the folder never sees half a message.
+            fd, tmp = tempfile.mkstemp(dir=self.outbox_dir, prefix=".", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(message_bytes(msg))
+                os.replace(tmp, self.outbox_dir / name)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:  # disk full, permissions: nothing else will get through either
+            raise TemporaryFailure(message_id, f"cannot write to {self.outbox_dir}: {exc}", connection=True) from None
+        log.info("outbox: %s to %s subject %r", name, msg.get("To"), str(msg.get("Subject", "")))
+        return SendResult("accepted", message_id, None, str(self.outbox_dir / name))
+
+
+def make_mailer(smtp_url: str | None, outbox_dir: str | Path, **opts: Any) -> SmtpMailer | OutboxMailer:
+    """An SmtpMailer for SMTP_URL, else an OutboxMailer (which ignores the SMTP options)."""
+    if smtp_url:
+        return SmtpMailer(parse_smtp_url(smtp_url), **opts)
+    return OutboxMailer(outbox_dir, **{k: v for k, v in opts.items() if k == "now"})

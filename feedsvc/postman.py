@@ -1,0 +1,202 @@
+"""Digest runs: plan once per period, send each planned delivery exactly once, resume after a crash.
+
+The ledger protocol (storage.digests): a run's deliveries are planned in one transaction that
+also moves each subscriber's cursor; a delivery is marked `sending` (committed) just before its
+message is handed to SMTP and `sent` (committed) just after the server accepts it. Only one
+process sends at a time (the sender lock); whoever takes the lock next finds any `sending` rows
+of a dead sender, resends them and marks them in doubt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import threading
+import uuid
+import zoneinfo
+from collections.abc import Callable, Iterator
+from email.message import EmailMessage
+
+from .config import Settings
+from .digest import DigestLinks, MailSettings, plan_digest, render_digest
+from .mailer import make_mailer
+from .model import FREQUENCIES, Subscriber
+from .sending import BaseMailer, SendResult, TemporaryFailure
+from .storage import Storage
+from .storage.digests import Delivery
+from .tokens import Links, Tokens
+from .topics import load_taxonomy
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclasses.dataclass
+class SendReport:
+    sent: int = 0
+    empty: int = 0
+    failed: int = 0
+    in_doubt: int = 0  # resent after a crash: these subscribers may have it twice
+    retry_later: int = 0
+    busy: bool = False  # another process holds the sender lock and is sending
+
+    def line(self) -> str:
+        if self.busy:
+            return "another process is sending digests; it will finish the work"
+        return (f"digests: {self.sent} sent, {self.empty} with nothing new, {self.failed} failed, "
+                f"{self.retry_later} left for a retry, {self.in_doubt} resent after an interruption")
+
+
+def period_key(frequency: str, when: dt.datetime, tz: str) -> tuple[str, str]:
+    """The key and label of the period a scheduled run at `when` belongs to."""
+    local = when.astimezone(zoneinfo.ZoneInfo(tz))
+    if frequency == "daily":
+        return f"daily:{local.date().isoformat()}", local.strftime("%-d %B %Y")
+    year, week, _ = local.isocalendar()
+    monday = local.date() - dt.timedelta(days=local.weekday())
+    return f"weekly:{year}-W{week:02}", f"week of {monday.strftime('%-d %B %Y')}"
+
+
+class Postman:
+    """Plans and sends digest runs. Callers pass the clock; nothing here reads it otherwise."""
+
+    def __init__(self, storage: Storage, settings: Settings, *, clock: Clock = utcnow,
+                 mailer_factory: Callable[[], BaseMailer] | None = None) -> None:
+        if not settings.secret_key:
+            raise ValueError("digests need SECRET_KEY for their signed links")
+        self.storage = storage
+        self.settings = settings
+        self.clock = clock
+        self.links = Links(settings.base_url, Tokens(settings.secret_key))
+        self.mail_settings = MailSettings(
+            mail_from=settings.mail_from, reply_to=settings.mail_from,
+            list_id=f"{settings.organisation} press releases <releases.{settings.tag_authority}>",
+            organisation=settings.organisation)
+        self.stopping = threading.Event()  # SIGTERM: finish the message in flight, leave the rest
+        self.mailer_factory = mailer_factory or (lambda: make_mailer(
+            settings.smtp_url, settings.outbox_dir, rate=settings.mail_rate))
+
+    # -- planning -----------------------------------------------------------------------
+
+    def scheduled_run(self, frequency: str, when: dt.datetime) -> tuple[int, bool]:
+        key, label = period_key(frequency, when, self.settings.timezone)
+        return self.storage.create_run(key, frequency, "scheduled", label, self.clock())
+
+    def manual_runs(self, frequencies: tuple[str, ...] = FREQUENCIES) -> list[int]:
+        """`--send-now`: a run now for each frequency; each subscriber gets what is new since their last."""
+        now = self.clock()
+        runs = []
+        for frequency in frequencies:
+            _, label = period_key(frequency, now, self.settings.timezone)
+            key = f"manual:{frequency}:{now.isoformat()}:{uuid.uuid4().hex[:8]}"
+            runs.append(self.storage.create_run(key, frequency, "manual", label, now)[0])
+        return runs
+
+    # -- sending ------------------------------------------------------------------------
+
+    def preview(self, delivery: Delivery) -> EmailMessage | None:
+        return self._render(delivery, {})[0]
+
+    def _render(self, d: Delivery, cache: dict[tuple[int, int], list]) -> tuple[EmailMessage | None, list[str]]:
+        window = (d.since_seq, d.until_seq)
+        if window not in cache:
+            if len(cache) > 8:
+                cache.clear()
+            cache[window] = self.storage.releases_between(*window)
+        taxonomy = self._taxonomy()
+        subscriber = Subscriber(id=d.subscriber_id, email=d.email, topics=d.topics,
+                                frequency=d.frequency, state="confirmed", created_at=self.clock())
+        sections = plan_digest(subscriber, cache[window], taxonomy.titles)
+        if not sections:
+            return None, []
+        ids = [item.release.id for s in sections for item in s.items]
+        links = DigestLinks(unsubscribe_url=self.links.unsubscribe(d.subscriber_id),
+                            preferences_url=self.links.preferences(d.subscriber_id),
+                            archive_url=self.links.archive(d.id), release_url=self.links.base_url + "/releases/{id}",
+                            base_url=self.links.base_url)
+        msg = render_digest(subscriber, sections, period_label=d.period_label, links=links,
+                            settings=self.mail_settings, now=self.clock(), run_id=f"{d.run_id}.{d.id}",
+                            templates_dir=self.settings.templates_dir)
+        return msg, ids
+
+    def _taxonomy(self):  # type: ignore[no-untyped-def]
+        if not hasattr(self, "_tax"):
+            self._tax = load_taxonomy(self.settings.topics_file)
+        return self._tax
+
+    def send_pending(self, *, connections: int | None = None) -> SendReport:
+        """Send every planned delivery not yet sent, whatever run it belongs to."""
+        report = SendReport()
+        with self.storage.sender_lock() as got:
+            if not got:
+                report.busy = True
+                return report
+            report.in_doubt = self.storage.recover_deliveries()
+            if report.in_doubt:
+                log.warning("%d deliveries were being sent when a sender stopped; resending them "
+                            "(marked in doubt: those subscribers may get them twice)", report.in_doubt)
+            try:
+                self._send_all(report, connections or self.settings.mail_connections)
+            finally:
+                self.storage.finish_runs(self.clock())
+        log.info(report.line())
+        return report
+
+    def _send_all(self, report: SendReport, connections: int) -> None:
+        mailer = self.mailer_factory()
+        inflight: dict[int, Delivery] = {}
+        cache: dict[tuple[int, int], list] = {}
+        last_id = 0
+
+        def messages() -> Iterator[tuple[int, EmailMessage]]:
+            nonlocal last_id
+            while batch := self.storage.pending_deliveries(after_id=last_id):
+                for d in batch:
+                    if self.stopping.is_set():
+                        return
+                    last_id = d.id
+                    msg, ids = self._render(d, cache)
+                    if msg is None:
+                        self.storage.mark_delivery(d.id, "empty")
+                        report.empty += 1
+                        continue
+                    self.storage.mark_delivery(d.id, "sending", release_ids=" ".join(ids),
+                                               message_id=str(msg["Message-ID"]))
+                    inflight[d.id] = d
+                    yield d.id, msg
+
+        def on_result(delivery_id: int, result: SendResult) -> None:
+            d = inflight.pop(delivery_id)
+            if result.accepted:
+                self.storage.mark_delivery(delivery_id, "sent", sent_at=self.clock())
+                report.sent += 1
+            elif result.permanent_failure:
+                reason = f"{result.code} {result.detail}".strip()
+                self.storage.mark_delivery(delivery_id, "failed", error=reason)
+                self.storage.record_bounce(d.subscriber_id, reason)
+                report.failed += 1
+            else:  # in doubt: the server may have it; resend, so nobody misses it
+                self.storage.mark_delivery(delivery_id, "pending", in_doubt=True,
+                                           attempts=d.attempts + 1)
+                report.retry_later += 1
+
+        try:
+            result = mailer.send_many(messages(), connections=connections, on_result=on_result)
+            for delivery_id, failure in result.temporary_failures:
+                inflight.pop(delivery_id, None)
+                self.storage.release_delivery(delivery_id, failure.reason)
+                report.retry_later += 1
+        except TemporaryFailure as exc:
+            log.warning("mail server unavailable (%s); unsent digests wait for the next attempt", exc.reason)
+        finally:
+            # Handed over but never answered: not accepted by the server, so back to pending.
+            for delivery_id in list(inflight):
+                self.storage.release_delivery(delivery_id, "not attempted: the batch stopped")
+                report.retry_later += 1
+            mailer.close()

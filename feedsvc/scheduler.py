@@ -1,0 +1,91 @@
+"""The clock: digests on schedule in the configured time zone, catch-up after downtime, resumption.
+
+Several clocks may run at once by mistake: a scheduled run is keyed by its period in the
+database, so they make one run between them, and only the holder of the sender lock sends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import zoneinfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from .config import Settings
+from .postman import Postman, period_key
+
+log = logging.getLogger(__name__)
+
+RESUME_EVERY_SECONDS = 60
+
+
+def latest_due(frequency: str, settings: Settings, now: dt.datetime) -> dt.datetime:
+    """The most recent scheduled instant at or before `now` for this frequency."""
+    tz = zoneinfo.ZoneInfo(settings.timezone)
+    local = now.astimezone(tz)
+    at = dt.datetime.combine(local.date(), settings.daily_at, tzinfo=tz)
+    if frequency == "daily":
+        return at if at <= local else at - dt.timedelta(days=1)
+    weekday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun").index(settings.weekly_on)
+    at -= dt.timedelta(days=(local.weekday() - weekday) % 7)
+    return at if at <= local else at - dt.timedelta(days=7)
+
+
+class Clock:
+    """Runs the digest schedule in a background thread."""
+
+    def __init__(self, postman: Postman, settings: Settings) -> None:
+        self.postman = postman
+        self.settings = settings
+        self.scheduler = BackgroundScheduler(timezone=zoneinfo.ZoneInfo(settings.timezone))
+
+    def catch_up(self) -> list[str]:
+        """After downtime over a scheduled time: one run for the latest missed period, not one per miss."""
+        made = []
+        now = self.postman.clock()
+        for frequency in ("daily", "weekly"):
+            when = latest_due(frequency, self.settings, now)
+            key, _ = period_key(frequency, when, self.settings.timezone)
+            if not self.postman.storage.run_exists(key):
+                self.postman.scheduled_run(frequency, when)
+                made.append(key)
+                log.info("catching up on %s digest %s", frequency, key)
+        return made
+
+    def run_period(self, frequency: str) -> None:
+        try:
+            self.postman.scheduled_run(frequency, self.postman.clock())
+            self.postman.send_pending()
+        except Exception:  # the clock must survive a bad run; the next tick resumes it
+            log.exception("the %s digest run failed; it will be resumed", frequency)
+
+    def resume(self) -> None:
+        try:
+            if self.postman.storage.count_pending() or self.postman.storage.delivery_counts().get("sending"):
+                self.postman.send_pending()
+        except Exception:
+            log.exception("resuming digests failed; trying again in %ss", RESUME_EVERY_SECONDS)
+
+    def start(self) -> None:
+        s = self.settings
+        hour, minute = s.daily_at.hour, s.daily_at.minute
+        self.scheduler.add_job(self.run_period, CronTrigger(hour=hour, minute=minute, timezone=s.timezone),
+                               args=["daily"], id="daily", coalesce=True, max_instances=1,
+                               misfire_grace_time=3600)
+        self.scheduler.add_job(self.run_period, CronTrigger(day_of_week=s.weekly_on, hour=hour,
+                                                            minute=minute, timezone=s.timezone),
+                               args=["weekly"], id="weekly", coalesce=True, max_instances=1,
+                               misfire_grace_time=3600)
+        self.scheduler.add_job(self.resume, "interval", seconds=RESUME_EVERY_SECONDS, id="resume",
+                               coalesce=True, max_instances=1)
+        self.catch_up()
+        self.scheduler.start()
+        self.scheduler.add_job(self.resume, id="resume-now")  # whatever a dead sender left, now
+        log.info("digests scheduled daily at %s and weekly on %s (%s)", s.daily_at.strftime("%H:%M"),
+                 s.weekly_on, s.timezone)
+
+    def stop(self) -> None:
+        self.postman.stopping.set()
+        self.scheduler.shutdown(wait=True)

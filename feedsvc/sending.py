@@ -1,0 +1,228 @@
+"""What both mailers share: outcomes and errors, the rate limit, and sending a batch over N threads."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from email.message import Message
+from types import TracebackType
+from typing import Any, Generic, Literal, TypeVar
+
+from feedsvc.model import FeedsvcError
+
+log = logging.getLogger("feedsvc.mailer")
+
+K = TypeVar("K")
+
+
+class MailerError(FeedsvcError):
+    """Sending cannot go on: credentials, sender or TLS refused. Retrying will not help."""
+
+
+class TemporaryFailure(FeedsvcError):
+    """The server answered 4xx or could not be reached, and kept doing so through every retry.
+
+    Not a MailerError: the next run may well succeed, so the scheduler just tries again later.
+    """
+
+    def __init__(self, message_id: str, reason: str, *, code: int | None = None, connection: bool = False) -> None:
+        self.message_id, self.reason, self.code = message_id, reason, code
+        self.connection = connection  # True: the server is failing (unreachable, 421), not this recipient
+        super().__init__(f"{message_id or 'message'}: {reason}")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SendResult:
+    """What became of one message. `in_doubt`: sent, but the connection died before the server's reply."""
+
+    status: Literal["accepted", "permanent_failure", "in_doubt"]
+    message_id: str
+    code: int | None = None
+    detail: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == "accepted"
+
+    @property
+    def permanent_failure(self) -> bool:
+        return self.status == "permanent_failure"
+
+    @property
+    def in_doubt(self) -> bool:
+        return self.status == "in_doubt"
+
+
+class TokenBucket:
+    """At most `rate` acquisitions per second across threads (0: unlimited); `burst` may go at once."""
+
+    def __init__(self, rate: float, *, burst: float = 1.0, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.rate, self.burst, self._clock, self._sleep = rate, max(1.0, burst), clock, sleep
+        self._tokens, self._last = self.burst, clock()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        if self.rate <= 0:
+            return
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            # Taking the token now (going into debt) and sleeping outside the lock lets each
+            # waiting thread compute its own turn: the order is fair and the lock is never held long.
+            self._tokens -= 1.0
+            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
+        if wait > 0:
+            self._sleep(wait)
+
+
+# ---------------------------------------------------------------- batches over N connections
+
+_STOP = object()
+_SKIPPED = object()
+_DONE = object()
+
+
+@dataclasses.dataclass
+class BatchReport(Generic[K]):
+    """What send_many did; keys never handed to a worker are in none of these."""
+
+    accepted: int = 0
+    permanent_failures: int = 0
+    in_doubt: int = 0
+    not_attempted: int = 0  # taken from the queue after the batch was stopped
+    temporary_failures: list[tuple[K, TemporaryFailure]] = dataclasses.field(default_factory=list)
+
+
+class BaseMailer:
+    """The part both mailers share: a context manager and send_many()."""
+
+    def send(self, msg: Message) -> SendResult:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections; the mailer stays usable and reconnects when needed."""
+
+    def _clone(self) -> BaseMailer:
+        return self
+
+    def __enter__(self) -> BaseMailer:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def send_many(self, messages: Iterable[tuple[K, Message]], *, connections: int = 4,
+                  on_result: Callable[[K, SendResult], None], queue_size: int | None = None) -> BatchReport[K]:
+        """Send over `connections` worker threads, each with its own reused connection.
+
+        `messages` is consumed lazily from this thread (render inside the generator: rendering
+        overlaps sending and memory stays bounded by the queue). `on_result` is called in THIS
+        thread, one call at a time, as soon as each outcome arrives, so a ledger session needs no
+        locking. A TemporaryFailure saying the server is unreachable, or any other error, stops
+        the batch and is raised once the workers are done: unsent messages are left for the next
+        run (the ledger knows which). Per-recipient temporary failures are listed in the report.
+        """
+        if connections < 1:
+            raise ValueError("connections must be at least 1")
+        work: queue.Queue[Any] = queue.Queue(maxsize=max(queue_size or 2 * connections, connections))
+        results: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        stop = threading.Event()
+        report: BatchReport[K] = BatchReport()
+        live = connections
+        callback_error: list[BaseException] = []
+        stopped_by: list[BaseException] = []  # what stopped the workers early, first one first
+
+        def handle(entry: Any) -> None:
+            nonlocal live
+            if entry is _DONE:
+                live -= 1
+                return
+            key, outcome = entry
+            if outcome is _SKIPPED:
+                report.not_attempted += 1
+            elif isinstance(outcome, SendResult):
+                report.accepted += outcome.accepted
+                report.permanent_failures += outcome.permanent_failure
+                report.in_doubt += outcome.in_doubt
+                if callback_error:
+                    log.error("not recorded (the ledger failed earlier): %s %s", outcome.status, outcome.message_id)
+                    return
+                try:
+                    on_result(key, outcome)
+                except BaseException as exc:  # noqa: BLE001 - re-raised after the workers stop
+                    callback_error.append(exc)
+                    stop.set()
+            elif isinstance(outcome, TemporaryFailure):
+                report.temporary_failures.append((key, outcome))
+                if outcome.connection:
+                    stopped_by.append(outcome)
+            else:
+                stopped_by.append(outcome)
+
+        def put(item: Any) -> None:
+            while live:
+                try:
+                    work.put_nowait(item)
+                    return
+                except queue.Full:
+                    try:  # the queue is full: the workers are busy, so wait for their next outcome
+                        handle(results.get(timeout=0.05))
+                    except queue.Empty:
+                        pass
+
+        workers = [threading.Thread(target=self._work, args=(work, results, stop), daemon=True,
+                                    name=f"mailer-{i}") for i in range(connections)]
+        for worker in workers:
+            worker.start()
+        finished = False
+        try:
+            for item in messages:
+                if stop.is_set() or not live:
+                    break
+                put(item)
+                while True:  # hand over what is ready now: on_result soon after each acceptance
+                    try:
+                        handle(results.get_nowait())
+                    except queue.Empty:
+                        break
+            finished = True
+        finally:
+            if not finished:
+                stop.set()
+            for _ in workers:
+                put(_STOP)
+            while live:
+                handle(results.get())
+            for worker in workers:
+                worker.join()
+        if callback_error or stopped_by:
+            raise (callback_error or stopped_by)[0]
+        return report
+
+    def _work(self, work: queue.Queue[Any], results: queue.SimpleQueue[Any], stop: threading.Event) -> None:
+        try:
+            with self._clone() as mailer:
+                while (item := work.get()) is not _STOP:
+                    key, msg = item
+                    if stop.is_set():
+                        results.put((key, _SKIPPED))
+                        continue
+                    try:
+                        results.put((key, mailer.send(msg)))
+                    except TemporaryFailure as exc:
+                        if exc.connection:
+                            stop.set()  # the server is down: every other message would fail alike
+                        results.put((key, exc))
+        except BaseException as exc:  # noqa: BLE001 - MailerError or a bug: send_many raises it
+            # The other workers drain the queue (skipping); put() gives up once none is left.
+            stop.set()
+            results.put((None, exc))
+        finally:
+            results.put(_DONE)

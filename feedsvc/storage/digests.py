@@ -1,0 +1,196 @@
+"""Digest runs and the delivery ledger: what makes each digest go out exactly once."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import fcntl
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from ..model import StoredRelease
+from .releases import row_to_release
+from .schema import DeliveryRow, DigestRunRow, ReleaseRow, SubscriberRow
+
+if TYPE_CHECKING:
+    from . import Storage
+
+DL = DeliveryRow.__table__
+RUN = DigestRunRow.__table__
+S = SubscriberRow.__table__
+R = ReleaseRow.__table__
+
+SENDER_LOCK = 0x64696765
+
+
+@dataclasses.dataclass(frozen=True)
+class Delivery:
+    id: int
+    run_id: int
+    subscriber_id: int
+    email: str
+    topics: tuple[str, ...]
+    frequency: str
+    period_label: str
+    since_seq: int
+    until_seq: int
+    in_doubt: bool
+    attempts: int
+
+
+class DigestsMixin:
+    # -- runs ---------------------------------------------------------------------------
+
+    def create_run(self: Storage, key: str, frequency: str, kind: str, period_label: str,
+                   now: dt.datetime) -> tuple[int, bool]:
+        """Make the run named `key` and plan its deliveries, once; (run id, made now)."""
+        with self.begin(f"planning digest run {key}") as conn:
+            existing = conn.execute(sa.select(RUN.c.id).where(RUN.c.key == key)).scalar()
+            if existing is not None:
+                return int(existing), False
+            until = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(R.c.seq), 0))).scalar() or 0)
+            run_id = conn.execute(RUN.insert().values(
+                key=key, frequency=frequency, kind=kind, period_label=period_label,
+                until_seq=until, created_at=now).returning(RUN.c.id)).scalar_one()
+            # Each planned delivery owns the releases (since, until]: the subscriber's cursor moves
+            # in the same transaction, so no later run can plan them again.
+            due = conn.execute(sa.select(S.c.id, S.c.cursor_seq).where(
+                S.c.state == "confirmed", S.c.frequency == frequency, S.c.cursor_seq < until,
+            ).with_for_update()).all()
+            if due:
+                conn.execute(DL.insert(), [
+                    {"run_id": run_id, "subscriber_id": sid, "state": "pending", "since_seq": cursor,
+                     "until_seq": until, "release_ids": "", "in_doubt": False, "attempts": 0}
+                    for sid, cursor in due])
+                conn.execute(S.update().where(S.c.id.in_(sa.bindparam("ids", expanding=True)))
+                             .values(cursor_seq=until), {"ids": [sid for sid, _ in due]})
+            return int(run_id), True
+
+    def finish_runs(self: Storage, now: dt.datetime) -> None:
+        with self.begin("closing finished digest runs") as conn:
+            open_work = sa.exists().where(DL.c.run_id == RUN.c.id, DL.c.state.in_(("pending", "sending")))
+            conn.execute(RUN.update().where(RUN.c.finished_at.is_(None), ~open_work)
+                         .values(finished_at=now))
+
+    def run_exists(self: Storage, key: str) -> bool:
+        with self.read("reading digest runs") as conn:
+            return conn.execute(sa.select(RUN.c.id).where(RUN.c.key == key)).first() is not None
+
+    def recent_runs(self: Storage, limit: int = 20) -> list[dict[str, Any]]:
+        """Runs, newest first, with their deliveries counted by state."""
+        with self.read("reading digest runs") as conn:
+            runs = [r._asdict() for r in conn.execute(
+                sa.select(RUN).order_by(RUN.c.id.desc()).limit(limit))]
+            for run in runs:
+                run["counts"] = {state: n for state, n in conn.execute(
+                    sa.select(DL.c.state, sa.func.count()).where(DL.c.run_id == run["id"])
+                    .group_by(DL.c.state))}
+                run["in_doubt"] = conn.execute(sa.select(sa.func.count()).where(
+                    DL.c.run_id == run["id"], DL.c.in_doubt.is_(True))).scalar()
+            return runs
+
+    # -- the ledger ---------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def sender_lock(self: Storage) -> Iterator[bool]:
+        """Held by the one process sending digests; released by the OS or database if it dies."""
+        if self.dialect == "postgresql":
+            with self.engine.connect() as conn:
+                got = bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"),
+                                        {"k": SENDER_LOCK}).scalar())
+                conn.commit()
+                try:
+                    yield got
+                finally:
+                    if got:
+                        conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": SENDER_LOCK})
+                        conn.commit()
+            return
+        database = self.engine.url.database or ""
+        path = (database if database and database != ":memory:" else "/tmp/feedsvc") + ".send-lock"
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                got = True
+            except BlockingIOError:
+                got = False
+            yield got
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def recover_deliveries(self: Storage) -> int:
+        """Call holding the sender lock: what a dead sender left 'sending' may have gone out."""
+        with self.begin("recovering interrupted deliveries") as conn:
+            return conn.execute(DL.update().where(DL.c.state == "sending")
+                                .values(state="pending", in_doubt=True)).rowcount
+
+    def pending_deliveries(self: Storage, after_id: int = 0, limit: int = 500) -> list[Delivery]:
+        with self.read("reading the delivery ledger") as conn:
+            rows = conn.execute(
+                sa.select(DL.c.id, DL.c.run_id, DL.c.subscriber_id, S.c.email, S.c.topics,
+                          S.c.frequency, RUN.c.period_label, DL.c.since_seq, DL.c.until_seq,
+                          DL.c.in_doubt, DL.c.attempts)
+                .join(S, S.c.id == DL.c.subscriber_id).join(RUN, RUN.c.id == DL.c.run_id)
+                .where(DL.c.state == "pending", DL.c.id > after_id, S.c.state == "confirmed")
+                .order_by(DL.c.id).limit(limit)).all()
+            return [Delivery(r.id, r.run_id, r.subscriber_id, r.email,
+                             tuple(r.topics.split()) if r.topics else (), r.frequency,
+                             r.period_label, r.since_seq, r.until_seq, bool(r.in_doubt), r.attempts)
+                    for r in rows]
+
+    def count_pending(self: Storage) -> int:
+        with self.read("counting pending deliveries") as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(DL)
+                                    .where(DL.c.state == "pending")).scalar() or 0)
+
+    def mark_delivery(self: Storage, delivery_id: int, state: str, **values: Any) -> None:
+        """One ledger transition, committed at once (the window between SMTP and ledger is this commit)."""
+        with self.begin(f"marking delivery {delivery_id} {state}") as conn:
+            conn.execute(DL.update().where(DL.c.id == delivery_id).values(state=state, **values))
+            if state == "sent":
+                conn.execute(S.update().where(S.c.id == sa.select(DL.c.subscriber_id).where(
+                    DL.c.id == delivery_id).scalar_subquery()).values(last_digest_at=values.get("sent_at")))
+
+    def release_delivery(self: Storage, delivery_id: int, error: str) -> None:
+        """A temporary failure: back to pending for the next attempt."""
+        with self.begin(f"releasing delivery {delivery_id}") as conn:
+            conn.execute(DL.update().where(DL.c.id == delivery_id).values(
+                state="pending", error=error, attempts=DL.c.attempts + 1))
+
+    def get_delivery(self: Storage, delivery_id: int) -> dict[str, Any] | None:
+        with self.read("reading a delivery") as conn:
+            row = conn.execute(sa.select(DL, RUN.c.period_label, RUN.c.frequency)
+                               .join(RUN, RUN.c.id == DL.c.run_id)
+                               .where(DL.c.id == delivery_id)).first()
+            return row._asdict() if row else None
+
+    def delivery_counts(self: Storage) -> dict[str, int]:
+        with self.read("counting deliveries") as conn:
+            return {state: n for state, n in conn.execute(
+                sa.select(DL.c.state, sa.func.count()).group_by(DL.c.state))}
+
+    # -- what digests carry -------------------------------------------------------------
+
+    def releases_between(self: Storage, since_seq: int, until_seq: int) -> list[StoredRelease]:
+        """Live releases first stored in (since, until], newest first."""
+        with self.read("selecting releases for a digest") as conn:
+            rows = conn.execute(sa.select(R).where(
+                R.c.seq > since_seq, R.c.seq <= until_seq, R.c.withdrawn_at.is_(None),
+            ).order_by(R.c.published.desc(), R.c.first_seen.desc(), R.c.id)).all()
+            return [row_to_release(r) for r in rows]
+
+    def releases_by_ids(self: Storage, ids: list[str]) -> list[StoredRelease]:
+        if not ids:
+            return []
+        with self.read("reading releases of a digest") as conn:
+            rows = {r.id: row_to_release(r) for r in conn.execute(sa.select(R).where(R.c.id.in_(ids)))}
+            return [rows[i] for i in ids if i in rows]
+
+    def max_seq(self: Storage) -> int:
+        with self.read("reading the release sequence") as conn:
+            return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(R.c.seq), 0))).scalar() or 0)

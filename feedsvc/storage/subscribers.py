@@ -1,0 +1,141 @@
+"""Subscribers: double opt-in, preferences, unsubscribes and bounces."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from ..model import Subscriber
+from .schema import ReleaseRow, SubscriberRow
+
+if TYPE_CHECKING:
+    from . import Storage
+
+S = SubscriberRow.__table__
+R = ReleaseRow.__table__
+
+# At most one confirmation email an hour to one address, so the form cannot be used to flood anyone.
+CONFIRMATION_INTERVAL = dt.timedelta(hours=1)
+
+
+def row_to_subscriber(row: Any) -> Subscriber:
+    return Subscriber(
+        id=row.id, email=row.email, topics=tuple(row.topics.split()) if row.topics else (),
+        frequency=row.frequency, state=row.state, created_at=row.created_at,
+        confirmed_at=row.confirmed_at, last_digest_at=row.last_digest_at)
+
+
+class SubscribersMixin:
+    def _max_seq(self: Storage, conn: sa.Connection) -> int:
+        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(R.c.seq), 0))).scalar() or 0)
+
+    def subscribe(self: Storage, email: str, topics: Sequence[str], frequency: str,
+                  now: dt.datetime) -> tuple[Subscriber, bool]:
+        """Record a sign-up; True when a confirmation email should go out now.
+
+        A confirmed address is left as it is (its preferences change only through its own link),
+        and the caller answers the same either way, so the form tells nobody who is subscribed.
+        """
+        with self.begin(f"subscribing {email}") as conn:
+            row = conn.execute(sa.select(S).where(S.c.email == email)).first()
+            values = {"topics": " ".join(topics), "frequency": frequency}
+            if row is None:
+                conn.execute(S.insert().values(email=email, state="pending", created_at=now,
+                                               confirm_sent_at=now, cursor_seq=0, **values))
+                send = True
+            elif row.state == "confirmed":
+                send = False
+            else:
+                send = row.confirm_sent_at is None or now - row.confirm_sent_at >= CONFIRMATION_INTERVAL
+                update: dict[str, Any] = dict(values, state="pending")
+                if send:
+                    update["confirm_sent_at"] = now
+                conn.execute(S.update().where(S.c.id == row.id).values(**update))
+            sub = conn.execute(sa.select(S).where(S.c.email == email)).one()
+            return row_to_subscriber(sub), send
+
+    def confirm(self: Storage, subscriber_id: int, now: dt.datetime) -> Subscriber | None:
+        """Confirm a pending address; its digests start with what is published from now on."""
+        with self.begin("confirming a subscription") as conn:
+            row = conn.execute(sa.select(S).where(S.c.id == subscriber_id)).first()
+            if row is None:
+                return None
+            if row.state in ("pending", "unsubscribed", "bounced"):
+                conn.execute(S.update().where(S.c.id == subscriber_id).values(
+                    state="confirmed", confirmed_at=now, unsubscribed_at=None, bounce_reason=None,
+                    cursor_seq=self._max_seq(conn)))
+            return row_to_subscriber(conn.execute(sa.select(S).where(S.c.id == subscriber_id)).one())
+
+    def add_confirmed(self: Storage, email: str, topics: Sequence[str], frequency: str,
+                      now: dt.datetime) -> bool:
+        """Add (or update) an address whose consent the office already holds; True when new."""
+        with self.begin(f"adding {email}") as conn:
+            row = conn.execute(sa.select(S.c.id, S.c.state).where(S.c.email == email)).first()
+            values = {"topics": " ".join(topics), "frequency": frequency}
+            if row is None:
+                conn.execute(S.insert().values(email=email, state="confirmed", created_at=now,
+                                               confirmed_at=now, cursor_seq=self._max_seq(conn),
+                                               **values))
+                return True
+            if row.state != "confirmed":
+                values |= {"state": "confirmed", "confirmed_at": now, "unsubscribed_at": None,
+                           "bounce_reason": None, "cursor_seq": self._max_seq(conn)}
+            conn.execute(S.update().where(S.c.id == row.id).values(**values))
+            return False
+
+    def set_preferences(self: Storage, subscriber_id: int, topics: Sequence[str], frequency: str) -> None:
+        with self.begin("changing preferences") as conn:
+            conn.execute(S.update().where(S.c.id == subscriber_id).values(
+                topics=" ".join(topics), frequency=frequency))
+
+    def unsubscribe(self: Storage, subscriber_id: int, now: dt.datetime) -> bool:
+        """Stop every email to this subscriber at once, planned ones included; True if it was on."""
+        from .digests import DL
+
+        with self.begin("unsubscribing") as conn:
+            done = conn.execute(S.update().where(
+                S.c.id == subscriber_id, S.c.state.in_(("pending", "confirmed"))).values(
+                state="unsubscribed", unsubscribed_at=now)).rowcount
+            conn.execute(DL.update().where(DL.c.subscriber_id == subscriber_id,
+                                           DL.c.state == "pending").values(state="skipped"))
+            return bool(done)
+
+    def remove_subscriber(self: Storage, email: str) -> bool:
+        """Forget an address entirely (its ledger rows go with it)."""
+        with self.begin(f"removing {email}") as conn:
+            return bool(conn.execute(S.delete().where(S.c.email == email)).rowcount)
+
+    def record_bounce(self: Storage, subscriber_id: int, reason: str) -> None:
+        with self.begin("recording a bounce") as conn:
+            conn.execute(S.update().where(S.c.id == subscriber_id).values(
+                state="bounced", bounce_reason=reason))
+
+    def get_subscriber(self: Storage, subscriber_id: int) -> Subscriber | None:
+        with self.read("reading a subscriber") as conn:
+            row = conn.execute(sa.select(S).where(S.c.id == subscriber_id)).first()
+            return row_to_subscriber(row) if row else None
+
+    def get_subscriber_by_email(self: Storage, email: str) -> Subscriber | None:
+        with self.read("reading a subscriber") as conn:
+            row = conn.execute(sa.select(S).where(S.c.email == email)).first()
+            return row_to_subscriber(row) if row else None
+
+    def iter_subscribers(self: Storage, state: str | None = None) -> Iterator[Subscriber]:
+        with self.read("listing subscribers") as conn:
+            q = sa.select(S).order_by(S.c.id)
+            if state:
+                q = q.where(S.c.state == state)
+            for row in conn.execution_options(yield_per=1000).execute(q):
+                yield row_to_subscriber(row)
+
+    def subscriber_cursor(self: Storage, subscriber_id: int) -> int:
+        with self.read("reading a subscriber") as conn:
+            return int(conn.execute(sa.select(S.c.cursor_seq).where(S.c.id == subscriber_id)).scalar() or 0)
+
+    def subscriber_counts(self: Storage) -> dict[str, int]:
+        with self.read("counting subscribers") as conn:
+            return {state: n for state, n in conn.execute(
+                sa.select(S.c.state, sa.func.count()).group_by(S.c.state))}

@@ -1,0 +1,59 @@
+"""Signed tokens in links (itsdangerous): confirm, manage, unsubscribe, view a digest."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+CONFIRM_MAX_AGE = 2 * 24 * 3600  # the confirmation email says "2 days"
+
+
+class BadToken(Exception):
+    """The link is forged, mangled or expired; the message says which, for the page."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Tokens:
+    secret_key: str
+
+    def _s(self, purpose: str) -> URLSafeTimedSerializer:
+        # A salt per purpose: an unsubscribe token cannot be replayed as a confirmation.
+        return URLSafeTimedSerializer(self.secret_key, salt=f"feedsvc.{purpose}")
+
+    def make(self, purpose: str, value: int) -> str:
+        return str(self._s(purpose).dumps(value))
+
+    def read(self, purpose: str, token: str, max_age: int | None = None) -> int:
+        try:
+            value = self._s(purpose).loads(token, max_age=max_age)
+        except SignatureExpired:
+            raise BadToken("This link has expired.") from None
+        except BadSignature:
+            raise BadToken("This link is not valid.") from None
+        if not isinstance(value, int):
+            raise BadToken("This link is not valid.")
+        return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Links:
+    """Absolute URLs for emails, from the configured base URL."""
+
+    base_url: str
+    tokens: Tokens
+
+    def confirm(self, subscriber_id: int) -> str:
+        return f"{self.base_url}/confirm/{self.tokens.make('confirm', subscriber_id)}"
+
+    def preferences(self, subscriber_id: int) -> str:
+        return f"{self.base_url}/preferences/{self.tokens.make('manage', subscriber_id)}"
+
+    def unsubscribe(self, subscriber_id: int) -> str:
+        return f"{self.base_url}/unsubscribe/{self.tokens.make('unsubscribe', subscriber_id)}"
+
+    def archive(self, delivery_id: int) -> str:
+        return f"{self.base_url}/digests/{self.tokens.make('digest', delivery_id)}"
+
+    def release(self, release_id: str) -> str:
+        return f"{self.base_url}/releases/{release_id}"

@@ -1,0 +1,191 @@
+"""Subscribing to the digest: double opt-in, preferences, RFC 8058 one-click unsubscribe, archive."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_wtf import FlaskForm
+from wtforms import EmailField, RadioField, SelectMultipleField, widgets
+from wtforms.validators import DataRequired, ValidationError
+
+from ..digest import MailSettings, plan_digest, render_confirmation
+from ..ingest import utcnow
+from ..mailer import make_mailer
+from ..model import Subscriber
+from ..tokens import CONFIRM_MAX_AGE, BadToken, Links, Tokens
+
+bp = Blueprint("subscribe", __name__)
+
+SAME_ANSWER = ("Thank you. If this address can be subscribed, a confirmation email is on its way: "
+               "open the link in it to start receiving the digest.")
+
+
+class _Checkboxes(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def _valid_email(form: Any, field: Any) -> None:
+    try:
+        # No DNS look-up: tests and offline laptops work, and a typo'd domain just never confirms.
+        field.data = validate_email(field.data or "", check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+class SubscribeForm(FlaskForm):
+    email = EmailField("Email address", validators=[DataRequired(), _valid_email])
+    topics = _Checkboxes("Topics (none chosen: all topics)", choices=[], validate_choice=True)
+    frequency = RadioField("How often", choices=[("daily", "Daily"), ("weekly", "Weekly")],
+                           default="weekly")
+
+
+class PreferencesForm(FlaskForm):
+    topics = _Checkboxes("Topics (none chosen: all topics)", choices=[], validate_choice=True)
+    frequency = RadioField("How often", choices=[("daily", "Daily"), ("weekly", "Weekly")])
+
+
+class _RateLimit:
+    """At most `limit` sign-ups per client address per window, in this process."""
+
+    def __init__(self, limit: int = 5, window: float = 600.0) -> None:
+        self.limit, self.window = limit, window
+        self.hits: dict[str, list[float]] = {}
+        self.lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        with self.lock:
+            hits = [t for t in self.hits.get(key, []) if now - t < self.window]
+            if len(self.hits) > 10_000:
+                self.hits.clear()
+            allowed = len(hits) < self.limit
+            if allowed:
+                hits.append(now)
+            self.hits[key] = hits
+            return allowed
+
+
+_limiter = _RateLimit()
+
+
+def _services() -> Any:
+    return current_app.extensions["feedsvc"]
+
+
+def _links() -> Links:
+    s = _services().settings
+    return Links(s.base_url, Tokens(s.secret_key))
+
+
+def _topic_choices() -> list[tuple[str, str]]:
+    return [(t.slug, t.title) for t in _services().taxonomy().topics]
+
+
+def _mail_settings() -> MailSettings:
+    s = _services().settings
+    return MailSettings(mail_from=s.mail_from, reply_to=s.mail_from, organisation=s.organisation,
+                        list_id=f"{s.organisation} press releases <releases.{s.tag_authority}>")
+
+
+def _subscriber(purpose: str, token: str, max_age: int | None = None) -> Subscriber:
+    try:
+        sid = _links().tokens.read(purpose, token, max_age)
+    except BadToken as exc:
+        abort(400, description=str(exc))
+    sub = _services().storage.get_subscriber(sid)
+    if sub is None:
+        abort(404, description="This subscription no longer exists.")
+    return sub
+
+
+@bp.route("/subscribe", methods=["GET", "POST"])
+def subscribe() -> Any:
+    form = SubscribeForm()
+    form.topics.choices = _topic_choices()
+    preselect = request.args.get("topic")
+    if request.method == "GET" and preselect:
+        form.topics.data = [preselect]
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("subscribe.html", form=form, feeds=[]), status
+    if not _limiter.allow(request.remote_addr or "?"):
+        return render_template("message.html", title="Too many requests", feeds=[],
+                               message="Too many sign-ups from your address: please try again later."), 429
+    s = _services()
+    now = utcnow()
+    sub, send = s.storage.subscribe(form.email.data, tuple(form.topics.data or ()), form.frequency.data, now)
+    if send:
+        msg = render_confirmation(sub.email, confirm_url=_links().confirm(sub.id), settings=_mail_settings(),
+                                  now=now, templates_dir=s.settings.templates_dir)
+        try:
+            with make_mailer(s.settings.smtp_url, s.settings.outbox_dir) as mailer:
+                mailer.send(msg)
+        except Exception:  # the answer must not tell whether anything was sent
+            current_app.logger.exception("confirmation email to subscriber %s failed", sub.id)
+    return render_template("message.html", title="Check your inbox", message=SAME_ANSWER, feeds=[])
+
+
+@bp.get("/confirm/<token>")
+def confirm(token: str) -> Any:
+    sub = _subscriber("confirm", token, CONFIRM_MAX_AGE)
+    sub = _services().storage.confirm(sub.id, utcnow()) or sub
+    return render_template("message.html", title="Subscription confirmed", feeds=[],
+                           message="You will receive the digest from the next one on.",
+                           link=_links().preferences(sub.id), link_text="Manage your subscription")
+
+
+@bp.route("/preferences/<token>", methods=["GET", "POST"])
+def preferences(token: str) -> Any:
+    sub = _subscriber("manage", token)
+    form = PreferencesForm(data={"topics": list(sub.topics), "frequency": sub.frequency})
+    form.topics.choices = _topic_choices()
+    saved = False
+    if form.validate_on_submit():
+        _services().storage.set_preferences(sub.id, tuple(form.topics.data or ()), form.frequency.data)
+        saved = True
+    elif request.method == "POST":
+        return render_template("preferences.html", form=form, sub=sub, feeds=[],
+                               unsubscribe=_links().unsubscribe(sub.id)), 400
+    return render_template("preferences.html", form=form, sub=sub, saved=saved, feeds=[],
+                           unsubscribe=_links().unsubscribe(sub.id))
+
+
+@bp.get("/unsubscribe/<token>")
+def unsubscribe_page(token: str) -> Any:
+    # Link scanners GET every URL in a message: a GET only shows the button.
+    sub = _subscriber("unsubscribe", token)
+    return render_template("unsubscribe.html", sub=sub, feeds=[])
+
+
+@bp.post("/unsubscribe/<token>")
+def unsubscribe(token: str) -> Any:
+    """RFC 8058 one-click: the mailbox provider POSTs `List-Unsubscribe=One-Click`; no other step."""
+    sub = _subscriber("unsubscribe", token)
+    _services().storage.unsubscribe(sub.id, utcnow())
+    return render_template("message.html", title="Unsubscribed", feeds=[],
+                           message=f"{sub.email} will get no more emails from us.")
+
+
+@bp.get("/digests/<token>")
+def archive(token: str) -> Any:
+    """"View in browser": exactly the releases that digest carried."""
+    try:
+        delivery_id = _links().tokens.read("digest", token)
+    except BadToken as exc:
+        abort(400, description=str(exc))
+    s = _services()
+    d = s.storage.get_delivery(delivery_id)
+    if d is None or not d["release_ids"]:
+        abort(404, description="There is no such digest.")
+    releases = s.storage.releases_by_ids(d["release_ids"].split())
+    sub = s.storage.get_subscriber(d["subscriber_id"])
+    everyone = Subscriber(id=0, email="", topics=sub.topics if sub else (), frequency="weekly",
+                          state="confirmed", created_at=utcnow())
+    sections = plan_digest(everyone, releases, s.taxonomy().titles)
+    return render_template("digest_archive.html", sections=sections, period_label=d["period_label"],
+                           feeds=[])
