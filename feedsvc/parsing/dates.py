@@ -39,11 +39,18 @@ _HEAD_DATE_LAST = re.compile(
 )
 # Cheap pre-check before the regex: a date line is short and holds a digit.
 _MAX_DATE_LINE = 60
+_MAX_META_LINE = 100
+_META_SPLIT = re.compile(r"\s+[|·]\s+")
+_TITLE_DATE = re.compile(
+    r"(?P<title>.*?\S)(?:\s*[(\[]|\s+[|–—]\s+)" + _DATE_BODY + r"[)\]]?",
+    re.IGNORECASE,
+)
+_DIGIT = re.compile(r"\d")
 
 
 def parse_date_line(text: str) -> dt.date | None:
     """The date a whole line states (`18 December 2019`, `Posted on: 06/28/2019`), else None."""
-    if len(text) > _MAX_DATE_LINE or not any(ch.isdigit() for ch in text):
+    if len(text) > _MAX_DATE_LINE or _DIGIT.search(text) is None:
         return None
     match = _DATE_LINE.fullmatch(text)
     if match is None:
@@ -51,12 +58,45 @@ def parse_date_line(text: str) -> dt.date | None:
     return _to_date(match)
 
 
+def parse_meta_line(text: str) -> tuple[dt.date, list[str]] | None:
+    """A date line with short labels beside it: `18 December 2019 | Geneva`, `News | 3 Dec 2019`."""
+    if len(text) > _MAX_META_LINE or "|" not in text and "·" not in text:
+        return None
+    parts = [part.strip() for part in _META_SPLIT.split(text)]
+    if len(parts) > 3:
+        return None
+    found: dt.date | None = None
+    others: list[str] = []
+    for part in parts:
+        date = parse_date_line(part) if found is None else None
+        if date is not None:
+            found = date
+        elif not part or len(part.split()) > 5 or part.endswith("."):
+            return None
+        else:
+            others.append(part)
+    return (found, others) if found is not None else None
+
+
+def split_title_date(text: str) -> tuple[str, dt.date | None]:
+    """A title with its date appended (`Title (12/18/2019)`, `Title | 18 Dec 2019`) split in two."""
+    if _DIGIT.search(text[-12:]) is None:
+        return text, None
+    match = _TITLE_DATE.fullmatch(text)
+    if match is None:
+        return text, None
+    date = _to_date(match)
+    if date is None or not match.group("title"):
+        return text, None
+    return match.group("title"), date
+
+
 def split_head_date(head: str) -> tuple[str, dt.date | None, bool]:
     """Split a dateline head into (place, date, found) for `17 May 2018, Ankara` or `Ankara, 17 May 2018`.
 
     `found` is true when a date expression was removed even if it names no year (so no date).
     """
-    if not any(ch.isdigit() for ch in head):
+    if _DIGIT.search(head) is None:
         return head, None, False
     for pattern in (_HEAD_DATE_FIRST, _HEAD_DATE_LAST):
         match = pattern.fullmatch(head)

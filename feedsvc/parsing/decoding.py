@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 
 from feedsvc.model import ParseError
 
@@ -28,6 +29,7 @@ _TIE = 0.02  # chaos difference under which two decodings are judged equally cle
 
 # Bytes that do not occur in text: C0 controls other than tab, LF, VT, FF, CR, ESC.
 _NON_TEXT = frozenset(range(0x20)) - {0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1B}
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
 
 
 def decode(data: bytes, source_file: str) -> str:
@@ -106,7 +108,6 @@ def _detect(data: bytes, source_file: str) -> str:
 
 def _looks_binary_text(text: str) -> bool:
     sample = text[:4096]
-    if not sample:
-        return False
-    bad = sum(1 for ch in sample if (ch < " " and ch not in "\t\n\r\x0b\x0c\x1b") or ch == "\x7f")
-    return bad > len(sample) // 10 or "\x00" in sample
+    if "\x00" in sample:
+        return True
+    return len(_CONTROL_CHARS.findall(sample)) > len(sample) // 10

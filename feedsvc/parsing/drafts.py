@@ -82,8 +82,10 @@ def infer_title(paragraphs: Sequence[str], author: str | None) -> str:
     if len(sentence) <= _INFERRED_MAX:
         title = sentence.rstrip(".").strip()
     else:
-        cut = sentence[: _INFERRED_CUT + 1].rsplit(" ", 1)[0] if " " in sentence[:_INFERRED_CUT] else sentence[:_INFERRED_CUT]
-        title = cut.rstrip(" ,;:–—-") + "…"
+        cut = sentence[: _INFERRED_CUT + 1]
+        if " " in cut:
+            cut = cut.rsplit(" ", 1)[0]  # end on a whole word
+        title = cut[:_INFERRED_CUT].rstrip(" ,;:–—-") + "…"
     if title:
         return title
     return f"Opinion by {author}" if author else "Untitled release"

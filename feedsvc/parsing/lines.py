@@ -6,8 +6,8 @@ import dataclasses
 import datetime as dt
 import re
 
-from feedsvc.parsing.dates import parse_date_line
-from feedsvc.parsing.datelines import split_dateline
+from feedsvc.parsing.dates import parse_date_line, parse_meta_line
+from feedsvc.parsing.datelines import place_names, spell_place, split_dateline
 
 TEXT, DATE, BYLINE = 0, 1, 2
 
@@ -55,6 +55,7 @@ class Line:
     bullet: bool
     kind: int = TEXT
     date: dt.date | None = None
+    place: str | None = None  # a known place beside the date (`18 December 2019 | Geneva`)
     author: str | None = None
     heading: bool = False  # short and shaped like a title or a section heading
     titleish: bool = False  # a title even without a dateline under it
@@ -70,12 +71,19 @@ def is_label(text: str) -> bool:
 
 
 def describe(no: int, paragraph: str, gap: bool) -> Line:
+    """A normalised, non-blank line with what it looks like: date line, byline, heading, body."""
     bullet_match = _BULLET.match(paragraph)
     text = paragraph[bullet_match.end():] if bullet_match else paragraph
     line = Line(no, paragraph, text, gap, bullet_match is not None)
     date = parse_date_line(text)
     if date is not None:
         line.kind, line.date = DATE, date
+        return line
+    meta = parse_meta_line(text)
+    if meta is not None:
+        line.kind, line.date = DATE, meta[0]
+        known = place_names()
+        line.place = next((spell_place(p) for p in meta[1] if p.casefold() in known), None)
         return line
     author = parse_byline(text)
     if author is not None:
@@ -107,7 +115,7 @@ def describe(no: int, paragraph: str, gap: bool) -> Line:
 
 
 def _title_case(words: list[str]) -> float:
-    """Share of significant words that start with a capital; 1.0 for scripts without case."""
+    """Share of significant words that start with a capital (0.0 for scripts without case)."""
     upper = lower = 0
     for word in words:
         word = word.lstrip("\"“‘'(«[")
@@ -119,7 +127,7 @@ def _title_case(words: list[str]) -> float:
         elif first.islower():
             lower += 1
     total = upper + lower
-    return upper / total if total else 1.0
+    return upper / total if total else 0.0
 
 
 def parse_byline(text: str) -> str | None:

@@ -9,8 +9,10 @@ title is that title's section, or the first half of a wrapped title.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
+from feedsvc.parsing.dates import split_title_date
 from feedsvc.parsing.drafts import Draft
 from feedsvc.parsing.lines import BYLINE, DATE, TEXT, Line, describe, is_label
 from feedsvc.parsing.normalise import normalise_text, split_lines
@@ -18,7 +20,8 @@ from feedsvc.parsing.normalise import normalise_text, split_lines
 BODY, TITLE, TITLE_MORE, SECTION = 0, 1, 2, 3
 _SECTION_MAX_CHARS = 70
 _SECTION_MAX_WORDS = 8
-_SECTION_FORBIDDEN = frozenset(",:;@/|")
+_SECTION_FORBIDDEN = frozenset(",:;@/|›»>")  # breadcrumbs are navigation, not sections
+_WORD = re.compile(r"[^\W_]")
 
 
 def read_lines(text: str) -> list[Line]:
@@ -27,10 +30,8 @@ def read_lines(text: str) -> list[Line]:
     gap = True
     for no, raw in enumerate(split_lines(text), 1):
         paragraph = normalise_text(raw) if raw else ""
-        if not paragraph:
-            gap = True
-            continue
-        if is_label(paragraph):
+        # Rules (`----`, `* * *`) and navigation labels separate like blank lines.
+        if not paragraph or _WORD.search(paragraph) is None or is_label(paragraph):
             gap = True
             continue
         lines.append(describe(no, paragraph, gap))
@@ -57,10 +58,11 @@ def _dates_precede_titles(lines: Sequence[Line]) -> bool:
             continue
         prev = lines[i - 1] if i else None
         nxt = lines[i + 1] if i + 1 < len(lines) else None
-        if prev is not None and not line.gap and prev.heading:
-            after += 1
-        elif nxt is not None and not nxt.gap and nxt.heading:
-            before += 1
+        under_heading = prev is not None and not line.gap and prev.heading
+        over_heading = nxt is not None and not nxt.gap and nxt.heading
+        if under_heading != over_heading:  # between two headings it tells nothing
+            after += under_heading
+            before += over_heading
     return before > after
 
 
@@ -84,12 +86,12 @@ def _roles(lines: Sequence[Line], dates_first: bool) -> list[int]:
         nxt = lines[i + 1] if i + 1 < count else None
         if bullet_mode:
             if line.bullet and line.heading and not _in_bullet_list(lines, i) and (
-                nxt is None or _is_body(nxt)
+                nxt is None or _body_follows(nxt)
             ):
                 roles[i] = TITLE
-        elif line.titleish and nxt is not None and _is_body(nxt):
+        elif line.titleish and nxt is not None and _body_follows(nxt):
             roles[i] = TITLE
-    _mark_sections(lines, roles)
+    _mark_sections(lines, roles, dates_first)
     return roles
 
 
@@ -108,10 +110,15 @@ def _announces_body(line: Line, nxt: Line | None, dates_first: bool) -> bool:
     return False
 
 
-def _is_body(line: Line) -> bool:
-    return line.kind == TEXT and not line.titleish and (
-        line.ends_sentence or len(line.text) > 100 or line.sep_dateline
-    )
+def _body_follows(nxt: Line) -> bool:
+    """The line after a would-be title reads as the start of a body."""
+    if nxt.kind != TEXT or nxt.titleish:
+        return False
+    if nxt.sep_dateline or len(nxt.text) > 100:
+        return True
+    # Right under the title (no blank line) a short line is more likely the end of a
+    # hard-wrapped sentence than a body, so only a full separate paragraph counts.
+    return nxt.gap and nxt.ends_sentence
 
 
 def _in_bullet_list(lines: Sequence[Line], i: int) -> bool:
@@ -124,17 +131,30 @@ def _in_bullet_list(lines: Sequence[Line], i: int) -> bool:
     )
 
 
-def _mark_sections(lines: Sequence[Line], roles: list[int]) -> None:
+def _mark_sections(lines: Sequence[Line], roles: list[int], dates_first: bool) -> None:
     for i in range(1, len(lines)):
-        if roles[i] != TITLE or roles[i - 1] != BODY:
+        if roles[i] != TITLE:
             continue
-        above, title = lines[i - 1], lines[i]
-        if above.kind != TEXT or not above.heading:
+        j = i - 1
+        if lines[j].kind == DATE and not lines[i].gap and j:
+            if not dates_first and _sandwiched_date(lines, roles, j):
+                roles[j - 1] = SECTION
+                continue
+            if dates_first:
+                j -= 1  # the section sits above the date line that opens the release
+        above, below = lines[j], lines[j + 1]
+        if roles[j] != BODY or above.kind != TEXT or not above.heading:
             continue
-        if not title.gap and _wraps(above, title):
-            roles[i - 1], roles[i] = TITLE, TITLE_MORE
+        if j == i - 1 and not below.gap and _wraps(above, below):
+            roles[j], roles[i] = TITLE, TITLE_MORE
         elif above.gap and _section_like(above):
-            roles[i - 1] = SECTION
+            roles[j] = SECTION
+
+
+def _sandwiched_date(lines: Sequence[Line], roles: Sequence[int], j: int) -> bool:
+    """`Section / date / title` with no blank line: the top line took the date as its own."""
+    top = lines[j - 1]
+    return roles[j - 1] == TITLE and top.gap and not lines[j].gap and _section_like(top)
 
 
 def _wraps(first: Line, second: Line) -> bool:
@@ -161,40 +181,59 @@ def _section_like(line: Line) -> bool:
     )
 
 
+def _opens_byline(lines: Sequence[Line], i: int) -> bool:
+    """A date line standing apart from the text above and directly over a byline is the op-ed's."""
+    nxt = lines[i + 1] if i + 1 < len(lines) else None
+    return lines[i].gap and nxt is not None and nxt.kind == BYLINE and not nxt.gap
+
+
 def _assemble(lines: Sequence[Line], roles: Sequence[int], dates_first: bool) -> list[Draft]:
     drafts: list[Draft] = []
     current: Draft | None = None
     section: str | None = None
-    date = None
+    pending: Line | None = None  # a date line waiting for the release below it
     for i, line in enumerate(lines):
         role = roles[i]
         if role == TITLE:
-            title = line.text
+            title, title_date = split_title_date(line.text)
             j = i + 1
             while j < len(lines) and roles[j] == TITLE_MORE:
                 title += " " + lines[j].text
                 j += 1
-            current = Draft(title=title, line=line.no, section=section, date=date)
+            current = Draft(title=title, line=line.no, section=section, date=title_date)
             drafts.append(current)
-            section = date = None
+            _take_date(current, pending)
+            section = pending = None
         elif role == TITLE_MORE:
             continue
         elif role == SECTION:
             section = line.text
         elif line.kind == DATE:
-            if not dates_first and current is not None and current.date is None:
-                current.date = line.date
-            elif dates_first or current is None:
-                date = line.date
+            if dates_first or current is None or _opens_byline(lines, i) or (
+                i > 0 and roles[i - 1] == SECTION and not line.gap
+            ):
+                pending = line
+            else:
+                _take_date(current, line)
         elif line.kind == BYLINE:
             if current is not None and current.title and not current.paragraphs and not current.author:
                 current.author = line.author
                 current.opinion = True
             else:
-                current = Draft(title=None, line=line.no, section=section, date=date,
-                                author=line.author, opinion=True)
+                current = Draft(title=None, line=line.no, section=section, author=line.author,
+                                opinion=True)
                 drafts.append(current)
-                section = date = None
+                _take_date(current, pending)
+                section = pending = None
         elif current is not None:
             current.paragraphs.append(line.paragraph)
     return drafts
+
+
+def _take_date(draft: Draft, line: Line | None) -> None:
+    if line is None:
+        return
+    if draft.date is None:
+        draft.date = line.date
+    if draft.location is None:
+        draft.location = line.place

@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped, unused-ignore]
 
 from feedsvc.model import ParseError
 from feedsvc.parsing.dates import parse_date_value
+from feedsvc.parsing.datelines import spell_place
 from feedsvc.parsing.drafts import Draft
-from feedsvc.parsing.normalise import normalise_text, split_lines
+from feedsvc.parsing.normalise import normalise_text, remove_controls, split_lines
 
 _FENCE = re.compile(r"(?:---|\.\.\.)[ \t]*")
 _HEADING = re.compile(r"^#{1,6}(?:\s+|$)")
@@ -25,6 +26,7 @@ _STRONG = re.compile(r"\*\*|__|`")
 _RULE = re.compile(r"(?:[-*_]\s*){3,}")
 _LIST_BULLET = re.compile(r"^[-*+]\s+(?=\S)")
 _TOPIC_SPLIT = re.compile(r"[,;]")
+_FIELD = re.compile(r"[A-Za-z_][\w -]*:(?:\s|$)")
 
 try:  # the C loader is several times faster when libyaml is present
     _Loader: Any = yaml.CSafeLoader
@@ -33,11 +35,15 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 
 
 def has_front_matter(text: str) -> bool:
-    """True when the text opens with a `---` line that a later `---`/`...` line closes."""
+    """True when the text opens with a `---` line, then `key:` lines, then a closing `---`/`...`."""
     if not text.startswith("---"):
         return False
     lines = split_lines(text)
-    if _FENCE.fullmatch(lines[0]) is None or lines[0].startswith("..."):
+    if _FENCE.fullmatch(lines[0]) is None:
+        return False
+    # A listing may open with a `---` rule too: front matter starts with a field.
+    first = next((line for line in lines[1:] if line.strip()), "")
+    if _FIELD.match(first) is None:
         return False
     return any(_FENCE.fullmatch(line) for line in lines[1:])
 
@@ -53,21 +59,23 @@ def parse_markdown(text: str, source_file: str) -> list[Draft]:
             raise ParseError(source_file, "front matter is not closed by a '---' line", 1)
         meta = _load_front_matter("\n".join(lines[1:end]), source_file)
         body_start = end + 1
+    title = _text(meta.get("title"))
     paragraphs: list[str] = []
-    heading: str | None = None
     for raw in lines[body_start:]:
         is_heading = _HEADING.match(raw.lstrip()) is not None
         paragraph = _strip_markdown(raw)
         if not paragraph:
             continue
-        if is_heading and heading is None and not paragraphs:
-            heading = paragraph  # `# Title` opening the body is the title
+        if is_heading and not paragraphs and (title is None or title.casefold() == paragraph.casefold()):
+            # A heading opening the body is the title (or repeats it): not a paragraph.
+            title = paragraph if title is None else title
             continue
         paragraphs.append(paragraph)
-    title = _text(meta.get("title")) or heading
     if title is None and not paragraphs:
         return []
     location = _text(meta.get("location"))
+    if location is not None:
+        location = spell_place(location)
     draft = Draft(
         title=title,
         line=1,
@@ -85,13 +93,14 @@ def parse_markdown(text: str, source_file: str) -> list[Draft]:
 
 def _load_front_matter(source: str, source_file: str) -> dict[str, Any]:
     try:
-        data = yaml.load(source, Loader=_Loader)  # noqa: S506 - a safe loader
+        data = yaml.load(remove_controls(source), Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         # +2: the mark counts from 0 and the front matter starts after the `---` line.
         line = mark.line + 2 if mark is not None else None
         raise ParseError(source_file, f"invalid YAML front matter: {exc.problem or exc}", line) from None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+        # ValueError and friends come from value constructors, e.g. `date: 2019-02-30`.
         raise ParseError(source_file, f"invalid YAML front matter: {exc}", 2) from None
     if data is None:
         return {}

@@ -27,13 +27,13 @@ def normalise_text(text: str) -> str:
     return " ".join(text.split())
 
 
+def remove_controls(text: str) -> str:
+    """Only the removal step of normalise_text, keeping line breaks and tabs (for YAML)."""
+    return _REMOVED.sub("", text) if _REMOVED.search(text) is not None else text
+
+
 def split_lines(text: str) -> list[str]:
     """Split on CRLF, CR or LF only, so line numbers match what an editor shows."""
     if "\r" not in text:
         return text.split("\n")
     return _LINE_BREAK.split(text)
-
-
-def leading_indent(raw: str) -> int:
-    """Width of a raw line's leading whitespace (a tab counts as one)."""
-    return len(raw) - len(raw.lstrip())
