@@ -46,26 +46,33 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     app = Flask("feedsvc", template_folder=str(settings.templates_dir), static_folder=None)
     app.config.update(SECRET_KEY=settings.secret_key, FEEDSVC_SETTINGS=settings,
-                      DEBUG=settings.debug)
+                      DEBUG=settings.debug, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"))
     storage = Storage(settings.database_url)
     services = Services(settings, storage)
     app.extensions["feedsvc"] = services
 
     from flask_wtf.csrf import CSRFProtect
 
-    from .web import pages, subscribe
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from .web import admin, health, pages, security, subscribe
 
     csrf = CSRFProtect(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(subscribe.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(health.bp)
+    security.install(app)
     # RFC 8058: the mailbox provider's one-click POST carries no CSRF token; the signed URL is the proof.
     csrf.exempt(subscribe.unsubscribe)
     pages.register_errors(app)
 
     feed_server = FeedServer(app.wsgi_app, storage, recheck_seconds=settings.feed_recheck_seconds,
-                             max_age=settings.feed_max_age)
+                             max_age=settings.feed_max_age, extra_headers=security.COMMON)
     app.extensions["feedsvc.feed_server"] = feed_server
-    app.wsgi_app = feed_server  # type: ignore[method-assign]
+    # The PaaS router is the one proxy in front: its X-Forwarded-* say how the client came in.
+    app.wsgi_app = ProxyFix(feed_server, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     return app
 
 

@@ -8,7 +8,6 @@ import email
 import email.policy
 import re
 import shutil
-import time
 from email.message import EmailMessage
 from email.utils import format_datetime
 from html import unescape
@@ -355,17 +354,3 @@ def test_quoted_printable_in_pieces_equals_whole(lines: list[str], a: int, b: in
     whole = binascii.b2a_qp(text.encode()).decode()
     assert mime.qp_encode(text, shared) == whole
     assert binascii.a2b_qp(whole).decode() == text
-
-
-def test_rendering_is_fast() -> None:
-    releases = [release(n, "health" if n % 2 else "migration", paragraphs=("Uzun bir paragraf. " * 20,))
-                for n in range(15)]
-    sections = plan_digest(subscriber(), releases, TOPICS)
-    render(sections)  # load templates
-    n = 300
-    start = time.perf_counter()
-    for i in range(n):
-        render(sections, sub=subscriber(email_address=f"user{i}@example.com"))
-    per_message_ms = (time.perf_counter() - start) / n * 1000
-    print(f"render_digest: {per_message_ms:.2f} ms per message")
-    assert per_message_ms < 4  # target < 2 ms; doubled so a busy CI machine does not fail it

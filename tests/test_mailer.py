@@ -20,12 +20,6 @@ from feedsvc.model import ConfigError
 from tests.smtp_server import FakeTime, SmtpTestServer, free_port, message, self_signed_tls
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpTestServer]:
-    with SmtpTestServer() as server:
-        yield server
-
-
 def mailer_for(server: SmtpTestServer, fake: FakeTime | None = None, **kw: object) -> SmtpMailer:
     fake = fake or FakeTime()
     return SmtpMailer(SmtpSettings(server.host, server.port), clock=fake.clock, sleep=fake.sleep,

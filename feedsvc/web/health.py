@@ -1,0 +1,16 @@
+"""/healthz for the PaaS router and uptime checks."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    ok = current_app.extensions["feedsvc"].storage.ping()
+    resp = jsonify(status="ok" if ok else "database unreachable")
+    resp.headers["Cache-Control"] = "no-store"
+    return resp, 200 if ok else 503

@@ -1,0 +1,88 @@
+"""What the operator relies on: health, security headers, proxies, admin, refusing to start unsafely."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from feedsvc import create_app
+from feedsvc.model import ConfigError
+
+
+@pytest.fixture
+def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path) -> dict[str, str]:
+    return {"DATABASE_URL": db_url, "SECRET_KEY": "ops-test-secret", "FEEDSVC_CONTENT_DIR": str(content_dir),
+            "FEEDSVC_TOPICS": str(topics_file), "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"),
+            "FEEDSVC_ADMIN_TOKEN": "correct horse battery staple", "FEEDSVC_BASE_URL": "https://press.example.org"}
+
+
+def test_production_refuses_to_start_without_secret_key(env: dict[str, str]) -> None:
+    bare = {k: v for k, v in env.items() if k != "SECRET_KEY"}
+    saved = os.environ.pop("SECRET_KEY", None)
+    try:
+        with pytest.raises(ConfigError, match="SECRET_KEY"):
+            create_app(bare)
+        app = create_app(bare | {"FEEDSVC_DEBUG": "1"})  # debug on a laptop is allowed
+        app.extensions["feedsvc"].storage.close()
+    finally:
+        if saved is not None:
+            os.environ["SECRET_KEY"] = saved
+
+
+def test_gunicorn_style_start_prints_one_clear_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FEEDSVC_", "SECRET_KEY", "DATABASE_URL"))}
+    env["FEEDSVC_INSTANCE_DIR"] = str(tmp_path)
+    out = subprocess.run([sys.executable, "-c", "import feedsvc; feedsvc.create_app()"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 4
+    assert out.stderr.strip().splitlines() == [
+        "feedsvc: configuration: SECRET_KEY is not set: production refuses to start without it "
+        "(`feedsvc serve` keeps a generated one in instance/ for a laptop)"]
+
+
+def test_healthz_and_security_headers(env: dict[str, str], make_app, storage) -> None:  # type: ignore[no-untyped-def]
+    client = make_app(env).test_client()
+    resp = client.get("/healthz")
+    assert resp.status_code == 200 and resp.json == {"status": "ok"}
+    page = client.get("/")
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.headers["Referrer-Policy"]
+    assert "Strict-Transport-Security" not in page.headers  # plain http
+    https = client.get("/", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
+    assert https.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_healthz_is_503_when_the_database_is_unreachable(env: dict[str, str], make_app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(env | {"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none"})
+    resp = app.test_client().get("/healthz")
+    assert resp.status_code == 503 and resp.json["status"] == "database unreachable"
+
+
+def test_admin_needs_the_token(env: dict[str, str], make_app, storage) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(env)
+    client = app.test_client()
+    assert client.get("/admin").status_code == 302
+    assert client.get("/admin", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    ok = client.get("/admin", headers={"Authorization": "Bearer correct horse battery staple"})
+    assert ok.status_code == 200 and b"Ingest errors" in ok.data and b"Subscribers" in ok.data
+
+    # The login form is CSRF-protected and checks the token.
+    assert client.post("/admin/login", data={"token": "correct horse battery staple"}).status_code == 400
+    page = client.get("/admin/login").get_data(as_text=True)
+    csrf = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    assert client.post("/admin/login", data={"token": "nope", "csrf_token": csrf}).status_code == 403
+    assert client.post("/admin/login", data={"token": "correct horse battery staple",
+                                             "csrf_token": csrf}).status_code == 302
+    assert client.get("/admin").status_code == 200
+
+
+def test_admin_does_not_exist_without_a_token(env: dict[str, str], make_app, storage) -> None:  # type: ignore[no-untyped-def]
+    app = make_app({k: v for k, v in env.items() if k != "FEEDSVC_ADMIN_TOKEN"} | {"FEEDSVC_ADMIN_TOKEN": ""})
+    client = app.test_client()
+    assert client.get("/admin").status_code == 404
+    assert client.get("/admin", headers={"Authorization": "Bearer "}).status_code == 404
