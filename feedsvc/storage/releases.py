@@ -205,23 +205,32 @@ class ReleasesMixin:
             stamps_of = dict(zip((id(r) for r in needing),
                                  (stamps or Stamps(now)).take(conn, len(needing))))
 
+            # New releases are written in batches: one round trip each for ids, rows and topics.
+            fresh = [r for r, row in plan if row is None]
+            taken = {i for (i,) in conn.execute(sa.select(R.c.id).where(
+                R.c.id.in_([r.key for r in fresh])))} if fresh else set()
+            next_seq = (conn.execute(sa.select(sa.func.max(R.c.seq))).scalar() or 0) + 1
+            new_rows: list[dict[str, Any]] = []
+            topic_rows: list[dict[str, Any]] = []
             placed: list[dict[str, Any]] = []
             for r, row in plan:
-                topics = classify(r)
                 if row is None:
+                    topics = classify(r)
                     first_seen = stamps_of[id(r)]
-                    rid = self._free_id(conn, r.key)
+                    rid = self._free_id(conn, r.key) if r.key in taken else r.key
                     published = _published(r.date, first_seen)
-                    seq = (conn.execute(sa.select(sa.func.max(R.c.seq))).scalar() or 0) + 1
-                    conn.execute(R.insert().values(seq=seq,
-                        id=rid, atom_id=f"tag:{tag_authority},{first_seen.date().isoformat()}:release/{rid}",
-                        first_seen=first_seen, published=published, updated=first_seen,
-                        withdrawn_at=None, **_values(r, topics)))
-                    self._set_topics(conn, rid, topics, published, first_seen)
+                    new_rows.append({
+                        "seq": next_seq, "id": rid, "first_seen": first_seen, "published": published,
+                        "atom_id": f"tag:{tag_authority},{first_seen.date().isoformat()}:release/{rid}",
+                        "updated": first_seen, "withdrawn_at": None, **_values(r, topics)})
+                    topic_rows += [{"topic": t, "release_id": rid, "published": published,
+                                    "first_seen": first_seen} for t in topics]
+                    next_seq += 1
                     out.new += 1
                     out.new_ids.append(rid)
                     out.topics.update(topics)
                 elif row["content_hash"] != r.content_hash or row["withdrawn_at"] is not None:
+                    topics = classify(r)
                     rid = row["id"]
                     changed = row["content_hash"] != r.content_hash
                     published = _published(r.date, row["first_seen"])
@@ -236,6 +245,10 @@ class ReleasesMixin:
                     rid = row["id"]
                     out.unchanged += 1
                 placed.append({"path": path, "position": r.position, "release_id": rid, "line": r.line})
+            if new_rows:
+                conn.execute(R.insert(), new_rows)
+            if topic_rows:
+                conn.execute(RT.insert(), topic_rows)
 
             conn.execute(OCC.delete().where(OCC.c.path == path))
             if placed:
