@@ -147,7 +147,11 @@ def scheduler() -> None:
     if not settings.secret_key:
         raise click.ClickException("SECRET_KEY is not set: digests carry signed links and need it")
     storage = open_storage(settings)
-    watcher = Watcher(make_ingester(settings, storage), rescan_seconds=settings.rescan_seconds)
+    ingester = make_ingester(settings, storage)
+    # The content that shipped with this deploy is stored before any digest is planned.
+    for line in ingester.scan(progress=_Progress("scanning")).lines():
+        log.info("first scan: %s", line)
+    watcher = Watcher(ingester, rescan_seconds=settings.rescan_seconds)
     watcher.start()
     clock = Clock(_postman(settings, storage), settings)
     clock.start()

@@ -24,5 +24,5 @@ def setup_logging(level: str = "INFO") -> None:
                                   "%Y-%m-%dT%H:%M:%S%z"))
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("watchdog", "apscheduler.executors", "werkzeug", "alembic"):
+    for noisy in ("watchdog", "apscheduler", "werkzeug", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

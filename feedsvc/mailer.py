@@ -155,7 +155,10 @@ def _dot_stuffed(data: bytes) -> bytes:
 
 
 class SmtpMailer(BaseMailer):
-    """Sends over one reused SMTP connection; use it as a context manager around a batch."""
+    """Sends over one reused SMTP connection; use it as a context manager around a batch.
+
+    Not thread-safe: one per thread (send_many gives each worker its own, sharing the rate limit).
+    """
 
     def __init__(self, settings: SmtpSettings, *, max_per_connection: int = 100, rate: float = 0.0,
                  retries: int = 3, backoff: float = 1.0, envelope_from: str | None = None,

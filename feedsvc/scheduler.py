@@ -48,10 +48,12 @@ class Clock:
         for frequency in ("daily", "weekly"):
             when = latest_due(frequency, self.settings, now)
             key, _ = period_key(frequency, when, self.settings.timezone)
-            if not self.postman.storage.run_exists(key):
-                self.postman.scheduled_run(frequency, when)
-                made.append(key)
-                log.info("catching up on %s digest %s", frequency, key)
+            try:
+                if not self.postman.storage.run_exists(key) and self.postman.scheduled_run(frequency, when)[1]:
+                    made.append(key)
+                    log.info("caught up on %s digest %s", frequency, key)
+            except Exception:  # the clock must keep running; the next scheduled time tries again
+                log.exception("could not plan the missed %s digest %s", frequency, key)
         return made
 
     def run_period(self, frequency: str) -> None:

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+import sqlalchemy.dialects.postgresql
+import sqlalchemy.dialects.sqlite
 
 from ..model import StoredRelease
 from .releases import row_to_release
@@ -49,13 +51,15 @@ class DigestsMixin:
                    now: dt.datetime) -> tuple[int, bool]:
         """Make the run named `key` and plan its deliveries, once; (run id, made now)."""
         with self.begin(f"planning digest run {key}") as conn:
-            existing = conn.execute(sa.select(RUN.c.id).where(RUN.c.key == key)).scalar()
-            if existing is not None:
-                return int(existing), False
             until = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(R.c.seq), 0))).scalar() or 0)
-            run_id = conn.execute(RUN.insert().values(
-                key=key, frequency=frequency, kind=kind, period_label=period_label,
-                until_seq=until, created_at=now).returning(RUN.c.id)).scalar_one()
+            insert = (sa.dialects.postgresql.insert if self.dialect == "postgresql"
+                      else sa.dialects.sqlite.insert)(RUN)
+            # Two clocks planning the same period race here: the unique key lets exactly one win.
+            run_id = conn.execute(insert.values(
+                key=key, frequency=frequency, kind=kind, period_label=period_label, until_seq=until,
+                created_at=now).on_conflict_do_nothing(index_elements=["key"]).returning(RUN.c.id)).scalar()
+            if run_id is None:
+                return int(conn.execute(sa.select(RUN.c.id).where(RUN.c.key == key)).scalar_one()), False
             # Each planned delivery owns the releases (since, until]: the subscriber's cursor moves
             # in the same transaction, so no later run can plan them again.
             due = conn.execute(sa.select(S.c.id, S.c.cursor_seq).where(

@@ -12,6 +12,12 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, RadioField, SelectMultipleField, widgets
 from wtforms.validators import DataRequired, ValidationError
 
+try:  # WTForms 3.3 deprecates (value, label) tuples as choices (a 500 under -W error); 3.4 drops them
+    from wtforms import SelectChoice as _choice
+except ImportError:  # older WTForms knows only tuples
+    def _choice(value: str, label: str) -> Any:  # type: ignore[misc]
+        return (value, label)
+
 from ..digest import MailSettings, plan_digest, render_confirmation
 from ..ingest import utcnow
 from ..mailer import make_mailer
@@ -37,16 +43,19 @@ def _valid_email(form: Any, field: Any) -> None:
         raise ValidationError(str(exc)) from None
 
 
+FREQUENCY_CHOICES = [_choice("daily", "Daily"), _choice("weekly", "Weekly")]
+
+
 class SubscribeForm(FlaskForm):
     email = EmailField("Email address", validators=[DataRequired(), _valid_email])
     topics = _Checkboxes("Topics (none chosen: all topics)", choices=[], validate_choice=True)
-    frequency = RadioField("How often", choices=[("daily", "Daily"), ("weekly", "Weekly")],
+    frequency = RadioField("How often", choices=FREQUENCY_CHOICES,
                            default="weekly")
 
 
 class PreferencesForm(FlaskForm):
     topics = _Checkboxes("Topics (none chosen: all topics)", choices=[], validate_choice=True)
-    frequency = RadioField("How often", choices=[("daily", "Daily"), ("weekly", "Weekly")])
+    frequency = RadioField("How often", choices=FREQUENCY_CHOICES)
 
 
 class _RateLimit:
@@ -82,8 +91,8 @@ def _links() -> Links:
     return Links(s.base_url, Tokens(s.secret_key))
 
 
-def _topic_choices() -> list[tuple[str, str]]:
-    return [(t.slug, t.title) for t in _services().taxonomy().topics]
+def _topic_choices() -> list[Any]:
+    return [_choice(t.slug, t.title) for t in _services().taxonomy().topics]
 
 
 def _mail_settings() -> MailSettings:
