@@ -179,7 +179,7 @@ class Publisher:
         if not hub:
             return
         if self._hub_pool is None:
-            self._hub_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="websub")
+            self._hub_pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="websub")
         for url in urls:
             self._hub_pool.submit(_ping, hub, url)
 

@@ -1,0 +1,64 @@
+"""`feedsvc subscribers …` and `feedsvc digest --dry-run/--preview` as an operator runs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feedsvc.storage import Storage
+from tests.test_cli import run
+
+
+@pytest.fixture
+def env(db_url: str, content_dir: Path, tmp_path: Path) -> dict[str, str]:
+    return {"DATABASE_URL": db_url, "FEEDSVC_CONTENT_DIR": str(content_dir),
+            "FEEDSVC_INSTANCE_DIR": str(tmp_path / "inst"), "SECRET_KEY": "cli-secret"}
+
+
+def test_add_list_remove(env: dict[str, str], storage: Storage, tmp_path: Path) -> None:
+    assert "added" in run("subscribers", "add", "Ada@Example.org", "--topics", "opinion health",
+                          "--frequency", "daily", env=env, cwd=tmp_path).stdout
+    assert "updated" in run("subscribers", "add", "ada@example.org", "--topics", "opinion",
+                            env=env, cwd=tmp_path).stdout
+    listed = run("subscribers", "list", env=env, cwd=tmp_path).stdout.splitlines()
+    assert listed == ["ada@example.org\tconfirmed\tweekly\topinion"]
+    bad = run("subscribers", "add", "not-an-address", env=env, cwd=tmp_path, check=False)
+    assert bad.returncode != 0 and "not a valid email address" in bad.stderr
+    unknown = run("subscribers", "add", "b@example.org", "--topics", "gardening", env=env, cwd=tmp_path,
+                  check=False)
+    assert unknown.returncode != 0 and "unknown topic" in unknown.stderr
+    assert "removed" in run("subscribers", "remove", "ada@example.org", env=env, cwd=tmp_path).stdout
+    assert run("subscribers", "list", env=env, cwd=tmp_path).stdout == ""
+
+
+def test_import_and_export_round_trip(env: dict[str, str], storage: Storage, tmp_path: Path) -> None:
+    csv_file = tmp_path / "list.csv"
+    csv_file.write_text("\ufeffemail,topics,frequency\n"
+                        "one@example.org,opinion health,daily\n"
+                        "two@example.org,,weekly\n"
+                        "broken,,daily\n"
+                        "three@example.org,opinion,hourly\n", encoding="utf-8")
+    out = run("subscribers", "import", str(csv_file), env=env, cwd=tmp_path, check=False)
+    assert out.returncode == 1  # some rows were rejected, and said so
+    assert "imported: 2 added, 0 updated, 2 rejected" in out.stdout
+    assert "line 4" in out.stderr and "line 5" in out.stderr
+    exported = run("subscribers", "export", env=env, cwd=tmp_path).stdout
+    assert exported.splitlines() == ["email,topics,frequency", "one@example.org,opinion health,daily",
+                                     "two@example.org,,weekly"]
+    assert storage.get_subscriber_by_email("one@example.org").state == "confirmed"
+
+
+def test_dry_run_and_preview_send_nothing(env: dict[str, str], storage: Storage, tmp_path: Path,
+                                          content_dir: Path) -> None:
+    run("subscribers", "add", "reader@example.org", env=env, cwd=tmp_path)
+    run("ingest", env=env, cwd=tmp_path)
+    dry = run("digest", "--dry-run", env=env, cwd=tmp_path).stdout
+    assert "would send to reader@example.org" in dry and "23 new" in dry
+    preview = run("digest", "--preview", "reader@example.org", env=env, cwd=tmp_path).stdout
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in preview
+    assert not (tmp_path / "inst" / "outbox").exists()
+    assert storage.recent_runs() == []
+    sent = run("digest", "--send-now", env=env, cwd=tmp_path).stdout
+    assert "1 sent" in sent and len(list((tmp_path / "inst" / "outbox").glob("*.eml"))) == 1
+    assert "0 sent" in run("digest", "--send-now", env=env, cwd=tmp_path).stdout
