@@ -69,12 +69,8 @@ def _conditional(body: bytes, mimetype: str) -> Response:
     resp = Response(body, mimetype=mimetype)
     resp.set_etag(hashlib.sha256(body).hexdigest()[:32])
     resp.cache_control.public = True
-    resp.cache_control.max_age = s_max_age()
+    resp.cache_control.max_age = int(services().settings.feed_max_age)
     return resp.make_conditional(request)
-
-
-def s_max_age() -> int:
-    return int(services().settings.feed_max_age)
 
 
 @bp.get("/feeds/archive/<slug>/<int:page>.atom")
