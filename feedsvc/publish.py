@@ -104,9 +104,16 @@ class Publisher:
         pages = archive_count(self.storage.count_releases(topic))
         if not 1 <= page <= pages:
             return None
-        releases = self.storage.list_releases(topic, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
-                                              oldest_first=True)
-        releases.reverse()  # newest first within the page, as in the current document
+        total = self.storage.count_releases(topic)
+        start = (page - 1) * PAGE_SIZE  # from the oldest
+        size = min(PAGE_SIZE, total - start)
+        # Read from whichever end is nearer, so the newest archive pages (where readers go
+        # first) cost as little as the oldest.
+        if start <= total - start - size:
+            releases = self.storage.list_releases(topic, limit=size, offset=start, oldest_first=True)
+            releases.reverse()  # newest first within the page, as in the current document
+        else:
+            releases = self.storage.list_releases(topic, limit=size, offset=total - start - size)
         return build_atom(
             self.spec(info, self.archive_url(info.slug, page)), releases, topic_titles=taxonomy.titles,
             current=self.feed_url(info.slug),

@@ -237,3 +237,45 @@ def test_file_deleted_during_the_scan(ingester: Ingester, storage: Storage, cont
     result = ingester.scan(progress=progress)
     assert result.errors == [("zz_last.txt", "file vanished during the scan")]
     assert len(all_live(storage)) == SAMPLE_COUNT
+
+
+def assert_counts_true(storage: Storage) -> None:
+    """The kept counts equal what counting the rows gives."""
+    live = all_live(storage)
+    assert storage.count_releases() == len(live)
+    real: dict[str, int] = {}
+    for r in live:
+        for t in r.topics:
+            real[t] = real.get(t, 0) + 1
+    assert {t: n for t, n in storage.topic_counts().items() if n} == real
+    for t, n in real.items():
+        assert storage.count_releases(t) == n
+
+
+def test_release_counts_follow_every_change(ingester: Ingester, storage: Storage, content_dir: Path,
+                                            topics_file: Path, clock) -> None:
+    ingester.scan()
+    assert_counts_true(storage)
+    (content_dir / "a.txt").write_text(LISTING, encoding="utf-8")
+    clock.advance(minutes=1)
+    ingester.scan()
+    assert_counts_true(storage)
+    # An edit that changes a release's topics, a withdrawal, a return, a new taxonomy.
+    (content_dir / "a.txt").write_text(LISTING.replace("rescued 42 migrants", "found 42 trafficking victims"),
+                                       encoding="utf-8")
+    clock.advance(minutes=1)
+    ingester.scan()
+    assert_counts_true(storage)
+    (content_dir / "a.txt").unlink()
+    clock.advance(minutes=1)
+    ingester.scan()
+    assert_counts_true(storage)
+    (content_dir / "a.txt").write_text(LISTING, encoding="utf-8")
+    clock.advance(minutes=1)
+    ingester.scan()
+    assert_counts_true(storage)
+    topics_file.write_text(topics_file.read_text(encoding="utf-8").replace('"border"', '"frontier"'),
+                           encoding="utf-8")
+    clock.advance(minutes=1)
+    ingester.scan()
+    assert_counts_true(storage)

@@ -94,14 +94,14 @@ class Storage(ReleasesMixin, FeedDocumentsMixin, SubscribersMixin, DigestsMixin)
             raise StorageError(f"while {doing}: {exc.__class__.__name__}: {exc}") from exc
 
     def upsert(self, conn: Connection, table: sa.Table, values: dict[str, Any],
-               keys: tuple[str, ...]) -> None:
+               keys: tuple[str, ...], set_: dict[str, Any] | None = None) -> None:
         """INSERT … ON CONFLICT DO UPDATE: safe when two processes write the same row at once."""
         if self.dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert
         stmt = insert(table).values(**values)
-        update = {k: stmt.excluded[k] for k in values if k not in keys}
+        update = set_ if set_ is not None else {k: stmt.excluded[k] for k in values if k not in keys}
         conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update))
 
     # -- schema -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import datetime as dt
 import difflib
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,8 @@ from sqlalchemy.engine import Connection
 
 from ..model import Release, StoredRelease
 from .schema import (
-    FileRow, IngestErrorRow, MetaRow, OccurrenceRow, ReleaseRow, ReleaseTopicRow, ScanRow,
+    FileRow, IngestErrorRow, MetaRow, OccurrenceRow, ReleaseCountRow, ReleaseRow, ReleaseTopicRow,
+    ScanRow,
 )
 
 if TYPE_CHECKING:
@@ -28,6 +30,8 @@ F = FileRow.__table__
 ERR = IngestErrorRow.__table__
 SCAN = ScanRow.__table__
 META = MetaRow.__table__
+CNT = ReleaseCountRow.__table__
+ALL_KEY = "*"  # the count of every live release, beside the per-topic ones
 
 Classifier = Callable[[Release], tuple[str, ...]]
 
@@ -212,6 +216,7 @@ class ReleasesMixin:
             next_seq = (conn.execute(sa.select(sa.func.max(R.c.seq))).scalar() or 0) + 1
             new_rows: list[dict[str, Any]] = []
             topic_rows: list[dict[str, Any]] = []
+            counts: Counter[str] = Counter()
             placed: list[dict[str, Any]] = []
             for r, row in plan:
                 if row is None:
@@ -225,6 +230,7 @@ class ReleasesMixin:
                         "updated": first_seen, "withdrawn_at": None, **_values(r, topics)})
                     topic_rows += [{"topic": t, "release_id": rid, "published": published,
                                     "first_seen": first_seen} for t in topics]
+                    counts.update([*topics, ALL_KEY])
                     next_seq += 1
                     out.new += 1
                     out.new_ids.append(rid)
@@ -238,7 +244,8 @@ class ReleasesMixin:
                     if changed:
                         values["updated"] = stamps_of[id(r)]
                     conn.execute(R.update().where(R.c.id == rid).values(**values))
-                    self._set_topics(conn, rid, topics, published, row["first_seen"])
+                    was = None if row["withdrawn_at"] is not None else row["topics"].split()
+                    self._set_topics(conn, rid, topics, published, row["first_seen"], was, counts)
                     out.updated += 1
                     out.topics.update(topics, row["topics"].split())
                 else:
@@ -249,6 +256,7 @@ class ReleasesMixin:
                 conn.execute(R.insert(), new_rows)
             if topic_rows:
                 conn.execute(RT.insert(), topic_rows)
+            self._count(conn, counts)
 
             conn.execute(OCC.delete().where(OCC.c.path == path))
             if placed:
@@ -267,8 +275,21 @@ class ReleasesMixin:
             rid = hashlib.sha256(f"{key}:{n}".encode()).hexdigest()[:16]
         return rid
 
+    def _count(self: Storage, conn: Connection, counts: Counter[str]) -> None:
+        for topic, delta in counts.items():
+            if delta:
+                self.upsert(conn, CNT, {"topic": topic, "live": delta}, ("topic",),
+                            set_={"live": CNT.c.live + delta})
+
     def _set_topics(self: Storage, conn: Connection, rid: str, topics: Sequence[str],
-                    published: dt.datetime, first_seen: dt.datetime) -> None:
+                    published: dt.datetime, first_seen: dt.datetime,
+                    was: Sequence[str] | None, counts: Counter[str]) -> None:
+        """Re-file a live release under `topics`; `was`: its topics before, None if it was not live."""
+        counts.update(topics)
+        if was is None:
+            counts[ALL_KEY] += 1
+        else:
+            counts.subtract(was)
         conn.execute(RT.delete().where(RT.c.release_id == rid))
         if topics:
             conn.execute(RT.insert(), [
@@ -286,6 +307,9 @@ class ReleasesMixin:
             ids = [r.id for r in rows]
             conn.execute(R.update().where(R.c.id.in_(ids)).values(withdrawn_at=now))
             conn.execute(RT.delete().where(RT.c.release_id.in_(ids)))
+            counts: Counter[str] = Counter()
+            counts.subtract([ALL_KEY] * len(ids) + [t for r in rows for t in r.topics.split()])
+            self._count(conn, counts)
             topics = {"all"} | {t for r in rows for t in r.topics.split()}
             return len(ids), topics
 
@@ -296,19 +320,26 @@ class ReleasesMixin:
             if stored == digest:
                 return None
             touched: set[str] = set()
-            rows = conn.execute(sa.select(R).where(R.c.withdrawn_at.is_(None))).all()
-            for row in rows:
-                sr = row_to_release(row)
-                probe = Release(source_file="", position=0, title=sr.title,
-                                title_inferred=sr.title_inferred, location=sr.location,
-                                date=sr.date, author=sr.author, section=sr.section,
-                                paragraphs=sr.paragraphs,
-                                topics=tuple(t for t in row.declared_topics.split("\t") if t))
-                topics = classify(probe)
-                if " ".join(topics) != row.topics:
-                    conn.execute(R.update().where(R.c.id == row.id).values(topics=" ".join(topics)))
-                    self._set_topics(conn, row.id, topics, row.published, row.first_seen)
-                    touched.update(topics, row.topics.split())
+            counts: Counter[str] = Counter()
+            last = ""
+            # In batches by id: 100,000 releases are never all in memory at once.
+            while rows := conn.execute(sa.select(R).where(R.c.withdrawn_at.is_(None), R.c.id > last)
+                                       .order_by(R.c.id).limit(1000)).all():
+                last = rows[-1].id
+                for row in rows:
+                    sr = row_to_release(row)
+                    probe = Release(source_file="", position=0, title=sr.title,
+                                    title_inferred=sr.title_inferred, location=sr.location,
+                                    date=sr.date, author=sr.author, section=sr.section,
+                                    paragraphs=sr.paragraphs,
+                                    topics=tuple(t for t in row.declared_topics.split("\t") if t))
+                    topics = classify(probe)
+                    if " ".join(topics) != row.topics:
+                        conn.execute(R.update().where(R.c.id == row.id).values(topics=" ".join(topics)))
+                        self._set_topics(conn, row.id, topics, row.published, row.first_seen,
+                                         row.topics.split(), counts)
+                        touched.update(topics, row.topics.split())
+            self._count(conn, counts)
             self._set_meta(conn, "taxonomy", digest)
             return touched | ({"all"} if touched else set())
 
@@ -352,12 +383,10 @@ class ReleasesMixin:
             return [row_to_release(r) for r in rows]
 
     def count_releases(self: Storage, topic: str | None = None) -> int:
+        """Live releases (of a topic): one row read, kept current by ingest."""
         with self.read("counting releases") as conn:
-            if topic is None:
-                q = sa.select(sa.func.count()).select_from(R).where(R.c.withdrawn_at.is_(None))
-            else:
-                q = sa.select(sa.func.count()).select_from(RT).where(RT.c.topic == topic)
-            return int(conn.execute(q).scalar() or 0)
+            return int(conn.execute(sa.select(CNT.c.live).where(
+                CNT.c.topic == (topic or ALL_KEY))).scalar() or 0)
 
     def get_release(self: Storage, release_id: str) -> StoredRelease | None:
         with self.read(f"reading release {release_id}") as conn:
@@ -366,8 +395,8 @@ class ReleasesMixin:
 
     def topic_counts(self: Storage) -> dict[str, int]:
         with self.read("counting releases per topic") as conn:
-            rows = conn.execute(sa.select(RT.c.topic, sa.func.count()).group_by(RT.c.topic))
-            return {t: n for t, n in rows}
+            return {t: n for t, n in conn.execute(sa.select(CNT.c.topic, CNT.c.live)
+                                                  .where(CNT.c.topic != ALL_KEY))}
 
     def recent_errors(self: Storage, limit: int = 50) -> list[dict[str, Any]]:
         with self.read("reading ingest errors") as conn:

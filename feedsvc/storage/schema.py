@@ -212,3 +212,15 @@ class DeliveryRow(Base):
         UniqueConstraint("run_id", "subscriber_id", name="uq_deliveries_run_subscriber"),
         Index("ix_deliveries_state", "state", "run_id"),
     )
+
+
+class ReleaseCountRow(Base):
+    """Live releases per topic ("*": all), kept in step by the ingest transactions.
+
+    Counting 100,000 rows on every feed build or page view is what this saves.
+    """
+
+    __tablename__ = "release_counts"
+
+    topic: Mapped[str] = mapped_column(String(80), primary_key=True)
+    live: Mapped[int] = mapped_column(Integer, default=0)
