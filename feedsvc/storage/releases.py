@@ -367,19 +367,21 @@ class ReleasesMixin:
 
     def list_releases(self: Storage, topic: str | None = None, *, limit: int = 50, offset: int = 0,
                       oldest_first: bool = False) -> list[StoredRelease]:
-        """Live releases, newest first (by stated date, then listing order); indexed, limited."""
+        """Live releases, newest first (by stated date, then listing order); indexed, limited.
+
+        The page is chosen on ids alone (an index-only walk, however deep the offset), then
+        only its rows are read.
+        """
         with self.read(f"listing releases of {topic or 'every topic'}") as conn:
             if topic is None:
-                q = (sa.select(R).where(R.c.withdrawn_at.is_(None))
-                     .order_by(*self._order(R, oldest_first)))
+                ids = (sa.select(R.c.id.label("release_id"), R.c.published, R.c.first_seen)
+                       .where(R.c.withdrawn_at.is_(None)).order_by(*self._order(R, oldest_first)))
             else:
                 ids = (sa.select(RT.c.release_id, RT.c.published, RT.c.first_seen)
-                       .where(RT.c.topic == topic).order_by(*self._order(RT, oldest_first))
-                       .limit(limit).offset(offset).subquery())
-                q = (sa.select(R).join(ids, ids.c.release_id == R.c.id)
-                     .order_by(*[c for c in self._order(R, oldest_first)]))
-                offset = 0
-            rows = conn.execute(q.limit(limit).offset(offset)).all()
+                       .where(RT.c.topic == topic).order_by(*self._order(RT, oldest_first)))
+            page = ids.limit(limit).offset(offset).subquery()
+            rows = conn.execute(sa.select(R).join(page, page.c.release_id == R.c.id)
+                                .order_by(*self._order(R, oldest_first))).all()
             return [row_to_release(r) for r in rows]
 
     def count_releases(self: Storage, topic: str | None = None) -> int:

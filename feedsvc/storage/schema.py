@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import (
     BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator, UniqueConstraint,
 )
+from sqlalchemy import text as sa_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -64,6 +65,9 @@ class ReleaseRow(Base):
 
     __table_args__ = (
         Index("ix_releases_order", "published", "first_seen"),
+        # Live releases in feed order, so a deep archive page is an index-only walk.
+        Index("ix_releases_live_order", "published", "first_seen", "id",
+              postgresql_where=sa_text("withdrawn_at IS NULL"), sqlite_where=sa_text("withdrawn_at IS NULL")),
         UniqueConstraint("seq", name="uq_releases_seq"),
     )
 
@@ -80,7 +84,7 @@ class ReleaseTopicRow(Base):
     first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (
-        Index("ix_release_topics_order", "topic", "published", "first_seen"),
+        Index("ix_release_topics_order", "topic", "published", "first_seen", "release_id"),
         Index("ix_release_topics_release", "release_id"),
     )
 

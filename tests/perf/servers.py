@@ -165,10 +165,13 @@ def _ms(text: str) -> float:
 
 
 def wrk(port: int, path: str, *, headers: Sequence[str] = (), duration: int = 10, threads: int = 2,
-        connections: int = 32) -> dict[str, Any]:
+        connections: int = 32, script: Path | None = None) -> dict[str, Any]:
+    """Run wrk against 127.0.0.1:`port`; `script`: a Lua script choosing the requests (its output is in "raw")."""
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency"]
     for h in headers:
         cmd += ["-H", h]
+    if script is not None:
+        cmd += ["-s", str(script)]
     cmd.append(f"http://127.0.0.1:{port}{path}")
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30, check=True).stdout
     lat = re.search(r"^\s*Latency\s+(\S+)\s+(\S+)\s+(\S+)", out, re.M)
@@ -185,6 +188,9 @@ def wrk(port: int, path: str, *, headers: Sequence[str] = (), duration: int = 10
         "lat_p99_ms": _ms(p99.group(1)) if p99 else float("nan"),
         "non2xx3xx": int(non2xx.group(1)) if non2xx else 0,
         "socket_errors": errors.group(1).strip() if errors else "",
+        # --latency's distribution: {50: ms, 75: ms, 90: ms, 99: ms}
+        "lat_pct_ms": {int(m.group(1)): _ms(m.group(2))
+                       for m in re.finditer(r"^\s*(50|75|90|99)%\s+(\S+)", out, re.M)},
         "raw": out,
     }
 

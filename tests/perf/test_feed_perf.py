@@ -161,6 +161,13 @@ def grow(site: Site, total: int) -> float:
             conn.execute(R.insert(), rows)
             if topic_rows:
                 conn.execute(RT.insert(), topic_rows)
+    # Rows went in behind the ingester's back: recount as migration 0003 does.
+    with storage.begin("recounting releases") as conn:
+        conn.exec_driver_sql("DELETE FROM release_counts")
+        conn.exec_driver_sql("INSERT INTO release_counts (topic, live) "
+                             "SELECT topic, COUNT(*) FROM release_topics GROUP BY topic")
+        conn.exec_driver_sql("INSERT INTO release_counts (topic, live) "
+                             "SELECT '*', COUNT(*) FROM releases WHERE withdrawn_at IS NULL")
     if storage.dialect == "postgresql":
         with storage.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
