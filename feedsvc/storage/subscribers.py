@@ -109,9 +109,18 @@ class SubscribersMixin:
             return bool(conn.execute(S.delete().where(S.c.email == email)).rowcount)
 
     def record_bounce(self: Storage, subscriber_id: int, reason: str) -> None:
+        """Stop mailing an address the server refused; its other planned digests are skipped too.
+
+        Left `pending`, they would never be sent (senders read confirmed subscribers' rows only)
+        yet keep their runs open and the clock resuming them every minute.
+        """
+        from .digests import DL
+
         with self.begin("recording a bounce") as conn:
             conn.execute(S.update().where(S.c.id == subscriber_id).values(
                 state="bounced", bounce_reason=reason))
+            conn.execute(DL.update().where(DL.c.subscriber_id == subscriber_id,
+                                           DL.c.state == "pending").values(state="skipped"))
 
     def get_subscriber(self: Storage, subscriber_id: int) -> Subscriber | None:
         with self.read("reading a subscriber") as conn:

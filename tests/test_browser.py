@@ -1,0 +1,234 @@
+"""The reader's whole path in Debian's chromium: sign up, confirm, choose, receive, unsubscribe.
+
+The real app is served by a real WSGI server (werkzeug) in a thread; mail goes to the aiosmtpd
+fixture, and the links a reader would click are taken from the messages it received.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import threading
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from feedsvc.cli import make_ingester
+from feedsvc.config import load_settings
+from feedsvc.postman import Postman
+from feedsvc.storage import Storage
+from tests.conftest import skip_or_fail
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PHONE = {"width": 375, "height": 812}
+READER = "reader@example.org"
+# A long address with no place to break: the digest's footer quotes it.
+OTHER = "office-added.press-desk.regional-coordination-unit@example.org"
+
+HEALTH = "Mobile Health Teams Start a Vaccination Drive"
+BORDERS = "Coast Guard Rescue Off the Aegean Coast"
+LISTING = f"""Press Releases
+
+{HEALTH}
+
+Ankara – Mobile health teams began vaccination visits in the district this week: https://www.example.org/health/mobile-teams/vaccination-campaign-2026-district-visits-programme.
+
+{BORDERS}
+
+Çeşme – IOM teams met the people rescued by the coast guard at dawn.
+"""
+LATER = """Press Releases
+
+Health Screening Reaches Remote Villages
+
+Ankara – Health workers screened two thousand people for tuberculosis in remote villages.
+"""
+
+
+@pytest.fixture
+def db_kind() -> str:
+    return "sqlite"  # one database is enough for a browser test
+
+
+@pytest.fixture
+def chromium() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        skip_or_fail(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("the playwright package is not installed in this environment")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield p, browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def served(make_app, storage: Storage, content_dir: Path, topics_file: Path, tmp_path: Path,
+           smtp_server) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
+    """The app on 127.0.0.1 and a free port; yields its environment (FEEDSVC_BASE_URL is the server)."""
+    from werkzeug.serving import make_server
+
+    holder: dict[str, Any] = {}
+    server = make_server("127.0.0.1", 0, lambda environ, start: holder["app"](environ, start), threaded=True)
+    env = {"DATABASE_URL": storage.engine.url.render_as_string(hide_password=False),
+           "SECRET_KEY": "browser-test-secret", "FEEDSVC_BASE_URL": f"http://127.0.0.1:{server.server_port}",
+           "FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_TOPICS": str(topics_file),
+           "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_ORGANISATION": "IOM Turkey",
+           "SMTP_URL": f"smtp://{smtp_server.host}:{smtp_server.port}",
+           "MAIL_FROM": "IOM Turkey <news@press.example.org>"}
+    holder["app"] = make_app(env)
+    thread = threading.Thread(target=server.serve_forever, name="browser-test-web", daemon=True)
+    thread.start()
+    try:
+        yield env
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+def mail_to(smtp_server, address: str) -> list[EmailMessage]:  # type: ignore[no-untyped-def]
+    return [email.message_from_bytes(m.data, policy=email.policy.default)  # type: ignore[misc]
+            for m in smtp_server.messages if address in m.rcpt_tos]
+
+
+def text_of(msg: EmailMessage) -> str:
+    return msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def html_of(msg: EmailMessage) -> str:
+    return msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+
+
+def assert_fits(page: Any, what: str) -> None:
+    """No sideways scrolling at the context's width (375px: a small phone)."""
+    width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width <= inner, f"{what} scrolls sideways at {inner}px: {width}px wide"
+
+
+def send_digests(env: dict[str, str], storage: Storage) -> None:
+    make_ingester(load_settings(env), storage).scan()
+    postman = Postman(storage, load_settings(env))
+    postman.manual_runs()
+    postman.send_pending()
+
+
+def test_sign_up_confirm_choose_receive_unsubscribe(chromium, served, storage, content_dir, smtp_server,
+                                                     tmp_path) -> None:  # type: ignore[no-untyped-def]
+    p, browser = chromium
+    env, base = served, served["FEEDSVC_BASE_URL"]
+    make_ingester(load_settings(env), storage).scan()  # the samples: not sent to anyone
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+
+    # Home page → "more options" → the full form, at phone width.
+    page.goto(base + "/")
+    assert page.get_by_role("heading", name="Press releases").is_visible()
+    assert_fits(page, "the home page")
+    page.get_by_role("link", name="more options").click()
+    page.wait_for_url(base + "/subscribe")
+    page.screenshot(path=str(tmp_path / "subscribe-375.png"), full_page=True)
+    assert_fits(page, "the subscribe page")
+    page.get_by_label("Email address").fill(READER)
+    page.get_by_label("Borders and emergencies").check()
+    page.get_by_label("Health and COVID-19").check()
+    page.get_by_label("Weekly").check()
+    page.get_by_role("button", name="Subscribe").click()
+    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+    assert_fits(page, "the answer to a sign-up")
+    assert storage.get_subscriber_by_email(READER).state == "pending"
+
+    # The confirmation email arrived; its link confirms.
+    (confirmation,) = mail_to(smtp_server, READER)
+    assert "Confirm" in str(confirmation["Subject"])
+    page.set_content(html_of(confirmation))
+    assert_fits(page, "the confirmation email")
+    (confirm_url,) = set(re.findall(r"https?://\S+/confirm/[\w.-]+", text_of(confirmation)))
+    assert confirm_url.startswith(base)
+    page.goto(confirm_url)
+    assert page.get_by_role("heading", name="Subscription confirmed").is_visible()
+    assert_fits(page, "the confirmed page")
+    sub = storage.get_subscriber_by_email(READER)
+    assert (sub.state, sub.topics, sub.frequency) == ("confirmed", ("borders-and-emergencies", "health"), "weekly")
+
+    # Preferences: borders out, livelihoods in, daily.
+    page.get_by_role("link", name="Manage your subscription").click()
+    assert page.get_by_role("heading", name="Your subscription").is_visible()
+    assert_fits(page, "the preferences page")
+    assert page.get_by_label("Borders and emergencies").is_checked()
+    page.get_by_label("Borders and emergencies").uncheck()
+    page.get_by_label("Livelihoods and jobs").check()
+    page.get_by_label("Daily").check()
+    page.get_by_role("button", name="Save").click()
+    assert page.get_by_role("status").is_visible()
+    sub = storage.get_subscriber_by_email(READER)
+    assert (sub.topics, sub.frequency) == (("health", "livelihoods"), "daily")
+
+    # A health release and a borders one: the digest carries only the health one.
+    storage.add_confirmed(OTHER, (), "weekly", sub.confirmed_at)  # a second reader, for the visible link
+    (content_dir / "new.txt").write_text(LISTING, encoding="utf-8")
+    send_digests(env, storage)
+    (digest,) = mail_to(smtp_server, READER)[1:]
+    assert HEALTH in text_of(digest) and BORDERS not in text_of(digest)
+    assert HEALTH in html_of(digest) and BORDERS not in html_of(digest)
+    assert "(1 new)" in str(digest["Subject"])
+    (other_digest,) = mail_to(smtp_server, OTHER)
+    assert HEALTH in text_of(other_digest) and BORDERS in text_of(other_digest)
+    page.set_content(html_of(other_digest))
+    assert_fits(page, "a digest quoting a long address")
+
+    # The digest's HTML at phone width: no sideways scrolling.
+    page.set_content(html_of(digest))
+    page.screenshot(path=str(tmp_path / "digest-375.png"), full_page=True)
+    assert_fits(page, "the digest email")
+    print(f"\nscreenshots: {tmp_path / 'subscribe-375.png'} {tmp_path / 'digest-375.png'}")
+
+    # The visible link opens a page; opening it (as a link scanner would) changes nothing.
+    unsubscribe_url = str(digest["List-Unsubscribe"]).strip("<>")
+    assert unsubscribe_url.startswith(base + "/unsubscribe/")
+    assert digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    page.get_by_role("link", name="Unsubscribe").click()
+    page.wait_for_url(unsubscribe_url)
+    assert page.get_by_role("button", name="Unsubscribe").is_visible()
+    assert_fits(page, "the unsubscribe page")
+    assert storage.get_subscriber_by_email(READER).state == "confirmed"
+
+    # RFC 8058 one-click, as Gmail does it: a POST with no cookies and no CSRF token.
+    gmail = p.request.new_context()
+    try:
+        answer = gmail.post(unsubscribe_url, data="List-Unsubscribe=One-Click",
+                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert answer.status == 200, answer.text()
+    finally:
+        gmail.dispose()
+    assert storage.get_subscriber_by_email(READER).state == "unsubscribed"
+    page.reload()
+    assert page.get_by_text("is not subscribed").is_visible()
+
+    # The other reader clicks the visible link in their digest, then the page's button.
+    page.set_content(html_of(other_digest))
+    page.get_by_role("link", name="Unsubscribe").click()
+    page.wait_for_url(re.compile(re.escape(base) + r"/unsubscribe/"))
+    assert storage.get_subscriber_by_email(OTHER).state == "confirmed"
+    page.get_by_role("button", name="Unsubscribe").click()
+    assert page.get_by_role("heading", name="Unsubscribed").is_visible()
+    assert storage.get_subscriber_by_email(OTHER).state == "unsubscribed"
+
+    # A new release and another run: nothing more for either.
+    received = len(smtp_server.messages)
+    (content_dir / "later.txt").write_text(LATER, encoding="utf-8")
+    send_digests(env, storage)
+    assert len(smtp_server.messages) == received
+    assert len(mail_to(smtp_server, READER)) == 2 and len(mail_to(smtp_server, OTHER)) == 1
+    context.close()
