@@ -198,23 +198,30 @@ class Postman:
                             return  # the group's rest is in `inflight`: released to pending below
                         yield d.id, msg
 
+        counting = threading.Lock()
+
         def on_result(delivery_id: int, result: SendResult) -> None:
+            # Runs in the SMTP worker thread, straight after the server's answer.
             d = inflight.pop(delivery_id)
             if result.accepted:
                 self.storage.mark_sent(delivery_id, d.subscriber_id, self.clock())
-                report.sent += 1
+                with counting:
+                    report.sent += 1
             elif result.permanent_failure:
                 reason = f"{result.code} {result.detail}".strip()
                 self.storage.mark_delivery(delivery_id, "failed", error=reason)
                 self.storage.record_bounce(d.subscriber_id, reason)
-                report.failed += 1
+                with counting:
+                    report.failed += 1
             else:  # in doubt: the server may have it; resend, so nobody misses it
                 self.storage.mark_delivery(delivery_id, "pending", in_doubt=True,
                                            attempts=d.attempts + 1)
-                report.retry_later += 1
+                with counting:
+                    report.retry_later += 1
 
         try:
-            result = mailer.send_many(messages(), connections=connections, on_result=on_result)
+            result = mailer.send_many(messages(), connections=connections, on_result=on_result,
+                                      record_in_worker=True)
             for delivery_id, failure in result.temporary_failures:
                 inflight.pop(delivery_id, None)
                 self.storage.release_delivery(delivery_id, failure.reason)

@@ -88,6 +88,13 @@ _SKIPPED = object()
 _DONE = object()
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Recorded:
+    """A result whose on_result already ran in the worker thread."""
+
+    result: SendResult
+
+
 @dataclasses.dataclass
 class BatchReport(Generic[K]):
     """What send_many did; keys never handed to a worker are in none of these."""
@@ -119,7 +126,8 @@ class BaseMailer:
         self.close()
 
     def send_many(self, messages: Iterable[tuple[K, Message]], *, connections: int = 4,
-                  on_result: Callable[[K, SendResult], None], queue_size: int | None = None) -> BatchReport[K]:
+                  on_result: Callable[[K, SendResult], None], queue_size: int | None = None,
+                  record_in_worker: bool = False) -> BatchReport[K]:
         """Send over `connections` worker threads, each with its own reused connection.
 
         `messages` is consumed lazily from this thread (render inside the generator: rendering
@@ -128,6 +136,10 @@ class BaseMailer:
         locking. A TemporaryFailure saying the server is unreachable, or any other error, stops
         the batch and is raised once the workers are done: unsent messages are left for the next
         run (the ledger knows which). Per-recipient temporary failures are listed in the report.
+
+        `record_in_worker=True` calls `on_result` in the worker thread instead, right after the
+        server answers: the ledger commit then follows each acceptance at once and the commits of
+        several connections overlap (the callback must be thread-safe).
         """
         if connections < 1:
             raise ValueError("connections must be at least 1")
@@ -145,12 +157,17 @@ class BaseMailer:
                 live -= 1
                 return
             key, outcome = entry
+            recorded = isinstance(outcome, _Recorded)
+            if recorded:
+                outcome = outcome.result
             if outcome is _SKIPPED:
                 report.not_attempted += 1
             elif isinstance(outcome, SendResult):
                 report.accepted += outcome.accepted
                 report.permanent_failures += outcome.permanent_failure
                 report.in_doubt += outcome.in_doubt
+                if recorded:
+                    return
                 if callback_error:
                     log.error("not recorded (the ledger failed earlier): %s %s", outcome.status, outcome.message_id)
                     return
@@ -177,7 +194,8 @@ class BaseMailer:
                     except queue.Empty:
                         pass
 
-        workers = [threading.Thread(target=self._work, args=(work, results, stop), daemon=True,
+        record = on_result if record_in_worker else None
+        workers = [threading.Thread(target=self._work, args=(work, results, stop, record), daemon=True,
                                     name=f"mailer-{i}") for i in range(connections)]
         for worker in workers:
             worker.start()
@@ -206,7 +224,8 @@ class BaseMailer:
             raise (callback_error or stopped_by)[0]
         return report
 
-    def _work(self, work: queue.Queue[Any], results: queue.SimpleQueue[Any], stop: threading.Event) -> None:
+    def _work(self, work: queue.Queue[Any], results: queue.SimpleQueue[Any], stop: threading.Event,
+              record: Callable[[Any, SendResult], None] | None = None) -> None:
         try:
             with self._clone() as mailer:
                 while (item := work.get()) is not _STOP:
@@ -215,7 +234,12 @@ class BaseMailer:
                         results.put((key, _SKIPPED))
                         continue
                     try:
-                        results.put((key, mailer.send(msg)))
+                        result = mailer.send(msg)
+                        if record is not None:
+                            record(key, result)  # an error here stops the batch, like any other
+                            results.put((key, _Recorded(result)))
+                        else:
+                            results.put((key, result))
                     except TemporaryFailure as exc:
                         if exc.connection:
                             stop.set()  # the server is down: every other message would fail alike

@@ -276,10 +276,9 @@ class ReleasesMixin:
         return rid
 
     def _count(self: Storage, conn: Connection, counts: Counter[str]) -> None:
-        for topic, delta in counts.items():
-            if delta:
-                self.upsert(conn, CNT, {"topic": topic, "live": delta}, ("topic",),
-                            set_={"live": CNT.c.live + delta})
+        rows = [{"topic": topic, "live": delta} for topic, delta in sorted(counts.items()) if delta]
+        if rows:
+            self.upsert(conn, CNT, rows, ("topic",), add="live")
 
     def _set_topics(self: Storage, conn: Connection, rid: str, topics: Sequence[str],
                     published: dt.datetime, first_seen: dt.datetime,
