@@ -80,7 +80,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("FEEDSVC_MAX_FILE_BYTES", "20000000", "larger files are refused with an ingest error"),
     ("FEEDSVC_FEED_MAX_AGE", "300", "Cache-Control max-age of feeds, seconds"),
     ("FEEDSVC_FEED_RECHECK", "2", "how often a web process checks the database for rebuilt feeds, seconds"),
-    ("FEEDSVC_MAIL_RATE", "0", "messages per second per connection (0: unlimited)"),
+    ("FEEDSVC_MAIL_RATE", "0", "messages per second, all connections together (0: unlimited)"),
     ("FEEDSVC_MAIL_CONNECTIONS", "2", "SMTP connections used in parallel for a digest run"),
     ("FEEDSVC_DEBUG", "0", "1 turns on debug mode (never in production)"),
 )
