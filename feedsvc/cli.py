@@ -41,11 +41,11 @@ def open_storage(settings: Settings, *, upgrade: bool = True) -> Any:
     return storage
 
 
-def make_ingester(settings: Settings, storage: Any) -> Any:
+def make_ingester(settings: Settings, storage: Any, publisher: Any = None) -> Any:
     from .ingest import Ingester
     from .publish import Publisher
 
-    publisher = Publisher(storage, settings)
+    publisher = publisher or Publisher(storage, settings)
     return Ingester(storage, settings.content_dir, settings.topics_file,
                     tag_authority=settings.tag_authority, max_file_bytes=settings.max_file_bytes,
                     on_feeds_changed=publisher.after_scan)
@@ -116,12 +116,17 @@ def ingest() -> None:
     """Scan the content folder once and store what changed."""
     settings = _settings()
     storage = open_storage(settings)
+    from .publish import Publisher
+
+    publisher = Publisher(storage, settings)
     try:
-        result = make_ingester(settings, storage).scan(progress=_Progress("scanning"))
+        result = make_ingester(settings, storage, publisher).scan(progress=_Progress("scanning"))
     except FeedsvcError as exc:
         raise click.ClickException(str(exc)) from None
     for line in result.lines():
         click.echo(line)
+    if not publisher.flush(10):
+        click.echo("some WebSub hub pings were still pending after 10 s and were dropped", err=True)
 
 
 @main.command()

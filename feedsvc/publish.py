@@ -5,11 +5,13 @@ Feeds are built here, after ingest, and stored; web processes only serve the sto
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import datetime as dt
 import hashlib
 import logging
+import queue
+import threading
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable
@@ -47,7 +49,8 @@ class Publisher:
     def __init__(self, storage: Storage, settings: Settings) -> None:
         self.storage = storage
         self.settings = settings
-        self._hub_pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pings: queue.Queue[tuple[str, str]] = queue.Queue()
+        self._pingers: list[threading.Thread] = []
 
     # -- what the feeds are -------------------------------------------------------------
 
@@ -185,10 +188,29 @@ class Publisher:
         hub = self.settings.websub_hub
         if not hub:
             return
-        if self._hub_pool is None:
-            self._hub_pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="websub")
+        if not self._pingers:
+            # Daemon threads: a dead hub never keeps a process from exiting (flush() waits, bounded).
+            self._pingers = [threading.Thread(target=self._pinger, name=f"websub-{i}", daemon=True)
+                             for i in range(4)]
+            for t in self._pingers:
+                t.start()
         for url in urls:
-            self._hub_pool.submit(_ping, hub, url)
+            self._pings.put((hub, url))
+
+    def _pinger(self) -> None:
+        while True:
+            hub, url = self._pings.get()
+            try:
+                _ping(hub, url)
+            finally:
+                self._pings.task_done()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait up to `timeout` seconds for pending hub pings; True when none is left."""
+        deadline = time.monotonic() + timeout
+        while self._pings.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return not self._pings.unfinished_tasks
 
 
 def _ping(hub: str, url: str) -> None:
