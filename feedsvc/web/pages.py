@@ -91,8 +91,10 @@ def feed(slug: str, ext: str) -> Response:
     s = services()
     if s.publisher.feed_info(slug, s.taxonomy()) is None:
         abort(404, description=f"There is no feed “{slug}”.")
-    s.publisher.rebuild([slug])
     doc = s.storage.get_feed_document(f"{slug}.{ext}")
+    if doc is None:  # a topic added since the last scan: built once here, then served as stored
+        s.publisher.rebuild([slug])
+        doc = s.storage.get_feed_document(f"{slug}.{ext}")
     if doc is None:
         abort(404)
     resp = Response(doc.body, content_type=doc.content_type)
