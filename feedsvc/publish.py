@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from . import __version__
 from .config import Settings
 from .feeds import FeedSpec, build_atom, build_opml, build_rss
+from .model import StoredRelease
 from .storage import Storage
 from .topics import Taxonomy, load_taxonomy
 
@@ -92,9 +93,11 @@ class Publisher:
 
     # -- building -----------------------------------------------------------------------
 
-    def current_atom(self, info: FeedInfo, taxonomy: Taxonomy) -> tuple[bytes, dt.datetime]:
+    def current_atom(self, info: FeedInfo, taxonomy: Taxonomy,
+                     releases: list[StoredRelease] | None = None) -> tuple[bytes, dt.datetime]:
         topic = None if info.slug == ALL else info.slug
-        releases = self.storage.list_releases(topic, limit=PAGE_SIZE)
+        if releases is None:
+            releases = self.storage.list_releases(topic, limit=PAGE_SIZE)
         pages = archive_count(self.storage.count_releases(topic))
         body = build_atom(self.spec(info, self.feed_url(info.slug)), releases,
                           topic_titles=taxonomy.titles,
@@ -133,11 +136,11 @@ class Publisher:
             info = self.feed_info(slug, taxonomy)
             if info is None:
                 continue
-            body, newest = self.current_atom(info, taxonomy)
+            # One read of the newest releases serves both the Atom and the RSS document.
+            releases = self.storage.list_releases(None if slug == ALL else slug, limit=PAGE_SIZE)
+            body, newest = self.current_atom(info, taxonomy, releases)
             if self.storage.put_feed_document(f"{slug}.atom", body, ATOM, newest, now):
                 changed.append(f"{slug}.atom")
-            topic = None if slug == ALL else slug
-            releases = self.storage.list_releases(topic, limit=PAGE_SIZE)
             rss = build_rss(self.spec(info, self.feed_url(slug, "rss")), releases,
                             topic_titles=taxonomy.titles)
             if self.storage.put_feed_document(f"{slug}.rss", rss, RSS, _newest(releases), now):

@@ -199,8 +199,8 @@ class ReleasesMixin:
             for r in releases:
                 row = by_key.get(r.key)
                 if row is None and vanished:
-                    best = max(vanished, key=lambda v: _similar(v, r))
-                    if _similar(best, r) >= SAME_BODY_RATIO:
+                    score, best = max(((_similar(v, r), v) for v in vanished), key=lambda sv: sv[0])
+                    if score >= SAME_BODY_RATIO:
                         row = best
                         vanished.remove(best)
                 plan.append((r, row))
