@@ -198,8 +198,10 @@ def _environment(templates_dir: str) -> jinja2.Environment:
     )
 
 
+@functools.lru_cache(maxsize=8)
 def render_environment(templates_dir: Path | str | None = None) -> jinja2.Environment:
     """The Jinja2 environment for email templates, created once per directory."""
+    # Cached on the argument too: resolve() costs three lstat() calls, once per digest otherwise.
     return _environment(str(Path(templates_dir or DEFAULT_TEMPLATES_DIR).resolve()))
 
 

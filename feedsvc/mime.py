@@ -7,7 +7,7 @@ import datetime as dt
 import email.policy
 import functools
 import re
-import secrets
+import random
 from collections.abc import Callable
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
@@ -155,6 +155,7 @@ def set_alternatives(msg: EmailMessage, text: str, html: str, shared: tuple[str,
     # header they write (~0.6 ms a message). "=_" cannot occur in quoted-printable text, so
     # the boundary cannot collide with a body line (RFC 2045 §6.7 and RFC 2046 §5.1.1).
     msg["MIME-Version"] = header("MIME-Version", "1.0")
-    boundary = f"=_{secrets.token_hex(12)}"
+    # Not secrets: a boundary needs to be unique, not unguessable (urandom cost 0.08 ms a message).
+    boundary = f"=_{random.getrandbits(96):024x}"
     msg["Content-Type"] = verbatim("Content-Type", f'multipart/alternative; boundary="{boundary}"')
     msg.set_payload([_text_part("plain", text, shared[0]), _text_part("html", html, shared[1])])

@@ -2,7 +2,8 @@
 
 The ledger protocol (storage.digests): a run's deliveries are planned in one transaction that
 also moves each subscriber's cursor; a delivery is marked `sending` (committed) before its
-message is handed to SMTP and `sent` (committed) just after the server accepts it. Only one
+message is handed to SMTP and `sent` (committed) just after the server accepts it, by a ledger
+thread that commits the acceptances piled up meanwhile in one transaction (_SentMarks). Only one
 process sends at a time (the sender lock); whoever takes the lock next finds any `sending` rows
 of a dead sender, resends them and marks them in doubt.
 
@@ -70,6 +71,61 @@ def period_key(frequency: str, when: dt.datetime, tz: str) -> tuple[str, str]:
     year, week, _ = local.isocalendar()
     monday = local.date() - dt.timedelta(days=local.weekday())
     return f"weekly:{year}-W{week:02}", f"week of {monday.strftime('%-d %B %Y')}"
+
+
+class _SentMarks:
+    """Commits the SMTP workers' acceptances as `sent`, each group that piled up in one transaction.
+
+    Group commit, on its own thread: an SMTP worker hands over its acceptance and goes on to its
+    next message instead of waiting for a commit, and the database sees one transaction where it
+    saw dozens. An acceptance waits for at most the commit in progress and then its own: the
+    in-doubt window stays a commit or two long. Until committed, the row stays `sending`, so a
+    crash in that window leaves it for recovery to resend and flag in doubt.
+    """
+
+    def __init__(self, storage: Storage, clock: Clock, on_committed: Callable[[int], None]) -> None:
+        self._storage, self._clock, self._on_committed = storage, clock, on_committed
+        self._queued: list[tuple[int, int]] = []
+        self._ready = threading.Condition()
+        self._closing = False
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="ledger", daemon=True)
+        self._thread.start()
+
+    def add(self, delivery_id: int, subscriber_id: int) -> None:
+        """From an SMTP worker: the server accepted it. Raises once the ledger has failed."""
+        with self._ready:
+            if self.error is not None:
+                raise self.error  # stops the batch: nothing more goes out unrecorded
+            self._queued.append((delivery_id, subscriber_id))
+            self._ready.notify()
+
+    def close(self) -> None:
+        """Commit what is queued, then stop; raises what the ledger failed with, if it did."""
+        with self._ready:
+            self._closing = True
+            self._ready.notify()
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queued and not self._closing:
+                    self._ready.wait()
+                group, self._queued = self._queued, []
+            if not group:
+                return
+            try:
+                self._storage.mark_sent(group, self._clock())
+            except BaseException as exc:  # noqa: BLE001 - handed to the workers and to close()
+                with self._ready:
+                    self.error = exc
+                log.error("could not record %d accepted digests as sent (they stay 'sending' and will "
+                          "be resent in doubt): %s", len(group), exc)
+                return
+            self._on_committed(len(group))
 
 
 class Postman:
@@ -200,13 +256,17 @@ class Postman:
 
         counting = threading.Lock()
 
+        def committed(n: int) -> None:
+            with counting:
+                report.sent += n
+
+        marks = _SentMarks(self.storage, self.clock, committed)
+
         def on_result(delivery_id: int, result: SendResult) -> None:
             # Runs in the SMTP worker thread, straight after the server's answer.
             d = inflight.pop(delivery_id)
             if result.accepted:
-                self.storage.mark_sent(delivery_id, d.subscriber_id, self.clock())
-                with counting:
-                    report.sent += 1
+                marks.add(delivery_id, d.subscriber_id)
             elif result.permanent_failure:
                 reason = f"{result.code} {result.detail}".strip()
                 self.storage.mark_delivery(delivery_id, "failed", error=reason)
@@ -229,9 +289,12 @@ class Postman:
         except TemporaryFailure as exc:
             log.warning("mail server unavailable (%s); unsent digests wait for the next attempt", exc.reason)
         finally:
-            # Marked but never answered (handed over and skipped, or never handed over): the
-            # server has not accepted them, so back to pending.
-            for delivery_id in list(inflight):
-                self.storage.release_delivery(delivery_id, "not attempted: the batch stopped")
-                report.retry_later += 1
-            mailer.close()
+            try:
+                marks.close()
+            finally:
+                # Marked but never answered (handed over and skipped, or never handed over): the
+                # server has not accepted them, so back to pending.
+                for delivery_id in list(inflight):
+                    self.storage.release_delivery(delivery_id, "not attempted: the batch stopped")
+                    report.retry_later += 1
+                mailer.close()

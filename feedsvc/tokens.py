@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
+from itsdangerous.url_safe import URLSafeSerializerMixin
 
 CONFIRM_MAX_AGE = 2 * 24 * 3600  # the confirmation email says "2 days"
+
+
+class _Serializer(URLSafeTimedSerializer):
+    """URLSafeTimedSerializer minus the zlib attempt on dumping: for the small ints signed here
+    compression never wins, yet trying it cost a third of a digest's token time. Tokens are
+    byte-for-byte the same, and loading (which still decompresses) is inherited unchanged."""
+
+    def dump_payload(self, obj: Any) -> bytes:
+        return base64_encode(super(URLSafeSerializerMixin, self).dump_payload(obj))
 
 
 class BadToken(Exception):
@@ -17,9 +30,10 @@ class BadToken(Exception):
 class Tokens:
     secret_key: str
 
+    @functools.cache
     def _s(self, purpose: str) -> URLSafeTimedSerializer:
         # A salt per purpose: an unsubscribe token cannot be replayed as a confirmation.
-        return URLSafeTimedSerializer(self.secret_key, salt=f"feedsvc.{purpose}")
+        return _Serializer(self.secret_key, salt=f"feedsvc.{purpose}")
 
     def make(self, purpose: str, value: int) -> str:
         return str(self._s(purpose).dumps(value))

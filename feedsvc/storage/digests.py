@@ -184,11 +184,13 @@ class DigestsMixin:
             return set(conn.execute(sa.select(DL.c.id).where(
                 DL.c.id.in_([i for i, _, _ in marks]), DL.c.state == "sending")).scalars())
 
-    def mark_sent(self: Storage, delivery_id: int, subscriber_id: int, sent_at: dt.datetime) -> None:
-        """The server accepted it: committed at once (the window between SMTP and ledger is this commit)."""
-        with self.begin(f"marking delivery {delivery_id} sent") as conn:
-            conn.execute(_MARK_SENT, {"d_id": delivery_id, "d_at": sent_at})
-            conn.execute(_LAST_DIGEST, {"s_id": subscriber_id, "d_at": sent_at})
+    def mark_sent(self: Storage, sent: Sequence[tuple[int, int]], sent_at: dt.datetime) -> None:
+        """The server accepted these (delivery id, subscriber id): one commit for the group."""
+        if not sent:
+            return
+        with self.begin(f"marking {len(sent)} deliveries sent") as conn:
+            conn.execute(_MARK_SENT, [{"d_id": d, "d_at": sent_at} for d, _ in sent])
+            conn.execute(_LAST_DIGEST, [{"s_id": s, "d_at": sent_at} for _, s in sent])
 
     def release_delivery(self: Storage, delivery_id: int, error: str) -> None:
         """A temporary failure: back to pending for the next attempt."""
