@@ -81,7 +81,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("FEEDSVC_FEED_MAX_AGE", "300", "Cache-Control max-age of feeds, seconds"),
     ("FEEDSVC_FEED_RECHECK", "2", "how often a web process checks the database for rebuilt feeds, seconds"),
     ("FEEDSVC_MAIL_RATE", "0", "messages per second, all connections together (0: unlimited)"),
-    ("FEEDSVC_MAIL_CONNECTIONS", "2", "SMTP connections used in parallel for a digest run"),
+    ("FEEDSVC_MAIL_CONNECTIONS", "4", "SMTP connections used in parallel for a digest run"),
     ("FEEDSVC_DEBUG", "0", "1 turns on debug mode (never in production)"),
 )
 
@@ -191,6 +191,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
         feed_max_age=_int(env, "FEEDSVC_FEED_MAX_AGE", 300),
         feed_recheck_seconds=_float(env, "FEEDSVC_FEED_RECHECK", 2.0),
         mail_rate=_float(env, "FEEDSVC_MAIL_RATE", 0.0),
-        mail_connections=_int(env, "FEEDSVC_MAIL_CONNECTIONS", 2, 1),
+        mail_connections=_int(env, "FEEDSVC_MAIL_CONNECTIONS", 4, 1),
         debug=(env.get("FEEDSVC_DEBUG", "").strip().lower() in ("1", "true", "yes")),
     )

@@ -2,20 +2,22 @@
 
 The ledger protocol (storage.digests): a run's deliveries are planned in one transaction that
 also moves each subscriber's cursor; a delivery is marked `sending` (committed) before its
-message is handed to SMTP and `sent` (committed) just after the server accepts it, by a ledger
-thread that commits the acceptances piled up meanwhile in one transaction (_SentMarks). Only one
+message is handed to SMTP and `sent` (committed) just after the server accepts it. Only one
 process sends at a time (the sender lock); whoever takes the lock next finds any `sending` rows
 of a dead sender, resends them and marks them in doubt.
 
-`sending` is committed for a group of as many messages as there are connections, then the
-group is handed over; every row marked is either answered (sent, failed, back to pending in
-doubt) or, if the batch stops first, released to pending. A crash can therefore flag as in doubt
-a few messages that never left (at most the group, the send queue and one per connection), but
-never loses one, and every duplicate belongs to a delivery flagged in doubt.
+While a batch is sent, one ledger thread (_Ledger) makes every commit: each takes the
+acceptances and rendered groups that piled up meanwhile. A group is as many messages as there
+are connections; it is handed over once its `sending` commit is done, and every row marked is
+either answered (sent, failed, back to pending in doubt) or, if the batch stops first,
+released to pending. A crash can therefore flag as in doubt a few messages that never left (at
+most two groups, the send queue and one per connection), but never loses one, and every
+duplicate belongs to a delivery flagged in doubt.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import logging
@@ -23,6 +25,7 @@ import threading
 import uuid
 import zoneinfo
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from email.message import EmailMessage
 
 from .config import Settings
@@ -73,59 +76,84 @@ def period_key(frequency: str, when: dt.datetime, tz: str) -> tuple[str, str]:
     return f"weekly:{year}-W{week:02}", f"week of {monday.strftime('%-d %B %Y')}"
 
 
-class _SentMarks:
-    """Commits the SMTP workers' acceptances as `sent`, each group that piled up in one transaction.
+class _Ledger:
+    """The one thread that writes the delivery ledger while a batch is sent: group commit.
 
-    Group commit, on its own thread: an SMTP worker hands over its acceptance and goes on to its
-    next message instead of waiting for a commit, and the database sees one transaction where it
-    saw dozens. An acceptance waits for at most the commit in progress and then its own: the
-    in-doubt window stays a commit or two long. Until committed, the row stays `sending`, so a
-    crash in that window leaves it for recovery to resend and flag in doubt.
+    SMTP workers hand over each acceptance (`sent`) and go straight on to their next message;
+    the rendering thread hands over each rendered group (`claim`) and renders the next while the
+    claim commits. Each commit takes everything that piled up meanwhile: on PostgreSQL the
+    database saw a transaction every few messages instead of two per message, and neither the
+    SMTP connections nor the renderer wait on it. An acceptance waits at most for the commit in
+    progress and then its own, so the in-doubt window stays a commit or two long; until then
+    the row stays `sending`, and a crash leaves it for recovery to resend and flag in doubt.
     """
 
     def __init__(self, storage: Storage, clock: Clock, on_committed: Callable[[int], None]) -> None:
         self._storage, self._clock, self._on_committed = storage, clock, on_committed
-        self._queued: list[tuple[int, int]] = []
-        self._ready = threading.Condition()
+        self._sent: list[tuple[int, int]] = []
+        self._claims: list[tuple[Future[set[int]], list[tuple[int, str, str]], list[int]]] = []
+        self._wake = threading.Condition()
         self._closing = False
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="ledger", daemon=True)
         self._thread.start()
 
-    def add(self, delivery_id: int, subscriber_id: int) -> None:
+    def sent(self, delivery_id: int, subscriber_id: int) -> None:
         """From an SMTP worker: the server accepted it. Raises once the ledger has failed."""
-        with self._ready:
+        with self._wake:
             if self.error is not None:
                 raise self.error  # stops the batch: nothing more goes out unrecorded
-            self._queued.append((delivery_id, subscriber_id))
-            self._ready.notify()
+            self._sent.append((delivery_id, subscriber_id))
+            self._wake.notify()
+
+    def claim(self, sending: list[tuple[int, str, str]], empty: list[int]) -> Future[set[int]]:
+        """Mark rendered deliveries `sending` (and empty ones `empty`); the future gives the ids marked."""
+        future: Future[set[int]] = Future()
+        with self._wake:
+            if self.error is not None:
+                raise self.error
+            self._claims.append((future, sending, empty))
+            self._wake.notify()
+        return future
 
     def close(self) -> None:
         """Commit what is queued, then stop; raises what the ledger failed with, if it did."""
-        with self._ready:
+        with self._wake:
             self._closing = True
-            self._ready.notify()
+            self._wake.notify()
         self._thread.join()
         if self.error is not None:
             raise self.error
 
     def _run(self) -> None:
-        while True:
-            with self._ready:
-                while not self._queued and not self._closing:
-                    self._ready.wait()
-                group, self._queued = self._queued, []
-            if not group:
-                return
-            try:
-                self._storage.mark_sent(group, self._clock())
-            except BaseException as exc:  # noqa: BLE001 - handed to the workers and to close()
-                with self._ready:
-                    self.error = exc
-                log.error("could not record %d accepted digests as sent (they stay 'sending' and will "
-                          "be resent in doubt): %s", len(group), exc)
-                return
-            self._on_committed(len(group))
+        with self._storage.ledger_writer() as writer:
+            while True:
+                with self._wake:
+                    while not (self._sent or self._claims or self._closing):
+                        self._wake.wait()
+                    sent, self._sent = self._sent, []
+                    claims, self._claims = self._claims, []
+                if not (sent or claims):
+                    return
+                try:
+                    marked = writer.advance(
+                        sent=sent, sent_at=self._clock(),
+                        sending=[m for _, sending, _ in claims for m in sending],
+                        empty=[i for _, _, empty in claims for i in empty])
+                except BaseException as exc:  # noqa: BLE001 - handed to the workers, the renderer and close()
+                    with self._wake:
+                        self.error = exc
+                        claims += self._claims
+                        self._claims = []
+                    for future, _, _ in claims:
+                        future.set_exception(exc)
+                    log.error("could not record digest deliveries (%d accepted stay 'sending' and will be "
+                              "resent in doubt): %s", len(sent), exc)
+                    return
+                for future, sending, _ in claims:
+                    future.set_result({i for i, _, _ in sending if i in marked})
+                if sent:
+                    self._on_committed(len(sent))
 
 
 class Postman:
@@ -223,50 +251,61 @@ class Postman:
         mailer = self.mailer_factory()
         inflight: dict[int, Delivery] = {}  # marked `sending`, no outcome recorded yet
         cache: dict[tuple[int, int], _Window] = {}
-        last_id = 0
-
-        def messages() -> Iterator[tuple[int, EmailMessage]]:
-            nonlocal last_id
-            while batch := self.storage.pending_deliveries(after_id=last_id):
-                last_id = batch[-1].id
-                # A group of `connections` messages is marked `sending` in one commit, then handed
-                # over. A commit per message cost a third of this thread's time, and this one
-                # thread renders and records for every connection.
-                for start in range(0, len(batch), connections):
-                    if self.stopping.is_set():
-                        return
-                    ready: list[tuple[Delivery, EmailMessage, list[str]]] = []
-                    empty: list[int] = []
-                    for d in batch[start:start + connections]:
-                        msg, ids = self._render(d, cache)
-                        if msg is None:
-                            empty.append(d.id)
-                        else:
-                            ready.append((d, msg, ids))
-                    marked = self.storage.mark_sending(
-                        [(d.id, " ".join(ids), str(msg["Message-ID"])) for d, msg, ids in ready], empty)
-                    report.empty += len(empty)
-                    # Unsubscribed (or removed) since the page was read: not marked, not sent.
-                    group = [(d, msg) for d, msg, _ in ready if d.id in marked]
-                    inflight.update((d.id, d) for d, _ in group)
-                    for d, msg in group:
-                        if self.stopping.is_set():
-                            return  # the group's rest is in `inflight`: released to pending below
-                        yield d.id, msg
-
+        # Rendered groups whose `sending` commit is under way; at most two, so the next group
+        # renders while the last one commits. Those left over at the end go back to pending.
+        claims: collections.deque[tuple[Future[set[int]], list[tuple[Delivery, EmailMessage]], int]] = \
+            collections.deque()
         counting = threading.Lock()
 
         def committed(n: int) -> None:
             with counting:
                 report.sent += n
 
-        marks = _SentMarks(self.storage, self.clock, committed)
+        ledger = _Ledger(self.storage, self.clock, committed)
+
+        def messages() -> Iterator[tuple[int, EmailMessage]]:
+            last_id = 0
+            while batch := self.storage.pending_deliveries(after_id=last_id):
+                last_id = batch[-1].id
+                for start in range(0, len(batch), connections):
+                    if self.stopping.is_set():
+                        return
+                    ready: list[tuple[Delivery, EmailMessage]] = []
+                    marks: list[tuple[int, str, str]] = []
+                    empty: list[int] = []
+                    for d in batch[start:start + connections]:
+                        msg, ids = self._render(d, cache)
+                        if msg is None:
+                            empty.append(d.id)
+                        else:
+                            ready.append((d, msg))
+                            marks.append((d.id, " ".join(ids), str(msg["Message-ID"])))
+                    claims.append((ledger.claim(marks, empty), ready, len(empty)))
+                    if len(claims) > 1:
+                        yield from hand_over()
+                        if self.stopping.is_set():
+                            return
+            while claims and not self.stopping.is_set():
+                yield from hand_over()
+
+        def hand_over() -> Iterator[tuple[int, EmailMessage]]:
+            future, ready, n_empty = claims[0]
+            marked = future.result()
+            claims.popleft()
+            report.empty += n_empty
+            # Unsubscribed (or removed) since the page was read: not marked, not sent.
+            group = [(d, msg) for d, msg in ready if d.id in marked]
+            inflight.update((d.id, d) for d, _ in group)
+            for d, msg in group:
+                if self.stopping.is_set():
+                    return  # the group's rest is in `inflight`: released to pending below
+                yield d.id, msg
 
         def on_result(delivery_id: int, result: SendResult) -> None:
             # Runs in the SMTP worker thread, straight after the server's answer.
             d = inflight.pop(delivery_id)
             if result.accepted:
-                marks.add(delivery_id, d.subscriber_id)
+                ledger.sent(delivery_id, d.subscriber_id)
             elif result.permanent_failure:
                 reason = f"{result.code} {result.detail}".strip()
                 self.storage.mark_delivery(delivery_id, "failed", error=reason)
@@ -290,8 +329,12 @@ class Postman:
             log.warning("mail server unavailable (%s); unsent digests wait for the next attempt", exc.reason)
         finally:
             try:
-                marks.close()
+                ledger.close()  # commits every acceptance and claim still queued
             finally:
+                for future, ready, n_empty in claims:  # claimed, never handed over
+                    if future.done() and future.exception() is None:
+                        report.empty += n_empty
+                        inflight.update((d.id, d) for d, _ in ready if d.id in future.result())
                 # Marked but never answered (handed over and skipped, or never handed over): the
                 # server has not accepted them, so back to pending.
                 for delivery_id in list(inflight):

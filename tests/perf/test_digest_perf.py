@@ -206,12 +206,12 @@ def test_digest_throughput_memory_and_scaling(storage: Storage, content_dir: Pat
         return [(f"reader{i:05}@example.org", rendered[t]) for i, t in enumerate(sets)]
 
     add_subscribers(storage, 0, sets[:SMALL])
-    round_(1, "1k", SMALL, 2)
+    round_(1, "1k", SMALL, 4)
     add_subscribers(storage, SMALL, sets[SMALL:])
     messages = pre_rendered()
     raw_before = raw_smtplib(host, port, messages)
-    round_(2, "10k", SUBSCRIBERS, 2)
-    round_(3, "10k", SUBSCRIBERS, 4)
+    round_(2, "10k", SUBSCRIBERS, 4)
+    round_(3, "10k", SUBSCRIBERS, 8)
     raw_after = raw_smtplib(host, port, messages)
     raw_rate = 2 * SUBSCRIBERS / (raw_before + raw_after)
     avg_kb = sum(len(b) for _, b in messages) / len(messages) / 1024
