@@ -19,7 +19,14 @@ import css_inline
 import jinja2
 from markupsafe import Markup
 
-from feedsvc.mime import absolute_url, header, new_message, one_line, set_alternatives, verbatim
+from feedsvc.mime import (
+    absolute_url,
+    header,
+    new_message,
+    one_line,
+    set_alternatives,
+    verbatim,
+)
 from feedsvc.model import StoredRelease, Subscriber
 
 DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"

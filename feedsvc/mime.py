@@ -6,8 +6,8 @@ import binascii
 import datetime as dt
 import email.policy
 import functools
-import re
 import random
+import re
 from collections.abc import Callable
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage

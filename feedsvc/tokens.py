@@ -22,6 +22,12 @@ class _Serializer(URLSafeTimedSerializer):
         return base64_encode(super(URLSafeSerializerMixin, self).dump_payload(obj))
 
 
+@functools.lru_cache(maxsize=32)
+def _serializer(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
+    # A salt per purpose: an unsubscribe token cannot be replayed as a confirmation.
+    return _Serializer(secret_key, salt=f"feedsvc.{purpose}")
+
+
 class BadToken(Exception):
     """The link is forged, mangled or expired; the message says which, for the page."""
 
@@ -30,10 +36,8 @@ class BadToken(Exception):
 class Tokens:
     secret_key: str
 
-    @functools.cache
     def _s(self, purpose: str) -> URLSafeTimedSerializer:
-        # A salt per purpose: an unsubscribe token cannot be replayed as a confirmation.
-        return _Serializer(self.secret_key, salt=f"feedsvc.{purpose}")
+        return _serializer(self.secret_key, purpose)
 
     def make(self, purpose: str, value: int) -> str:
         return str(self._s(purpose).dumps(value))

@@ -18,8 +18,8 @@ from ..model import StorageError
 from .digests import DigestsMixin
 from .feeds import FeedDocumentsMixin
 from .releases import ReleasesMixin
-from .subscribers import SubscribersMixin
 from .schema import Base
+from .subscribers import SubscribersMixin
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,8 @@ def make_engine(url: str) -> Engine:
     # No server-side prepared statements: psycopg prepares a query after five runs, and a plan
     # made while a table was still small (a seq scan) then stays for ever as the table grows:
     # ingest slowed tenfold by 30,000 releases.
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
+    # Overflow room for a digest batch: each SMTP connection's thread keeps a ledger connection.
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=20,
                             connect_args={"prepare_threshold": None})
 
 
@@ -75,6 +76,7 @@ class Storage(ReleasesMixin, FeedDocumentsMixin, SubscribersMixin, DigestsMixin)
         # SQLite, a thread finding the database locked sleeps 1, 2, 5, 10… ms between tries: the
         # digest's SMTP threads sat idle that long whenever their ledger commits met.
         self._write_lock = threading.RLock() if self.dialect == "sqlite" else None
+        self.write_timeout = 30.0  # seconds, as SQLite's own busy timeout
 
     @property
     def safe_url(self) -> str:
@@ -100,7 +102,7 @@ class Storage(ReleasesMixin, FeedDocumentsMixin, SubscribersMixin, DigestsMixin)
         if self._write_lock is None:
             yield
             return
-        if not self._write_lock.acquire(timeout=30):  # as long as SQLite's own busy timeout
+        if not self._write_lock.acquire(timeout=self.write_timeout):
             raise StorageError(f"while {doing}: the database is locked by another thread of this process")
         try:
             yield

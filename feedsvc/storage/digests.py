@@ -38,26 +38,27 @@ _MARK_SENT = DL.update().where(DL.c.id.in_(sa.bindparam("d_ids", expanding=True)
     state="sent", sent_at=sa.bindparam("d_at"))
 _LAST_DIGEST = S.update().where(S.c.id.in_(sa.bindparam("s_ids", expanding=True))).values(
     last_digest_at=sa.bindparam("d_at"))
-_SENDING = sa.select(DL.c.id).where(DL.c.id.in_(sa.bindparam("d_ids", expanding=True)), DL.c.state == "sending")
 
 
-# PostgreSQL: a ledger step in one statement, so one round trip in autocommit (it had been seven,
-# each also waiting for this process's GIL: the commits were the send loop's bottleneck).
-# Data-modifying CTEs all run; the id sets they touch are disjoint (accepted, empty, claimed).
-_PG_ADVANCE = sa.text("""
+# PostgreSQL: each ledger step is one statement, so one round trip in autocommit (it had been
+# seven, each also waiting for this process's GIL). Kept apart rather than one statement with
+# empty arrays for the unused half: unnest() of an empty array still planned a scan of the ledger.
+_PG_SENT = sa.text("""
 WITH sent AS (
     UPDATE deliveries SET state = 'sent', sent_at = :at
     WHERE id = ANY(CAST(:sent AS integer[])) RETURNING subscriber_id
-), readers AS (
-    UPDATE subscribers SET last_digest_at = :at WHERE id IN (SELECT subscriber_id FROM sent)
-), nothing_new AS (
+)
+UPDATE subscribers SET last_digest_at = :at WHERE id IN (SELECT subscriber_id FROM sent)
+""").bindparams(sa.bindparam("at", type_=UTCDateTime()))
+_PG_CLAIM = sa.text("""
+WITH nothing_new AS (
     UPDATE deliveries SET state = 'empty' WHERE id = ANY(CAST(:empty AS integer[])) AND state = 'pending'
 )
 UPDATE deliveries AS d SET state = 'sending', release_ids = v.rids, message_id = v.mid
 FROM unnest(CAST(:ids AS integer[]), CAST(:rids AS text[]), CAST(:mids AS text[])) AS v(id, rids, mid)
 WHERE d.id = v.id AND d.state = 'pending'
 RETURNING d.id
-""").bindparams(sa.bindparam("at", type_=UTCDateTime()))
+""")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,14 +192,9 @@ class DigestsMixin:
                 conn.execute(S.update().where(S.c.id == sa.select(DL.c.subscriber_id).where(
                     DL.c.id == delivery_id).scalar_subquery()).values(last_digest_at=values.get("sent_at")))
 
-    @contextlib.contextmanager
-    def ledger_writer(self: Storage) -> Iterator[LedgerWriter]:
-        """For the one thread recording a batch's progress: see LedgerWriter.advance()."""
-        writer = LedgerWriter(self)
-        try:
-            yield writer
-        finally:
-            writer.close()
+    def ledger_writer(self: Storage) -> LedgerWriter:
+        """For one thread recording a batch's progress (see LedgerWriter.advance); close() it after."""
+        return LedgerWriter(self)
 
     def release_delivery(self: Storage, delivery_id: int, error: str) -> None:
         """A temporary failure: back to pending for the next attempt."""
@@ -241,7 +237,7 @@ class DigestsMixin:
 
 
 class LedgerWriter:
-    """Moves the ledger on during a batch, each step one commit, over one connection kept open.
+    """Records a batch's progress for one thread, each step one commit, over a connection kept open.
 
     Kept rather than checked out per step: a checkout costs PostgreSQL a ping round trip.
     """
@@ -250,42 +246,47 @@ class LedgerWriter:
         self.storage = storage
         self._conn: sa.Connection | None = None
 
-    def advance(self, *, sent: Sequence[tuple[int, int]] = (), sent_at: dt.datetime | None = None,
-                sending: Sequence[tuple[int, str, str]] = (), empty: Sequence[int] = ()) -> set[int]:
-        """One commit moving the ledger on; returns the ids now `sending`: send those, and only those.
+    def claim(self, sending: Sequence[tuple[int, str, str]], empty: Sequence[int] = ()) -> set[int]:
+        """Mark (delivery id, release ids, Message-ID) `sending` and `empty` ones `empty`, in one commit.
 
-        `sent`: (delivery id, subscriber id) the server accepted at `sent_at`. `sending`: (delivery
-        id, release ids, Message-ID) about to be handed to SMTP; `empty`: nothing new for them.
-        Only rows still `pending` become `sending` or `empty`: one whose reader unsubscribed since
-        it was read, or that was deleted with its subscriber, stays as it is.
+        Only rows still `pending` move: one whose reader unsubscribed since it was read, or that
+        was deleted with its subscriber, stays as it is. Returns the ids now `sending`: send
+        those, and only those.
         """
-        if not (sent or sending or empty):
+        if not (sending or empty):
             return set()
-        if self.storage.dialect != "postgresql":
-            return self._advance_in_transaction(sent, sent_at, sending, empty)
-        try:
-            if self._conn is None:
-                self._conn = self.storage.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            return set(self._conn.execute(_PG_ADVANCE, {
-                "at": sent_at, "sent": [d for d, _ in sent], "empty": list(empty),
-                "ids": [i for i, _, _ in sending], "rids": [r for _, r, _ in sending],
-                "mids": [m for _, _, m in sending]}).scalars())
-        except SQLAlchemyError as exc:
-            self.close()
-            raise StorageError(f"while recording digest deliveries: {exc.__class__.__name__}: {exc}") from exc
-
-    def _advance_in_transaction(self, sent: Sequence[tuple[int, int]], sent_at: dt.datetime | None,
-                                sending: Sequence[tuple[int, str, str]], empty: Sequence[int]) -> set[int]:
-        with self.storage.begin("recording digest deliveries") as conn:
-            if sent:
-                conn.execute(_MARK_SENT, {"d_ids": [d for d, _ in sent], "d_at": sent_at})
-                conn.execute(_LAST_DIGEST, {"s_ids": [s for _, s in sent], "d_at": sent_at})
+        if self.storage.dialect == "postgresql":
+            return set(self._autocommit(_PG_CLAIM, {
+                "empty": list(empty), "ids": [i for i, _, _ in sending],
+                "rids": [r for _, r, _ in sending], "mids": [m for _, _, m in sending]}).scalars())
+        with self.storage.begin("marking deliveries sending") as conn:
             if empty:
                 conn.execute(_MARK_EMPTY, [{"d_id": i} for i in empty])
             if not sending:
                 return set()
-            conn.execute(_MARK_SENDING, [{"d_id": i, "d_rids": r, "d_mid": m} for i, r, m in sending])
-            return set(conn.execute(_SENDING, {"d_ids": [i for i, _, _ in sending]}).scalars())
+            # A row at a time: only its rowcount tells whether this claim moved it.
+            return {i for i, r, m in sending
+                    if conn.execute(_MARK_SENDING, {"d_id": i, "d_rids": r, "d_mid": m}).rowcount == 1}
+
+    def sent(self, sent: Sequence[tuple[int, int]], sent_at: dt.datetime) -> None:
+        """The server accepted these (delivery id, subscriber id): one commit."""
+        if not sent:
+            return
+        if self.storage.dialect == "postgresql":
+            self._autocommit(_PG_SENT, {"at": sent_at, "sent": [d for d, _ in sent]})
+            return
+        with self.storage.begin(f"marking {len(sent)} deliveries sent") as conn:
+            conn.execute(_MARK_SENT, {"d_ids": [d for d, _ in sent], "d_at": sent_at})
+            conn.execute(_LAST_DIGEST, {"s_ids": [s for _, s in sent], "d_at": sent_at})
+
+    def _autocommit(self, statement: sa.TextClause, params: dict[str, Any]) -> sa.CursorResult[Any]:
+        try:
+            if self._conn is None:
+                self._conn = self.storage.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            return self._conn.execute(statement, params)
+        except SQLAlchemyError as exc:
+            self.close()
+            raise StorageError(f"while recording digest deliveries: {exc.__class__.__name__}: {exc}") from exc
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
