@@ -99,7 +99,7 @@ class _Ledger:
         self._thread = threading.Thread(target=self._run, name="ledger", daemon=True)
         self._thread.start()
 
-    def sent(self, delivery_id: int, subscriber_id: int) -> None:
+    def sent(self, delivery_id: int) -> None:
         """From an SMTP worker, straight after the server accepted: committed before it returns."""
         if self.error is not None:
             raise self.error  # stops the batch: nothing more goes out unrecorded
@@ -108,7 +108,7 @@ class _Ledger:
             writer = self._local.writer = self._storage.ledger_writer()
             with self._wake:
                 self._writers.append(writer)
-        writer.sent([(delivery_id, subscriber_id)], self._clock())
+        writer.sent([delivery_id], self._clock())
         self._on_committed(1)
 
     def claim(self, sending: list[tuple[int, str, str]], empty: list[int]) -> Future[set[int]]:
@@ -309,7 +309,7 @@ class Postman:
             # Runs in the SMTP worker thread, straight after the server's answer.
             d = inflight.pop(delivery_id)
             if result.accepted:
-                ledger.sent(delivery_id, d.subscriber_id)
+                ledger.sent(delivery_id)
             elif result.permanent_failure:
                 reason = f"{result.code} {result.detail}".strip()
                 self.storage.mark_delivery(delivery_id, "failed", error=reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import threading
 import time
@@ -51,10 +52,13 @@ def test_claim_moves_only_pending_rows_and_says_which(storage: Storage, ingester
         row = storage.get_delivery(a.id)
         assert row is not None and (row["release_ids"], row["message_id"]) == ("r1 r2", "<a@x>")
 
-        writer.sent([(a.id, a.subscriber_id), (b.id, b.subscriber_id)], clock())
+        writer.sent([a.id, b.id], clock())
         assert storage.delivery_counts() == {"sent": 2, "skipped": 1, "empty": 1}
-        sent = storage.get_subscriber(a.subscriber_id)
-        assert sent is not None and sent.last_digest_at == clock()
+        storage.finish_runs(clock.advance(minutes=1))
+        reader, other = storage.get_subscriber(a.subscriber_id), storage.get_subscriber(d.subscriber_id)
+        assert reader is not None and reader.last_digest_at == clock() - dt.timedelta(minutes=1)
+        assert other is not None and other.last_digest_at is None
+        assert storage.recent_runs()[0]["finished_at"] == clock()
         assert writer.claim([]) == set()
     finally:
         writer.close()

@@ -36,20 +36,13 @@ _MARK_SENDING = DL.update().where(DL.c.id == sa.bindparam("d_id"), DL.c.state ==
 _MARK_EMPTY = DL.update().where(DL.c.id == sa.bindparam("d_id"), DL.c.state == "pending").values(state="empty")
 _MARK_SENT = DL.update().where(DL.c.id.in_(sa.bindparam("d_ids", expanding=True))).values(
     state="sent", sent_at=sa.bindparam("d_at"))
-_LAST_DIGEST = S.update().where(S.c.id.in_(sa.bindparam("s_ids", expanding=True))).values(
-    last_digest_at=sa.bindparam("d_at"))
 
 
 # PostgreSQL: each ledger step is one statement, so one round trip in autocommit (it had been
 # seven, each also waiting for this process's GIL). Kept apart rather than one statement with
 # empty arrays for the unused half: unnest() of an empty array still planned a scan of the ledger.
-_PG_SENT = sa.text("""
-WITH sent AS (
-    UPDATE deliveries SET state = 'sent', sent_at = :at
-    WHERE id = ANY(CAST(:sent AS integer[])) RETURNING subscriber_id
-)
-UPDATE subscribers SET last_digest_at = :at WHERE id IN (SELECT subscriber_id FROM sent)
-""").bindparams(sa.bindparam("at", type_=UTCDateTime()))
+_PG_SENT = sa.text("UPDATE deliveries SET state = 'sent', sent_at = :at WHERE id = ANY(CAST(:sent AS integer[]))"
+                   ).bindparams(sa.bindparam("at", type_=UTCDateTime()))
 _PG_CLAIM = sa.text("""
 WITH nothing_new AS (
     UPDATE deliveries SET state = 'empty' WHERE id = ANY(CAST(:empty AS integer[])) AND state = 'pending'
@@ -107,7 +100,15 @@ class DigestsMixin:
             return int(run_id), True
 
     def finish_runs(self: Storage, now: dt.datetime) -> None:
+        """After a batch: each reader's last digest, and the runs with nothing left to send closed."""
         with self.begin("closing finished digest runs") as conn:
+            # Set here for the batch rather than per message: it is only shown, and the send
+            # loop's commits are the window in which a crash makes a duplicate.
+            sent = sa.select(DL.c.subscriber_id).where(
+                DL.c.state == "sent", DL.c.run_id.in_(sa.select(RUN.c.id).where(RUN.c.finished_at.is_(None))))
+            latest = sa.select(sa.func.max(DL.c.sent_at)).where(
+                DL.c.subscriber_id == S.c.id, DL.c.state == "sent").scalar_subquery()
+            conn.execute(S.update().where(S.c.id.in_(sent)).values(last_digest_at=latest))
             open_work = sa.exists().where(DL.c.run_id == RUN.c.id, DL.c.state.in_(("pending", "sending")))
             conn.execute(RUN.update().where(RUN.c.finished_at.is_(None), ~open_work)
                          .values(finished_at=now))
@@ -268,16 +269,15 @@ class LedgerWriter:
             return {i for i, r, m in sending
                     if conn.execute(_MARK_SENDING, {"d_id": i, "d_rids": r, "d_mid": m}).rowcount == 1}
 
-    def sent(self, sent: Sequence[tuple[int, int]], sent_at: dt.datetime) -> None:
-        """The server accepted these (delivery id, subscriber id): one commit."""
-        if not sent:
+    def sent(self, delivery_ids: Sequence[int], sent_at: dt.datetime) -> None:
+        """The server accepted these: one commit (finish_runs() then sets each reader's last digest)."""
+        if not delivery_ids:
             return
         if self.storage.dialect == "postgresql":
-            self._autocommit(_PG_SENT, {"at": sent_at, "sent": [d for d, _ in sent]})
+            self._autocommit(_PG_SENT, {"at": sent_at, "sent": list(delivery_ids)})
             return
-        with self.storage.begin(f"marking {len(sent)} deliveries sent") as conn:
-            conn.execute(_MARK_SENT, {"d_ids": [d for d, _ in sent], "d_at": sent_at})
-            conn.execute(_LAST_DIGEST, {"s_ids": [s for _, s in sent], "d_at": sent_at})
+        with self.storage.begin(f"marking {len(delivery_ids)} deliveries sent") as conn:
+            conn.execute(_MARK_SENT, {"d_ids": list(delivery_ids), "d_at": sent_at})
 
     def _autocommit(self, statement: sa.TextClause, params: dict[str, Any]) -> sa.CursorResult[Any]:
         try:
