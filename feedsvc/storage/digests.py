@@ -104,11 +104,16 @@ class DigestsMixin:
         with self.begin("closing finished digest runs") as conn:
             # Set here for the batch rather than per message: it is only shown, and the send
             # loop's commits are the window in which a crash makes a duplicate.
-            sent = sa.select(DL.c.subscriber_id).where(
-                DL.c.state == "sent", DL.c.run_id.in_(sa.select(RUN.c.id).where(RUN.c.finished_at.is_(None))))
-            latest = sa.select(sa.func.max(DL.c.sent_at)).where(
-                DL.c.subscriber_id == S.c.id, DL.c.state == "sent").scalar_subquery()
-            conn.execute(S.update().where(S.c.id.in_(sent)).values(last_digest_at=latest))
+            # Grouped from the open runs' rows (index on state, run_id): a correlated max() per
+            # reader was planned as a scan of every `sent` row per reader (97 s at 340,000).
+            batch = (sa.select(DL.c.subscriber_id, sa.func.max(DL.c.sent_at).label("at"))
+                     .where(DL.c.state == "sent",
+                            DL.c.run_id.in_(sa.select(RUN.c.id).where(RUN.c.finished_at.is_(None))))
+                     .group_by(DL.c.subscriber_id).subquery())
+            conn.execute(S.update().where(
+                S.c.id == batch.c.subscriber_id,
+                sa.or_(S.c.last_digest_at.is_(None), S.c.last_digest_at < batch.c.at),
+            ).values(last_digest_at=batch.c.at))
             open_work = sa.exists().where(DL.c.run_id == RUN.c.id, DL.c.state.in_(("pending", "sending")))
             conn.execute(RUN.update().where(RUN.c.finished_at.is_(None), ~open_work)
                          .values(finished_at=now))
