@@ -81,12 +81,12 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("FEEDSVC_FEED_MAX_AGE", "300", "Cache-Control max-age of feeds, seconds"),
     ("FEEDSVC_FEED_RECHECK", "2", "how often a web process checks the database for rebuilt feeds, seconds"),
     ("FEEDSVC_MAIL_RATE", "0", "messages per second, all connections together (0: unlimited)"),
-    ("FEEDSVC_MAIL_CONNECTIONS", "4", "SMTP connections used in parallel for a digest run"),
+    ("FEEDSVC_MAIL_CONNECTIONS", "4", "SMTP connections used in parallel for a digest run (1–16)"),
     ("FEEDSVC_DEBUG", "0", "1 turns on debug mode (never in production)"),
 )
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
     raw = env.get(name, "").strip() or str(default)
     try:
         value = int(raw)
@@ -94,6 +94,8 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
         raise ConfigError(f"{name}={raw!r} is not a whole number") from None
     if value < minimum:
         raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name}={raw!r} must be at most {maximum}")
     return value
 
 
@@ -191,6 +193,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
         feed_max_age=_int(env, "FEEDSVC_FEED_MAX_AGE", 300),
         feed_recheck_seconds=_float(env, "FEEDSVC_FEED_RECHECK", 2.0),
         mail_rate=_float(env, "FEEDSVC_MAIL_RATE", 0.0),
-        mail_connections=_int(env, "FEEDSVC_MAIL_CONNECTIONS", 4, 1),
+        # Each connection's thread keeps a database connection: 16 stays inside the pool's room.
+        mail_connections=_int(env, "FEEDSVC_MAIL_CONNECTIONS", 4, 1, 16),
         debug=(env.get("FEEDSVC_DEBUG", "").strip().lower() in ("1", "true", "yes")),
     )

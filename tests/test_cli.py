@@ -69,6 +69,9 @@ def test_bad_configuration_stops_with_one_line_naming_it(tmp_path: Path) -> None
     out = run("ingest", env={"FEEDSVC_TIMEZONE": "Mars/Olympus"}, cwd=tmp_path, check=False)
     assert out.returncode != 0
     assert "FEEDSVC_TIMEZONE" in out.stderr and "Traceback" not in out.stderr
+    too_many = run("ingest", env={"FEEDSVC_MAIL_CONNECTIONS": "64"}, cwd=tmp_path, check=False)
+    assert too_many.returncode != 0 and "Traceback" not in too_many.stderr
+    assert "FEEDSVC_MAIL_CONNECTIONS='64' must be at most 16" in too_many.stderr
 
 
 def test_two_processes_ingesting_one_folder_store_each_release_once(
