@@ -191,15 +191,12 @@ class DigestsMixin:
                                     .where(DL.c.state == "pending")).scalar() or 0)
 
     def mark_delivery(self: Storage, delivery_id: int, state: str, **values: Any) -> None:
-        """One ledger transition, committed at once (the window between SMTP and ledger is this commit)."""
+        """One ledger transition, committed at once (finish_runs() sets readers' last digests)."""
         with self.begin(f"marking delivery {delivery_id} {state}") as conn:
             conn.execute(DL.update().where(DL.c.id == delivery_id).values(state=state, **values))
-            if state == "sent":
-                conn.execute(S.update().where(S.c.id == sa.select(DL.c.subscriber_id).where(
-                    DL.c.id == delivery_id).scalar_subquery()).values(last_digest_at=values.get("sent_at")))
 
     def ledger_writer(self: Storage) -> LedgerWriter:
-        """For one thread recording a batch's progress (see LedgerWriter.advance); close() it after."""
+        """For one thread recording a batch's progress (LedgerWriter.claim and .sent); close() it after."""
         return LedgerWriter(self)
 
     def release_delivery(self: Storage, delivery_id: int, error: str) -> None:
