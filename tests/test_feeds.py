@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import re
 from collections.abc import Sequence
-from pathlib import Path
 
 import feedparser
 import listparser
@@ -17,8 +16,8 @@ from lxml import etree
 
 from feedsvc.feeds import EPOCH, FH_NS, FeedSpec, build_atom, build_opml, build_rss, clean_text, summarize
 from feedsvc.model import StoredRelease
+from tests.conftest import ATOM_RNG
 
-RNG_PATH = Path(__file__).resolve().parents[2] / "shared" / "validators" / "atom.rng"
 A = "{http://www.w3.org/2005/Atom}"
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -61,9 +60,7 @@ RELEASES = [stored(0, author="António Vitorino"), *(stored(i) for i in range(1,
 
 @pytest.fixture(scope="module")
 def rng() -> etree.RelaxNG:
-    if not RNG_PATH.exists():
-        pytest.skip(f"Atom RELAX NG schema not found at {RNG_PATH} (shared/ must sit beside the clone)")
-    return etree.RelaxNG(etree.parse(str(RNG_PATH)))
+    return etree.RelaxNG(etree.parse(str(ATOM_RNG)))
 
 
 def assert_rng_valid(rng: etree.RelaxNG, data: bytes) -> None:

@@ -14,18 +14,15 @@ from feedsvc.cli import make_ingester
 from feedsvc.config import load_settings
 from feedsvc.storage import Storage
 
-from tests.conftest import SHARED
+from tests.conftest import ATOM_RNG
 
 BASE = "http://localhost"
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
-RNG_PATH = SHARED / "validators" / "atom.rng"
 
 
 @pytest.fixture(scope="module")
 def relaxng() -> etree.RelaxNG:
-    if not RNG_PATH.exists():
-        pytest.skip(f"the Atom RELAX NG schema is not at {RNG_PATH}")
-    return etree.RelaxNG(etree.parse(str(RNG_PATH)))
+    return etree.RelaxNG(etree.parse(str(ATOM_RNG)))
 
 
 @pytest.fixture
