@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from feedsvc.storage import Storage
 from tests.conftest import ROOT, SAMPLES
 
