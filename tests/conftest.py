@@ -17,8 +17,6 @@ SAMPLES = ROOT / "data" / "releases"
 TOPICS = ROOT / "data" / "topics.toml"
 # The Atom RELAX NG schema (RFC 4287, appendix B), kept in the repository: tests read nothing outside it.
 ATOM_RNG = ROOT / "tests" / "atom.rng"
-# ../shared beside the checkout: only tests/test_listings.py reads it (../shared/listings), and skips without it.
-SHARED = ROOT.parent / "shared"
 PG_URL = os.environ.get("FEEDSVC_TEST_DATABASE_URL", "")
 # CI sets this: there a missing PostgreSQL or chromium is a failure, not a skip.
 REQUIRE_ALL = os.environ.get("FEEDSVC_REQUIRE_ALL") == "1"
