@@ -8,7 +8,7 @@ import threading
 import unicodedata
 from typing import NamedTuple
 
-from feedsvc.parsing.dates import split_head_date
+from feedsvc.parsing.dates import has_full_date, split_head_date
 
 # Cities above this population, plus countries, form the gazetteer. 15,000 keeps
 # town names that are also English words (Of, Van, Mobile) few while still knowing
@@ -44,8 +44,14 @@ _STARTERS = _SENTENCE_OPENERS | frozenset(
 )
 _ABBREVIATION = re.compile(r"(?:[A-Z][a-z]?\.)+,?")  # St. / D.C. / U.S. inside a place
 _ACRONYM = re.compile(r"[A-Z]{2,6}(?:['’]s)?")
-# `GENEVA (IOM) –`, `GENEVA, Dec. 18, 2019 /PRNewswire/ --`: the agency is not the place.
-_AGENCY_TAG = re.compile(r"\s*(?:\([A-Z]{2,8}\)|/[A-Za-z][\w .-]{1,30}/)$")
+# `GENEVA (IOM) –`, `GINEBRA (Noticias de la OIT) -`, `GENEVA, Dec. 18, 2019 /PRNewswire/ --`:
+# the agency or source credited is not the place. A bracket holding digits is a date.
+_AGENCY_TAG = re.compile(r"\s*(?:\([^()\d]{2,40}\)|/[A-Za-z][\w .-]{1,30}/)$")
+# Separators other than dashes: `(New York, December 22, 2001) Human…` (a bracketed
+# head), `New York, December 22, 2001) -- The…` (its opening bracket lost) and
+# `Paris, le 26 mai 2023. Après…` (a full stop after a head that holds a date).
+_CLOSE = re.compile(r"\)\s*(?:(?:-{1,3}|[–—―‒])\s*)?")
+_STOP = re.compile(r"\.\s+(?=[\"“‘«(]?[^\W\d_])")
 _FORBIDDEN = re.compile(r'[\d!?;:"“”„«»\[\]{}|@#*=+<>\\]')  # digits and sentence marks
 _QUOTES = "\"“‘'«„"
 
@@ -95,10 +101,10 @@ def _load_gazetteer() -> None:
 
 def _add(names: dict[str, str], name: str) -> None:
     name = unicodedata.normalize("NFC", name)
-    names.setdefault(name.casefold(), name)
+    names.setdefault(_fold(name), name)
     # Texts type a curly apostrophe where the gazetteer has a straight one.
     if "'" in name:
-        names.setdefault(name.replace("'", "’").casefold(), name)
+        names.setdefault(_fold(name.replace("'", "’")), name)
 
 
 def split_dateline(text: str, *, gazetteer_only_ok: bool = True) -> Dateline | None:
@@ -107,8 +113,15 @@ def split_dateline(text: str, *, gazetteer_only_ok: bool = True) -> Dateline | N
     With `gazetteer_only_ok` a known place followed by a sentence with no separator
     (`Geneva The promotion…`) counts too.
     """
-    if not text or not (text[0].isalpha() or text[0].isdigit()):
+    if not text:
         return None
+    if text[0] == "(":
+        return _bracketed(text)
+    if not (text[0].isalpha() or text[0].isdigit()):
+        return None
+    other = _other_separator(text)
+    if other is not None:
+        return other
     match = _SEPARATOR.search(text, 0, _MAX_HEAD_CHARS + 4)
     if match is not None and match.start() > 0:
         head = text[: match.start()]
@@ -118,6 +131,40 @@ def split_dateline(text: str, *, gazetteer_only_ok: bool = True) -> Dateline | N
             return Dateline(place, date, text[match.end():])
     if gazetteer_only_ok:
         return _known_place_start(text)
+    return None
+
+
+def _bracketed(text: str) -> Dateline | None:
+    close = text.find(")", 1, _MAX_HEAD_CHARS + 2)
+    if close < 0:
+        return None
+    found = _read_head(text[1:close])
+    if found is None:
+        return None
+    after = _CLOSE.match(text, close)
+    return Dateline(found[0], found[1], text[after.end() if after else close + 1:])
+
+
+def _other_separator(text: str) -> Dateline | None:
+    """A head ended by `)` or `.` rather than a dash; only with a full date in it."""
+    window = text[: _MAX_HEAD_CHARS + 4]
+    candidates = []
+    close = window.find(")")
+    if close > 0 and "(" not in window[:close]:
+        candidates.append((close, _CLOSE.match(text, close)))
+    for stop in _STOP.finditer(window):
+        candidates.append((stop.start(), stop))
+        break
+    for start, match in sorted(candidates, key=lambda c: c[0]):
+        head = text[:start]
+        if match is None or not has_full_date(head):
+            continue
+        dash = _SEPARATOR.search(head)
+        if dash is not None and dash.start() > 0:
+            continue  # a dash comes first: the ordinary path reads it
+        found = _read_head(head)
+        if found is not None and found[0] is not None:
+            return Dateline(found[0], found[1], text[match.end():])
     return None
 
 
@@ -140,7 +187,7 @@ def _is_place(place: str) -> bool:
     words = place.split()
     if len(words) > _MAX_PLACE_WORDS:
         return False
-    folded = place.casefold()
+    folded = _fold(place)
     if words[0].casefold().strip(",") in _SENTENCE_OPENERS and folded not in place_names():
         return False
     if _FORBIDDEN.search(place) is not None:
@@ -163,7 +210,7 @@ def _known_place_start(text: str) -> Dateline | None:
     places = place_names()
     for n in range(min(_MAX_GAZETTEER_WORDS, len(words) - 1), 0, -1):
         candidate = " ".join(words[:n])
-        if candidate.casefold() not in places or not words[0][0].isupper():
+        if _fold(candidate) not in places or not words[0][0].isupper():
             continue
         if not _starts_sentence(words[n]):
             return None
@@ -181,24 +228,51 @@ def _starts_sentence(word: str) -> bool:
 
 
 def spell_place(place: str) -> str:
-    """Place as usually written: `EDIRNE` → `Edirne`, `ÇEŞME, WESTERN TURKEY` → `Çeşme, Western Turkey`."""
-    if any(ch.islower() for ch in place) or sum(ch.isupper() for ch in place) < 2:
+    """Place as usually written: `EDIRNE` → `Edirne`, `JUBA, Republic of South Sudan` → `Juba, Republic of South Sudan`.
+
+    Only all-capital words are recased (a known place's own spelling first); words
+    printed in mixed case are kept, and so is a short code after a comma (`NEW YORK, NY`).
+    """
+    if sum(ch.isupper() for ch in place) < 2:
         return place
     names = _spelling()
-    known = names.get(place.casefold())
-    if known is not None:
-        return known
+    if not any(ch.islower() for ch in place):
+        known = names.get(_fold(place))
+        if known is not None:
+            return known
     parts = [part.strip() for part in place.split(",") if part.strip()]
-    return ", ".join(names.get(part.casefold()) or _title_words(part) for part in parts)
+    spelled: list[str] = []
+    for index, part in enumerate(parts):
+        if any(ch.islower() for ch in part):
+            spelled.append(" ".join(_title_words(w) if _all_caps(w) and len(w) > 3 and "." not in w else w
+                                    for w in part.split()))
+        elif index > 0 and ((len(part) <= 3 and part.isalpha()) or _ABBREVIATION.fullmatch(part)):
+            spelled.append(part)  # a state or country code: `NY`, `UK`, `D.C.`
+        else:
+            spelled.append(names.get(_fold(part)) or _title_words(part))
+    return ", ".join(spelled)
+
+
+def _all_caps(word: str) -> bool:
+    return any(ch.isupper() for ch in word) and not any(ch.islower() for ch in word)
+
+
+def _fold(name: str) -> str:
+    # Turkish capitals fold apart from the gazetteer's spelling (`İZMİR`, `KASIM`).
+    return name.replace("İ", "i").casefold().replace("ı", "i").replace("\u0307", "")
 
 
 _WORD_PIECES = re.compile(r"([-'’])")
 
 
 def _title_words(text: str) -> str:
+    # Turkish letters tell that a capital I is a dotless ı (`DİYARBAKIR` → `Diyarbakır`).
+    turkish = any(ch in "İŞĞ" for ch in text)
     out: list[str] = []
     for index, word in enumerate(text.split()):
-        pieces = _WORD_PIECES.split(word.replace("İ", "I"))
+        if turkish:
+            word = word[0] + word[1:].replace("I", "ı").replace("İ", "i")
+        pieces = _WORD_PIECES.split(word)
         spelled: list[str] = []
         for i, piece in enumerate(pieces):
             low = piece.lower()

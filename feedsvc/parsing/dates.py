@@ -1,61 +1,155 @@
-"""Dates as press-release listings write them: date lines under titles and dates inside datelines."""
+"""Dates as press-release listings write them, in the languages offices publish in.
+
+Month and weekday names come from Babel's CLDR data, so `14 de febrero de 2002`,
+`AMMAN, le 20 février 2018`, `3. März 2021` and `15 Kasım 2022` read like
+`26 November 2014`. Numeric dates (`09/23/2020`, `26. 01. 2022`, `02.06.2023`) are
+read day first or month first by the habit of their separator unless a number
+over 12 settles it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
-_MONTHS = {
-    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
-    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9,
-    "sept": 9, "oct": 10, "nov": 11, "dec": 12,
-}
-_MONTH = r"(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")"
-_WEEKDAY = (
-    r"(?:(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?\.?,?\s+)?"
-)
-_ORD = r"(?:st|nd|rd|th)?"
+# Languages whose month names a listing may use. CLDR's Catalan forms carry their
+# article (`de gener`), so Catalan is left out rather than matched half-way.
+_LOCALES = ("en", "fr", "es", "de", "it", "pt", "nl", "tr", "pl", "sv", "da", "nb", "ro", "id")
 
-# Each alternative names its groups so one function turns any match into a date.
-_DATE_BODY = (
-    r"(?:" + _WEEKDAY + r"(?:"
-    rf"(?P<d1>\d{{1,2}}){_ORD}\s+(?:of\s+)?(?P<m1>{_MONTH})\.?,?(?:\s+(?P<y1>\d{{4}}))?"
-    rf"|(?P<m2>{_MONTH})\.?\s+(?P<d2>\d{{1,2}}){_ORD}(?:,?\s+(?P<y2>\d{{4}}))?"
-    r"|(?P<y3>\d{4})-(?P<m3>\d{1,2})-(?P<d3>\d{1,2})"
-    r"|(?P<a4>\d{1,2})(?P<s4>[/.\-])(?P<b4>\d{1,2})(?P=s4)(?P<y4>\d{4})"
-    r"))"
-)
-_PREFIX = (
-    r"(?:(?:posted|published|updated|released|issued|date[d]?)(?:\s+on)?\s*:?\s*)?"
-)
-_TIME = r"(?:,?\s*(?:at\s+)?\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*(?:GMT|UTC|CET|CEST|EST|EDT))?)?"
 
-_DATE_LINE = re.compile(r"\s*" + _PREFIX + _DATE_BODY + _TIME + r"\s*", re.IGNORECASE)
-# In a dateline the date sits at the head's start or end, possibly in brackets.
-_HEAD_DATE_FIRST = re.compile(r"\(?" + _DATE_BODY + r"\)?\s*[,/]?\s*(?P<rest>.*)", re.IGNORECASE)
-_HEAD_DATE_LAST = re.compile(
-    r"(?P<rest>.*?)\s*[,/]?\s*\(?" + _DATE_BODY + r"\)?", re.IGNORECASE
-)
-# Cheap pre-check before the regex: a date line is short and holds a digit.
-_MAX_DATE_LINE = 60
+@functools.lru_cache(maxsize=1)
+def _names() -> tuple[dict[str, int], str, str]:
+    """(month name → number, month alternation, weekday alternation) for every locale."""
+    from babel import Locale
+
+    months: dict[str, int] = {}
+    spelled: set[str] = set()  # as CLDR writes them, for the pattern (`kasım` has a dotless i)
+    weekdays: set[str] = set()
+    for code in _LOCALES:
+        locale = Locale.parse(code)
+        for context in ("format", "stand-alone"):
+            for width in ("wide", "abbreviated"):
+                for number, name in locale.months[context][width].items():
+                    key = _fold(name).rstrip(".")
+                    # Two-letter abbreviations (`ag`) match too many ordinary words.
+                    if len(key) >= 3 and " " not in key:
+                        months.setdefault(key, number)
+                        spelled.update((key, name.lower().rstrip(".")))
+                for name in locale.days[context][width].values():
+                    key = name.lower().rstrip(".")
+                    if len(key) >= 3 and " " not in key:
+                        weekdays.update((key, _fold(key)))
+    months.setdefault("sept", 9)  # `Sept. 3` is the commonest English form CLDR lacks
+    month_alt = "|".join(re.escape(m) for m in sorted(spelled, key=len, reverse=True))
+    weekday_alt = "|".join(re.escape(w) for w in sorted(weekdays, key=len, reverse=True))
+    return months, month_alt, weekday_alt
+
+
+def _fold(text: str) -> str:
+    # Turkish capitals fold oddly (`İ` to `i` + a combining dot, `KASIM` to `kasim`
+    # where CLDR has `kasım`): every i is one letter for lookups.
+    return text.replace("İ", "i").casefold().replace("ı", "i").replace("\u0307", "")
+
+
+_ORD = r"(?:st|nd|rd|th|er|re|º|°|\.)?"
+
+
+@functools.lru_cache(maxsize=1)
+def _patterns() -> dict[str, re.Pattern[str]]:
+    _, month, weekday = _names()
+    wd = rf"(?:\b(?:{weekday})\.?,?\s+)?"
+    de = r"(?:\s+(?:de|del|of)\s+|\s*,?\s+|\s*\.\s*)"  # `14 de febrero de`, `3. März`, `3 May`
+    body = (
+        r"(?:" + wd + r"(?:\ble\s+)?(?:"
+        rf"(?P<d1>\d{{1,2}}){_ORD}{de}(?P<m1>{month})\.?(?:(?:\s+de\s+|,?\s+)(?P<y1>\d{{4}}))?"
+        rf"|\b(?P<m2>{month})\.?\s+(?P<d2>\d{{1,2}}){_ORD},?(?:\s+(?P<y2>\d{{4}}))?"
+        r"|(?P<y3>\d{4})-(?P<m3>\d{1,2})-(?P<d3>\d{1,2})"
+        r"|(?P<a4>\d{1,2})\s?(?P<s4>[/.\-])\s?(?P<b4>\d{1,2})\s?(?P=s4)\s?(?P<y4>\d{4})"
+        r"))"
+    )
+    prefix = r"(?:(?:posted|published|updated|released|issued|dated?|publié|publicado|veröffentlicht)(?:\s+(?:on|le|el|am))?\s*:?\s*)?"
+    time = (
+        r"(?:\s*[,|·-]?\s*(?:at\s+|à\s+|um\s+|-\s+)?\d{1,2}[:.h]\d{2}(?:\s*[ap]\.?m\.?)?"
+        r"(?:\s*(?:GMT|UTC|CET|CEST|EST|EDT|BST|[+-]\d{2}:?\d{2}))?(?:\s*(?:Uhr))?)?"
+    )
+    flags = re.IGNORECASE
+    return {
+        "line": re.compile(r"\s*(?P<pre>" + prefix + r")" + body + time + r"\s*", flags),
+        # A short tag glued before the date: `Communiqués 02.06.2023`, `Sudan26. 01. 2022`.
+        "tagged": re.compile(r"(?P<tag>[^\d|·]{1,40}?)\s*[|·:–-]?\s*" + body + time + r"\s*", flags),
+        "head_first": re.compile(r"\(?" + body + r"\)?\s*[,/]?\s*(?P<rest>.*)", flags),
+        "head_last": re.compile(r"(?P<rest>.*?)\s*[,/(]?\s*" + body + r"\)?", flags),
+        "title": re.compile(
+            r"(?P<title>.*?\S)(?:\s*[(\[]|\s+[|–—]\s+)" + body + r"[)\]]?", flags
+        ),
+        "anywhere": re.compile(body, flags),
+    }
+
+
+_MAX_DATE_LINE = 70
 _MAX_META_LINE = 100
 _META_SPLIT = re.compile(r"\s+[|·]\s+")
-_TITLE_DATE = re.compile(
-    r"(?P<title>.*?\S)(?:\s*[(\[]|\s+[|–—]\s+)" + _DATE_BODY + r"[)\]]?",
-    re.IGNORECASE,
-)
 _DIGIT = re.compile(r"\d")
+_UPDATED = re.compile(r"\s*(?:last\s+)?updated\b", re.IGNORECASE)
+# A tag before a date is a label, not the end of a sentence (`Elections on 3 May`).
+_TAG_END_WORDS = frozenset(
+    "on of in at by to from for and the le la les du des de el en am im um vom zum "
+    "since until till before after during".split()
+)
+
+
+_NUMERIC = re.compile(r"(?<!\d)(\d{1,2})\s?([/.-])\s?(\d{1,2})\s?\2\s?\d{4}(?!\d)")
+
+
+def numeric_order(text: str) -> str | None:
+    """How a page writes numeric dates, when one of them settles it: "dmy", "mdy" or None.
+
+    `05/03/2021` alone is a coin flip; beside `17/03/2021` on the same page it is 5 March.
+    """
+    day_first = month_first = False
+    for match in _NUMERIC.finditer(text):
+        first, second = int(match.group(1)), int(match.group(3))
+        day_first |= first > 12 >= second
+        month_first |= second > 12 >= first
+    if day_first != month_first:
+        return "dmy" if day_first else "mdy"
+    return None
 
 
 def parse_date_line(text: str) -> dt.date | None:
     """The date a whole line states (`18 December 2019`, `Posted on: 06/28/2019`), else None."""
+    found = read_date_line(text)
+    return found[0] if found is not None else None
+
+
+def read_date_line(text: str, order: str | None = None) -> tuple[dt.date | None, str | None] | None:
+    """(date, tag) for a line that is a date, maybe after a short tag (`Communiqués 02.06.2023`).
+
+    The date is None when the line has the shape of a date but names no valid day
+    (`31 June 2020`, no year); None as a whole when the line is not a date line.
+    """
     if len(text) > _MAX_DATE_LINE or _DIGIT.search(text) is None:
         return None
-    match = _DATE_LINE.fullmatch(text)
+    patterns = _patterns()
+    match = patterns["line"].fullmatch(text)
+    if match is not None:
+        return _to_date(match, order), None
+    match = patterns["tagged"].fullmatch(text)
     if match is None:
         return None
-    return _to_date(match)
+    tag = match.group("tag").strip(" |·:–-")
+    words = tag.split()
+    if not tag or len(words) > 4 or not tag[0].isalpha() or tag.endswith(","):
+        return None
+    if words[-1].casefold() in _TAG_END_WORDS or any(ch in tag for ch in ".!?;"):
+        return None
+    return _to_date(match, order), tag
+
+
+def is_updated_line(text: str) -> bool:
+    """`Last updated Saturday December 22, 2001`: a page's own date, not a release's."""
+    return _UPDATED.match(text) is not None
 
 
 def parse_meta_line(text: str) -> tuple[dt.date, list[str]] | None:
@@ -82,7 +176,7 @@ def split_title_date(text: str) -> tuple[str, dt.date | None]:
     """A title with its date appended (`Title (12/18/2019)`, `Title | 18 Dec 2019`) split in two."""
     if _DIGIT.search(text[-12:]) is None:
         return text, None
-    match = _TITLE_DATE.fullmatch(text)
+    match = _patterns()["title"].fullmatch(text)
     if match is None:
         return text, None
     date = _to_date(match)
@@ -98,28 +192,45 @@ def split_head_date(head: str) -> tuple[str, dt.date | None, bool]:
     """
     if _DIGIT.search(head) is None:
         return head, None, False
-    for pattern in (_HEAD_DATE_FIRST, _HEAD_DATE_LAST):
-        match = pattern.fullmatch(head)
+    patterns = _patterns()
+    for name in ("head_first", "head_last"):
+        match = patterns[name].fullmatch(head)
         if match is not None:
-            return match.group("rest").strip(" ,"), _to_date(match), True
+            rest = match.group("rest").strip(" ,")
+            if rest.casefold().endswith((" le", " el")) or rest.casefold() in ("le", "el"):
+                rest = rest[:-2].strip(" ,")  # `Paris, le 26 mai`: the article belongs to the date
+            return rest, _to_date(match), True
     return head, None, False
 
 
-def _to_date(match: re.Match[str]) -> dt.date | None:
+def has_full_date(text: str) -> bool:
+    """Whether a day, month and year appear somewhere in the text."""
+    if _DIGIT.search(text) is None:
+        return False
+    return any(_to_date(m) is not None for m in _patterns()["anywhere"].finditer(text))
+
+
+def _to_date(match: re.Match[str], order: str | None = None) -> dt.date | None:
     groups = match.groupdict()
+    months = _names()[0]
     try:
         if groups["m1"]:
-            return _make(groups["y1"], _MONTHS[groups["m1"].lower()], groups["d1"])
+            return _make(groups["y1"], months[_fold(groups["m1"]).rstrip(".")], groups["d1"])
         if groups["m2"]:
-            return _make(groups["y2"], _MONTHS[groups["m2"].lower()], groups["d2"])
+            return _make(groups["y2"], months[_fold(groups["m2"]).rstrip(".")], groups["d2"])
         if groups["y3"]:
             return _make(groups["y3"], int(groups["m3"]), groups["d3"])
         first, second = int(groups["a4"]), int(groups["b4"])
     except KeyError:
         return None
-    # Day-month order: a first number over 12 can only be a day; dots are European
-    # (day first); otherwise slashes and hyphens follow the US habit, month first.
-    if first > 12 or (groups["s4"] == "." and second <= 12):
+    # Day-month order: a first number over 12 can only be a day; dots and hyphens are
+    # European (day first); slashes follow the US habit, month first, unless the
+    # second number cannot be a month.
+    if first > 12 or second > 12:
+        day, month = (first, second) if first > 12 else (second, first)
+    elif order is not None:
+        day, month = (first, second) if order == "dmy" else (second, first)
+    elif groups["s4"] in ".-":
         day, month = first, second
     else:
         month, day = first, second

@@ -27,6 +27,7 @@ class Draft:
     topics: tuple[str, ...] = ()
     opinion: bool = False  # an op-ed: a byline, never a dateline
     read_dateline: bool = True
+    standfirst: str | None = None  # a summary line between the title and a dateline body
 
 
 def finish(drafts: Sequence[Draft], source_file: str) -> list[Release]:
@@ -34,7 +35,7 @@ def finish(drafts: Sequence[Draft], source_file: str) -> list[Release]:
     releases: list[Release] = []
     used: set[str] = set()
     for position, draft in enumerate(drafts):
-        if draft.read_dateline and not draft.opinion and draft.paragraphs:
+        if draft.read_dateline and draft.paragraphs:
             _take_dateline(draft)
         title = draft.title
         inferred = not title
@@ -60,7 +61,8 @@ def finish(drafts: Sequence[Draft], source_file: str) -> list[Release]:
 
 
 def _take_dateline(draft: Draft) -> None:
-    found = split_dateline(draft.paragraphs[0])
+    # An op-ed's first words are the author's: only a dateline with a separator counts.
+    found = split_dateline(draft.paragraphs[0], gazetteer_only_ok=not draft.opinion)
     if found is None:
         return
     if draft.location is None:

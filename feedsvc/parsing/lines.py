@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import re
 
-from feedsvc.parsing.dates import parse_date_line, parse_meta_line
+from feedsvc.parsing.dates import is_updated_line, parse_meta_line, read_date_line
 from feedsvc.parsing.datelines import place_names, spell_place, split_dateline
 
 TEXT, DATE, BYLINE = 0, 1, 2
@@ -28,7 +28,53 @@ _MINOR_WORDS = frozenset(
     "a an the and or but nor of in on at to for by with from as into onto upon via vs per "
     "de la le du des di da el al".split()
 )
-_BYLINE = re.compile(r"By:?\s+(?P<rest>\S.*)")
+_BYLINE = re.compile(r"(?:By|BY|Par|PAR|Por|POR):?\s+(?P<rest>\S.*)")
+# `By LINDA BURNEY | 25 October 2019`: a byline and the piece's date on one line.
+_BYLINE_DATE = re.compile(r"(?P<name>.+?)\s+[|·]\s+(?P<date>[^|·]+)")
+# Leftovers of a scraped page's links (`Read more`, `Continue reading “…”`, `Découvrir`).
+_LEFTOVER = re.compile(
+    r"(?:read(?:\s+the)?\s+(?:more|story|full\s+(?:story|article|release))|continue\s+reading|now\s+read\s+on|"
+    r"more|learn\s+more|find\s+out\s+more|see\s+more|view\s+more|full\s+story|lire\s+la\s+suite|"
+    r"en\s+savoir\s+plus|d[ée]couvrir|leer\s+m[áa]s|ver\s+m[áa]s|seguir\s+leyendo|weiterlesen|"
+    r"mehr(?:\s+(?:lesen|erfahren))?|devam[ıi]n[ıi]\s+oku|daha\s+fazla|leggi(?:\s+(?:tutto|di\s+pi[ùu]))?|"
+    r"ler\s+mais|saiba\s+mais)\b(?P<rest>.*)",
+    re.IGNORECASE,
+)
+# Tag and category lines: `Region Americas`, `Country USA`, `Topics: Health`.
+_TAG_FIELD = re.compile(
+    r"(?:regions?|country|countries|topics?|themes?|tags?|category|categories|keywords?|"
+    r"issues?|subjects?|type|filed\s+under|posted\s+in)\s*:?\s+\S.*",
+    re.IGNORECASE,
+)
+# Words of page headers and of tag lines: a line made only of them is chrome.
+_CHROME_WORDS = frozenset(
+    """press release releases news latest media centre center room newsroom you are here home
+    opinion pieces piece op-eds op-ed statements statement speeches stories story articles article
+    updates update feature features blog insights resources publications archive archives all our
+    the and of de la le les des del y e et und and noticias noticia comunicado comunicados prensa
+    nota notas communiqué communiqués presse actualité actualités aktuelles berichte bericht
+    pressemitteilung pressemitteilungen presseaussendung presseaussendungen artikel basın bülteni
+    bültenleri haber haberler duyuru duyurular açıklama nouvelles notícias imprensa comunicati
+    stampa notizie""".split()
+)
+_RESULT_COUNT = re.compile(
+    r"(?:(?:displaying|showing|results?|page|items?)\s*:?\s*)?\d[\d,.]*\s*(?:[-–]\s*\d[\d,.]*\s*)?"
+    r"(?:of|de|von|sur|di|/)\s+\d[\d,.]*(?:\s+(?:results?|items?|résultats|resultados|ergebnisse(?:n)?|sonuç))?"
+    r"|\d[\d,.]*\s+(?:results?|résultats|resultados|ergebnisse|sonuç)",
+    re.IGNORECASE,
+)
+_CAPTION = re.compile(r"©|\(c\)\s|\bphoto(?:\s+credit)?s?\s*:|\bphoto\s+credit\b|\bcredit\s*:|\bfoto\s*:|"
+                      r"\bcourtesy\s+of\b|/\s*(?:AFP|Reuters|AP|Getty)\b", re.IGNORECASE)
+_CONTACT = re.compile(
+    r"^(?:for\s+(?:more|further)\s+information|media\s+contacts?|press\s+contacts?|contacts?\s*:|"
+    r"for\s+media\s+(?:enquiries|inquiries)|pour\s+plus\s+d|contacto|kontakt)|"
+    r"\b(?:tel|phone|mobile|cell|fax)\.?\s*:?\s*\+?\d|\+\d{1,3}[\s\d()-]{6,}|[\w.+-]+@[\w-]+\.[\w.]+",
+    re.IGNORECASE,
+)
+_OPEN_END = re.compile(
+    r"(?:[,&–—-]|\b(?:and|or|of|for|the|a|an|to|in|on|at|with|from|by|as|its|their|de|la|le|et|und|der|die|das|y|el|en|ve|ile))$"
+)
+_TEASER_CUT = re.compile(r"(?:\.\.\.?|…)\s*(?:\[?…\]?)?\s*\S{0,12}$")
 _NAME_END = re.compile(r"\s*(?:[,|;(/]|\s[–—-]\s)")
 _NAME_PARTICLES = frozenset("de da das do dos du van von der den la le al el bin ibn".split())
 # Role words end a name when the byline has no comma (`By Amy Pope IOM Deputy Director`).
@@ -55,14 +101,39 @@ class Line:
     bullet: bool
     kind: int = TEXT
     date: dt.date | None = None
+    date_tag: str | None = None  # `Communiqués` in `Communiqués 02.06.2023`
+    updated: bool = False  # `Last updated …`: the page's date, not a release's
     place: str | None = None  # a known place beside the date (`18 December 2019 | Geneva`)
     author: str | None = None
     heading: bool = False  # short and shaped like a title or a section heading
     titleish: bool = False  # a title even without a dateline under it
     ends_sentence: bool = False
     sep_dateline: bool = False  # opens with `Place –`
+    strong_dateline: bool = False  # a known place, an all-capital one or a date before the dash
     words: int = 0
     title_case: float = 0.0
+    dateline: bool = False  # opens with a dateline, gazetteer-only ones (`Geneva The …`) included
+    leftover: bool = False  # `Read more`, `Continue reading “…”`
+    chrome: bool = False  # made of page-header words (`Press Releases`, `The Latest News`)
+    tag: bool = False  # `Region Americas`, `Press Release`, a short line repeated in the file
+    caption: bool = False  # photo caption or credit
+    count: bool = False  # `1 - 7 of 7 results`
+    teaser: bool = False  # cut with `…` / `...`
+    inner: int = 0  # sentence ends inside the line
+    indent: int = 0  # leading spaces in the source (a tab counts 4)
+    contact: bool = False  # `Tel: +41 …`, `For more information, contact …`
+    open_end: bool = False  # ends on `and`, `of`, a comma: the line goes on below
+    period_end: bool = False
+
+
+def _fold_place(name: str) -> str:
+    return name.replace("İ", "i").casefold().replace("ı", "i").replace("\u0307", "")
+
+
+def is_chrome(text: str) -> bool:
+    """A line made only of page-header words (`Press Releases`, `Aktuelles und Berichte`)."""
+    words = re.findall(r"[^\W\d_][\w'’-]*", text.casefold())
+    return 0 < len(words) <= 6 and all(w in _CHROME_WORDS for w in words)
 
 
 def is_label(text: str) -> bool:
@@ -70,36 +141,67 @@ def is_label(text: str) -> bool:
     return len(text) <= _MAX_LABEL and _LABEL.fullmatch(text) is not None
 
 
-def describe(no: int, paragraph: str, gap: bool) -> Line:
+def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | None = None) -> Line:
     """A normalised, non-blank line with what it looks like: date line, byline, heading, body."""
     bullet_match = _BULLET.match(paragraph)
+    if bullet_match and paragraph[0].isdigit() and read_date_line(paragraph, order) is not None:
+        bullet_match = None  # `14. 01. 2022` is a date, not item 14
     text = paragraph[bullet_match.end():] if bullet_match else paragraph
     line = Line(no, paragraph, text, gap, bullet_match is not None)
-    date = parse_date_line(text)
-    if date is not None:
-        line.kind, line.date = DATE, date
+    line.indent = indent
+    stripped_text = text.strip(" -–—:|")
+    line.chrome = is_chrome(stripped_text) or is_label(stripped_text)
+    line.count = len(text) <= 80 and _RESULT_COUNT.fullmatch(stripped_text) is not None
+    byline = read_byline(text)
+    if byline is not None:
+        line.kind, (line.author, line.date) = BYLINE, byline
+        return line
+    found = read_date_line(text, order)
+    if found is not None:
+        line.kind, (line.date, line.date_tag) = DATE, found
+        line.updated = is_updated_line(text)
         return line
     meta = parse_meta_line(text)
     if meta is not None:
         line.kind, line.date = DATE, meta[0]
         known = place_names()
-        line.place = next((spell_place(p) for p in meta[1] if p.casefold() in known), None)
+        line.place = next((spell_place(p) for p in meta[1] if _fold_place(p) in known), None)
         return line
-    author = parse_byline(text)
-    if author is not None:
-        line.kind, line.author = BYLINE, author
-        return line
+    leftover = _LEFTOVER.match(stripped_text)
+    if leftover is not None:
+        rest = leftover.group("rest").strip()
+        # `Read story- News`, `Continue reading “The title”`: the link's words and a
+        # quoted title or a glued tag, but not a sentence that opens with `More …`.
+        line.leftover = not rest or rest[0] in "\"“‘«-–:…»›>→" or len(rest.split()) <= 2
+    line.tag = _TAG_FIELD.fullmatch(stripped_text) is not None and len(text.split()) <= 8
+    line.caption = _CAPTION.search(text) is not None
+    line.teaser = _TEASER_CUT.search(text) is not None
+    line.contact = _CONTACT.search(text) is not None
+    line.open_end = _OPEN_END.search(text) is not None
     size = len(text)
     stripped = text.rstrip(_CLOSERS)
     line.ends_sentence = stripped.endswith((".", "!", "?", "…"))
     ends_period = stripped.endswith((".", "…"))
-    line.sep_dateline = split_dateline(text, gazetteer_only_ok=False) is not None
-    if size > MAX_TITLE or text[0].islower() or text.endswith(":"):
-        return line
+    line.period_end = stripped.endswith(".") and not stripped.endswith("...")
+    found_dateline = split_dateline(text, gazetteer_only_ok=False)
+    line.sep_dateline = found_dateline is not None
+    line.dateline = line.sep_dateline or split_dateline(text) is not None
+    if found_dateline is not None:
+        place = found_dateline.place or ""
+        known = place_names()
+        # `Desalination — the costly fix` is a title with a dash; `Ankara –`, `KYIV, Ukraine –`
+        # and a dated head are datelines beyond doubt.
+        line.strong_dateline = (
+            found_dateline.date is not None
+            or not any(ch.islower() for ch in text.split(found_dateline.rest[:20], 1)[0][:len(place) + 2])
+            or any(_fold_place(part.strip()) in known for part in place.split(","))
+        )
     words = text.split()
     line.words = len(words)
+    inner = line.inner = len(_INNER_SENTENCE.findall(text))
+    if size > MAX_TITLE or text[0].islower() or text.endswith(":"):
+        return line
     line.title_case = _title_case(words)
-    inner = len(_INNER_SENTENCE.findall(text))
     line.heading = not line.sep_dateline and (
         line.bullet
         or (not ends_period and inner <= 1)
@@ -130,9 +232,25 @@ def _title_case(words: list[str]) -> float:
     return upper / total if total else 0.0
 
 
+def read_byline(text: str) -> tuple[str, dt.date | None] | None:
+    """(author, date) of `By NAME, ROLE` or `By NAME | 25 October 2019`; None for other lines."""
+    if len(text) > 200 or not text[:1] in "BbPp":
+        return None
+    date: dt.date | None = None
+    split = _BYLINE_DATE.fullmatch(text)
+    if split is not None:
+        found = read_date_line(split.group("date").strip())
+        if found is not None or any(ch.isdigit() for ch in split.group("date")):
+            # A date-shaped part that names no real day (`9 Apil 2020`) is no date.
+            text = split.group("name")
+            date = found[0] if found is not None else None
+    author = parse_byline(text)
+    return None if author is None else (author, date)
+
+
 def parse_byline(text: str) -> str | None:
     """The author of a `By NAME, ROLE` line, or None when the line is not a byline."""
-    if not text.startswith("By") or len(text) > 200:
+    if len(text) > 200 or _BYLINE.match(text) is None:
         return None
     match = _BYLINE.fullmatch(text)
     if match is None:

@@ -1,0 +1,359 @@
+"""Label a listing's lines as a whole: a scored sequence decoded by dynamic programming.
+
+Each line gets a score for every label from its own features and its neighbours'
+(`_emissions`), each pair of consecutive labels a score for how releases are built
+(`_transitions`: a title is followed by a date line, a byline or a body; a dateline
+opens only the first body paragraph), and Viterbi picks the labelling with the best
+total. A new layout is new evidence in these tables, not a new branch of code.
+
+Whether date lines stand above their titles or under them is a property of the page,
+not of one line, so the page is decoded both ways and the better whole wins.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from feedsvc.parsing.lines import BYLINE, DATE, Line
+
+# The labels. HEAD is page chrome before the first release; NOISE is what stands
+# between releases (tags, captions, leftovers); SECTION a heading that groups releases.
+HEAD, DATE_PRE, TITLE, TITLE_MORE, DATE_POST, BYLINE_L, ROLE, STANDFIRST, BODY_FIRST, BODY_MORE, NOISE, SECTION = range(12)
+LABELS = ("head", "date-above", "title", "title-more", "date-under", "byline", "role", "standfirst",
+          "body", "body-more", "noise", "section")
+_N = len(LABELS)
+_NEVER = -1000.0
+
+# Transition scores (from, to) → score; pairs not listed cannot follow each other.
+# A missing date costs `_UNDATED` in a page whose releases are dated (`_mode_table`).
+_BASE: dict[tuple[int, int], float] = {
+    (HEAD, HEAD): 0.0, (HEAD, TITLE): 0.0, (HEAD, SECTION): 0.0, (HEAD, BYLINE_L): 0.0,
+    (HEAD, DATE_PRE): 0.0, (HEAD, BODY_FIRST): -4.0,
+    (SECTION, TITLE): 0.0, (SECTION, DATE_PRE): 0.0, (SECTION, NOISE): -0.5, (SECTION, SECTION): -1.0,
+    (DATE_PRE, TITLE): 0.0, (DATE_PRE, NOISE): -0.5, (DATE_PRE, BYLINE_L): 0.0, (DATE_PRE, BODY_FIRST): -3.0,
+    (NOISE, NOISE): 0.0, (NOISE, TITLE): 0.0, (NOISE, DATE_PRE): 0.0, (NOISE, SECTION): 0.0,
+    (NOISE, BYLINE_L): 0.0, (NOISE, BODY_FIRST): -2.5,
+    (TITLE, TITLE_MORE): -1.0, (TITLE, DATE_POST): 0.0, (TITLE, BYLINE_L): 0.0, (TITLE, STANDFIRST): 0.0,
+    (TITLE, BODY_FIRST): 0.0, (TITLE, NOISE): -1.5, (TITLE, TITLE): -3.0, (TITLE, DATE_PRE): -2.5,
+    (TITLE, SECTION): -2.5,
+    (DATE_POST, BODY_FIRST): 0.0, (DATE_POST, BYLINE_L): 0.0, (DATE_POST, STANDFIRST): 0.0,
+    (DATE_POST, TITLE): -0.5, (DATE_POST, NOISE): -1.0, (DATE_POST, SECTION): -1.0,
+    (DATE_POST, DATE_PRE): -1.5,
+    (BYLINE_L, ROLE): 0.0, (BYLINE_L, STANDFIRST): 0.0, (BYLINE_L, BODY_FIRST): 0.0,
+    (BYLINE_L, DATE_POST): 0.0, (BYLINE_L, NOISE): -2.0,
+    (ROLE, STANDFIRST): 0.0, (ROLE, BODY_FIRST): 0.0, (ROLE, DATE_POST): 0.0,
+    (STANDFIRST, BODY_FIRST): 0.0, (STANDFIRST, BYLINE_L): 0.0,
+}
+for _body in (BODY_FIRST, BODY_MORE):
+    _BASE.update({
+        (_body, BODY_MORE): 0.0, (_body, NOISE): -0.5, (_body, TITLE): 0.0, (_body, DATE_PRE): 0.0,
+        (_body, SECTION): -0.5, (_body, BYLINE_L): -1.0,
+    })
+_BASE[(TITLE_MORE, TITLE_MORE)] = -2.0
+for (_a, _b), _w in list(_BASE.items()):
+    if _a == TITLE and _b != TITLE_MORE:
+        _BASE[(TITLE_MORE, _b)] = _w
+
+_UNDATED = 2.0
+_ENDS = {STANDFIRST: _NEVER, ROLE: _NEVER, DATE_PRE: -2.0, SECTION: -2.0}
+_STARTS = {HEAD: 0.0, DATE_PRE: 0.0, TITLE: 0.0, SECTION: 0.0, BYLINE_L: 0.0, BODY_FIRST: -4.0}
+
+
+def _mode_table(dates_first: bool, dated: bool, bodies: bool) -> list[list[tuple[int, float]]]:
+    """Predecessors of each label with their scores, for one reading of the page."""
+    table: dict[tuple[int, int], float] = dict(_BASE)
+    if bodies:
+        # Where releases have bodies, a title with a date and nothing else is rare.
+        table[(DATE_POST, TITLE)] -= 1.5
+        table[(DATE_POST, SECTION)] -= 1.0
+        table[(TITLE, TITLE)] -= 1.5
+    if dates_first:
+        # Dates stand above titles: a date under a title can only follow a byline.
+        for key in list(table):
+            if key[1] == DATE_POST and key[0] != BYLINE_L:
+                del table[key]
+        if dated:
+            for key in list(table):
+                if key[1] == TITLE and key[0] not in (DATE_PRE, SECTION, NOISE):
+                    table[key] -= _UNDATED
+    else:
+        # Dates stand under titles: a date above opens only an op-ed's byline.
+        for key in list(table):
+            if key[0] == DATE_PRE and key[1] != BYLINE_L:
+                del table[key]
+        if dated:
+            for key in list(table):
+                if key[0] in (TITLE, TITLE_MORE) and key[1] in (BODY_FIRST, STANDFIRST, BYLINE_L, TITLE, NOISE):
+                    table[key] -= _UNDATED
+    preds: list[list[tuple[int, float]]] = [[] for _ in range(_N)]
+    for (a, b), w in table.items():
+        preds[b].append((a, w))
+    return preds
+
+
+# Emission weights: feature → {label: score}. A line's score for a label is the sum
+# over its features; `_emissions` computes the features.
+_W: dict[str, dict[int, float]] = {
+    "bias": {STANDFIRST: -3, ROLE: -2, SECTION: -1, NOISE: -2, TITLE_MORE: -1, HEAD: -0.5},
+    "many_words": {SECTION: -4, ROLE: -3, BODY_FIRST: 0.5, BODY_MORE: 0.5},
+    # Before the page's first date, dateline or byline (less the line right above it,
+    # which may be the first title) stands the page's own header.
+    "pre_anchor": {HEAD: 2},
+    "date": {DATE_PRE: 8, DATE_POST: 8, HEAD: -1, NOISE: -2, TITLE: -10, TITLE_MORE: -10, BODY_FIRST: -10,
+             BODY_MORE: -10, SECTION: -10, STANDFIRST: -10, ROLE: -10},
+    "tagged_date": {DATE_PRE: -0.5, DATE_POST: -0.5},
+    "updated": {DATE_PRE: -9, DATE_POST: -9, HEAD: 6, NOISE: 4},
+    "not_date": {DATE_PRE: _NEVER, DATE_POST: _NEVER},
+    "byline": {BYLINE_L: 9, HEAD: -4, NOISE: -5, TITLE: -8, TITLE_MORE: -8, BODY_FIRST: -8, BODY_MORE: -8,
+               SECTION: -8, STANDFIRST: -8, ROLE: -8},
+    "not_byline": {BYLINE_L: _NEVER},
+    "dateline": {BODY_FIRST: 3, BODY_MORE: -8, TITLE: -6, TITLE_MORE: -6, SECTION: -6, HEAD: -3, NOISE: -5,
+                 STANDFIRST: -6, ROLE: -6},
+    "gazetteer_dateline": {BODY_FIRST: 1, BODY_MORE: -1},
+    "weak_dateline": {BODY_FIRST: 1.5, BODY_MORE: -3, TITLE: -1, SECTION: -2},
+    "next_byline": {TITLE: 3},
+    "leftover": {NOISE: 5, HEAD: 2, TITLE: -8, TITLE_MORE: -8, BODY_FIRST: -6, BODY_MORE: -6, SECTION: -6,
+                 STANDFIRST: -6, ROLE: -6},
+    "chrome": {HEAD: 2, NOISE: 2, TITLE: -4, BODY_FIRST: -3, BODY_MORE: -3, SECTION: -3, STANDFIRST: -4},
+    "count": {HEAD: 3, NOISE: 3, TITLE: -6, BODY_FIRST: -6, BODY_MORE: -6, SECTION: -6},
+    "tag": {NOISE: 3, HEAD: 1, TITLE: -3, BODY_FIRST: -3, BODY_MORE: -3, SECTION: -1, STANDFIRST: -3,
+            ROLE: -2},
+    "repeated": {NOISE: 3, HEAD: 1, TITLE: -3, BODY_FIRST: -3, BODY_MORE: -3, SECTION: -1, STANDFIRST: -3},
+    "caption": {NOISE: 4, HEAD: 1, TITLE: -4, TITLE_MORE: -4, BODY_FIRST: -2, BODY_MORE: -2, SECTION: -4},
+    "heading": {TITLE: 2, TITLE_MORE: 1, SECTION: 1, HEAD: 1, BODY_FIRST: -1, BODY_MORE: -1.5, ROLE: 1},
+    "titleish": {TITLE: 1, BODY_FIRST: -0.5, BODY_MORE: -1.5},
+    "not_heading": {SECTION: -5, TITLE_MORE: -3, ROLE: -3},
+    "long": {TITLE: -3, TITLE_MORE: -3, SECTION: -6, NOISE: -3, BODY_FIRST: 2, BODY_MORE: 2, HEAD: 2,
+             STANDFIRST: -1, ROLE: -6},
+    "very_long": {TITLE: -6, TITLE_MORE: -6, SECTION: -6, NOISE: -3, HEAD: -1, STANDFIRST: -3},
+    "period_end": {TITLE: -3.5, TITLE_MORE: -1, SECTION: -2},
+    "contact": {BODY_MORE: 3, TITLE: -5, TITLE_MORE: -3, SECTION: -5, BODY_FIRST: -1, NOISE: 1},
+    "after_colon": {BODY_MORE: 2, TITLE: -3, SECTION: -3},
+    "open_end": {TITLE: 1, HEAD: -2, SECTION: -3, NOISE: -1},
+    "continues_title": {TITLE_MORE: 4, TITLE: -2},
+    "wraps_sentence": {TITLE: -4, TITLE_MORE: -4, SECTION: -4, BODY_FIRST: 1, BODY_MORE: 1},
+    "continues_sentence": {BODY_MORE: 3, TITLE_MORE: -2, BODY_FIRST: -2},
+    "indented_under": {DATE_POST: 3, DATE_PRE: -3, BODY_FIRST: 0.5},
+    "sentence": {TITLE: -0.5, TITLE_MORE: -1, SECTION: -4, BODY_FIRST: 1, BODY_MORE: 1, STANDFIRST: 0.5, HEAD: 1,
+                 ROLE: -1},
+    "sentences": {TITLE: -2, TITLE_MORE: -2, SECTION: -3, NOISE: -1},
+    "teaser": {BODY_FIRST: 1.5, BODY_MORE: 1, TITLE: -3, TITLE_MORE: -3, SECTION: -4},
+    "lower": {TITLE: -4, SECTION: -5, BODY_MORE: 0.5},
+    "colon_end": {TITLE: -3, SECTION: -2},
+    "short": {BODY_FIRST: -1, BODY_MORE: -1, ROLE: 1},
+    "bullet": {TITLE: 0.5},
+    "item_bullet": {TITLE: 3, BODY_FIRST: -1, BODY_MORE: -1.5},
+    "glued_above": {DATE_POST: 1.5, DATE_PRE: -1.5},
+    "glued_below": {DATE_PRE: 1.5, DATE_POST: -1.5},
+    "gap": {TITLE_MORE: _NEVER, ROLE: _NEVER, SECTION: 1},
+    "no_gap": {SECTION: -1},
+    "next_dateline": {TITLE: 2, TITLE_MORE: 2, STANDFIRST: 4},
+    "next_paragraph": {TITLE: 1.5, BODY_FIRST: -1},
+    "below_date": {NOISE: 1},
+}
+
+
+def label_lines(lines: Sequence[Line]) -> list[int]:
+    """The best labelling of a listing's lines (one of the constants above per line)."""
+    if not lines:
+        return []
+    emissions = _all_emissions(lines)
+    dated = sum(1 for line in lines if line.kind == DATE and not line.updated) >= 2
+    bodies = sum(1 for line in lines if len(line.text) > 120) >= 2
+    best: tuple[float, list[int]] | None = None
+    for dates_first in (False, True):
+        score, labels = _viterbi(emissions, _mode_table(dates_first, dated, bodies))
+        if best is None or score > best[0]:
+            best = (score, labels)
+    assert best is not None
+    return best[1]
+
+
+_REPEAT_KEY = re.compile(r"[\W\d_]+")
+
+
+def _repeats(lines: Sequence[Line]) -> set[str]:
+    """Short lines that occur more than once in the page: tags and leftovers, not titles."""
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    for line in lines:
+        if line.words > 5 or line.kind != 0:
+            continue
+        key = _REPEAT_KEY.sub(" ", line.text.casefold()).strip()
+        if not key:
+            continue
+        if key in seen:
+            repeated.add(key)
+        seen.add(key)
+    return repeated
+
+
+def _all_emissions(lines: Sequence[Line]) -> list[list[float]]:
+    repeated = _repeats(lines)
+    anchor = next((i for i, line in enumerate(lines) if _is_anchor(line)), 0)
+    # The header ends at its last chrome line (`Press Releases`) when it has one;
+    # otherwise above the line right over the first anchor, which may be a title.
+    chrome = [i for i in range(anchor) if lines[i].chrome or lines[i].count]
+    header_end = chrome[-1] if chrome else (anchor - 1 if anchor and lines[anchor - 1].heading else anchor)
+    items = sum(1 for i, line in enumerate(lines) if line.bullet and _item_bullet(lines, i)) >= 2
+    out = []
+    for i in range(len(lines)):
+        scores = _emissions(lines, i, repeated, items)
+        if i < header_end:
+            for label, weight in _W["pre_anchor"].items():
+                scores[label] += weight
+        out.append(scores)
+    return out
+
+
+def _is_anchor(line: Line) -> bool:
+    return (line.kind == DATE and not line.updated) or line.kind == BYLINE or line.sep_dateline
+
+
+def _item_bullet(lines: Sequence[Line], i: int) -> bool:
+    """A bullet standing apart (not in a run of bullets) marks a listing item."""
+    nxt = lines[i + 1] if i + 1 < len(lines) else None
+    return lines[i].gap and (nxt is None or not nxt.bullet or nxt.gap)
+
+
+def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = False) -> list[str]:
+    line = lines[i]
+    nxt = lines[i + 1] if i + 1 < len(lines) else None
+    prev = lines[i - 1] if i else None
+    out: list[str] = ["bias", "gap" if line.gap else "no_gap"]
+    if prev is not None and prev.bullet and not line.bullet and line.indent > prev.indent:
+        out.append("indented_under")  # inside the bulleted item above
+    if line.kind == DATE:
+        out.append("date")
+        glued_prev = prev is not None and not line.gap and prev.kind not in (DATE, BYLINE) and prev.heading \
+            and not (prev.tag or prev.leftover or prev.chrome or prev.caption)
+        glued_next = nxt is not None and not nxt.gap
+        if glued_prev and not glued_next:
+            out.append("glued_above")
+        elif glued_next and not glued_prev and (line.gap or prev is None):
+            out.append("glued_below")
+        if line.date_tag:
+            out.append("tagged_date")
+        if line.updated:
+            out.append("updated")
+    else:
+        out.append("not_date")
+    if line.kind == BYLINE:
+        out.append("byline")
+    else:
+        out.append("not_byline")
+    if line.kind not in (DATE, BYLINE):
+        text = line.text
+        size = len(text)
+        if line.sep_dateline:
+            out.append("dateline" if line.strong_dateline else "weak_dateline")
+        elif line.dateline:
+            out.append("gazetteer_dateline")
+        if line.leftover:
+            out.append("leftover")
+        if line.chrome:
+            out.append("chrome")
+        if line.count:
+            out.append("count")
+        if line.tag or (line.words <= 5 and not line.ends_sentence and _touches_tag(lines, i)):
+            out.append("tag")
+        if line.words <= 5 and _REPEAT_KEY.sub(" ", text.casefold()).strip() in repeated:
+            out.append("repeated")
+        if line.caption:
+            out.append("caption")
+        out.append("heading" if line.heading else "not_heading")
+        if line.titleish:
+            out.append("titleish")
+        if size > 160:
+            out.append("long")
+        if size > 300:
+            out.append("very_long")
+        if line.ends_sentence:
+            out.append("sentence")
+        if line.period_end:
+            out.append("period_end")
+        if line.contact:
+            out.append("contact")
+        if prev is not None and prev.text.endswith(":") and prev.kind not in (DATE, BYLINE):
+            out.append("after_colon")
+        glued_next = nxt is not None and not nxt.gap and nxt.kind not in (DATE, BYLINE)
+        if glued_next and nxt is not None and nxt.ends_sentence and (nxt.text[0].islower() or line.open_end):
+            out.append("wraps_sentence")
+        elif line.open_end:
+            out.append("open_end")
+        if prev is not None and not line.gap and prev.kind not in (DATE, BYLINE) and not prev.ends_sentence:
+            if prev.open_end or text[0].islower():
+                prose = line.ends_sentence or len(prev.text) > 120 or not prev.heading
+                out.append("continues_sentence" if prose else "continues_title")
+        if line.inner >= 1:
+            out.append("sentences")
+        if line.teaser:
+            out.append("teaser")
+        if text[0].islower():
+            out.append("lower")
+        if text.endswith(":"):
+            out.append("colon_end")
+        if line.words <= 4:
+            out.append("short")
+        elif line.words > 9:
+            out.append("many_words")
+        if line.bullet:
+            out.append("bullet")
+            if items and _item_bullet(lines, i):
+                out.append("item_bullet")
+        if nxt is not None and nxt.sep_dateline and nxt.kind not in (DATE, BYLINE):
+            out.append("next_dateline")
+        if nxt is not None and nxt.kind == BYLINE and not line.period_end:
+            out.append("next_byline")
+        if (line.heading and nxt is not None and nxt.gap and nxt.kind not in (DATE, BYLINE)
+                and (len(nxt.text) > 120 or (nxt.ends_sentence and not nxt.heading))):
+            out.append("next_paragraph")
+        if prev is not None and prev.kind == DATE and not line.gap:
+            out.append("below_date")
+    return out
+
+
+def _touches_tag(lines: Sequence[Line], i: int) -> bool:
+    """A short line glued (no blank line) to a tag line is one of the tags (`• Death Penalty`)."""
+    nxt = lines[i + 1] if i + 1 < len(lines) else None
+    prev = lines[i - 1] if i else None
+    return (nxt is not None and not nxt.gap and nxt.tag) or (prev is not None and not lines[i].gap and prev.tag)
+
+
+def _emissions(lines: Sequence[Line], i: int, repeated: set[str], items: bool) -> list[float]:
+    scores = [0.0] * _N
+    for feature in _features(lines, i, repeated, items):
+        for label, weight in _W[feature].items():
+            scores[label] += weight
+    return scores
+
+
+def _viterbi(emissions: list[list[float]], preds: list[list[tuple[int, float]]]) -> tuple[float, list[int]]:
+    count = len(emissions)
+    score = [(_STARTS.get(s, _NEVER) + emissions[0][s]) for s in range(_N)]
+    back: list[list[int]] = []
+    for t in range(1, count):
+        emission = emissions[t]
+        new = [_NEVER * 2] * _N
+        pointer = [0] * _N
+        for s in range(_N):
+            e = emission[s]
+            if e <= _NEVER / 2:
+                continue
+            best_score, best_from = _NEVER * 3, 0
+            for a, w in preds[s]:
+                candidate = score[a] + w
+                if candidate > best_score:
+                    best_score, best_from = candidate, a
+            new[s] = best_score + e
+            pointer[s] = best_from
+        back.append(pointer)
+        score = new
+    # A page does not end between a standfirst or a byline's role line and its body.
+    last = max(range(_N), key=lambda s: score[s] + _ENDS.get(s, 0.0))
+    labels = [last]
+    for pointer in reversed(back):
+        labels.append(pointer[labels[-1]])
+    labels.reverse()
+    return score[last], labels
