@@ -66,6 +66,9 @@ class Release:
     topics: tuple[str, ...] = ()  # named in front matter; added to the taxonomy's result
     line: int = 0  # 1-based line of the listing where the release starts
     key: str = ""  # release_key(title, location), made unique within its listing by the parser
+    # (anchor text, href) of the links in body paragraphs: http(s), mailto or relative hrefs.
+    # Only HTML listings have them; not in content_hash, as storage does not keep them yet.
+    links: tuple[tuple[str, str], ...] = ()
 
     @property
     def body(self) -> str:
@@ -82,7 +85,7 @@ class Release:
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "source_file": self.source_file,
             "position": self.position,
             "id": self.key,
@@ -96,6 +99,9 @@ class Release:
             "line": self.line,
             "paragraphs": list(self.paragraphs),
         }
+        if self.links:  # only when there are any, so text listings' JSON is unchanged
+            out["links"] = [list(link) for link in self.links]
+        return out
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
