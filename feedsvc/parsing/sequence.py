@@ -122,7 +122,7 @@ _W: dict[str, dict[int, float]] = {
     "repeated": {NOISE: 3, HEAD: 1, TITLE: -3, BODY_FIRST: -3, BODY_MORE: -3, SECTION: -1, STANDFIRST: -3},
     "caption": {NOISE: 4, HEAD: 1, TITLE: -4, TITLE_MORE: -4, BODY_FIRST: -2, BODY_MORE: -2, SECTION: -4},
     "heading": {TITLE: 2, TITLE_MORE: 1, SECTION: 1, HEAD: 1, BODY_FIRST: -1, BODY_MORE: -1.5, ROLE: 1},
-    "titleish": {TITLE: 1, BODY_FIRST: -0.5, BODY_MORE: -1.5},
+    "titleish": {TITLE: 1, BODY_FIRST: -0.5, BODY_MORE: -1.5, STANDFIRST: -2},
     "not_heading": {SECTION: -5, TITLE_MORE: -3, ROLE: -3},
     "long": {TITLE: -3, TITLE_MORE: -3, SECTION: -6, NOISE: -3, BODY_FIRST: 2, BODY_MORE: 2, HEAD: 2,
              STANDFIRST: -1, ROLE: -6},
@@ -148,7 +148,10 @@ _W: dict[str, dict[int, float]] = {
     "glued_below": {DATE_PRE: 1.5, DATE_POST: -1.5},
     "gap": {TITLE_MORE: _NEVER, ROLE: _NEVER, SECTION: 1},
     "no_gap": {SECTION: -1},
-    "next_dateline": {TITLE: 2, TITLE_MORE: 2, STANDFIRST: 4},
+    "next_dateline": {TITLE: 2, TITLE_MORE: 2, STANDFIRST: 3},
+    # The last line of a date's block with a heading after the blank line: an image
+    # caption between the date and its title.
+    "caption_slot": {NOISE: 2, TITLE: -1.5},
     "next_paragraph": {TITLE: 1.5, BODY_FIRST: -1},
     "below_date": {NOISE: 1},
 }
@@ -309,9 +312,21 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
         if (line.heading and nxt is not None and nxt.gap and nxt.kind not in (DATE, BYLINE)
                 and (len(nxt.text) > 120 or (nxt.ends_sentence and not nxt.heading))):
             out.append("next_paragraph")
+        if nxt is not None and nxt.gap and nxt.heading and nxt.kind not in (DATE, BYLINE) and _under_date(lines, i):
+            out.append("caption_slot")
         if prev is not None and prev.kind == DATE and not line.gap:
             out.append("below_date")
     return out
+
+
+def _under_date(lines: Sequence[Line], i: int) -> bool:
+    """Whether the run of lines without a blank that holds line i opens with a date line."""
+    j = i
+    while j > 0 and not lines[j].gap:
+        j -= 1
+        if lines[j].kind == DATE:
+            return True
+    return False
 
 
 def _touches_tag(lines: Sequence[Line], i: int) -> bool:
