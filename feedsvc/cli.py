@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import signal
 import sys
 import threading
@@ -16,6 +17,7 @@ from . import parsing
 from .config import Settings, load_settings
 from .logs import setup_logging
 from .model import ConfigError, FeedsvcError, ParseError
+from .report import Classifier, report_lines
 
 log = logging.getLogger("feedsvc")
 
@@ -89,9 +91,11 @@ def parse(files: tuple[Path, ...], as_json: bool) -> None:
     """Parse listing FILES and print their releases (the database is not touched)."""
     out: list[dict[str, Any]] = []
     failed = 0
+    classify = None if as_json else _parse_classifier()
+    width = max(40, min(shutil.get_terminal_size((80, 24)).columns, 80))
     for path in files:
         try:
-            releases = parsing.parse_file(path)
+            parsed = parsing.parse_file_with_warnings(path)
         except ParseError as exc:
             click.echo(f"feedsvc parse: {exc}", err=True)
             failed += 1
@@ -100,15 +104,32 @@ def parse(files: tuple[Path, ...], as_json: bool) -> None:
             click.echo(f"feedsvc parse: {path}: {exc.strerror or exc}", err=True)
             failed += 1
             continue
-        out.extend(r.to_json() for r in releases)
+        if as_json:
+            # Other tools score the JSON: its shape stays, and warnings go beside it.
+            out.extend(r.to_json() for r in parsed.releases)
+            for warning in parsed.warnings:
+                click.echo(f"feedsvc parse: warning: {warning}", err=True)
+        else:
+            for line in report_lines(str(path), parsed.releases, parsed.warnings, classify, width):
+                click.echo(line)
+            click.echo()
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
-    else:
-        for r in out:
-            click.echo(f"{r['source_file']}#{r['position']}  {r['id']}  {r['date'] or '-':10}  "
-                       f"{r['location'] or '-'}  {r['title']}")
     if failed:
         sys.exit(1)
+
+
+def _parse_classifier() -> Classifier | None:
+    """classify() with the configured taxonomy, or None after saying in one line why there is none."""
+    from .topics import classify, load_taxonomy
+
+    try:
+        taxonomy = load_taxonomy(load_settings().topics_file)
+    except ConfigError as exc:
+        click.echo(f"topics not shown: {exc}")
+        click.echo()
+        return None
+    return lambda release: classify(release, taxonomy)
 
 
 @main.command()

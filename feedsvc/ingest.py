@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from . import parsing
-from .model import ConfigError, ParseError, Release
+from .model import ConfigError, ParseError, ParseWarning, Release
 from .storage import Storage
 from .storage.releases import FileOutcome, ScanSummary, Stamps
 from .topics import Taxonomy, classify, load_taxonomy
@@ -47,14 +47,19 @@ class ScanResult:
     summary: ScanSummary
     topics_changed: set[str]
     errors: list[tuple[str, str]]
+    # What reading the changed files repaired (they were ingested); source_file is the folder path.
+    warnings: list[ParseWarning] = dataclasses.field(default_factory=list)
 
     def lines(self) -> list[str]:
         s = self.summary
+        warned = f", {s.warnings} warning{'' if s.warnings == 1 else 's'}" if s.warnings else ""
         return [
-            f"files: {s.files_scanned} scanned, {s.files_changed} changed, {s.files_failed} failed",
+            f"files: {s.files_scanned} scanned, {s.files_changed} changed, {s.files_failed} failed{warned}",
             f"releases: {s.releases_new} new, {s.releases_updated} updated, "
             f"{s.releases_unchanged} unchanged, {s.releases_withdrawn} withdrawn",
-        ] + [f"error: {path}: {reason}" for path, reason in self.errors]
+            *(f"warning: {w}" for w in self.warnings),
+            *(f"error: {path}: {reason}" for path, reason in self.errors),
+        ]
 
 
 class Ingester:
@@ -126,10 +131,11 @@ class Ingester:
         stamps = Stamps(started)
         counts = dict(changed=0, failed=0, new=0, updated=0, unchanged=0)
         errors: list[tuple[str, str]] = []
+        warnings: list[ParseWarning] = []
         for done, (rel, full) in enumerate(entries, 1):
             name = db_path(rel)
             try:
-                outcome = self._file(name, full, known.get(name), classify_release, stamps)
+                outcome = self._file(name, full, known.get(name), classify_release, stamps, warnings)
             except ParseError as exc:
                 errors.append((name, exc.reason))
                 counts["failed"] += 1
@@ -149,24 +155,30 @@ class Ingester:
         withdrawn, touched = self.storage.withdraw_orphans(self.clock())
         topics_changed |= touched
 
+        for warning in warnings:
+            log.warning("ingest warning: %s", warning)
         for name, reason in errors:
             log.warning("ingest error: %s: %s", name, reason)
         summary = ScanSummary(
             started_at=started, finished_at=self.clock(), files_scanned=len(entries),
             files_changed=counts["changed"] + len(gone), files_failed=counts["failed"],
             releases_new=counts["new"], releases_updated=counts["updated"],
-            releases_unchanged=counts["unchanged"], releases_withdrawn=withdrawn)
+            releases_unchanged=counts["unchanged"], releases_withdrawn=withdrawn,
+            warnings=len(warnings))
         if counts["changed"] or counts["failed"] or gone or withdrawn or topics_changed:
             self.storage.record_scan(summary)
-        result = ScanResult(summary, topics_changed, errors)
+        result = ScanResult(summary, topics_changed, errors, warnings)
         if self.on_feeds_changed:
             self.on_feeds_changed(topics_changed)
         return result
 
     def _file(self, name: str, full: str, known: tuple[int, int, str, str | None] | None,
-              classify_release: Callable[[Release], tuple[str, ...]], stamps: Stamps
-              ) -> FileOutcome | None:
-        """Ingest one file if it changed; None when it did not. Raises ParseError for a bad file."""
+              classify_release: Callable[[Release], tuple[str, ...]], stamps: Stamps,
+              warnings: list[ParseWarning]) -> FileOutcome | None:
+        """Ingest one file if it changed; None when it did not. Raises ParseError for a bad file.
+
+        What reading it repaired is added to `warnings`, named by its path in the folder.
+        """
         now = self.clock()
         try:
             st = os.lstat(full)
@@ -194,12 +206,15 @@ class Ingester:
             self.storage.touch_file(name, st.st_size, st.st_mtime_ns, now)
             return None
         try:
-            releases = parsing.parse_bytes(data, os.path.basename(name))
+            parsed = parsing.read_listing(data, os.path.basename(name))
         except ParseError as exc:
             self.storage.record_file_error(name, st.st_size, st.st_mtime_ns, sha, exc.reason, now)
             raise ParseError(name, exc.reason, exc.line) from None
-        outcome = self.storage.apply_file(name, st.st_size, st.st_mtime_ns, sha, releases,
-                                          classify_release, now, self.tag_authority, stamps)
+        # The parser names a file by its base name (Release.source_file); the office needs its path.
+        found = [dataclasses.replace(w, source_file=name) for w in parsed.warnings]
+        outcome = self.storage.apply_file(name, st.st_size, st.st_mtime_ns, sha, parsed.releases,
+                                          classify_release, now, self.tag_authority, stamps, found)
+        warnings.extend(found)
         log.info("ingested %s: %d new, %d updated, %d unchanged", name, outcome.new,
                  outcome.updated, outcome.unchanged)
         return outcome

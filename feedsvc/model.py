@@ -26,6 +26,19 @@ class ParseError(FeedsvcError):
         super().__init__(f"{where}: {reason}")
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ParseWarning:
+    """Something repaired or guessed while reading a listing that was still used (issue 11, item 4)."""
+
+    source_file: str
+    line: int | None  # 1-based line of the file; None when it concerns the whole file
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.source_file} line {self.line}" if self.line else self.source_file
+        return f"{where}: {self.message}"
+
+
 class ConfigError(FeedsvcError):
     """A setting is missing or invalid; the message names it."""
 

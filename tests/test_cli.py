@@ -93,3 +93,80 @@ def test_two_processes_ingesting_one_folder_store_each_release_once(
     assert len({r.updated for r in releases}) == len(releases)
     shared = next(r for r in releases if r.title == "Shared Release Found in Every File")
     assert len(storage.occurrences(shared.id)) == 40
+
+
+# --- issue 11, item 6: `feedsvc parse` tells the office what was read ----------------------------
+
+PARSE_LISTING = (
+    "Press Releases\n"
+    "\n"
+    "IOM Opens a New Office in Gaziantep to Support the Growing Number of Returnees and Their Families\n"
+    "\n"
+    "Gaziantep – IOM opened a new field office on Tuesday to support the growing number of returnees, "
+    "offering health care and counselling to families.\n"
+    "\n"
+    "Migrants Rescued Off the Coast of Izmir\n"
+    "\n"
+    "Izmir – The Turkish Coast Guard rescued 42 migrants, IOM said.\n"
+)
+
+
+def test_parse_prints_a_readable_block_per_release(tmp_path: Path) -> None:
+    from feedsvc.parsing import parse_file
+    from feedsvc.topics import classify, load_taxonomy
+    from tests.conftest import TOPICS
+
+    (tmp_path / "listing.txt").write_bytes(PARSE_LISTING.encode("utf-8").replace(b"Tuesday", b"Tues\xffday"))
+    out = run("parse", "listing.txt", env={"FEEDSVC_TOPICS": str(TOPICS)}, cwd=tmp_path)
+    lines = out.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines), lines
+    assert lines[:2] == [
+        "1. IOM Opens a New Office in Gaziantep to Support the Growing Number of",
+        "   Returnees and Their Families"]
+    first = lines[:lines.index("")]
+    assert "   date:    —" in first and "   place:   Gaziantep" in first and "   by:      —" in first
+    taxonomy = load_taxonomy(TOPICS)
+    expected_topics = [classify(r, taxonomy) for r in parse_file(tmp_path / "listing.txt")]
+    assert expected_topics[0]  # the sample taxonomy files it somewhere
+    assert f"   topics:  {', '.join(expected_topics[0])}" in first
+    body = next(line for line in first if line.startswith("   body:    "))
+    assert body.startswith("   body:    IOM opened a new field office on Tues\ufffdday to support") and body.endswith("…")
+    assert "   note:    no date: feeds will date it by when it was first seen" in first
+    assert "   warning: line 5: invalid UTF-8 byte 0xFF replaced with U+FFFD" in first
+    second = lines[lines.index("2. Migrants Rescued Off the Coast of Izmir"):]
+    assert "   place:   Izmir" in second and "   body:    The Turkish Coast Guard rescued 42 migrants, IOM said." in second
+    assert not any("warning:" in line for line in second)
+    assert "listing.txt: 2 releases, 1 warning (2 undated)" in lines
+    assert out.stderr == ""
+
+
+def test_parse_table_goes_on_after_a_bad_file_and_without_a_taxonomy(tmp_path: Path) -> None:
+    (tmp_path / "bad.bin").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 16)
+    (tmp_path / "good.txt").write_text(PARSE_LISTING, encoding="utf-8")
+    out = run("parse", "bad.bin", "good.txt", env={"FEEDSVC_TOPICS": str(tmp_path / "missing.toml")},
+              cwd=tmp_path, check=False)
+    assert out.returncode == 1
+    assert out.stderr.splitlines() == ["feedsvc parse: bad.bin: binary file (control bytes)"]
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("topics not shown: ") and "missing.toml" in lines[0]
+    assert not any(line.startswith("   topics:") for line in lines)
+    assert "good.txt: 2 releases, 0 warnings (2 undated)" in lines
+
+
+def test_parse_json_keeps_its_shape_and_warns_on_stderr(tmp_path: Path) -> None:
+    (tmp_path / "listing.txt").write_bytes(PARSE_LISTING.encode("utf-8").replace(b"Tuesday", b"Tues\xffday"))
+    out = run("parse", "listing.txt", "--json", cwd=tmp_path)
+    releases = json.loads(out.stdout)
+    assert [set(r) for r in releases] == [{
+        "source_file", "position", "id", "title", "title_inferred", "location", "date", "author", "section",
+        "topics", "line", "paragraphs"}] * 2
+    assert out.stderr.splitlines() == [
+        "feedsvc parse: warning: listing.txt line 5: invalid UTF-8 byte 0xFF replaced with U+FFFD"]
+
+
+def test_ingest_prints_the_warnings_of_a_repaired_file(tmp_path: Path, content_dir: Path) -> None:
+    (content_dir / "stray.txt").write_bytes(PARSE_LISTING.encode("utf-8").replace(b"Tuesday", b"Tues\xffday"))
+    env = {"FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_INSTANCE_DIR": str(tmp_path / "inst")}
+    out = run("ingest", env=env, cwd=tmp_path)
+    assert "files: 4 scanned, 4 changed, 0 failed, 1 warning" in out.stdout
+    assert "warning: stray.txt line 5: invalid UTF-8 byte 0xFF replaced with U+FFFD" in out.stdout.splitlines()

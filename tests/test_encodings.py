@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import codecs
+import random
 from pathlib import Path
 
 import pytest
 
-from feedsvc.model import ParseError
-from feedsvc.parsing import decode, parse_bytes, parse_file
+from feedsvc.model import ParseError, ParseWarning
+from feedsvc.parsing import (
+    decode,
+    decode_with_warnings,
+    parse_bytes,
+    parse_file,
+    parse_file_with_warnings,
+)
 
 LISTING = (
     "Press Releases\n"
@@ -99,11 +106,16 @@ def test_line_numbers_follow_every_line_ending() -> None:
         (codecs.BOM_UTF8, "empty file"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00" + bytes(range(256)) * 8, "binary file"),
         (b"%PDF-1.4\n" + bytes(range(0, 32)) * 64, "binary file"),
-        (b"Title\n\nGeneva \x00 - text\n", "binary file"),
+        (b"\x7fELF\x02\x01\x01" + bytes(9) + b"\x02\x00>\x00\x01" + bytes(40)
+         + random.Random(3).randbytes(3000), "binary file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + random.Random(4).randbytes(5000), "binary file"),
+        (random.Random(5).randbytes(20_000), "binary file"),
+        (LISTING.encode("utf-16-le")[:-1], "binary file"),  # UTF-16 cut short: NULs every other byte
         (codecs.BOM_UTF16_LE + b"\x00\xd8\x41\x00", "undecodable"),
         (codecs.BOM_UTF8 + b"Title \xff\xfe\xfd\n", "undecodable"),
     ],
-    ids=["empty", "blank", "bom-only", "png", "control-bytes", "nul-in-utf8", "bad-utf16", "bad-utf8-bom"],
+    ids=["empty", "blank", "bom-only", "png", "control-bytes", "elf", "png-random", "random",
+         "utf16-odd", "bad-utf16", "bad-utf8-bom"],
 )
 def test_bad_bytes_raise_parse_error_with_reason(data: bytes, reason: str) -> None:
     with pytest.raises(ParseError) as caught:
@@ -124,3 +136,111 @@ def test_parse_file_reads_each_encoding(tmp_path: Path) -> None:
         releases = parse_file(path)
         assert [(r.title, r.location, r.paragraphs) for r in releases] == EXPECTED
         assert all(r.source_file == name for r in releases)
+
+
+# --- issue 11, item 4: decoding never garbles a good file; repairs are warned about with their line ---
+
+
+def read(tmp_path: Path, data: bytes, name: str = "listing.txt") -> tuple[list[tuple[str, str | None, tuple[str, ...]]], tuple[ParseWarning, ...]]:
+    path = tmp_path / name
+    path.write_bytes(data)
+    parsed = parse_file_with_warnings(path)
+    return [(r.title, r.location, r.paragraphs) for r in parsed.releases], parsed.warnings
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"], ids=["lf", "crlf", "cr"])
+@pytest.mark.parametrize("stray", [b"\xff", b"\xe9", b"\x92", b"\xe2\x80"],
+                         ids=["ff", "cp1252-e-acute", "cp1252-quote", "cut-sequence"])
+def test_utf8_with_one_stray_byte_stays_utf8(tmp_path: Path, newline: str, stray: bytes) -> None:
+    data = LISTING.replace("\n", newline).encode("utf-8").replace(b"Proceeds", b"Proceeds" + stray)
+    releases, warnings = read(tmp_path, data)
+    assert releases[1] == EXPECTED[1]  # nothing else garbled into another code page
+    assert releases[0][0] == EXPECTED[0][0] and releases[0][1] == "Genève"
+    assert releases[0][2][-1] == "Proceeds\ufffd go to families in Gaziantep."
+    noun = "bytes" if len(stray) > 1 else "byte"
+    shown = " ".join(f"0x{b:02X}" for b in stray)
+    assert warnings == (ParseWarning("listing.txt", 6, f"invalid UTF-8 {noun} {shown} replaced with U+FFFD"),)
+    assert str(warnings[0]) == f"listing.txt line 6: invalid UTF-8 {noun} {shown} replaced with U+FFFD"
+
+
+def test_utf8_with_a_stray_byte_after_a_bom(tmp_path: Path) -> None:
+    releases, warnings = read(tmp_path, codecs.BOM_UTF8 + b"Title of the Release\n\nAnkara - It \xff opened.\n")
+    assert releases == [("Title of the Release", "Ankara", ("It \ufffd opened.",))]
+    assert [(w.line, w.message) for w in warnings] == [(3, "invalid UTF-8 byte 0xFF replaced with U+FFFD")]
+
+
+def test_stray_bytes_on_many_lines_are_warned_about_per_line_then_summed_up() -> None:
+    text = "Title\n\n" + "".join(f"Line {i} – caf\udce9\n" for i in range(30))
+    decoded, warnings = decode_with_warnings(text.encode("utf-8", "surrogateescape"), "many.txt")
+    assert decoded.count("\ufffd") == 30 and decoded.count("–") == 30
+    assert [w.line for w in warnings] == [*range(3, 13), 13]
+    assert warnings[0].message == "invalid UTF-8 byte 0xE9 replaced with U+FFFD"
+    assert warnings[-1].message == ("invalid UTF-8 bytes replaced with U+FFFD on 20 more lines "
+                                    "(up to line 32)")
+
+
+def test_two_stray_bytes_on_one_line_are_one_warning() -> None:
+    data = "Title – x –\n\nBody\n".encode().replace(b"x", b"\xff \xfe")
+    _, warnings = decode_with_warnings(data, "t.txt")
+    assert [(w.line, w.message) for w in warnings] == [
+        (1, "2 invalid UTF-8 sequences (0xFF, 0xFE) replaced with U+FFFD")]
+
+
+@pytest.mark.parametrize("listing", [LISTING, LATIN1_LISTING, LISTING + "“CAFÉ” Opens\n\nGenève – CAFÉ’S FOOD.\n"],
+                         ids=["listing", "latin1-listing", "chance-utf8-pairs"])
+def test_windows_1252_file_is_still_read_as_windows_1252(tmp_path: Path, listing: str) -> None:
+    data = listing.encode("cp1252")
+    # "É”" and "É’" are valid UTF-8 by chance: outnumbered by the invalid sequences, they change nothing.
+    assert decode_with_warnings(data, "w.txt") == (listing, ())
+    assert read(tmp_path, data) == (titles_and_bodies(listing.encode("utf-8")), ())
+
+
+def test_ascii_with_one_legacy_byte_is_that_code_page_not_a_replacement() -> None:
+    # No valid multi-byte character: nothing says UTF-8, and Windows-1252 reads every byte.
+    assert decode_with_warnings(b"Title\n\nGeneva - The caf\xe9 opened.\n", "c.txt") == (
+        "Title\n\nGeneva - The café opened.\n", ())
+
+
+def test_nul_bytes_in_a_text_are_dropped_with_a_warning(tmp_path: Path) -> None:
+    data = LISTING.encode("utf-8").replace(b"Proceeds", b"Pro\x00ceeds\x00\x00")
+    releases, warnings = read(tmp_path, data)
+    assert releases == EXPECTED
+    assert warnings == (ParseWarning("listing.txt", 6, "3 NUL bytes dropped"),)
+
+
+def test_nul_padding_after_a_text_is_dropped(tmp_path: Path) -> None:
+    # What an editor or a copy interrupted by a crash leaves: the text, then a block of zeros.
+    releases, warnings = read(tmp_path, LISTING.encode("cp1252") + bytes(8192))
+    assert releases == EXPECTED
+    assert [(w.line, w.message) for w in warnings] == [(11, "8192 NUL bytes dropped")]
+
+
+def test_nul_bytes_with_a_stray_byte_in_utf8() -> None:
+    text, warnings = decode_with_warnings("Title – one\n\nBo\x00dy \udcff.\n".encode("utf-8", "surrogateescape"),
+                                          "n.txt")
+    assert text == "Title – one\n\nBody \ufffd.\n"
+    assert [(w.line, w.message) for w in warnings] == [
+        (3, "1 NUL byte dropped"), (3, "invalid UTF-8 byte 0xFF replaced with U+FFFD")]
+
+
+def test_nothing_but_nul_bytes_is_an_empty_file() -> None:
+    with pytest.raises(ParseError, match="empty file"):
+        decode(bytes(500), "zeros.txt")
+
+
+def test_nul_characters_in_utf16_with_bom_are_dropped() -> None:
+    data = codecs.BOM_UTF16_LE + "Title\n\nGeneva – te\x00xt\n".encode("utf-16-le")
+    assert decode_with_warnings(data, "u.txt") == (
+        "Title\n\nGeneva – text\n", (ParseWarning("u.txt", 3, "1 NUL byte dropped"),))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_still_decodes_without_warnings(tmp_path: Path, encoding: str) -> None:
+    assert read(tmp_path, LISTING.encode(encoding)) == (EXPECTED, ())
+    assert read(tmp_path, LATIN1_LISTING.encode(encoding), "latin.txt") == (
+        titles_and_bodies(LATIN1_LISTING.encode("utf-8")), ())
+
+
+def test_a_few_control_bytes_do_not_make_a_text_binary() -> None:
+    text, warnings = decode_with_warnings(LISTING.encode("utf-8").replace(b"Proceeds", b"\x07Proceeds"), "x.txt")
+    assert "\x07Proceeds" in text and warnings == ()

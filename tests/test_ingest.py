@@ -279,3 +279,39 @@ def test_release_counts_follow_every_change(ingester: Ingester, storage: Storage
     clock.advance(minutes=1)
     ingester.scan()
     assert_counts_true(storage)
+
+
+def test_repairs_are_warned_about_stored_and_cleared_when_fixed(ingester: Ingester, storage: Storage,
+                                                               content_dir: Path, clock) -> None:
+    # Issue 11, item 4: a UTF-8 listing with one stray byte and a NUL is ingested, and says so.
+    folder = content_dir / "2026"
+    folder.mkdir()
+    damaged = LISTING.encode("utf-8").replace(b"rescued", b"res\xffcued").replace(b"IOM opened", b"IOM\x00 opened")
+    (folder / "stray.txt").write_bytes(damaged)
+    result = ingester.scan()
+    assert result.errors == [] and result.summary.warnings == 2
+    assert [str(w) for w in result.warnings] == [
+        "2026/stray.txt line 5: invalid UTF-8 byte 0xFF replaced with U+FFFD",
+        "2026/stray.txt line 9: 1 NUL byte dropped"]
+    assert "files: 4 scanned, 4 changed, 0 failed, 2 warnings" in result.lines()
+    assert "warning: 2026/stray.txt line 5: invalid UTF-8 byte 0xFF replaced with U+FFFD" in result.lines()
+    titles = {r.title for r in all_live(storage)}
+    assert {"Migrants Rescued Off the Coast of Izmir", "IOM Opens a New Office in Gaziantep"} <= titles
+    assert any("res\ufffdcued" in r.body for r in all_live(storage))
+    stored = [(w["path"], w["line"], w["message"]) for w in storage.file_warnings()]
+    assert stored == [("2026/stray.txt", 5, "invalid UTF-8 byte 0xFF replaced with U+FFFD"),
+                      ("2026/stray.txt", 9, "1 NUL byte dropped")]
+    assert storage.recent_scans()[0]["warnings"] == 2
+
+    # Unchanged: not read or reported again, and still shown.
+    clock.advance(minutes=1)
+    again = ingester.scan()
+    assert again.warnings == [] and again.summary.warnings == 0
+    assert len(storage.file_warnings()) == 2
+
+    # Fixed: the file's warnings are gone.
+    (folder / "stray.txt").write_text(LISTING, encoding="utf-8")
+    clock.advance(minutes=1)
+    fixed = ingester.scan()
+    assert fixed.warnings == [] and storage.file_warnings() == []
+    assert storage.recent_scans()[0]["warnings"] == 0

@@ -81,6 +81,23 @@ def test_admin_needs_the_token(env: dict[str, str], make_app, storage) -> None: 
     assert client.get("/admin").status_code == 200
 
 
+def test_admin_shows_the_warnings_of_repaired_files(env: dict[str, str], make_app, storage,  # type: ignore[no-untyped-def]
+                                                    content_dir: Path) -> None:
+    from feedsvc.cli import make_ingester
+    from feedsvc.config import load_settings
+
+    data = "Border Update\n\nAnkara – Migrants <crossed> the border.\n".encode().replace(b"<", b"\xff")
+    (content_dir / "stray.txt").write_bytes(data)
+    make_ingester(load_settings(env), storage).scan()
+    page = make_app(env).test_client().get(
+        "/admin", headers={"Authorization": "Bearer correct horse battery staple"}).get_data(as_text=True)
+    section = page.split("<h2>Ingest warnings</h2>")[1].split("<h2>")[0]
+    assert "<td>stray.txt</td><td>3</td>" in section
+    assert "invalid UTF-8 byte 0xFF replaced with U+FFFD" in section
+    scans = page.split("<h2>Recent scans</h2>")[1].split("<h2>")[0]
+    assert "<th>warnings</th>" in scans and "<td>1</td></tr>" in scans
+
+
 def test_admin_does_not_exist_without_a_token(env: dict[str, str], make_app, storage) -> None:  # type: ignore[no-untyped-def]
     app = make_app({k: v for k, v in env.items() if k != "FEEDSVC_ADMIN_TOKEN"} | {"FEEDSVC_ADMIN_TOKEN": ""})
     client = app.test_client()

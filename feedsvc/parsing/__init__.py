@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
-from feedsvc.model import ParseError, Release
-from feedsvc.parsing.decoding import decode
+from feedsvc.model import ParseError, ParseWarning, Release
+from feedsvc.parsing.decoding import decode, decode_with_warnings
 from feedsvc.parsing.drafts import finish
 from feedsvc.parsing.listing import parse_listing
 from feedsvc.parsing.markdown import has_front_matter, parse_markdown
 from feedsvc.parsing.normalise import normalise_text
 
-__all__ = ["ParseError", "decode", "normalise_text", "parse_bytes", "parse_file", "parse_text"]
+__all__ = ["ParseError", "ParseWarning", "Parsed", "decode", "decode_with_warnings", "normalise_text",
+           "parse_bytes", "parse_file", "parse_file_with_warnings", "parse_text", "read_listing"]
 
 _MARKDOWN_SUFFIXES = (".md", ".markdown")
 
@@ -31,13 +33,32 @@ def parse_text(text: str, source_file: str, *, markdown: bool | None = None) -> 
     return finish(drafts, source_file)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Parsed:
+    """A listing's releases and what was repaired on the way to them (the file was still used)."""
+
+    releases: list[Release]
+    warnings: tuple[ParseWarning, ...] = ()
+
+
+def read_listing(data: bytes, source_file: str) -> Parsed:
+    """Decode then parse a listing's bytes, keeping the decoder's warnings."""
+    text, warnings = decode_with_warnings(data, source_file)
+    return Parsed(parse_text(text, source_file), warnings)
+
+
 def parse_bytes(data: bytes, source_file: str) -> list[Release]:
     """Decode then parse a listing's bytes."""
-    return parse_text(decode(data, source_file), source_file)
+    return read_listing(data, source_file).releases
 
 
 def parse_file(path: str | os.PathLike[str], *, max_bytes: int = 20_000_000) -> list[Release]:
     """Read and parse one content file; its base name becomes `source_file`."""
+    return parse_file_with_warnings(path, max_bytes=max_bytes).releases
+
+
+def parse_file_with_warnings(path: str | os.PathLike[str], *, max_bytes: int = 20_000_000) -> Parsed:
+    """Read and parse one content file, keeping the warnings; its base name becomes `source_file`."""
     file = Path(path)
     source_file = file.name
     try:
@@ -51,4 +72,4 @@ def parse_file(path: str | os.PathLike[str], *, max_bytes: int = 20_000_000) -> 
         raise ParseError(source_file, f"cannot read file: {exc.strerror or exc}") from None
     if len(data) > max_bytes:
         raise ParseError(source_file, f"file too large ({len(data)}+ bytes, limit {max_bytes})")
-    return parse_text(decode(data, source_file), source_file)
+    return read_listing(data, source_file)

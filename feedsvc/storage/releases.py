@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..model import Release, StoredRelease
+from ..model import ParseWarning, Release, StoredRelease
 from .schema import (
     FileRow, IngestErrorRow, MetaRow, OccurrenceRow, ReleaseCountRow, ReleaseRow, ReleaseTopicRow,
     ScanRow,
@@ -63,6 +63,7 @@ class ScanSummary:
     releases_updated: int
     releases_unchanged: int
     releases_withdrawn: int
+    warnings: int = 0  # ParseWarnings of the files read (repaired, still ingested)
 
 
 def _max_updated(conn: Connection) -> dt.datetime | None:
@@ -157,13 +158,16 @@ class ReleasesMixin:
                           reason: str, now: dt.datetime) -> None:
         """Remember a file that could not be ingested; the releases it gave before are kept."""
         with self.begin(f"recording the error of {path}") as conn:
-            self._upsert_file(conn, path, size, mtime_ns, sha256, None, reason, now)
+            self._upsert_file(conn, path, size, mtime_ns, sha256, None, reason, now, ())
             conn.execute(ERR.insert().values(path=path, reason=reason, occurred_at=now))
 
     def _upsert_file(self: Storage, conn: Connection, path: str, size: int, mtime_ns: int,
-                     sha256: str, releases: int | None, error: str | None, now: dt.datetime) -> None:
-        values: dict[str, Any] = dict(path=path, size=size, mtime_ns=mtime_ns, sha256=sha256,
-                                      error=error, scanned_at=now)
+                     sha256: str, releases: int | None, error: str | None, now: dt.datetime,
+                     warnings: Sequence[ParseWarning]) -> None:
+        values: dict[str, Any] = dict(
+            path=path, size=size, mtime_ns=mtime_ns, sha256=sha256, error=error, scanned_at=now,
+            warnings=json.dumps([[w.line, w.message] for w in warnings], ensure_ascii=False)
+            if warnings else None)
         if releases is not None:
             values["releases"] = releases
         elif conn.execute(sa.select(F.c.path).where(F.c.path == path)).first() is None:
@@ -181,8 +185,12 @@ class ReleasesMixin:
 
     def apply_file(self: Storage, path: str, size: int, mtime_ns: int, sha256: str,
                    releases: Sequence[Release], classify: Classifier, now: dt.datetime,
-                   tag_authority: str, stamps: Stamps | None = None) -> FileOutcome:
-        """Store what one listing holds now, in one transaction: match, insert, update, re-place."""
+                   tag_authority: str, stamps: Stamps | None = None,
+                   warnings: Sequence[ParseWarning] = ()) -> FileOutcome:
+        """Store what one listing holds now, in one transaction: match, insert, update, re-place.
+
+        `warnings` (what reading it repaired) replace the file's previous ones.
+        """
         out = FileOutcome()
         with self.begin(f"storing the releases of {path}", lock=True) as conn:
             keys = [r.key for r in releases]
@@ -261,7 +269,7 @@ class ReleasesMixin:
             conn.execute(OCC.delete().where(OCC.c.path == path))
             if placed:
                 conn.execute(OCC.insert(), placed)
-            self._upsert_file(conn, path, size, mtime_ns, sha256, len(releases), None, now)
+            self._upsert_file(conn, path, size, mtime_ns, sha256, len(releases), None, now, warnings)
         if out.new or out.updated:
             out.topics.add("all")
         return out
@@ -403,6 +411,16 @@ class ReleasesMixin:
         with self.read("reading ingest errors") as conn:
             rows = conn.execute(sa.select(ERR).order_by(ERR.c.id.desc()).limit(limit))
             return [r._asdict() for r in rows]
+
+    # The ignore is mypy's false alarm on every mixin method's `self: Storage` (see the others).
+    def file_warnings(self: Storage, limit: int = 100) -> list[dict[str, Any]]:  # type: ignore[misc]
+        """The warnings of each file's last read (path, line, message, scanned_at), latest files first."""
+        with self.read("reading ingest warnings") as conn:
+            rows = conn.execute(sa.select(F.c.path, F.c.warnings, F.c.scanned_at)
+                                .where(F.c.warnings.is_not(None))
+                                .order_by(F.c.scanned_at.desc(), F.c.path).limit(limit))
+            return [{"path": r.path, "line": line, "message": message, "scanned_at": r.scanned_at}
+                    for r in rows for line, message in json.loads(r.warnings)][:limit]
 
     def recent_scans(self: Storage, limit: int = 20) -> list[dict[str, Any]]:
         with self.read("reading scans") as conn:

@@ -113,6 +113,8 @@ class FileRow(Base):
     releases: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     scanned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # What decoding repaired at the last read: JSON [[line, message], ...]; NULL when nothing.
+    warnings: Mapped[str | None] = mapped_column(Text)
 
 
 class IngestErrorRow(Base):
@@ -138,6 +140,7 @@ class ScanRow(Base):
     releases_unchanged: Mapped[int] = mapped_column(Integer)
     releases_withdrawn: Mapped[int] = mapped_column(Integer)
 
+    warnings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 class MetaRow(Base):
     __tablename__ = "meta"

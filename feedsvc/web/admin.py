@@ -80,6 +80,7 @@ def dashboard() -> Any:
     counts = storage.topic_counts()
     return render_template(
         "admin.html", feeds=[], scans=storage.recent_scans(20), errors=storage.recent_errors(50),
+        warnings=storage.file_warnings(100),
         topics=[(t.slug, t.title, counts.get(t.slug, 0)) for t in taxonomy.topics],
         total=storage.count_releases(), subscribers=storage.subscriber_counts(),
         runs=storage.recent_runs(20), logout_form=LoginForm())
