@@ -9,6 +9,7 @@ from pathlib import Path
 from feedsvc.model import ParseError, ParseWarning, Release
 from feedsvc.parsing.decoding import decode, decode_with_warnings
 from feedsvc.parsing.drafts import finish
+from feedsvc.parsing.html import HtmlText, html_to_text, is_html_name, with_links
 from feedsvc.parsing.listing import parse_listing
 from feedsvc.parsing.markdown import has_front_matter, parse_markdown
 from feedsvc.parsing.normalise import normalise_text
@@ -25,12 +26,14 @@ def parse_text(text: str, source_file: str, *, markdown: bool | None = None) -> 
         text = text[1:]
     if not text.strip():
         raise ParseError(source_file, "empty file")
+    if markdown is None and is_html_name(source_file):
+        return _parse_page(html_to_text(text, source_file), source_file)
     if markdown is None:
         markdown = source_file.lower().endswith(_MARKDOWN_SUFFIXES) or has_front_matter(text)
-    drafts = parse_markdown(text, source_file) if markdown else parse_listing(text)
-    if not drafts:
+    releases = parse_markdown(text, source_file) if markdown else finish(parse_listing(text), source_file)
+    if not releases:
         raise ParseError(source_file, "no release found")
-    return finish(drafts, source_file)
+    return releases
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -43,8 +46,16 @@ class Parsed:
 
 def read_listing(data: bytes, source_file: str) -> Parsed:
     """Decode then parse a listing's bytes, keeping the decoder's warnings."""
+    if is_html_name(source_file):
+        page = html_to_text(data, source_file)  # decoded by the page's own charset declaration
+        return Parsed(_parse_page(page, source_file), page.warnings)
     text, warnings = decode_with_warnings(data, source_file)
     return Parsed(parse_text(text, source_file), warnings)
+
+
+def _parse_page(page: HtmlText, source_file: str) -> list[Release]:
+    # A saved web page's lines are read as a text listing: the text parser decides what is a release.
+    return with_links(parse_text(page.text, source_file, markdown=False), page)
 
 
 def parse_bytes(data: bytes, source_file: str) -> list[Release]:

@@ -54,6 +54,12 @@ _CLOSE = re.compile(r"\)\s*(?:(?:-{1,3}|[–—―‒])\s*)?")
 _STOP = re.compile(r"\.\s+(?=[\"“‘«(]?[^\W\d_])")
 _FORBIDDEN = re.compile(r'[\d!?;:"“”„«»\[\]{}|@#*=+<>\\]')  # digits and sentence marks
 _QUOTES = "\"“‘'«„"
+# Agencies whose acronyms read like words; they open many a release (`UNICEF – …`).
+_ORGANISATIONS = frozenset(
+    "NATO OCHA OSCE UNEP UNICEF UNFPA UNESCO IFAD UNAIDS UNOPS UNITAID OXFAM OECD OPEC ASEAN "
+    "ECOWAS IAEA INTERPOL UNIDO UNITAR UNOCHA UNAMA UNAMI MONUSCO MINUSMA UNRWA AMISOM IGAD "
+    "SADC CARE CAFOD ACAPS ECHO USAID AUSAID DFID GIZ JICA SIDA NORAD DANIDA".split()
+)
 
 
 class Dateline(NamedTuple):
@@ -65,6 +71,7 @@ class Dateline(NamedTuple):
 # Loaded on first use (about 0.2 s), then shared: casefolded names for lookups and
 # each name's usual spelling for recasing `EDIRNE`.
 _PLACES: frozenset[str] = frozenset()
+_FIRST_WORDS: frozenset[str] = frozenset()  # first words of the names, to rule most lines out at once
 _SPELLING: dict[str, str] = {}
 _LOAD_LOCK = threading.Lock()
 
@@ -83,7 +90,7 @@ def _spelling() -> dict[str, str]:
 
 
 def _load_gazetteer() -> None:
-    global _PLACES, _SPELLING
+    global _PLACES, _SPELLING, _FIRST_WORDS
     with _LOAD_LOCK:
         if _PLACES:
             return
@@ -96,6 +103,7 @@ def _load_gazetteer() -> None:
         for country in cache.get_countries().values():
             _add(spelling, str(country["name"]))
         _SPELLING = spelling
+        _FIRST_WORDS = frozenset(name.split()[0] for name in spelling if name.strip())
         _PLACES = frozenset(spelling)
 
 
@@ -126,11 +134,14 @@ def split_dateline(text: str, *, gazetteer_only_ok: bool = True) -> Dateline | N
     if match is not None and match.start() > 0:
         head = text[: match.start()]
         found = _read_head(head)
+        if found is None and head.endswith(".") and not head.endswith(".."):
+            # Spanish wire style closes the head with `.-`: `SEVILLA.- Más…`, `Madrid, 12 de mayo de 2021.- Un…`
+            found = _read_head(head[:-1])
         if found is not None:
             place, date = found
             return Dateline(place, date, text[match.end():])
     if gazetteer_only_ok:
-        return _known_place_start(text)
+        return known_place_start(text)
     return None
 
 
@@ -152,9 +163,8 @@ def _other_separator(text: str) -> Dateline | None:
     close = window.find(")")
     if close > 0 and "(" not in window[:close]:
         candidates.append((close, _CLOSE.match(text, close)))
-    for stop in _STOP.finditer(window):
+    for stop in _STOP.finditer(window):  # `Berlin, 5. März 2020. Drei…`: the date's own dot is not it
         candidates.append((stop.start(), stop))
-        break
     for start, match in sorted(candidates, key=lambda c: c[0]):
         head = text[:start]
         if match is None or not has_full_date(head):
@@ -172,7 +182,7 @@ def _read_head(head: str) -> tuple[str | None, dt.date | None] | None:
     if len(head) > _MAX_HEAD_CHARS:
         return None
     place, date, had_date = split_head_date(_AGENCY_TAG.sub("", head))
-    place = _AGENCY_TAG.sub("", place).strip(" ,")
+    place = _AGENCY_TAG.sub("", place).strip(" ,،")
     if not place:
         # A bare date before the dash (`17 May 2018 – text`) is a dateline with no place.
         return (None, date) if had_date else None
@@ -182,8 +192,12 @@ def _read_head(head: str) -> tuple[str | None, dt.date | None] | None:
 
 
 def _is_place(place: str) -> bool:
-    if len(place) > _MAX_PLACE_CHARS or not place[0].isupper():
+    if len(place) > _MAX_PLACE_CHARS:
         return False
+    if not place[0].isupper():
+        # Scripts without capitals (Arabic, Hebrew, CJK…): a short head is the place.
+        return place[0].isalpha() and not place[0].islower() and len(place.split()) <= 3 \
+            and _FORBIDDEN.search(place) is None
     words = place.split()
     if len(words) > _MAX_PLACE_WORDS:
         return False
@@ -199,15 +213,23 @@ def _is_place(place: str) -> bool:
             continue
         if re.split(r"[-'’]", word, maxsplit=1)[0] not in _CONNECTORS:
             return False
-    if len(words) == 1 and _ACRONYM.fullmatch(place) and len(place) <= 4:
-        # IOM – …, UN – …, WHO – …: organisations, unless a real place (ROME).
-        return folded in place_names()
+    if len(words) == 1 and _ACRONYM.fullmatch(place) and folded not in place_names():
+        # IOM – …, UNHCR – …, WHO – …: organisations. An all-capital word is a place
+        # (`OBAN –`) when it has four letters or more, two vowels, and names no agency.
+        letters = place.rstrip("'’s")
+        vowels = sum(ch in "AEIOUY" for ch in letters)
+        return len(letters) >= 4 and vowels >= 2 and letters not in _ORGANISATIONS
     return True
 
 
-def _known_place_start(text: str) -> Dateline | None:
+def known_place_start(text: str) -> Dateline | None:
+    """`Geneva The promotion…`: a known place, no separator, then a sentence's first word."""
+    if not text[:1].isupper():
+        return None
     words = text.split(None, _MAX_GAZETTEER_WORDS + 1)
     places = place_names()
+    if _fold(words[0].rstrip(",")) not in _FIRST_WORDS:
+        return None
     for n in range(min(_MAX_GAZETTEER_WORDS, len(words) - 1), 0, -1):
         candidate = " ".join(words[:n])
         if _fold(candidate) not in places or not words[0][0].isupper():
@@ -262,7 +284,7 @@ def _fold(name: str) -> str:
     return name.replace("İ", "i").casefold().replace("ı", "i").replace("\u0307", "")
 
 
-_WORD_PIECES = re.compile(r"([-'’])")
+_WORD_PIECES = re.compile(r"([-'’/])")
 
 
 def _title_words(text: str) -> str:
@@ -280,6 +302,7 @@ def _title_words(text: str) -> str:
             if ((index > 0 or i > 0) and low in _CONNECTORS) or (after_apostrophe and len(low) == 1):
                 spelled.append(low)
             else:
-                spelled.append(low[:1].upper() + low[1:])
+                # The first letter as printed: `İ`.lower().upper() would come back decomposed.
+                spelled.append(piece[:1] + piece[1:].replace("İ", "i").lower())
         out.append("".join(spelled))
     return " ".join(out)

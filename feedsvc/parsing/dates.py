@@ -15,7 +15,7 @@ import re
 
 # Languages whose month names a listing may use. CLDR's Catalan forms carry their
 # article (`de gener`), so Catalan is left out rather than matched half-way.
-_LOCALES = ("en", "fr", "es", "de", "it", "pt", "nl", "tr", "pl", "sv", "da", "nb", "ro", "id")
+_LOCALES = ("en", "fr", "es", "de", "it", "pt", "nl", "tr", "pl", "sv", "da", "nb", "ro", "id", "ar", "ar_SY")
 
 
 @functools.lru_cache(maxsize=1)
@@ -33,7 +33,7 @@ def _names() -> tuple[dict[str, int], str, str]:
                 for number, name in locale.months[context][width].items():
                     key = _fold(name).rstrip(".")
                     # Two-letter abbreviations (`ag`) match too many ordinary words.
-                    if len(key) >= 3 and " " not in key:
+                    if len(key) >= 3:  # Levantine Arabic `كانون الثاني` has a space
                         months.setdefault(key, number)
                         spelled.update((key, name.lower().rstrip(".")))
                 for name in locale.days[context][width].values():
@@ -41,7 +41,7 @@ def _names() -> tuple[dict[str, int], str, str]:
                     if len(key) >= 3 and " " not in key:
                         weekdays.update((key, _fold(key)))
     months.setdefault("sept", 9)  # `Sept. 3` is the commonest English form CLDR lacks
-    month_alt = "|".join(re.escape(m) for m in sorted(spelled, key=len, reverse=True))
+    month_alt = "|".join(re.escape(m).replace("\\ ", r"\s+") for m in sorted(spelled, key=len, reverse=True))
     weekday_alt = "|".join(re.escape(w) for w in sorted(weekdays, key=len, reverse=True))
     return months, month_alt, weekday_alt
 
@@ -74,6 +74,8 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         r"(?:\s*(?:GMT|UTC|CET|CEST|EST|EDT|BST|[+-]\d{2}:?\d{2}))?(?:\s*(?:Uhr))?)?"
     )
     flags = re.IGNORECASE
+    # `15 Mart 2023 Çarşamba`: Turkish pages put the weekday after the date.
+    time = time + rf"(?:\s*,?\s*(?:{weekday})\.?)?"
     return {
         "line": re.compile(r"\s*(?P<pre>" + prefix + r")" + body + time + r"\s*", flags),
         # A short tag glued before the date: `Communiqués 02.06.2023`, `Sudan26. 01. 2022`.
@@ -197,8 +199,10 @@ def split_head_date(head: str) -> tuple[str, dt.date | None, bool]:
         match = patterns[name].fullmatch(head)
         if match is not None:
             rest = match.group("rest").strip(" ,")
-            if rest.casefold().endswith((" le", " el")) or rest.casefold() in ("le", "el"):
-                rest = rest[:-2].strip(" ,")  # `Paris, le 26 mai`: the article belongs to the date
+            # `Paris, le 26 mai`, `Berlin, den 5. März`: the article belongs to the date.
+            words = rest.split()
+            if words and words[-1].casefold() in ("le", "el", "den", "am", "il", "o"):
+                rest = " ".join(words[:-1]).strip(" ,،")
             return rest, _to_date(match), True
     return head, None, False
 
@@ -215,9 +219,9 @@ def _to_date(match: re.Match[str], order: str | None = None) -> dt.date | None:
     months = _names()[0]
     try:
         if groups["m1"]:
-            return _make(groups["y1"], months[_fold(groups["m1"]).rstrip(".")], groups["d1"])
+            return _make(groups["y1"], months[_month_key(groups["m1"])], groups["d1"])
         if groups["m2"]:
-            return _make(groups["y2"], months[_fold(groups["m2"]).rstrip(".")], groups["d2"])
+            return _make(groups["y2"], months[_month_key(groups["m2"])], groups["d2"])
         if groups["y3"]:
             return _make(groups["y3"], int(groups["m3"]), groups["d3"])
         first, second = int(groups["a4"]), int(groups["b4"])
@@ -235,6 +239,10 @@ def _to_date(match: re.Match[str], order: str | None = None) -> dt.date | None:
     else:
         month, day = first, second
     return _make(groups["y4"], month, str(day))
+
+
+def _month_key(name: str) -> str:
+    return " ".join(_fold(name).rstrip(".").split())
 
 
 def _make(year: str | None, month: int, day: str) -> dt.date | None:

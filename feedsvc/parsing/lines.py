@@ -7,7 +7,7 @@ import datetime as dt
 import re
 
 from feedsvc.parsing.dates import is_updated_line, parse_meta_line, read_date_line
-from feedsvc.parsing.datelines import place_names, spell_place, split_dateline
+from feedsvc.parsing.datelines import known_place_start, place_names, spell_place, split_dateline
 
 TEXT, DATE, BYLINE = 0, 1, 2
 
@@ -28,7 +28,11 @@ _MINOR_WORDS = frozenset(
     "a an the and or but nor of in on at to for by with from as into onto upon via vs per "
     "de la le du des di da el al".split()
 )
-_BYLINE = re.compile(r"(?:By|BY|Par|PAR|Por|POR):?\s+(?P<rest>\S.*)")
+_BYLINE = re.compile(r"(?:By|BY|Par|PAR|Por|POR|Posted\s+by|Written\s+by|Publié\s+par|Publicado\s+por):?\s+(?P<rest>\S.*)")
+# `Posted by Tom Ellery on April 9, 2021`, `Par Anne Roux le 3 mai 2021`
+# `Posted on April 22, 2021 by Hannah Oduya`
+_POSTED_ON_BY = re.compile(r"(?:posted|published|publié|publicado)\s+(?:on|le|el)\s+(?P<date>.+?)\s+(?:by|par|por)\s+(?P<name>.+)", re.IGNORECASE)
+_BYLINE_ON = re.compile(r"(?P<name>.+?)\s+(?:on|le|el|am|,)\s+(?P<date>[^,]*\d.*)")
 # `By LINDA BURNEY | 25 October 2019`: a byline and the piece's date on one line.
 _BYLINE_DATE = re.compile(r"(?P<name>.+?)\s+[|·]\s+(?P<date>[^|·]+)")
 # Leftovers of a scraped page's links (`Read more`, `Continue reading “…”`, `Découvrir`).
@@ -63,6 +67,13 @@ _RESULT_COUNT = re.compile(
     r"|\d[\d,.]*\s+(?:results?|résultats|resultados|ergebnisse|sonuç)",
     re.IGNORECASE,
 )
+# A pager: `« Previous 1 2 3 … 53 Next »`, `Older posts »`, `Sayfa 2 / 9`.
+_PAGER = re.compile(
+    r"(?:[«‹<←]+\s*)?(?:(?:previous|prev|next|older|newer|first|last|précédent|suivant|önceki|sonraki|"
+    r"anterior|siguiente|zurück|weiter|vorherige|nächste|page|sayfa|página|seite)\b[\w ]{0,12}|"
+    r"\d{1,4}|…|\.\.\.|[«»‹›<>←→|/]|\s)+",
+    re.IGNORECASE,
+)
 _CAPTION = re.compile(r"©|\(c\)\s|\bphoto(?:\s+credit)?s?\s*:|\bphoto\s+credit\b|\bcredit\s*:|\bfoto\s*:|"
                       r"\bcourtesy\s+of\b|/\s*(?:AFP|Reuters|AP|Getty)\b", re.IGNORECASE)
 _CONTACT = re.compile(
@@ -71,8 +82,9 @@ _CONTACT = re.compile(
     r"\b(?:tel|phone|mobile|cell|fax)\.?\s*:?\s*\+?\d|\+\d{1,3}[\s\d()-]{6,}|[\w.+-]+@[\w-]+\.[\w.]+",
     re.IGNORECASE,
 )
-_OPEN_END = re.compile(
-    r"(?:[,&–—-]|\b(?:and|or|of|for|the|a|an|to|in|on|at|with|from|by|as|its|their|de|la|le|et|und|der|die|das|y|el|en|ve|ile))$"
+# A title or sentence cut by a hard line break ends on one of these.
+_OPEN_WORDS = frozenset(
+    "and or of for the a an to in on at with from by as its their de la le et und der die das y el en ve ile".split()
 )
 _TEASER_CUT = re.compile(r"(?:\.\.\.?|…)\s*(?:\[?…\]?)?\s*\S{0,12}$")
 _NAME_END = re.compile(r"\s*(?:[,|;(/]|\s[–—-]\s)")
@@ -150,8 +162,10 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
     line = Line(no, paragraph, text, gap, bullet_match is not None)
     line.indent = indent
     stripped_text = text.strip(" -–—:|")
-    line.chrome = is_chrome(stripped_text) or is_label(stripped_text)
-    line.count = len(text) <= 80 and _RESULT_COUNT.fullmatch(stripped_text) is not None
+    line.chrome = len(stripped_text) <= 60 and (is_chrome(stripped_text) or is_label(stripped_text))
+    line.count = len(text) <= 80 and (
+        _RESULT_COUNT.fullmatch(stripped_text) is not None or _PAGER.fullmatch(stripped_text) is not None
+    )
     byline = read_byline(text)
     if byline is not None:
         line.kind, (line.author, line.date) = BYLINE, byline
@@ -174,10 +188,21 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
         # quoted title or a glued tag, but not a sentence that opens with `More …`.
         line.leftover = not rest or rest[0] in "\"“‘«-–:…»›>→" or len(rest.split()) <= 2
     line.tag = _TAG_FIELD.fullmatch(stripped_text) is not None and len(text.split()) <= 8
-    line.caption = _CAPTION.search(text) is not None
-    line.teaser = _TEASER_CUT.search(text) is not None
-    line.contact = _CONTACT.search(text) is not None
-    line.open_end = _OPEN_END.search(text) is not None
+    # Cheap tests first: most lines hold none of these, and a regex searched from
+    # every position of a long body line is what parsing spends its time on.
+    lowered = text.casefold()
+    line.caption = (
+        ("©" in text or "photo" in lowered or "credit" in lowered or "foto" in lowered
+         or "courtesy" in lowered or "(c)" in lowered or "/" in text)
+        and _CAPTION.search(text) is not None
+    )
+    line.teaser = ("..." in text[-24:] or "…" in text[-24:]) and _TEASER_CUT.search(text[-24:]) is not None
+    line.contact = (
+        ("@" in text or "+" in text or "tel" in lowered or "phone" in lowered or "contact" in lowered
+         or "information" in lowered or "mobile" in lowered or "fax" in lowered or "kontakt" in lowered)
+        and _CONTACT.search(text) is not None
+    )
+    line.open_end = text[-1] in ",&–—-" or text.rsplit(None, 1)[-1] in _OPEN_WORDS
     size = len(text)
     stripped = text.rstrip(_CLOSERS)
     line.ends_sentence = stripped.endswith((".", "!", "?", "…"))
@@ -185,7 +210,7 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
     line.period_end = stripped.endswith(".") and not stripped.endswith("...")
     found_dateline = split_dateline(text, gazetteer_only_ok=False)
     line.sep_dateline = found_dateline is not None
-    line.dateline = line.sep_dateline or split_dateline(text) is not None
+    line.dateline = line.sep_dateline or known_place_start(text) is not None
     if found_dateline is not None:
         place = found_dateline.place or ""
         known = place_names()
@@ -193,7 +218,7 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
         # and a dated head are datelines beyond doubt.
         line.strong_dateline = (
             found_dateline.date is not None
-            or not any(ch.islower() for ch in text.split(found_dateline.rest[:20], 1)[0][:len(place) + 2])
+            or not any(ch.islower() for ch in text[: len(text) - len(found_dateline.rest)])
             or any(_fold_place(part.strip()) in known for part in place.split(","))
         )
     words = text.split()
@@ -219,14 +244,18 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
 def _title_case(words: list[str]) -> float:
     """Share of significant words that start with a capital (0.0 for scripts without case)."""
     upper = lower = 0
+    minor = _MINOR_WORDS
     for word in words:
-        word = word.lstrip("\"“‘'(«[")
-        if not word or word.casefold() in _MINOR_WORDS:
-            continue
         first = word[0]
+        if first in "\"“‘'(«[":
+            word = word.lstrip("\"“‘'(«[")
+            if not word:
+                continue
+            first = word[0]
         if first.isupper():
-            upper += 1
-        elif first.islower():
+            if len(word) > 4 or word.casefold() not in minor:  # `The`, `Of` do not count
+                upper += 1
+        elif first.islower() and word not in minor:
             lower += 1
     total = upper + lower
     return upper / total if total else 0.0
@@ -234,10 +263,15 @@ def _title_case(words: list[str]) -> float:
 
 def read_byline(text: str) -> tuple[str, dt.date | None] | None:
     """(author, date) of `By NAME, ROLE` or `By NAME | 25 October 2019`; None for other lines."""
-    if len(text) > 200 or not text[:1] in "BbPp":
+    if len(text) > 200 or not text[:1] in "BbPpW":
         return None
     date: dt.date | None = None
-    split = _BYLINE_DATE.fullmatch(text)
+    posted = _POSTED_ON_BY.fullmatch(text)
+    if posted is not None:
+        found = read_date_line(posted.group("date"))
+        author = parse_byline("By " + posted.group("name"))
+        return None if found is None or author is None else (author, found[0])
+    split = _BYLINE_DATE.fullmatch(text) or _BYLINE_ON.fullmatch(text)
     if split is not None:
         found = read_date_line(split.group("date").strip())
         if found is not None or any(ch.isdigit() for ch in split.group("date")):

@@ -1,30 +1,27 @@
-"""One release per Markdown file: YAML front matter for the fields, the body's lines for paragraphs.
+"""One release per Markdown file: YAML front matter for the fields, the body through markdown-it.
 
-Markdown is stripped lightly: heading marks, block quotes, list bullets, `**`/`__`
-emphasis, inline code ticks and link/image syntax (their text is kept). Single `*` and
-`_` stay, since press text uses them literally (asterisked footnotes, snake_case tags).
+The body becomes both the release's sanitised HTML (`body_html`, for pages, feeds and email) and
+its plain paragraphs (for summaries, search and classification); see markdown_body.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import yaml  # type: ignore[import-untyped, unused-ignore]
 
-from feedsvc.model import ParseError
-from feedsvc.parsing.dates import parse_date_value
+from feedsvc.model import ParseError, Release
 from feedsvc.parsing.datelines import spell_place
-from feedsvc.parsing.drafts import Draft
+from feedsvc.parsing.dates import parse_date_value
+from feedsvc.parsing.drafts import Draft, finish
+from feedsvc.parsing.markdown_body import Block, read_blocks, to_html, without_lead
 from feedsvc.parsing.normalise import normalise_text, remove_controls, split_lines
 
+# Front matter is found by these line checks alone; the body is never matched with patterns.
 _FENCE = re.compile(r"(?:---|\.\.\.)[ \t]*")
-_HEADING = re.compile(r"^#{1,6}(?:\s+|$)")
-_QUOTE = re.compile(r"^(?:>\s?)+")
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_STRONG = re.compile(r"\*\*|__|`")
-_RULE = re.compile(r"(?:[-*_]\s*){3,}")
-_LIST_BULLET = re.compile(r"^[-*+]\s+(?=\S)")
 _TOPIC_SPLIT = re.compile(r"[,;]")
 _FIELD = re.compile(r"[A-Za-z_][\w -]*:(?:\s|$)")
 
@@ -48,7 +45,7 @@ def has_front_matter(text: str) -> bool:
     return any(_FENCE.fullmatch(line) for line in lines[1:])
 
 
-def parse_markdown(text: str, source_file: str) -> list[Draft]:
+def parse_markdown(text: str, source_file: str) -> list[Release]:
     """The one release of a Markdown file (none when it holds neither title nor text)."""
     lines = split_lines(text)
     meta: dict[str, Any] = {}
@@ -60,17 +57,14 @@ def parse_markdown(text: str, source_file: str) -> list[Draft]:
         meta = _load_front_matter("\n".join(lines[1:end]), source_file)
         body_start = end + 1
     title = _text(meta.get("title"))
-    paragraphs: list[str] = []
-    for raw in lines[body_start:]:
-        is_heading = _HEADING.match(raw.lstrip()) is not None
-        paragraph = _strip_markdown(raw)
-        if not paragraph:
-            continue
-        if is_heading and not paragraphs and (title is None or title.casefold() == paragraph.casefold()):
-            # A heading opening the body is the title (or repeats it): not a paragraph.
-            title = paragraph if title is None else title
-            continue
-        paragraphs.append(paragraph)
+    blocks = read_blocks("\n".join(lines[body_start:]))
+    opening = next((b for b in blocks if b.paragraphs), None)
+    if opening is not None and opening.is_heading and (
+            title is None or title.casefold() == opening.paragraphs[0].casefold()):
+        # A heading opening the body is the title (or repeats it): not a paragraph.
+        title = opening.paragraphs[0] if title is None else title
+        blocks = [b for b in blocks if b is not opening]
+    paragraphs = [p for b in blocks for p in b.paragraphs]
     if title is None and not paragraphs:
         return []
     location = _text(meta.get("location"))
@@ -83,12 +77,32 @@ def parse_markdown(text: str, source_file: str) -> list[Draft]:
         date=parse_date_value(meta.get("date")),
         author=_text(meta.get("author")),
         location=location,
-        paragraphs=paragraphs,
+        paragraphs=list(paragraphs),
         topics=_topics(meta.get("topics", meta.get("tags"))),
     )
     # A dateline is read from the body only when the front matter names no place.
     draft.read_dateline = location is None
-    return [draft]
+    (release,) = finish([draft], source_file)
+    blocks = _without_dateline(blocks, paragraphs, release.paragraphs)
+    return [dataclasses.replace(release, body_html=to_html(blocks))]
+
+
+def _without_dateline(blocks: list[Block], before: Sequence[str], after: Sequence[str]) -> list[Block]:
+    """The blocks without the dateline that `finish` took from the first paragraph into the fields.
+
+    Left as they are when the dateline cannot be cut from the HTML cleanly (say, a link inside it):
+    the body then shows it again, which is how it was written.
+    """
+    if not before or tuple(before) == tuple(after):
+        return blocks
+    rest = after[0] if len(after) == len(before) else ""  # "": the whole paragraph was the dateline
+    first = next(b for b in blocks if b.paragraphs)
+    if not before[0].endswith(rest):
+        return blocks
+    trimmed = without_lead(first, before[0][:len(before[0]) - len(rest)], rest)
+    if trimmed is None:
+        return blocks
+    return [trimmed if b is first else b for b in blocks]
 
 
 def _load_front_matter(source: str, source_file: str) -> dict[str, Any]:
@@ -107,18 +121,6 @@ def _load_front_matter(source: str, source_file: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ParseError(source_file, "front matter is not a mapping of fields", 2)
     return {str(k).strip().lower(): v for k, v in data.items()}
-
-
-def _strip_markdown(raw: str) -> str:
-    text = raw.strip()
-    if _RULE.fullmatch(text):
-        return ""
-    text = _HEADING.sub("", text, count=1)
-    text = _QUOTE.sub("", text, count=1) if text.startswith(">") else text
-    text = _LIST_BULLET.sub("", text, count=1) if text[:1] in "-*+" else text
-    text = _LINK.sub(r"\1", text)
-    text = _STRONG.sub("", text)
-    return normalise_text(text)
 
 
 def _text(value: object) -> str | None:

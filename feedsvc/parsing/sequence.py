@@ -12,6 +12,7 @@ not of one line, so the page is decoded both ways and the better whole wins.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -56,10 +57,12 @@ for (_a, _b), _w in list(_BASE.items()):
         _BASE[(TITLE_MORE, _b)] = _w
 
 _UNDATED = 2.0
+_BEAM = 16.0
 _ENDS = {STANDFIRST: _NEVER, ROLE: _NEVER, DATE_PRE: -2.0, SECTION: -2.0}
 _STARTS = {HEAD: 0.0, DATE_PRE: 0.0, TITLE: 0.0, SECTION: 0.0, BYLINE_L: 0.0, BODY_FIRST: -4.0}
 
 
+@functools.lru_cache(maxsize=8)
 def _mode_table(dates_first: bool, dated: bool, bodies: bool) -> list[list[tuple[int, float]]]:
     """Predecessors of each label with their scores, for one reading of the page."""
     table: dict[tuple[int, int], float] = dict(_BASE)
@@ -67,7 +70,6 @@ def _mode_table(dates_first: bool, dated: bool, bodies: bool) -> list[list[tuple
         # Where releases have bodies, a title with a date and nothing else is rare.
         table[(DATE_POST, TITLE)] -= 1.5
         table[(DATE_POST, SECTION)] -= 1.0
-        table[(TITLE, TITLE)] -= 1.5
     if dates_first:
         # Dates stand above titles: a date under a title can only follow a byline.
         for key in list(table):
@@ -119,7 +121,7 @@ _W: dict[str, dict[int, float]] = {
     "count": {HEAD: 3, NOISE: 3, TITLE: -6, BODY_FIRST: -6, BODY_MORE: -6, SECTION: -6},
     "tag": {NOISE: 3, HEAD: 1, TITLE: -3, BODY_FIRST: -3, BODY_MORE: -3, SECTION: -1, STANDFIRST: -3,
             ROLE: -2},
-    "repeated": {NOISE: 3, HEAD: 1, TITLE: -3, BODY_FIRST: -3, BODY_MORE: -3, SECTION: -1, STANDFIRST: -3},
+    "repeated": {NOISE: 2, TITLE: -3, BODY_FIRST: -3, BODY_MORE: -3, STANDFIRST: -3},
     "caption": {NOISE: 4, HEAD: 1, TITLE: -4, TITLE_MORE: -4, BODY_FIRST: -2, BODY_MORE: -2, SECTION: -4},
     "heading": {TITLE: 2, TITLE_MORE: 1, SECTION: 1, HEAD: 1, BODY_FIRST: -1, BODY_MORE: -1.5, ROLE: 1},
     "titleish": {TITLE: 1, BODY_FIRST: -0.5, BODY_MORE: -1.5, STANDFIRST: -2},
@@ -132,6 +134,7 @@ _W: dict[str, dict[int, float]] = {
     "after_colon": {BODY_MORE: 2, TITLE: -3, SECTION: -3},
     "open_end": {TITLE: 1, HEAD: -2, SECTION: -3, NOISE: -1},
     "continues_title": {TITLE_MORE: 4, TITLE: -2},
+    "cut_end": {TITLE: -2, SECTION: -3, BODY_FIRST: 1, BODY_MORE: 1},
     "wraps_sentence": {TITLE: -4, TITLE_MORE: -4, SECTION: -4, BODY_FIRST: 1, BODY_MORE: 1},
     "continues_sentence": {BODY_MORE: 3, TITLE_MORE: -2, BODY_FIRST: -2},
     "indented_under": {DATE_POST: 3, DATE_PRE: -3, BODY_FIRST: 0.5},
@@ -165,7 +168,9 @@ def label_lines(lines: Sequence[Line]) -> list[int]:
     dated = sum(1 for line in lines if line.kind == DATE and not line.updated) >= 2
     bodies = sum(1 for line in lines if len(line.text) > 120) >= 2
     best: tuple[float, list[int]] | None = None
-    for dates_first in (False, True):
+    # Without date lines both readings are the same page: decode it once.
+    readings = (False, True) if any(line.kind == DATE for line in lines) else (False,)
+    for dates_first in readings:
         score, labels = _viterbi(emissions, _mode_table(dates_first, dated, bodies))
         if best is None or score > best[0]:
             best = (score, labels)
@@ -181,7 +186,7 @@ def _repeats(lines: Sequence[Line]) -> set[str]:
     seen: set[str] = set()
     repeated: set[str] = set()
     for line in lines:
-        if line.words > 5 or line.kind != 0:
+        if line.words > 3 or line.kind != 0:
             continue
         key = _REPEAT_KEY.sub(" ", line.text.casefold()).strip()
         if not key:
@@ -199,10 +204,14 @@ def _all_emissions(lines: Sequence[Line]) -> list[list[float]]:
     # otherwise above the line right over the first anchor, which may be a title.
     chrome = [i for i in range(anchor) if lines[i].chrome or lines[i].count]
     header_end = chrome[-1] if chrome else (anchor - 1 if anchor and lines[anchor - 1].heading else anchor)
+    if not chrome and header_end > 3:
+        header_end = 0  # that far down, what stands above may be undated releases
     items = sum(1 for i, line in enumerate(lines) if line.bullet and _item_bullet(lines, i)) >= 2
     out = []
     for i in range(len(lines)):
         scores = _emissions(lines, i, repeated, items)
+        if chrome and i > header_end and not (lines[i].chrome or lines[i].count):
+            scores[HEAD] -= 1.5  # below the page's own heading the listing has begun
         if i < header_end:
             for label, weight in _W["pre_anchor"].items():
                 scores[label] += weight
@@ -261,7 +270,7 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
             out.append("count")
         if line.tag or (line.words <= 5 and not line.ends_sentence and _touches_tag(lines, i)):
             out.append("tag")
-        if line.words <= 5 and _REPEAT_KEY.sub(" ", text.casefold()).strip() in repeated:
+        if line.words <= 3 and _REPEAT_KEY.sub(" ", text.casefold()).strip() in repeated:
             out.append("repeated")
         if line.caption:
             out.append("caption")
@@ -284,7 +293,9 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
         if glued_next and nxt is not None and nxt.ends_sentence and (nxt.text[0].islower() or line.open_end):
             out.append("wraps_sentence")
         elif line.open_end:
-            out.append("open_end")
+            # Ending on `and` or a comma: a title wrapped onto the next line, or a
+            # teaser cut mid-sentence when nothing follows it.
+            out.append("open_end" if glued_next else "cut_end")
         if prev is not None and not line.gap and prev.kind not in (DATE, BYLINE) and not prev.ends_sentence:
             if prev.open_end or text[0].islower():
                 prose = line.ends_sentence or len(prev.text) > 120 or not prev.heading
@@ -336,10 +347,13 @@ def _touches_tag(lines: Sequence[Line], i: int) -> bool:
     return (nxt is not None and not nxt.gap and nxt.tag) or (prev is not None and not lines[i].gap and prev.tag)
 
 
+_WEIGHTS = {feature: tuple(weights.items()) for feature, weights in _W.items()}
+
+
 def _emissions(lines: Sequence[Line], i: int, repeated: set[str], items: bool) -> list[float]:
     scores = [0.0] * _N
     for feature in _features(lines, i, repeated, items):
-        for label, weight in _W[feature].items():
+        for label, weight in _WEIGHTS[feature]:
             scores[label] += weight
     return scores
 
@@ -348,13 +362,17 @@ def _viterbi(emissions: list[list[float]], preds: list[list[tuple[int, float]]])
     count = len(emissions)
     score = [(_STARTS.get(s, _NEVER) + emissions[0][s]) for s in range(_N)]
     back: list[list[int]] = []
+    states = range(_N)
     for t in range(1, count):
         emission = emissions[t]
+        # Labels far below the line's best cannot win whatever came before: the
+        # transition scores span less than this margin.
+        floor = max(emission) - _BEAM
         new = [_NEVER * 2] * _N
         pointer = [0] * _N
-        for s in range(_N):
+        for s in states:
             e = emission[s]
-            if e <= _NEVER / 2:
+            if e < floor:
                 continue
             best_score, best_from = _NEVER * 3, 0
             for a, w in preds[s]:
