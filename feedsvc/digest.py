@@ -222,9 +222,32 @@ def _render_sections(env: jinja2.Environment, sections: tuple[DigestSection, ...
                      release_url: str | Callable[[StoredRelease], str]) -> tuple[str, Markup]:
     # Subscribers of the same topics get equal sections: rendering them once per run rather than
     # per subscriber halves the cost of a digest. Pass the same release_url for the whole run.
-    context = {"sections": [(s, [(i, _release_url(release_url, i.release)) for i in s.items]) for s in sections]}
+    context = {"sections": [(s, [(i, _release_url(release_url, i.release), _email_body(env, i.release.body_html))
+                                 for i in s.items]) for s in sections]}
     text, html = _render(env, "_digest_sections", context)
     return text, Markup(html)
+
+
+@functools.lru_cache(maxsize=1024)
+def _email_body(env: jinja2.Environment, body_html: str | None) -> Markup | None:
+    """A Markdown release's body for the HTML part, email.css inlined into it; None for other releases.
+
+    body_html was sanitised when the Markdown was parsed (nh3, an allow-list), so it is Markup. Its
+    styles are inlined here, not at template load like the rest, since it is data; the wrapper is part
+    of the fragment, so `.release-body p` matches. Cached: a release is in many subscribers' digests.
+    """
+    if not body_html:
+        return None
+    css = _email_css(env)
+    fragment = f'<div class="release-body" dir="auto">{body_html}</div>'
+    return Markup(css_inline.inline_fragment(fragment, css, load_remote_stylesheets=False, keep_style_tags=False))
+
+
+@functools.lru_cache(maxsize=8)
+def _email_css(env: jinja2.Environment) -> str:
+    if env.loader is None:
+        raise ValueError("the email environment has no template loader")
+    return env.loader.get_source(env, "email/email.css")[0]
 
 
 # ---------------------------------------------------------------- the two emails

@@ -5,7 +5,8 @@ feedgen does the writing; this module owns its traps (see shared/NOTES.md):
 - `add_entry()` prepends: we append, so entries keep the caller's order (newest first);
 - it refuses naive datetimes and lxml refuses control characters: we check the first and strip the
   second from every string we hand it;
-- `content(type="CDATA")` writes an invalid type: we escape paragraphs and send `type="html"`;
+- `content(type="CDATA")` writes an invalid type: we send `type="html"` (escaped paragraphs, or a Markdown
+  release's sanitised HTML);
 - 1.0.0 drops `rel` from entry links (a shadowed loop variable): an entry extension puts it back.
 RFC 5005 archive links go through `fg.link()` (feedgen knows the relations); `<fh:archive/>` comes from a
 feed extension, so its namespace is declared on the root and it lands before the first entry, where
@@ -217,6 +218,12 @@ def _add_entries(fg: FeedGenerator, spec: FeedSpec, shown: Sequence[StoredReleas
         paragraphs = [p for p in paragraphs if p]
         if paragraphs:
             fe.summary(summarize(paragraphs[0]), type="text")
+        body_html = clean_text(r.body_html or "").strip()
+        if body_html:
+            # A Markdown body: already sanitised (allow-listed tags, http(s)/mailto links) when
+            # parsed; the XML writer escapes it once, as type="html" requires.
+            fe.content(body_html, type="html")
+        elif paragraphs:
             # Escaped here, escaped again by the XML writer: readers see text, never the release's markup.
             fe.content("\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs), type="html")
         fe.link(href=f"{base}/releases/{clean_text(r.id)}", rel="alternate", type="text/html")

@@ -82,6 +82,9 @@ class Release:
     # (anchor text, href) of the links in body paragraphs: http(s), mailto or relative hrefs.
     # Only HTML listings have them; not in content_hash, as storage does not keep them yet.
     links: tuple[tuple[str, str], ...] = ()
+    # The body as sanitised HTML (Markdown files only; safe to show unescaped). None: show the
+    # paragraphs, escaped, as for text listings.
+    body_html: str | None = None
 
     @property
     def body(self) -> str:
@@ -90,11 +93,11 @@ class Release:
     @property
     def content_hash(self) -> str:
         """Changes exactly when something a reader sees changes."""
-        payload = json.dumps(
-            [self.title, self.location, self.date.isoformat() if self.date else None,
-             self.author, self.section, list(self.paragraphs), sorted(self.topics)],
-            ensure_ascii=False,
-        )
+        fields: list[Any] = [self.title, self.location, self.date.isoformat() if self.date else None,
+                             self.author, self.section, list(self.paragraphs), sorted(self.topics)]
+        if self.body_html is not None:  # only then, so releases without it keep their stored hashes
+            fields.append(self.body_html)
+        payload = json.dumps(fields, ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
     def to_json(self) -> dict[str, Any]:
@@ -114,6 +117,8 @@ class Release:
         }
         if self.links:  # only when there are any, so text listings' JSON is unchanged
             out["links"] = [list(link) for link in self.links]
+        if self.body_html is not None:
+            out["body_html"] = self.body_html
         return out
 
 
@@ -146,6 +151,7 @@ class StoredRelease:
     updated: dt.datetime  # aware UTC: moves only when the content changes; unique per release
     first_seen: dt.datetime  # aware UTC
     withdrawn: bool = False
+    body_html: str | None = None  # sanitised HTML of a Markdown body; None: render the paragraphs
 
     @property
     def body(self) -> str:

@@ -117,7 +117,7 @@ def _values(r: Release, topics: tuple[str, ...]) -> dict[str, Any]:
     return {
         "key": r.key, "title": r.title, "title_inferred": r.title_inferred, "location": r.location,
         "date": r.date, "author": r.author, "section": r.section,
-        "paragraphs": json.dumps(list(r.paragraphs), ensure_ascii=False),
+        "paragraphs": json.dumps(list(r.paragraphs), ensure_ascii=False), "body_html": r.body_html,
         "topics": " ".join(topics), "declared_topics": "\t".join(r.topics),
         "content_hash": r.content_hash,
     }
@@ -136,7 +136,7 @@ def row_to_release(row: Any) -> StoredRelease:
         paragraphs=tuple(json.loads(row.paragraphs)),
         topics=tuple(row.topics.split()) if row.topics else (),
         published=row.published, updated=row.updated, first_seen=row.first_seen,
-        withdrawn=row.withdrawn_at is not None,
+        withdrawn=row.withdrawn_at is not None, body_html=row.body_html,
     )
 
 

@@ -51,6 +51,7 @@ class ReleaseRow(Base):
     author: Mapped[str | None] = mapped_column(Text)
     section: Mapped[str | None] = mapped_column(Text)
     paragraphs: Mapped[str] = mapped_column(Text)  # JSON list of strings
+    body_html: Mapped[str | None] = mapped_column(Text)  # sanitised HTML of a Markdown body, else NULL
     topics: Mapped[str] = mapped_column(Text, default="")  # space-separated slugs, for reading
     # Topics the release names itself (front matter): kept so a re-classification keeps them.
     declared_topics: Mapped[str] = mapped_column(Text, default="")
