@@ -93,6 +93,7 @@ _MAX_DATE_LINE = 70
 _MAX_META_LINE = 100
 _META_SPLIT = re.compile(r"\s+[|·]\s+")
 _DIGIT = re.compile(r"\d")
+_YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
 _UPDATED = re.compile(r"\s*(?:last\s+)?updated\b", re.IGNORECASE)
 # A tag before a date is a label, not the end of a sentence (`Elections on 3 May`).
 _TAG_END_WORDS = frozenset(
@@ -131,7 +132,8 @@ def read_date_line(text: str, order: str | None = None) -> tuple[dt.date | None,
     The date is None when the line has the shape of a date but names no valid day
     (`31 June 2020`, no year); None as a whole when the line is not a date line.
     """
-    if len(text) > _MAX_DATE_LINE or _DIGIT.search(text) is None:
+    # A date line names its year: the cheap test rules out nearly every other line.
+    if len(text) > _MAX_DATE_LINE or _YEAR.search(text) is None:
         return None
     patterns = _patterns()
     match = patterns["line"].fullmatch(text)
@@ -209,7 +211,7 @@ def split_head_date(head: str) -> tuple[str, dt.date | None, bool]:
 
 def has_full_date(text: str) -> bool:
     """Whether a day, month and year appear somewhere in the text."""
-    if _DIGIT.search(text) is None:
+    if _YEAR.search(text) is None:
         return False
     return any(_to_date(m) is not None for m in _patterns()["anywhere"].finditer(text))
 

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 
 from feedsvc.model import Release, release_key
-from feedsvc.parsing.datelines import split_dateline
+from feedsvc.parsing.datelines import Dateline, split_dateline
 
 _INFERRED_MAX = 90  # an inferred title up to this length is the whole first sentence
 _INFERRED_CUT = 80  # longer ones are cut at the last word boundary before this
@@ -28,6 +28,9 @@ class Draft:
     opinion: bool = False  # an op-ed: a byline, never a dateline
     read_dateline: bool = True
     standfirst: str | None = None  # a summary line between the title and a dateline body
+    # The first paragraph's dateline as the line reader found it (with a separator, and
+    # a known place without one), so it is not read twice; None: read it here.
+    first_dateline: tuple[Dateline | None, Dateline | None] | None = None
 
 
 def finish(drafts: Sequence[Draft], source_file: str) -> list[Release]:
@@ -62,7 +65,11 @@ def finish(drafts: Sequence[Draft], source_file: str) -> list[Release]:
 
 def _take_dateline(draft: Draft) -> None:
     # An op-ed's first words are the author's: only a dateline with a separator counts.
-    found = split_dateline(draft.paragraphs[0], gazetteer_only_ok=not draft.opinion)
+    if draft.first_dateline is not None:
+        separated, known = draft.first_dateline
+        found = separated or (None if draft.opinion else known)
+    else:
+        found = split_dateline(draft.paragraphs[0], gazetteer_only_ok=not draft.opinion)
     if found is None:
         return
     if draft.location is None:

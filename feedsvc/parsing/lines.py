@@ -7,7 +7,7 @@ import datetime as dt
 import re
 
 from feedsvc.parsing.dates import is_updated_line, parse_meta_line, read_date_line
-from feedsvc.parsing.datelines import known_place_start, place_names, spell_place, split_dateline
+from feedsvc.parsing.datelines import Dateline, known_place_start, place_names, spell_place, split_dateline
 
 TEXT, DATE, BYLINE = 0, 1, 2
 
@@ -122,6 +122,8 @@ class Line:
     ends_sentence: bool = False
     sep_dateline: bool = False  # opens with `Place –`
     strong_dateline: bool = False  # a known place, an all-capital one or a date before the dash
+    found_dateline: Dateline | None = None  # read once here, used again when the body is assembled
+    known_place: Dateline | None = None  # `Geneva The …`
     words: int = 0
     title_case: float = 0.0
     dateline: bool = False  # opens with a dateline, gazetteer-only ones (`Geneva The …`) included
@@ -142,10 +144,20 @@ def _fold_place(name: str) -> str:
     return name.replace("İ", "i").casefold().replace("ı", "i").replace("\u0307", "")
 
 
+_PUNCTUATION = "\"“”‘’'«»()[]{}.,;:!?|/\\-–—•·*>›»<‹"
+
+
 def is_chrome(text: str) -> bool:
     """A line made only of page-header words (`Press Releases`, `Aktuelles und Berichte`)."""
-    words = re.findall(r"[^\W\d_][\w'’-]*", text.casefold())
-    return 0 < len(words) <= 6 and all(w in _CHROME_WORDS for w in words)
+    words = text.casefold().split()
+    if not 0 < len(words) <= 6:
+        return False
+    chrome = _CHROME_WORDS
+    for word in words:
+        word = word.strip(_PUNCTUATION)
+        if word and word not in chrome:
+            return False
+    return True
 
 
 def is_label(text: str) -> bool:
@@ -163,7 +175,8 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
     line.indent = indent
     stripped_text = text.strip(" -–—:|")
     line.chrome = len(stripped_text) <= 60 and (is_chrome(stripped_text) or is_label(stripped_text))
-    line.count = len(text) <= 80 and (
+    short = len(text) <= 80
+    line.count = short and (
         _RESULT_COUNT.fullmatch(stripped_text) is not None or _PAGER.fullmatch(stripped_text) is not None
     )
     byline = read_byline(text)
@@ -181,13 +194,13 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
         known = place_names()
         line.place = next((spell_place(p) for p in meta[1] if _fold_place(p) in known), None)
         return line
-    leftover = _LEFTOVER.match(stripped_text)
+    leftover = _LEFTOVER.match(stripped_text) if len(text) <= 300 else None
     if leftover is not None:
         rest = leftover.group("rest").strip()
         # `Read story- News`, `Continue reading “The title”`: the link's words and a
         # quoted title or a glued tag, but not a sentence that opens with `More …`.
         line.leftover = not rest or rest[0] in "\"“‘«-–:…»›>→" or len(rest.split()) <= 2
-    line.tag = _TAG_FIELD.fullmatch(stripped_text) is not None and len(text.split()) <= 8
+    line.tag = short and len(text.split()) <= 8 and _TAG_FIELD.fullmatch(stripped_text) is not None
     # Cheap tests first: most lines hold none of these, and a regex searched from
     # every position of a long body line is what parsing spends its time on.
     lowered = text.casefold()
@@ -210,7 +223,10 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
     line.period_end = stripped.endswith(".") and not stripped.endswith("...")
     found_dateline = split_dateline(text, gazetteer_only_ok=False)
     line.sep_dateline = found_dateline is not None
-    line.dateline = line.sep_dateline or known_place_start(text) is not None
+    line.found_dateline = found_dateline
+    if found_dateline is None:
+        line.known_place = known_place_start(text)
+    line.dateline = line.sep_dateline or line.known_place is not None
     if found_dateline is not None:
         place = found_dateline.place or ""
         known = place_names()

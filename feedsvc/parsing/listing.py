@@ -84,6 +84,8 @@ def assemble(lines: Sequence[Line], labels: Sequence[int]) -> list[Draft]:
                 drafts.append(current)
                 _take_date(current, pending)
                 section = pending = None
+            if not current.paragraphs and line.text == line.paragraph:
+                current.first_dateline = (line.found_dateline, line.known_place)
             current.paragraphs.append(line.paragraph)
         elif label == BODY_MORE and current is not None:
             current.paragraphs.append(line.paragraph)
