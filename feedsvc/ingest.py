@@ -37,6 +37,15 @@ def is_candidate(name: str) -> bool:
     return not name.startswith((".", "#", "~$")) and not name.endswith(_TEMP_SUFFIXES)
 
 
+def is_saved_page_assets(folder: str, siblings: list[str]) -> bool:
+    """`Name_files/` beside `Name.html`: a browser's "save page, complete" images and scripts, not content."""
+    for suffix in ("_files", "-Dateien", "_fichiers", "_archivos"):
+        if folder.endswith(suffix):
+            stem = folder[: -len(suffix)]
+            return any(sibling in (stem + ".html", stem + ".htm", stem + ".xhtml") for sibling in siblings)
+    return False
+
+
 def db_path(rel: str) -> str:
     # File names that are not valid UTF-8 still need a storable, stable text form.
     return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
@@ -84,7 +93,7 @@ class Ingester:
         root = str(self.content_dir)
         found: list[tuple[str, str]] = []
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames if is_candidate(d))
+            dirnames[:] = sorted(d for d in dirnames if is_candidate(d) and not is_saved_page_assets(d, filenames))
             for name in filenames:
                 if is_candidate(name):
                     full = os.path.join(dirpath, name)

@@ -13,8 +13,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+import feedparser
 import pytest
 
+from feedsvc.cli import make_ingester
+from feedsvc.config import load_settings
 from feedsvc.ingest import Ingester
 from feedsvc.model import ParseError, Release
 from feedsvc.parsing import decode, parse_bytes, parse_file, parse_text
@@ -278,11 +281,38 @@ def test_ingest_picks_up_html_pages(storage: Storage, topics_file: Path, tmp_pat
     folder = tmp_path / "content"
     folder.mkdir()
     (folder / "riverbend-news.html").write_text(CMS_PAGE, encoding="utf-8")
+    # "Save page, complete" writes the page's scripts and styles beside it: not listings.
+    assets = folder / "riverbend-news_files"
+    assets.mkdir()
+    (assets / "site.js").write_text("window.dataLayer = window.dataLayer || [];\n", encoding="utf-8")
+    (assets / "theme.css").write_text("body { margin: 0 }\n", encoding="utf-8")
     result = Ingester(storage, folder, topics_file, tag_authority="press.example.org", clock=clock).scan()
     assert (result.summary.files_scanned, result.summary.files_failed) == (1, 0)
     titles = {r.title for r in storage.list_releases(limit=100)}
     assert {"Herons return to nest on restored Millbrook marshes",
             "River levels fall after a dry winter across the upper valley"} <= titles
+
+
+def test_body_links_reach_the_release_page_and_the_feed(  # type: ignore[no-untyped-def]
+        db_url: str, storage: Storage, content_dir: Path, topics_file: Path, tmp_path: Path, make_app) -> None:
+    env = {"DATABASE_URL": db_url, "SECRET_KEY": "test-secret", "FEEDSVC_BASE_URL": "https://news.example.org",
+           "FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_TOPICS": str(topics_file),
+           "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_FEED_RECHECK": "0"}
+    (content_dir / "riverbend-news.html").write_text(CMS_PAGE, encoding="utf-8")
+    make_ingester(load_settings(env), storage).scan()
+    stored = next(r for r in storage.list_releases(limit=500) if r.title.startswith("Herons return"))
+    link = '<a href="https://example.org/reports/spring-survey-2024.pdf" rel="nofollow noopener">full survey report</a>'
+    assert stored.body_html is not None and link in stored.body_html
+
+    client = make_app(env).test_client()
+    page = client.get(f"/releases/{stored.id}").get_data(as_text=True)
+    assert link in page
+    feed = feedparser.parse(client.get("/feeds/all.atom").data)
+    (entry,) = [e for e in feed.entries if e.title == stored.title]
+    assert "https://example.org/reports/spring-survey-2024.pdf" in entry.content[0].value
+    # The other article's mail link too; its text stays escaped text around it.
+    other = next(r for r in storage.list_releases(limit=500) if r.title.startswith("River levels"))
+    assert '<a href="mailto:press@example.org" rel="nofollow noopener">our press desk</a>' in (other.body_html or "")
 
 
 # -- the rules, one by one ----------------------------------------------------------------

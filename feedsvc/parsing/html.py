@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import email.message
+import html
 from collections.abc import Sequence
 from urllib.parse import urljoin, urlsplit
 
@@ -20,6 +21,7 @@ import lxml.html
 
 from feedsvc.model import ParseError, ParseWarning, Release
 from feedsvc.parsing.decoding import decode_with_warnings
+from feedsvc.parsing.markdown_body import sanitise
 from feedsvc.parsing.normalise import normalise_text
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
@@ -119,8 +121,35 @@ def with_links(releases: Sequence[Release], page: HtmlText) -> list[Release]:
             ):
                 links.append((link.text, link.href))
         line = page.source_lines[release.line - 1] if 0 < release.line <= len(page.source_lines) else 0
-        out.append(dataclasses.replace(release, links=tuple(links), line=line or release.line))
+        out.append(dataclasses.replace(
+            release, links=tuple(links), line=line or release.line,
+            body_html=linked_body(release.paragraphs, links) if links else release.body_html,
+        ))
     return out
+
+
+def linked_body(paragraphs: Sequence[str], links: Sequence[tuple[str, str]]) -> str:
+    """The paragraphs as sanitised HTML with each link's anchor text linked where it first occurs."""
+    pending = list(links)
+    parts: list[str] = []
+    for paragraph in paragraphs:
+        pieces: list[str] = []
+        rest = paragraph
+        while pending:
+            # The earliest anchor left in this paragraph, so links are placed in reading order.
+            hits = [(rest.find(text), text, href) for text, href in pending if text and text in rest]
+            if not hits:
+                break
+            at, text, href = min(hits)
+            pieces.append(html.escape(rest[:at]))
+            pieces.append(f'<a href="{html.escape(href, quote=True)}">{html.escape(text)}</a>')
+            rest = rest[at + len(text):]
+            pending.remove((text, href))
+        pieces.append(html.escape(rest))
+        parts.append("<p>" + "".join(pieces) + "</p>")
+    # nh3 drops what the allow-list refuses (a relative or javascript: href keeps its text)
+    # and adds rel="nofollow noopener", as for Markdown bodies.
+    return sanitise("".join(parts))
 
 
 # -- bytes to text --------------------------------------------------------------------------
