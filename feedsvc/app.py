@@ -2,58 +2,43 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 
+from .clock import SYSTEM_CLOCK
 from .config import Settings, load_settings
 from .model import ConfigError
-from .publish import Publisher
-from .storage import Storage
-from .topics import Taxonomy, load_taxonomy
+from .services import Services, build_services
 from .web.feedserver import FeedServer
 
 
-class Services:
-    """What the views need, made once per process."""
+def create_app(test_config: Mapping[str, Any] | None = None, *, services: Services | None = None) -> Flask:
+    """The web application. `test_config` overrides environment variables by name.
 
-    def __init__(self, settings: Settings, storage: Storage) -> None:
-        self.settings = settings
-        self.storage = storage
-        self.publisher = Publisher(storage, settings)
-        self._taxonomy: tuple[int, Taxonomy] | None = None
-
-    def taxonomy(self) -> Taxonomy:
-        # Re-read when the file changes, so pages follow the taxonomy the ingester uses.
-        mtime = self.settings.topics_file.stat().st_mtime_ns
-        if self._taxonomy is None or self._taxonomy[0] != mtime:
-            self._taxonomy = (mtime, load_taxonomy(self.settings.topics_file))
-        return self._taxonomy[1]
-
-
-def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """The web application. `test_config` overrides environment variables by name."""
-    env = dict(os.environ)
-    env.update({k: str(v) for k, v in (test_config or {}).items()})
-    settings = load_settings(env)
+    `services` is the process's own when the app shares it (`feedsvc serve`: one Storage for
+    the web, the watcher and the scheduler); otherwise the app builds its own.
+    """
+    if services is None:
+        settings = load_settings(overrides=test_config)
+        if not settings.secret_key:
+            if not settings.debug:
+                raise ConfigError("SECRET_KEY is not set: production refuses to start without it "
+                                  "(`feedsvc serve` keeps a generated one in instance/ for a laptop)")
+            settings = _with_secret(settings, "debug-only-not-secret")
+        services = build_services(settings, SYSTEM_CLOCK)
+    settings = services.settings
     if not settings.secret_key:
-        if not settings.debug:
-            raise ConfigError("SECRET_KEY is not set: production refuses to start without it "
-                              "(`feedsvc serve` keeps a generated one in instance/ for a laptop)")
-        settings = _with_secret(settings, "debug-only-not-secret")
+        raise ConfigError("SECRET_KEY is not set: the app signs sessions and links with it")
 
     app = Flask("feedsvc", template_folder=str(settings.templates_dir), static_folder=None)
     app.config.update(SECRET_KEY=settings.secret_key, FEEDSVC_SETTINGS=settings,
                       DEBUG=settings.debug, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"))
-    storage = Storage(settings.database_url)
-    services = Services(settings, storage)
     app.extensions["feedsvc"] = services
 
     from flask_wtf.csrf import CSRFProtect
-
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from .web import admin, health, pages, security, subscribe
@@ -68,7 +53,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(subscribe.unsubscribe)
     pages.register_errors(app)
 
-    feed_server = FeedServer(app.wsgi_app, storage, recheck_seconds=settings.feed_recheck_seconds,
+    feed_server = FeedServer(app.wsgi_app, services.storage, recheck_seconds=settings.feed_recheck_seconds,
                              max_age=settings.feed_max_age, extra_headers=security.COMMON)
     app.extensions["feedsvc.feed_server"] = feed_server
     # The PaaS router is the one proxy in front: its X-Forwarded-* say how the client came in.

@@ -9,15 +9,22 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import parsing
-from .config import Settings, load_settings
+from .clock import SYSTEM_CLOCK
+from .config import Settings, load_settings, with_laptop_secret
 from .logs import setup_logging
 from .model import ConfigError, FeedsvcError, ParseError
 from .report import Classifier, report_lines
+
+if TYPE_CHECKING:
+    from .ingest import Ingester
+    from .postman import Postman
+    from .services import Services
+    from .storage import Storage
 
 log = logging.getLogger("feedsvc")
 
@@ -31,26 +38,31 @@ def _settings() -> Settings:
     return settings
 
 
-def open_storage(settings: Settings, *, upgrade: bool = True) -> Any:
-    from .storage import Storage
+def open_services(settings: Settings, *, upgrade: bool = True) -> Services:
+    """The command's services (build_services, with the real clock), the schema brought up to date."""
+    from .services import build_services
 
     try:
-        storage = Storage(settings.database_url)
+        services = build_services(settings, SYSTEM_CLOCK)
         if upgrade:
-            storage.upgrade()
+            services.storage.upgrade()
     except FeedsvcError as exc:
         raise click.ClickException(str(exc)) from None
-    return storage
+    return services
 
 
-def make_ingester(settings: Settings, storage: Any, publisher: Any = None) -> Any:
-    from .ingest import Ingester
-    from .publish import Publisher
+def make_ingester(settings: Settings, storage: Storage) -> Ingester:
+    """An Ingester over an already open storage (tests, benchmarks), wired as every command's is."""
+    from .services import build_services
 
-    publisher = publisher or Publisher(storage, settings)
-    return Ingester(storage, settings.content_dir, settings.topics_file,
-                    tag_authority=settings.tag_authority, max_file_bytes=settings.max_file_bytes,
-                    on_feeds_changed=publisher.after_scan)
+    return build_services(settings, SYSTEM_CLOCK, storage=storage).ingester()
+
+
+def _postman(services: Services) -> Postman:
+    try:
+        return services.postman()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 class _Progress:
@@ -135,18 +147,14 @@ def _parse_classifier() -> Classifier | None:
 @main.command()
 def ingest() -> None:
     """Scan the content folder once and store what changed."""
-    settings = _settings()
-    storage = open_storage(settings)
-    from .publish import Publisher
-
-    publisher = Publisher(storage, settings)
+    services = open_services(_settings())
     try:
-        result = make_ingester(settings, storage, publisher).scan(progress=_Progress("scanning"))
+        result = services.ingester().scan(progress=_Progress("scanning"))
     except FeedsvcError as exc:
         raise click.ClickException(str(exc)) from None
     for line in result.lines():
         click.echo(line)
-    if not publisher.flush(10):
+    if not services.publisher.flush(10):
         click.echo("some WebSub hub pings were still pending after 10 s and were dropped", err=True)
 
 
@@ -155,9 +163,8 @@ def watch() -> None:
     """Watch the content folder and ingest every change until stopped."""
     from .watcher import Watcher
 
-    settings = _settings()
-    storage = open_storage(settings)
-    watcher = Watcher(make_ingester(settings, storage), rescan_seconds=settings.rescan_seconds)
+    services = open_services(_settings())
+    watcher = Watcher(services.ingester(), rescan_seconds=services.settings.rescan_seconds)
     watcher.start()
     _wait_for_signal()
     watcher.stop()
@@ -166,20 +173,20 @@ def watch() -> None:
 @main.command()
 def scheduler() -> None:
     """The clock process: watcher, periodic rescan and digests on schedule."""
-    from .scheduler import Clock
+    from .scheduler import Clock as DigestClock
     from .watcher import Watcher
 
     settings = _settings()
     if not settings.secret_key:
         raise click.ClickException("SECRET_KEY is not set: digests carry signed links and need it")
-    storage = open_storage(settings)
-    ingester = make_ingester(settings, storage)
+    services = open_services(settings)
+    ingester = services.ingester()
     # The content that shipped with this deploy is stored before any digest is planned.
     for line in ingester.scan(progress=_Progress("scanning")).lines():
         log.info("first scan: %s", line)
     watcher = Watcher(ingester, rescan_seconds=settings.rescan_seconds)
     watcher.start()
-    clock = Clock(_postman(settings, storage), settings)
+    clock = DigestClock(_postman(services), settings)
     clock.start()
     _wait_for_signal()
     log.info("stopping: the digest in flight finishes its current message; the rest resumes later")
@@ -202,19 +209,12 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the schema to the newest version."""
-    settings = _settings()
-    storage = open_storage(settings, upgrade=False)
+    storage = open_services(_settings(), upgrade=False).storage
     try:
         storage.upgrade()
     except FeedsvcError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"database {storage.safe_url} at revision {storage.current_revision()}")
-
-
-def _postman(settings: Settings, storage: Any) -> Any:
-    from .postman import Postman
-
-    return Postman(storage, _laptop_secret(settings))
 
 
 @main.command()
@@ -228,9 +228,9 @@ def digest(send_now: bool, frequency: str | None, dry_run: bool, preview: str | 
     from .model import FREQUENCIES
     from .storage.digests import Delivery
 
-    settings = _settings()
-    storage = open_storage(settings)
-    postman = _postman(settings, storage)
+    services = open_services(with_laptop_secret(_settings()))
+    storage = services.storage
+    postman = _postman(services)
     freqs = (frequency,) if frequency else FREQUENCIES
     if preview or dry_run:
         until = storage.max_seq()
@@ -290,12 +290,10 @@ def _checked_email(raw: str) -> str:
 @click.option("--frequency", type=click.Choice(["daily", "weekly"]), default="weekly", show_default=True)
 def subscribers_add(email: str, topics: str, frequency: str) -> None:
     """Add a confirmed subscriber (the office holds their consent)."""
-    from .ingest import utcnow
-
-    settings = _settings()
-    storage = open_storage(settings)
+    services = open_services(_settings())
     try:
-        new = storage.add_confirmed(_checked_email(email), _parse_topics(topics, settings), frequency, utcnow())
+        new = services.storage.add_confirmed(_checked_email(email), _parse_topics(topics, services.settings),
+                                             frequency, services.clock())
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(("added " if new else "updated ") + email)
@@ -305,8 +303,7 @@ def subscribers_add(email: str, topics: str, frequency: str) -> None:
 @click.argument("email")
 def subscribers_remove(email: str) -> None:
     """Forget a subscriber entirely."""
-    settings = _settings()
-    storage = open_storage(settings)
+    storage = open_services(_settings()).storage
     if not storage.remove_subscriber(email.strip().lower()):
         raise click.ClickException(f"no subscriber {email}")
     click.echo(f"removed {email}")
@@ -316,8 +313,7 @@ def subscribers_remove(email: str) -> None:
 @click.option("--state", type=click.Choice(["pending", "confirmed", "unsubscribed", "bounced"]))
 def subscribers_list(state: str | None) -> None:
     """List subscribers."""
-    settings = _settings()
-    storage = open_storage(settings)
+    storage = open_services(_settings()).storage
     for s in storage.iter_subscribers(state):
         click.echo(f"{s.email}\t{s.state}\t{s.frequency}\t{' '.join(s.topics) or '(all)'}")
 
@@ -327,8 +323,7 @@ def subscribers_export() -> None:
     """Write confirmed subscribers as CSV (email,topics,frequency) to standard output."""
     import csv
 
-    settings = _settings()
-    storage = open_storage(settings)
+    storage = open_services(_settings()).storage
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow(["email", "topics", "frequency"])
     for s in storage.iter_subscribers("confirmed"):
@@ -341,10 +336,8 @@ def subscribers_import(csv_file: Any) -> None:
     """Import confirmed subscribers from a CSV file with columns email,topics,frequency."""
     import csv
 
-    from .ingest import utcnow
-
-    settings = _settings()
-    storage = open_storage(settings)
+    services = open_services(_settings())
+    storage, settings = services.storage, services.settings
     reader = csv.DictReader(csv_file)
     if not reader.fieldnames or "email" not in reader.fieldnames:
         raise click.ClickException("the CSV file needs a header row with at least an 'email' column")
@@ -356,7 +349,8 @@ def subscribers_import(csv_file: Any) -> None:
             if frequency not in ("daily", "weekly"):
                 raise ValueError(f"frequency {frequency!r} must be daily or weekly")
             new = storage.add_confirmed(_checked_email(row.get("email") or ""),
-                                        _parse_topics(row.get("topics") or "", settings), frequency, utcnow())
+                                        _parse_topics(row.get("topics") or "", settings), frequency,
+                                        services.clock())
         except ValueError as exc:
             errors.append(f"line {line_no}: {exc}")
             continue
@@ -369,21 +363,6 @@ def subscribers_import(csv_file: Any) -> None:
         sys.exit(1)
 
 
-def _laptop_secret(settings: Settings) -> Settings:
-    """`serve` works with nothing set: a key generated once and kept in instance/."""
-    import dataclasses
-    import secrets
-
-    if settings.secret_key:
-        return settings
-    path = settings.instance_dir / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return dataclasses.replace(settings, secret_key=path.read_text().strip())
-
-
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=None, help="Port (default: $PORT or 8000).")
@@ -393,26 +372,26 @@ def serve(host: str, port: int | None) -> None:
 
     from .watcher import Watcher
 
-    settings = _laptop_secret(_settings())
-    storage = open_storage(settings)
-    ingester = make_ingester(settings, storage)
+    settings = with_laptop_secret(_settings())
+    services = open_services(settings)
+    ingester = services.ingester()
     result = ingester.scan(progress=_Progress("scanning"))
     for line in result.lines():
         log.info("first scan: %s", line)
     watcher = Watcher(ingester, rescan_seconds=settings.rescan_seconds)
     watcher.start()
-    from .scheduler import Clock
+    from .scheduler import Clock as DigestClock
 
-    clock = Clock(_postman(settings, storage), settings)
+    clock = DigestClock(_postman(services), settings)
     clock.start()
 
     from .app import create_app
 
-    env = {"SECRET_KEY": settings.secret_key or ""}
-    app = create_app(env)
+    # The same services: web, watcher and scheduler share one Storage (one pool) in this process.
+    app = create_app(services=services)
     server = make_server(host, port or settings.port, app, threaded=True)
     click.echo(f"feedsvc: serving {settings.content_dir} at http://{host}:{server.port}/ "
-               f"(database {storage.safe_url}); Ctrl-C stops")
+               f"(database {services.storage.safe_url}); Ctrl-C stops")
     thread = threading.Thread(target=server.serve_forever, name="feedsvc-web", daemon=True)
     thread.start()
     _wait_for_signal()

@@ -131,9 +131,15 @@ def normalise_database_url(url: str, instance_dir: Path) -> str:
     return url
 
 
-def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Settings:
-    """Read every setting; raise ConfigError naming the first bad one."""
+def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = None,
+                  overrides: Mapping[str, object] | None = None) -> Settings:
+    """Read every setting; raise ConfigError naming the first bad one.
+
+    `overrides` (create_app's test_config) replace variables of the environment by name.
+    """
     env = os.environ if env is None else env
+    if overrides:
+        env = {**env, **{k: str(v) for k, v in overrides.items()}}
     base = cwd or Path.cwd()
     instance_dir = _path(env, "FEEDSVC_INSTANCE_DIR", "instance", base)
     database_url = normalise_database_url(
@@ -197,3 +203,17 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
         mail_connections=_int(env, "FEEDSVC_MAIL_CONNECTIONS", 4, 1, 16),
         debug=(env.get("FEEDSVC_DEBUG", "").strip().lower() in ("1", "true", "yes")),
     )
+
+
+def with_laptop_secret(settings: Settings) -> Settings:
+    """`serve` works with nothing set: a SECRET_KEY generated once and kept in instance/."""
+    import secrets
+
+    if settings.secret_key:
+        return settings
+    path = settings.instance_dir / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return dataclasses.replace(settings, secret_key=path.read_text().strip())

@@ -25,6 +25,7 @@ from typing import Any
 from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
 from lxml import etree
 
+from feedsvc.links import Links
 from feedsvc.model import StoredRelease
 
 __all__ = [
@@ -71,7 +72,7 @@ class FeedSpec:
     subtitle: str
     self_url: str  # the address this very document is served from (the W3C validator checks)
     alternate_url: str  # the HTML page of the feed
-    base_url: str  # release pages are {base_url}/releases/{id}
+    base_url: str  # the site: release pages are Links(base_url).release(id)
     author_name: str  # the organisation: author of every release without a byline
     language: str = "en"
     hub_url: str | None = None  # WebSub hub
@@ -198,7 +199,7 @@ def _generator(spec: FeedSpec, updated: dt.datetime,
 
 def _add_entries(fg: FeedGenerator, spec: FeedSpec, shown: Sequence[StoredRelease],
                  topic_titles: Mapping[str, str], *, dc_creator: bool) -> None:
-    base = spec.base_url.rstrip("/")
+    links = Links(spec.base_url)
     for r in shown:
         fe = fg.add_entry(order="append")  # the caller sorted newest first; feedgen would reverse it
         fe.id(clean_text(r.atom_id))  # also the RSS guid, isPermaLink="false"
@@ -226,7 +227,7 @@ def _add_entries(fg: FeedGenerator, spec: FeedSpec, shown: Sequence[StoredReleas
         elif paragraphs:
             # Escaped here, escaped again by the XML writer: readers see text, never the release's markup.
             fe.content("\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs), type="html")
-        fe.link(href=f"{base}/releases/{clean_text(r.id)}", rel="alternate", type="text/html")
+        fe.link(href=links.release(clean_text(r.id)), rel="alternate", type="text/html")
 
 
 def build_atom(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import logging
 import os
@@ -13,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from . import parsing
+from .clock import SYSTEM_CLOCK, Clock
 from .model import ConfigError, ParseError, ParseWarning, Release
 from .storage import Storage
 from .storage.releases import FileOutcome, ScanSummary, Stamps
@@ -20,16 +20,11 @@ from .topics import Taxonomy, classify, load_taxonomy
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], dt.datetime]
 Progress = Callable[[int, int], None]
-FeedsChanged = Callable[[set[str]], None]
+FeedsChanged = Callable[[set[str]], object]  # what it returns (the feeds rebuilt) is not used
 
 # Editors and copy tools leave these beside the real file while they write it.
 _TEMP_SUFFIXES = (".tmp", ".part", ".swp", ".swx", ".crdownload", "~")
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def is_candidate(name: str) -> bool:
@@ -75,7 +70,7 @@ class Ingester:
     """Turns the content folder's files into stored releases. Thread-safe: one scan at a time."""
 
     def __init__(self, storage: Storage, content_dir: Path, topics_file: Path, *,
-                 tag_authority: str, max_file_bytes: int = 20_000_000, clock: Clock = utcnow,
+                 tag_authority: str, max_file_bytes: int = 20_000_000, clock: Clock = SYSTEM_CLOCK,
                  on_feeds_changed: FeedsChanged | None = None) -> None:
         self.storage = storage
         self.content_dir = Path(content_dir)

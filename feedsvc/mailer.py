@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from feedsvc.clock import SYSTEM_CLOCK, Clock
 from feedsvc.mime import SIMPLE_ADDRESS
 from feedsvc.model import ConfigError
 from feedsvc.sending import (BaseMailer, BatchReport, MailerError, SendResult, TemporaryFailure,
@@ -336,7 +337,7 @@ class OutboxMailer(BaseMailer):
     """Writes each message as a .eml file in a folder: the embedded default for development."""
 
     def __init__(self, outbox_dir: str | Path, *,
-                 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> None:
+                 now: Clock = SYSTEM_CLOCK) -> None:
         self.outbox_dir, self._now = Path(outbox_dir), now
 
     def send(self, msg: Message) -> SendResult:

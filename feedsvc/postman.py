@@ -28,26 +28,23 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from email.message import EmailMessage
 
+from .clock import SYSTEM_CLOCK, Clock
 from .config import Settings
 from .digest import DigestLinks, DigestSection, MailSettings, plan_digest, render_digest
+from .links import Links
 from .mailer import make_mailer
 from .model import FREQUENCIES, StoredRelease, Subscriber
 from .sending import BaseMailer, SendResult, TemporaryFailure
 from .storage import Storage
 from .storage.digests import Delivery, LedgerWriter
-from .tokens import Links, Tokens
+from .tokens import Tokens
 from .topics import load_taxonomy
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], dt.datetime]
 
 # Per releases window: the releases, and each topic choice's planned sections and release ids.
 _Window = tuple[list[StoredRelease], dict[tuple[str, ...], tuple[list[DigestSection], list[str]]]]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 @dataclasses.dataclass
@@ -163,18 +160,20 @@ class _Ledger:
 class Postman:
     """Plans and sends digest runs. Callers pass the clock; nothing here reads it otherwise."""
 
-    def __init__(self, storage: Storage, settings: Settings, *, clock: Clock = utcnow,
-                 mailer_factory: Callable[[], BaseMailer] | None = None) -> None:
+    def __init__(self, storage: Storage, settings: Settings, *, clock: Clock = SYSTEM_CLOCK,
+                 mailer_factory: Callable[[], BaseMailer] | None = None, links: Links | None = None) -> None:
         if not settings.secret_key:
             raise ValueError("digests need SECRET_KEY for their signed links")
         self.storage = storage
         self.settings = settings
         self.clock = clock
-        self.links = Links(settings.base_url, Tokens(settings.secret_key))
+        self.links = links or Links(settings.base_url, Tokens(settings.secret_key))
         self.mail_settings = MailSettings(
             mail_from=settings.mail_from, reply_to=settings.mail_from,
             list_id=f"{settings.organisation} press releases <releases.{settings.tag_authority}>",
             organisation=settings.organisation)
+        # One function for every digest: render_digest caches rendered sections keyed by it.
+        self._release_url: Callable[[StoredRelease], str] = lambda r: self.links.release(r.id)
         self.stopping = threading.Event()  # SIGTERM: finish the message in flight, leave the rest
         self.mailer_factory = mailer_factory or (lambda: make_mailer(
             settings.smtp_url, settings.outbox_dir, rate=settings.mail_rate))
@@ -221,8 +220,8 @@ class Postman:
             return None, []
         links = DigestLinks(unsubscribe_url=self.links.unsubscribe(d.subscriber_id),
                             preferences_url=self.links.preferences(d.subscriber_id),
-                            archive_url=self.links.archive(d.id), release_url=self.links.base_url + "/releases/{id}",
-                            base_url=self.links.base_url)
+                            archive_url=self.links.digest_archive(d.id),
+                            release_url=self._release_url, base_url=self.links.base_url)
         msg = render_digest(subscriber, sections, period_label=d.period_label, links=links,
                             settings=self.mail_settings, now=self.clock(), run_id=f"{d.run_id}.{d.id}",
                             templates_dir=self.settings.templates_dir)

@@ -17,8 +17,10 @@ import urllib.request
 from collections.abc import Iterable
 
 from . import __version__
+from .clock import SYSTEM_CLOCK, Clock
 from .config import Settings
 from .feeds import FeedSpec, build_atom, build_opml, build_rss
+from .links import ALL, Links
 from .model import StoredRelease
 from .storage import Storage
 from .topics import Taxonomy, load_taxonomy
@@ -29,7 +31,6 @@ PAGE_SIZE = 50
 ATOM = "application/atom+xml; charset=utf-8"
 RSS = "application/rss+xml; charset=utf-8"
 OPML = "text/x-opml; charset=utf-8"
-ALL = "all"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,9 +48,12 @@ def archive_count(total: int, page_size: int = PAGE_SIZE) -> int:
 class Publisher:
     """Builds and stores every feed of the topics a scan touched; pings the hub for those that changed."""
 
-    def __init__(self, storage: Storage, settings: Settings) -> None:
+    def __init__(self, storage: Storage, settings: Settings, *, links: Links | None = None,
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         self.storage = storage
         self.settings = settings
+        self.links = links or Links(settings.base_url)
+        self.clock = clock
         self._pings: queue.Queue[tuple[str, str]] = queue.Queue()
         self._pingers: list[threading.Thread] = []
 
@@ -72,24 +76,22 @@ class Publisher:
         stored = self.storage.get_meta("tag_date")
         if stored:
             return stored
-        today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+        today = self.clock().date().isoformat()
         self.storage.set_meta("tag_date", today)
         return self.storage.get_meta("tag_date") or today
 
     def spec(self, info: FeedInfo, self_url: str) -> FeedSpec:
-        base = self.settings.base_url
-        page = f"{base}/" if info.slug == ALL else f"{base}/topics/{info.slug}"
         return FeedSpec(
             feed_id=f"tag:{self.settings.tag_authority},{self.tag_date()}:feed/{info.slug}",
-            title=info.title, subtitle=info.subtitle, self_url=self_url, alternate_url=page,
-            base_url=base, author_name=self.settings.organisation, language=self.settings.language,
+            title=info.title, subtitle=info.subtitle, self_url=self_url, alternate_url=self.links.topic(info.slug),
+            base_url=self.links.base_url, author_name=self.settings.organisation, language=self.settings.language,
             hub_url=self.settings.websub_hub, generator="feedsvc", generator_version=__version__)
 
     def feed_url(self, slug: str, ext: str = "atom") -> str:
-        return f"{self.settings.base_url}/feeds/{slug}.{ext}"
+        return self.links.feed(slug, ext)
 
     def archive_url(self, slug: str, page: int) -> str:
-        return f"{self.settings.base_url}/feeds/archive/{slug}/{page}.atom"
+        return self.links.feed_archive(slug, page)
 
     # -- building -----------------------------------------------------------------------
 
@@ -130,7 +132,7 @@ class Publisher:
     def rebuild(self, slugs: Iterable[str]) -> list[str]:
         """Rebuild and store the feeds of these topics; return the names whose bytes changed."""
         taxonomy = self.taxonomy()
-        now = dt.datetime.now(dt.timezone.utc)
+        now = self.clock()
         changed: list[str] = []
         for slug in sorted(set(slugs)):
             info = self.feed_info(slug, taxonomy)
@@ -147,14 +149,13 @@ class Publisher:
                 changed.append(f"{slug}.rss")
         if changed:
             log.info("feeds rebuilt: %s", ", ".join(changed))
-            self.ping_hub([self.settings.base_url + "/feeds/" + name for name in changed])
+            self.ping_hub([self.links.feed_document(name) for name in changed])
         return changed
 
     def opml(self, taxonomy: Taxonomy) -> bytes:
         org = self.settings.organisation
-        feeds = [(f"{org}: all press releases", self.feed_url(ALL), f"{self.settings.base_url}/")]
-        feeds += [(f"{org}: {t.title}", self.feed_url(t.slug), f"{self.settings.base_url}/topics/{t.slug}")
-                  for t in taxonomy.topics]
+        feeds = [(f"{org}: all press releases", self.feed_url(ALL), self.links.topic(ALL))]
+        feeds += [(f"{org}: {t.title}", self.feed_url(t.slug), self.links.topic(t.slug)) for t in taxonomy.topics]
         return build_opml(f"{org} press releases", feeds)
 
     def after_scan(self, slugs: set[str]) -> list[str]:

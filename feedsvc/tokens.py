@@ -1,4 +1,7 @@
-"""Signed tokens in links (itsdangerous): confirm, manage, unsubscribe, view a digest."""
+"""Signed tokens in links (itsdangerous): confirm, manage, unsubscribe, view a digest.
+
+The URLs that carry them are built in feedsvc/links.py.
+"""
 
 from __future__ import annotations
 
@@ -52,26 +55,3 @@ class Tokens:
         if not isinstance(value, int):
             raise BadToken("This link is not valid.")
         return value
-
-
-@dataclasses.dataclass(frozen=True)
-class Links:
-    """Absolute URLs for emails, from the configured base URL."""
-
-    base_url: str
-    tokens: Tokens
-
-    def confirm(self, subscriber_id: int) -> str:
-        return f"{self.base_url}/confirm/{self.tokens.make('confirm', subscriber_id)}"
-
-    def preferences(self, subscriber_id: int) -> str:
-        return f"{self.base_url}/preferences/{self.tokens.make('manage', subscriber_id)}"
-
-    def unsubscribe(self, subscriber_id: int) -> str:
-        return f"{self.base_url}/unsubscribe/{self.tokens.make('unsubscribe', subscriber_id)}"
-
-    def archive(self, delivery_id: int) -> str:
-        return f"{self.base_url}/digests/{self.tokens.make('digest', delivery_id)}"
-
-    def release(self, release_id: str) -> str:
-        return f"{self.base_url}/releases/{release_id}"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session
+from flask import Blueprint, abort, redirect, render_template, request, session
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired
+
+from . import services
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -18,7 +20,7 @@ class LoginForm(FlaskForm):
 
 
 def _token() -> str | None:
-    return current_app.extensions["feedsvc"].settings.admin_token
+    return services().settings.admin_token
 
 
 def _matches(given: str) -> bool:
@@ -74,7 +76,7 @@ def logout() -> Any:
 
 @bp.get("")
 def dashboard() -> Any:
-    s = current_app.extensions["feedsvc"]
+    s = services()
     storage = s.storage
     taxonomy = s.taxonomy()
     counts = storage.topic_counts()

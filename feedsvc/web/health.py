@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
+
+from . import services
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    ok = current_app.extensions["feedsvc"].storage.ping()
+    ok = services().storage.ping()
     resp = jsonify(status="ok" if ok else "database unreachable")
     resp.headers["Cache-Control"] = "no-store"
     return resp, 200 if ok else 503

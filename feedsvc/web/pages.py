@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
+from flask import Blueprint, Flask, Response, abort, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from ..publish import ALL, ATOM, OPML, Publisher
+from ..links import ALL
+from ..publish import ATOM, OPML
+from . import services
 
 bp = Blueprint("pages", __name__)
 LIST_SIZE = 30
-
-
-def services() -> Any:
-    return current_app.extensions["feedsvc"]
 
 
 def _feed_links(*slugs: str) -> list[dict[str, str]]:
@@ -76,7 +73,7 @@ def _conditional(body: bytes, mimetype: str) -> Response:
 @bp.get("/feeds/archive/<slug>/<int:page>.atom")
 def archive(slug: str, page: int) -> Response:
     s = services()
-    publisher: Publisher = s.publisher
+    publisher = s.publisher
     taxonomy = s.taxonomy()
     info = publisher.feed_info(slug, taxonomy)
     body = publisher.archive_atom(info, page, taxonomy) if info else None

@@ -19,10 +19,10 @@ except ImportError:  # older WTForms knows only tuples
         return (value, label)
 
 from ..digest import MailSettings, plan_digest, render_confirmation
-from ..ingest import utcnow
-from ..mailer import make_mailer
+from ..links import Links
 from ..model import Subscriber
-from ..tokens import CONFIRM_MAX_AGE, BadToken, Links, Tokens
+from ..tokens import CONFIRM_MAX_AGE, BadToken, Tokens
+from . import services
 
 bp = Blueprint("subscribe", __name__)
 
@@ -82,31 +82,33 @@ class _RateLimit:
 _limiter = _RateLimit()
 
 
-def _services() -> Any:
-    return current_app.extensions["feedsvc"]
-
-
 def _links() -> Links:
-    s = _services().settings
-    return Links(s.base_url, Tokens(s.secret_key))
+    return services().links
+
+
+def _tokens() -> Tokens:
+    tokens = _links().tokens
+    if tokens is None:  # create_app refuses to start without SECRET_KEY
+        raise RuntimeError("the app's links were made without SECRET_KEY")
+    return tokens
 
 
 def _topic_choices() -> list[Any]:
-    return [_choice(t.slug, t.title) for t in _services().taxonomy().topics]
+    return [_choice(t.slug, t.title) for t in services().taxonomy().topics]
 
 
 def _mail_settings() -> MailSettings:
-    s = _services().settings
+    s = services().settings
     return MailSettings(mail_from=s.mail_from, reply_to=s.mail_from, organisation=s.organisation,
                         list_id=f"{s.organisation} press releases <releases.{s.tag_authority}>")
 
 
 def _subscriber(purpose: str, token: str, max_age: int | None = None) -> Subscriber:
     try:
-        sid = _links().tokens.read(purpose, token, max_age)
+        sid = _tokens().read(purpose, token, max_age)
     except BadToken as exc:
         abort(400, description=str(exc))
-    sub = _services().storage.get_subscriber(sid)
+    sub = services().storage.get_subscriber(sid)
     if sub is None:
         abort(404, description="This subscription no longer exists.")
     return sub
@@ -125,14 +127,14 @@ def subscribe() -> Any:
     if not _limiter.allow(request.remote_addr or "?"):
         return render_template("message.html", title="Too many requests", feeds=[],
                                message="Too many sign-ups from your address: please try again later."), 429
-    s = _services()
-    now = utcnow()
+    s = services()
+    now = s.clock()
     sub, send = s.storage.subscribe(form.email.data, tuple(form.topics.data or ()), form.frequency.data, now)
     if send:
         msg = render_confirmation(sub.email, confirm_url=_links().confirm(sub.id), settings=_mail_settings(),
                                   now=now, templates_dir=s.settings.templates_dir)
         try:
-            with make_mailer(s.settings.smtp_url, s.settings.outbox_dir) as mailer:
+            with s.mailer() as mailer:
                 mailer.send(msg)
         except Exception:  # the answer must not tell whether anything was sent
             current_app.logger.exception("confirmation email to subscriber %s failed", sub.id)
@@ -142,7 +144,7 @@ def subscribe() -> Any:
 @bp.get("/confirm/<token>")
 def confirm(token: str) -> Any:
     sub = _subscriber("confirm", token, CONFIRM_MAX_AGE)
-    sub = _services().storage.confirm(sub.id, utcnow()) or sub
+    sub = services().storage.confirm(sub.id, services().clock()) or sub
     return render_template("message.html", title="Subscription confirmed", feeds=[],
                            message="You will receive the digest from the next one on.",
                            link=_links().preferences(sub.id), link_text="Manage your subscription")
@@ -155,7 +157,7 @@ def preferences(token: str) -> Any:
     form.topics.choices = _topic_choices()
     saved = False
     if form.validate_on_submit():
-        _services().storage.set_preferences(sub.id, tuple(form.topics.data or ()), form.frequency.data)
+        services().storage.set_preferences(sub.id, tuple(form.topics.data or ()), form.frequency.data)
         saved = True
     elif request.method == "POST":
         return render_template("preferences.html", form=form, sub=sub, feeds=[],
@@ -175,7 +177,7 @@ def unsubscribe_page(token: str) -> Any:
 def unsubscribe(token: str) -> Any:
     """RFC 8058 one-click: the mailbox provider POSTs `List-Unsubscribe=One-Click`; no other step."""
     sub = _subscriber("unsubscribe", token)
-    _services().storage.unsubscribe(sub.id, utcnow())
+    services().storage.unsubscribe(sub.id, services().clock())
     return render_template("message.html", title="Unsubscribed", feeds=[],
                            message=f"{sub.email} will get no more emails from us.")
 
@@ -184,17 +186,17 @@ def unsubscribe(token: str) -> Any:
 def archive(token: str) -> Any:
     """"View in browser": exactly the releases that digest carried."""
     try:
-        delivery_id = _links().tokens.read("digest", token)
+        delivery_id = _tokens().read("digest", token)
     except BadToken as exc:
         abort(400, description=str(exc))
-    s = _services()
+    s = services()
     d = s.storage.get_delivery(delivery_id)
     if d is None or not d["release_ids"]:
         abort(404, description="There is no such digest.")
     releases = s.storage.releases_by_ids(d["release_ids"].split())
     sub = s.storage.get_subscriber(d["subscriber_id"])
     everyone = Subscriber(id=0, email="", topics=sub.topics if sub else (), frequency="weekly",
-                          state="confirmed", created_at=utcnow())
+                          state="confirmed", created_at=s.clock())
     sections = plan_digest(everyone, releases, s.taxonomy().titles)
     return render_template("digest_archive.html", sections=sections, period_label=d["period_label"],
                            feeds=[])

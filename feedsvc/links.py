@@ -1,0 +1,79 @@
+"""Every absolute public URL: pages, feeds, archives, OPML, and the signed links in emails.
+
+Feeds, emails and tag/self links take their URLs from here and nowhere else (issue 12 item 4);
+templates may still write in-app navigation as relative paths.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only typed here: feeds.py imports this module, and must stay free of itsdangerous
+    from .tokens import Tokens
+
+ALL = "all"  # the feed of every release; its page is the home page
+FEED_FORMATS = ("atom", "rss")
+
+
+@dataclasses.dataclass(frozen=True)
+class Links:
+    """Absolute URLs under `base_url` (a path prefix is kept, trailing slashes are not)."""
+
+    base_url: str
+    tokens: Tokens | None = None  # None where no signed link is made (feeds, pages)
+
+    def __post_init__(self) -> None:
+        # "https://x.org/news/" and "https://x.org/news" name the same site: one spelling, so
+        # feeds built by either never differ byte for byte.
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+
+    # -- pages ---------------------------------------------------------------------------
+
+    def home(self) -> str:
+        return f"{self.base_url}/"
+
+    def release(self, release_id: str) -> str:
+        return f"{self.base_url}/releases/{release_id}"
+
+    def topic(self, slug: str) -> str:
+        """The HTML page of a topic; the feed of everything has the home page as its page."""
+        return self.home() if slug == ALL else f"{self.base_url}/topics/{slug}"
+
+    # -- feeds ---------------------------------------------------------------------------
+
+    def feed(self, slug: str, fmt: str = "atom") -> str:
+        if fmt not in FEED_FORMATS:
+            raise ValueError(f"feed format {fmt!r} is not one of {', '.join(FEED_FORMATS)}")
+        return f"{self.base_url}/feeds/{slug}.{fmt}"
+
+    def feed_document(self, name: str) -> str:
+        """A stored feed document by its name ("all.atom"), as the hub is told about it."""
+        return f"{self.base_url}/feeds/{name}"
+
+    def feed_archive(self, slug: str, page: int) -> str:
+        """RFC 5005 archive page `page` (1 is the oldest) of a topic's Atom feed."""
+        return f"{self.base_url}/feeds/archive/{slug}/{page}.atom"
+
+    def opml(self) -> str:
+        return f"{self.base_url}/feeds.opml"
+
+    # -- signed links in emails ----------------------------------------------------------
+
+    def _token(self, purpose: str, value: int) -> str:
+        if self.tokens is None:
+            raise ValueError("signed links need SECRET_KEY: these Links were made without tokens")
+        return self.tokens.make(purpose, value)
+
+    def confirm(self, subscriber_id: int) -> str:
+        return f"{self.base_url}/confirm/{self._token('confirm', subscriber_id)}"
+
+    def preferences(self, subscriber_id: int) -> str:
+        return f"{self.base_url}/preferences/{self._token('manage', subscriber_id)}"
+
+    def unsubscribe(self, subscriber_id: int) -> str:
+        return f"{self.base_url}/unsubscribe/{self._token('unsubscribe', subscriber_id)}"
+
+    def digest_archive(self, delivery_id: int) -> str:
+        """"View in browser": the releases one digest carried."""
+        return f"{self.base_url}/digests/{self._token('digest', delivery_id)}"
