@@ -142,7 +142,8 @@ def render(items: list[dict[str, object]], draw: st.DrawFn, dates_above: bool) -
     indent = draw(st.sampled_from(["", "    ", "\t"]))
     # A heading at the very top of a page is its title, not a section: with a section
     # there, the page's own heading stands above it.
-    top = ["Press Releases\n\n"] if items[0]["section"] else ["", "Press Releases\n\n"]
+    # So does a release with no body: at the top of a bare page it reads as the page's title.
+    top = ["Press Releases\n\n"] if items[0]["section"] or not items[0]["paragraphs"] else ["", "Press Releases\n\n"]
     out = [draw(st.sampled_from(top))]
     for item in items:
         gap = "\n" * draw(st.integers(1, 3))

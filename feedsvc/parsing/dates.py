@@ -70,7 +70,7 @@ def _patterns() -> dict[str, re.Pattern[str]]:
     )
     prefix = r"(?:(?:posted|published|updated|released|issued|dated?|publié|publicado|veröffentlicht)(?:\s+(?:on|le|el|am))?\s*:?\s*)?"
     time = (
-        r"(?:\s*[,|·-]?\s*(?:at\s+|à\s+|um\s+|-\s+)?\d{1,2}[:.h]\d{2}(?:\s*[ap]\.?m\.?)?"
+        r"(?:\s*[,|·-]?\s*(?:at\s+|à\s+|um\s+|-\s+)?\d{1,2}[:.h]\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?"
         r"(?:\s*(?:GMT|UTC|CET|CEST|EST|EDT|BST|[+-]\d{2}:?\d{2}))?(?:\s*(?:Uhr))?)?"
     )
     flags = re.IGNORECASE
@@ -151,6 +151,13 @@ def read_date_line(text: str, order: str | None = None) -> tuple[dt.date | None,
     return _to_date(match, order), tag
 
 
+def is_month_heading(text: str) -> bool:
+    """`Febrero 2002`, `March 2021`: a heading grouping a month's releases, not a date line."""
+    if len(text) > 30 or _YEAR.search(text) is None:
+        return False
+    return re.fullmatch(rf"(?:{_names()[1]})\.?,?\s+(?:de\s+)?\d{{4}}", text.strip(), re.IGNORECASE) is not None
+
+
 def is_updated_line(text: str) -> bool:
     """`Last updated Saturday December 22, 2001`: a page's own date, not a release's."""
     return _UPDATED.match(text) is not None
@@ -177,7 +184,11 @@ def parse_meta_line(text: str) -> tuple[dt.date, list[str]] | None:
 
 
 def split_title_date(text: str) -> tuple[str, dt.date | None]:
-    """A title with its date appended (`Title (12/18/2019)`, `Title | 18 Dec 2019`) split in two."""
+    """A title with its date beside it (`Title (12/18/2019)`, `Title | 18 Dec 2019`,
+    `12 April 2022 — Title`) split in two."""
+    leading = _leading_date(text)
+    if leading is not None:
+        return leading
     if _DIGIT.search(text[-12:]) is None:
         return text, None
     match = _patterns()["title"].fullmatch(text)
@@ -187,6 +198,21 @@ def split_title_date(text: str) -> tuple[str, dt.date | None]:
     if date is None or not match.group("title"):
         return text, None
     return match.group("title"), date
+
+
+_LEAD_SEPARATOR = re.compile(r"\s*(?:[—–|:]|-{1,2})\s+")
+
+
+def _leading_date(text: str) -> tuple[str, dt.date] | None:
+    """`12 April 2022 — Community water points restored`: the date, then the title."""
+    if not text[:1].isalnum() or _YEAR.search(text[:40]) is None:
+        return None
+    for separator in _LEAD_SEPARATOR.finditer(text, 0, 60):
+        found = read_date_line(text[: separator.start()])
+        if found is not None and found[0] is not None and found[1] is None:
+            title = text[separator.end():].strip()
+            return (title, found[0]) if title else None
+    return None
 
 
 def split_head_date(head: str) -> tuple[str, dt.date | None, bool]:

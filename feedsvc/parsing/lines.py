@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import re
 
-from feedsvc.parsing.dates import is_updated_line, parse_meta_line, read_date_line
+from feedsvc.parsing.dates import is_month_heading, is_updated_line, parse_meta_line, read_date_line
 from feedsvc.parsing.datelines import Dateline, known_place_start, place_names, spell_place, split_dateline
 
 TEXT, DATE, BYLINE = 0, 1, 2
@@ -32,6 +32,11 @@ _BYLINE = re.compile(r"(?:By|BY|Par|PAR|Por|POR|Posted\s+by|Written\s+by|Publié
 # `Posted by Tom Ellery on April 9, 2021`, `Par Anne Roux le 3 mai 2021`
 # `Posted on April 22, 2021 by Hannah Oduya`
 _POSTED_ON_BY = re.compile(r"(?:posted|published|publié|publicado)\s+(?:on|le|el)\s+(?P<date>.+?)\s+(?:by|par|por)\s+(?P<name>.+)", re.IGNORECASE)
+_DATE_BY = re.compile(r"(?P<date>[^|]{6,40}?)\s+by\s+(?P<name>.+?)(?:\s+in\s+[^|]{1,40})?")
+# `Opinion | Grace Otieno | 12 May 2021`: an opinion page's meta line names the author.
+_OPINION_WORDS = frozenset("opinion op-ed oped commentary column blog analysis editorial comment".split())
+_OPINION_META = re.compile(r"(?i:opinion|op-ed|oped|commentary|column|blog|analysis|editorial|comment)\s*[|·]\s*.+")
+_META_PARTS = re.compile(r"\s*[|·]\s*")
 _BYLINE_ON = re.compile(r"(?P<name>.+?)\s+(?:on|le|el|am|,)\s+(?P<date>[^,]*\d.*)")
 # `By LINDA BURNEY | 25 October 2019`: a byline and the piece's date on one line.
 _BYLINE_DATE = re.compile(r"(?P<name>.+?)\s+[|·]\s+(?P<date>[^|·]+)")
@@ -41,13 +46,15 @@ _LEFTOVER = re.compile(
     r"more|learn\s+more|find\s+out\s+more|see\s+more|view\s+more|full\s+story|lire\s+la\s+suite|"
     r"en\s+savoir\s+plus|d[ée]couvrir|leer\s+m[áa]s|ver\s+m[áa]s|seguir\s+leyendo|weiterlesen|"
     r"mehr(?:\s+(?:lesen|erfahren))?|devam[ıi]n[ıi]\s+oku|daha\s+fazla|leggi(?:\s+(?:tutto|di\s+pi[ùu]))?|"
-    r"ler\s+mais|saiba\s+mais)\b(?P<rest>.*)",
+    r"ler\s+mais|saiba\s+mais|share(?:\s+(?:this|on))?(?=\s*:?\s*(?:facebook|twitter|linkedin|e-?mail|whatsapp|x\b)))"
+    r"\b(?P<rest>.*)",
     re.IGNORECASE,
 )
 # Tag and category lines: `Region Americas`, `Country USA`, `Topics: Health`.
 _TAG_FIELD = re.compile(
     r"(?:regions?|country|countries|topics?|themes?|tags?|category|categories|keywords?|"
-    r"issues?|subjects?|type|filed\s+under|posted\s+in)\s*:?\s+\S.*",
+    r"issues?|subjects?|type|filed\s+under|posted\s+in|location|lieu|ort|lugar|from|source|sources?|"
+    r"release\s+no\.?|ref(?:erence)?\.?(?:\s+no\.?)?)\s*:?\s+\S.*",
     re.IGNORECASE,
 )
 # Words of page headers and of tag lines: a line made only of them is chrome.
@@ -74,12 +81,13 @@ _PAGER = re.compile(
     r"\d{1,4}|…|\.\.\.|[«»‹›<>←→|/]|\s)+",
     re.IGNORECASE,
 )
-_CAPTION = re.compile(r"©|\(c\)\s|\bphoto(?:\s+credit)?s?\s*:|\bphoto\s+credit\b|\bcredit\s*:|\bfoto\s*:|"
+_CAPTION = re.compile(r"©|\(c\)\s|^(?:image|picture|photo|foto|bild|illustration)\s*:|\bphoto(?:\s+credit)?s?\s*:|\bphoto\s+credit\b|\bcredit\s*:|\bfoto\s*:|"
                       r"\bcourtesy\s+of\b|/\s*(?:AFP|Reuters|AP|Getty)\b", re.IGNORECASE)
 _CONTACT = re.compile(
     r"^(?:for\s+(?:more|further)\s+information|media\s+contacts?|press\s+contacts?|contacts?\s*:|"
     r"for\s+media\s+(?:enquiries|inquiries)|pour\s+plus\s+d|contacto|kontakt)|"
-    r"\b(?:tel|phone|mobile|cell|fax)\.?\s*:?\s*\+?\d|\+\d{1,3}[\s\d()-]{6,}|[\w.+-]+@[\w-]+\.[\w.]+",
+    r"\b(?:tel|phone|mobile|cell|fax)\.?\s*:?\s*\+?\d|\+\d{1,3}[\s\d()-]{6,}|[\w.+-]+@[\w-]+\.[\w.]+|"
+    r"^\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}$",
     re.IGNORECASE,
 )
 # A title or sentence cut by a hard line break ends on one of these.
@@ -138,6 +146,8 @@ class Line:
     contact: bool = False  # `Tel: +41 …`, `For more information, contact …`
     open_end: bool = False  # ends on `and`, `of`, a comma: the line goes on below
     period_end: bool = False
+    dated_title: bool = False  # `12 April 2022 — Title`
+    month_heading: bool = False  # `Febrero 2002`
 
 
 def _fold_place(name: str) -> str:
@@ -201,17 +211,19 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
         # quoted title or a glued tag, but not a sentence that opens with `More …`.
         line.leftover = not rest or rest[0] in "\"“‘«-–:…»›>→" or len(rest.split()) <= 2
     line.tag = short and len(text.split()) <= 8 and _TAG_FIELD.fullmatch(stripped_text) is not None
+    line.month_heading = short and is_month_heading(stripped_text)
     # Cheap tests first: most lines hold none of these, and a regex searched from
     # every position of a long body line is what parsing spends its time on.
     lowered = text.casefold()
     line.caption = (
-        ("©" in text or "photo" in lowered or "credit" in lowered or "foto" in lowered
+        ("©" in text or "photo" in lowered or "credit" in lowered or "image" in lowered or "picture" in lowered
+         or "bild" in lowered or "illustration" in lowered or "foto" in lowered
          or "courtesy" in lowered or "(c)" in lowered or "/" in text)
         and _CAPTION.search(text) is not None
     )
     line.teaser = ("..." in text[-24:] or "…" in text[-24:]) and _TEASER_CUT.search(text[-24:]) is not None
     line.contact = (
-        ("@" in text or "+" in text or "tel" in lowered or "phone" in lowered or "contact" in lowered
+        ("@" in text or "+" in text or text[:1] == "(" or "tel" in lowered or "phone" in lowered or "contact" in lowered
          or "information" in lowered or "mobile" in lowered or "fax" in lowered or "kontakt" in lowered)
         and _CONTACT.search(text) is not None
     )
@@ -222,6 +234,12 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
     ends_period = stripped.endswith((".", "…"))
     line.period_end = stripped.endswith(".") and not stripped.endswith("...")
     found_dateline = split_dateline(text, gazetteer_only_ok=False)
+    if (found_dateline is not None and found_dateline.place is None and len(found_dateline.rest) <= 160
+            and not found_dateline.rest.rstrip(_CLOSERS).endswith(".")):
+        # `12 April 2022 — Community water points restored`: a date, then a title, not a
+        # bare-date dateline opening a body.
+        line.dated_title = True
+        found_dateline = None
     line.sep_dateline = found_dateline is not None
     line.found_dateline = found_dateline
     if found_dateline is None:
@@ -279,7 +297,16 @@ def _title_case(words: list[str]) -> float:
 
 def read_byline(text: str) -> tuple[str, dt.date | None] | None:
     """(author, date) of `By NAME, ROLE` or `By NAME | 25 October 2019`; None for other lines."""
-    if len(text) > 200 or not text[:1] in "BbPpW":
+    if len(text) > 200:
+        return None
+    dated = _DATE_BY.fullmatch(text) if " by " in text else None
+    if dated is not None:
+        # WordPress: `March 3, 2021 by Tomas Ekwueme in Commentary`
+        found = read_date_line(dated.group("date"))
+        author = parse_byline("By " + dated.group("name")) if found is not None else None
+        if author is not None and found is not None:
+            return author, found[0]
+    if not text[:1] in "BbPpWOoCc":
         return None
     date: dt.date | None = None
     posted = _POSTED_ON_BY.fullmatch(text)
@@ -287,6 +314,13 @@ def read_byline(text: str) -> tuple[str, dt.date | None] | None:
         found = read_date_line(posted.group("date"))
         author = parse_byline("By " + posted.group("name"))
         return None if found is None or author is None else (author, found[0])
+    meta = _OPINION_META.fullmatch(text)
+    if meta is not None:
+        parts = [part.strip() for part in _META_PARTS.split(text)]
+        found = next((f for part in parts if (f := read_date_line(part)) is not None), None)
+        names = [part for part in parts if read_date_line(part) is None and part.casefold() not in _OPINION_WORDS]
+        author = parse_byline("By " + names[0]) if len(names) == 1 else None
+        return None if author is None else (author, found[0] if found else None)
     split = _BYLINE_DATE.fullmatch(text) or _BYLINE_ON.fullmatch(text)
     if split is not None:
         found = read_date_line(split.group("date").strip())

@@ -27,14 +27,14 @@ _N = len(LABELS)
 _NEVER = -1000.0
 
 # Transition scores (from, to) → score; pairs not listed cannot follow each other.
-# A missing date costs `_UNDATED` in a page whose releases are dated (`_mode_table`).
+# A missing date costs up to `_UNDATED` in a page whose releases are dated (`_mode_table`).
 _BASE: dict[tuple[int, int], float] = {
     (HEAD, HEAD): 0.0, (HEAD, TITLE): 0.0, (HEAD, SECTION): 0.0, (HEAD, BYLINE_L): 0.0,
     (HEAD, DATE_PRE): 0.0, (HEAD, BODY_FIRST): -4.0,
     (SECTION, TITLE): 0.0, (SECTION, DATE_PRE): 0.0, (SECTION, NOISE): -0.5, (SECTION, SECTION): -1.0,
     (DATE_PRE, TITLE): 0.0, (DATE_PRE, NOISE): -0.5, (DATE_PRE, BYLINE_L): 0.0, (DATE_PRE, BODY_FIRST): -3.0,
     (NOISE, NOISE): 0.0, (NOISE, TITLE): 0.0, (NOISE, DATE_PRE): 0.0, (NOISE, SECTION): 0.0,
-    (NOISE, BYLINE_L): 0.0, (NOISE, BODY_FIRST): -2.5,
+    (NOISE, BYLINE_L): 0.0, (NOISE, BODY_FIRST): -2.0, (NOISE, DATE_POST): -1.0,
     (TITLE, TITLE_MORE): -1.0, (TITLE, DATE_POST): 0.0, (TITLE, BYLINE_L): 0.0, (TITLE, STANDFIRST): 0.0,
     (TITLE, BODY_FIRST): 0.0, (TITLE, NOISE): -1.5, (TITLE, TITLE): -3.0, (TITLE, DATE_PRE): -2.5,
     (TITLE, SECTION): -2.5,
@@ -63,7 +63,7 @@ _STARTS = {HEAD: 0.0, DATE_PRE: 0.0, TITLE: 0.0, SECTION: 0.0, BYLINE_L: 0.0, BO
 
 
 @functools.lru_cache(maxsize=8)
-def _mode_table(dates_first: bool, dated: bool, bodies: bool) -> list[list[tuple[int, float]]]:
+def _mode_table(dates_first: bool, dated: float, bodies: bool) -> list[list[tuple[int, float]]]:
     """Predecessors of each label with their scores, for one reading of the page."""
     table: dict[tuple[int, int], float] = dict(_BASE)
     if bodies:
@@ -78,7 +78,7 @@ def _mode_table(dates_first: bool, dated: bool, bodies: bool) -> list[list[tuple
         if dated:
             for key in list(table):
                 if key[1] == TITLE and key[0] not in (DATE_PRE, SECTION, NOISE):
-                    table[key] -= _UNDATED
+                    table[key] -= _UNDATED * dated
     else:
         # Dates stand under titles: a date above opens only an op-ed's byline.
         for key in list(table):
@@ -86,8 +86,8 @@ def _mode_table(dates_first: bool, dated: bool, bodies: bool) -> list[list[tuple
                 del table[key]
         if dated:
             for key in list(table):
-                if key[0] in (TITLE, TITLE_MORE) and key[1] in (BODY_FIRST, STANDFIRST, BYLINE_L, TITLE, NOISE):
-                    table[key] -= _UNDATED
+                if key[0] in (TITLE, TITLE_MORE) and key[1] in (BODY_FIRST, STANDFIRST, BYLINE_L, TITLE):
+                    table[key] -= _UNDATED * dated
     preds: list[list[tuple[int, float]]] = [[] for _ in range(_N)]
     for (a, b), w in table.items():
         preds[b].append((a, w))
@@ -115,11 +115,17 @@ _W: dict[str, dict[int, float]] = {
     "gazetteer_dateline": {BODY_FIRST: 1, BODY_MORE: -1},
     "weak_dateline": {BODY_FIRST: 1.5, BODY_MORE: -3, TITLE: -1, SECTION: -2},
     "next_byline": {TITLE: 3},
+    "dated_title": {TITLE: 1.5, BODY_FIRST: -1},
+    # In a page that separates its blocks with blank lines, a line glued under a body
+    # paragraph goes on with it.
+    "glued_to_body": {BODY_MORE: 1.5, TITLE: -1.5, SECTION: -2},
+    "caseless": {TITLE: 1, BODY_FIRST: -0.5, BODY_MORE: -0.5},
+    "month_heading": {SECTION: 2, NOISE: 2, HEAD: 1, TITLE: -5, BODY_FIRST: -5, BODY_MORE: -5},
     "leftover": {NOISE: 5, HEAD: 2, TITLE: -8, TITLE_MORE: -8, BODY_FIRST: -6, BODY_MORE: -6, SECTION: -6,
                  STANDFIRST: -6, ROLE: -6},
     "chrome": {HEAD: 2, NOISE: 2, TITLE: -4, BODY_FIRST: -3, BODY_MORE: -3, SECTION: -3, STANDFIRST: -4},
     "count": {HEAD: 3, NOISE: 3, TITLE: -6, BODY_FIRST: -6, BODY_MORE: -6, SECTION: -6},
-    "tag": {NOISE: 3, HEAD: 1, TITLE: -3, BODY_FIRST: -3, BODY_MORE: -3, SECTION: -1, STANDFIRST: -3,
+    "tag": {NOISE: 3, HEAD: 1, TITLE: -5, TITLE_MORE: -5, BODY_FIRST: -3, BODY_MORE: -3, SECTION: -1, STANDFIRST: -3,
             ROLE: -2},
     "repeated": {NOISE: 2, TITLE: -3, BODY_FIRST: -3, BODY_MORE: -3, STANDFIRST: -3},
     "caption": {NOISE: 4, HEAD: 1, TITLE: -4, TITLE_MORE: -4, BODY_FIRST: -2, BODY_MORE: -2, SECTION: -4},
@@ -130,8 +136,8 @@ _W: dict[str, dict[int, float]] = {
              STANDFIRST: -1, ROLE: -6},
     "very_long": {TITLE: -6, TITLE_MORE: -6, SECTION: -6, NOISE: -3, HEAD: -1, STANDFIRST: -3},
     "period_end": {TITLE: -3.5, TITLE_MORE: -1, SECTION: -2},
-    "contact": {BODY_MORE: 3, TITLE: -5, TITLE_MORE: -3, SECTION: -5, BODY_FIRST: -1, NOISE: 1},
-    "after_colon": {BODY_MORE: 2, TITLE: -3, SECTION: -3},
+    "contact": {BODY_MORE: 3, TITLE: -5, TITLE_MORE: -3, SECTION: -5, BODY_FIRST: -1, NOISE: 2},
+    "after_colon": {BODY_MORE: 2, TITLE: -5, SECTION: -3, NOISE: 1.5, BODY_FIRST: -3},
     "open_end": {TITLE: 1, HEAD: -2, SECTION: -3, NOISE: -1},
     "continues_title": {TITLE_MORE: 4, TITLE: -2},
     "cut_end": {TITLE: -2, SECTION: -3, BODY_FIRST: 1, BODY_MORE: 1},
@@ -165,7 +171,12 @@ def label_lines(lines: Sequence[Line]) -> list[int]:
     if not lines:
         return []
     emissions = _all_emissions(lines)
-    dated = sum(1 for line in lines if line.kind == DATE and not line.updated) >= 2
+    # How much a missing date costs follows how many of the page's releases have one:
+    # date lines over the lines that could be titles, in quarters (so tables are shared).
+    dates = sum(1 for line in lines if line.kind == DATE and not line.updated)
+    heads = sum(1 for line in lines if line.gap and line.titleish) or 1
+    share = dates / heads
+    dated = 0.0 if dates < 2 else 1.0 if share >= 0.5 else round(4 * share) / 4
     bodies = sum(1 for line in lines if len(line.text) > 120) >= 2
     best: tuple[float, list[int]] | None = None
     # Without date lines both readings are the same page: decode it once.
@@ -207,9 +218,10 @@ def _all_emissions(lines: Sequence[Line]) -> list[list[float]]:
     if not chrome and header_end > 3:
         header_end = 0  # that far down, what stands above may be undated releases
     items = sum(1 for i, line in enumerate(lines) if line.bullet and _item_bullet(lines, i)) >= 2
+    spaced = sum(1 for line in lines if line.gap) * 2 >= len(lines)
     out = []
     for i in range(len(lines)):
-        scores = _emissions(lines, i, repeated, items)
+        scores = _emissions(lines, i, repeated, items, spaced)
         if chrome and i > header_end and not (lines[i].chrome or lines[i].count):
             scores[HEAD] -= 1.5  # below the page's own heading the listing has begun
         if i < header_end:
@@ -229,7 +241,8 @@ def _item_bullet(lines: Sequence[Line], i: int) -> bool:
     return lines[i].gap and (nxt is None or not nxt.bullet or nxt.gap)
 
 
-def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = False) -> list[str]:
+def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = False,
+              spaced: bool = False) -> list[str]:
     line = lines[i]
     nxt = lines[i + 1] if i + 1 < len(lines) else None
     prev = lines[i - 1] if i else None
@@ -260,6 +273,8 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
         size = len(text)
         if line.sep_dateline:
             out.append("dateline" if line.strong_dateline else "weak_dateline")
+        elif line.dated_title:
+            out.append("dated_title")
         elif line.dateline:
             out.append("gazetteer_dateline")
         if line.leftover:
@@ -274,9 +289,17 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
             out.append("repeated")
         if line.caption:
             out.append("caption")
-        out.append("heading" if line.heading else "not_heading")
-        if line.titleish:
-            out.append("titleish")
+        if line.month_heading:
+            out.append("month_heading")
+        if (spaced and prev is not None and not line.gap and prev.kind not in (DATE, BYLINE)
+                and (len(prev.text) > 120 or (prev.ends_sentence and not prev.heading))):
+            out.append("glued_to_body")
+        if line.heading and not any(ch.isupper() or ch.islower() for ch in text[:40]):
+            out.append("caseless")  # no capitals to tell a heading by: its shape says little
+        else:
+            out.append("heading" if line.heading else "not_heading")
+            if line.titleish:
+                out.append("titleish")
         if size > 160:
             out.append("long")
         if size > 300:
@@ -350,9 +373,9 @@ def _touches_tag(lines: Sequence[Line], i: int) -> bool:
 _WEIGHTS = {feature: tuple(weights.items()) for feature, weights in _W.items()}
 
 
-def _emissions(lines: Sequence[Line], i: int, repeated: set[str], items: bool) -> list[float]:
+def _emissions(lines: Sequence[Line], i: int, repeated: set[str], items: bool, spaced: bool) -> list[float]:
     scores = [0.0] * _N
-    for feature in _features(lines, i, repeated, items):
+    for feature in _features(lines, i, repeated, items, spaced):
         for label, weight in _WEIGHTS[feature]:
             scores[label] += weight
     return scores
