@@ -234,10 +234,13 @@ def digest(send_now: bool, frequency: str | None, dry_run: bool, preview: str | 
     freqs = (frequency,) if frequency else FREQUENCIES
     if preview or dry_run:
         until = storage.max_seq()
-        subs = [storage.get_subscriber_by_email(preview.strip().lower())] if preview else \
-            [s for s in storage.iter_subscribers("confirmed") if s.frequency in freqs]
-        if preview and subs[0] is None:
-            raise click.ClickException(f"no subscriber {preview}")
+        if preview:
+            found = storage.get_subscriber_by_email(preview.strip().lower())
+            if found is None:
+                raise click.ClickException(f"no subscriber {preview}")
+            subs = [found]
+        else:
+            subs = [s for s in storage.iter_subscribers("confirmed") if s.frequency in freqs]
         would = 0
         for sub in subs:
             since = storage.subscriber_cursor(sub.id)
