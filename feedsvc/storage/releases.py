@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import difflib
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -14,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .. import identity
+from ..identity import StoredSnapshot
 from ..model import ParseWarning, Release, StoredRelease
 from .schema import (
     FileRow, IngestErrorRow, MetaRow, OccurrenceRow, ReleaseCountRow, ReleaseRow, ReleaseTopicRow,
@@ -38,9 +38,8 @@ Classifier = Callable[[Release], tuple[str, ...]]
 # Feeds need distinct `updated` instants (the W3C validator warns on ties, and feed readers
 # compare them to the second) that keep listing order: whole seconds, one per release.
 STAMP_STEP = dt.timedelta(seconds=1)
-# A release whose title changed is the same release when most of its body is unchanged.
-SAME_BODY_RATIO = 0.6
-SAME_TITLE_RATIO = 0.8
+# Candidate ids loaded per key with a listing's releases; deeper only when all are taken.
+ID_PROBES = 2
 
 
 @dataclasses.dataclass
@@ -104,15 +103,6 @@ class Stamps:
         return [top - i * STAMP_STEP for i in range(n)]
 
 
-def _similar(old: dict[str, Any], new: Release) -> float:
-    old_body = " ".join(json.loads(old["paragraphs"]))
-    if old_body and new.body:
-        return difflib.SequenceMatcher(None, old_body[:4000], new.body[:4000]).ratio()
-    if difflib.SequenceMatcher(None, old["title"], new.title).ratio() >= SAME_TITLE_RATIO:
-        return SAME_BODY_RATIO
-    return 0.0
-
-
 def _values(r: Release, topics: tuple[str, ...]) -> dict[str, Any]:
     return {
         "key": r.key, "title": r.title, "title_inferred": r.title_inferred, "location": r.location,
@@ -121,12 +111,6 @@ def _values(r: Release, topics: tuple[str, ...]) -> dict[str, Any]:
         "topics": " ".join(topics), "declared_topics": "\t".join(r.topics),
         "content_hash": r.content_hash,
     }
-
-
-def _published(date: dt.date | None, first_seen: dt.datetime) -> dt.datetime:
-    if date is None:
-        return first_seen
-    return dt.datetime.combine(date, dt.time(), tzinfo=dt.timezone.utc)
 
 
 def row_to_release(row: Any) -> StoredRelease:
@@ -187,101 +171,112 @@ class ReleasesMixin:
                    releases: Sequence[Release], classify: Classifier, now: dt.datetime,
                    tag_authority: str, stamps: Stamps | None = None,
                    warnings: Sequence[ParseWarning] = ()) -> FileOutcome:
-        """Store what one listing holds now, in one transaction: match, insert, update, re-place.
+        """Store what one listing holds now, in one transaction: load, plan (`identity`), apply.
 
         `warnings` (what reading it repaired) replace the file's previous ones.
         """
-        out = FileOutcome()
         with self.begin(f"storing the releases of {path}", lock=True) as conn:
             keys = [r.key for r in releases]
-            by_key = {row.key: row._asdict() for row in conn.execute(
-                sa.select(R).where(R.c.key.in_(keys)))} if keys else {}
-            old_ids = [row.release_id for row in conn.execute(
-                sa.select(OCC.c.release_id).where(OCC.c.path == path).order_by(OCC.c.position))]
-            vanished = [row._asdict() for row in conn.execute(
-                sa.select(R).where(R.c.id.in_(old_ids)))] if old_ids else []
-            keyset = set(keys)
-            vanished = [v for v in vanished if v["key"] not in keyset]
-
-            plan: list[tuple[Release, dict[str, Any] | None]] = []
-            for r in releases:
-                row = by_key.get(r.key)
-                if row is None and vanished:
-                    score, best = max(((_similar(v, r), v) for v in vanished), key=lambda sv: sv[0])
-                    if score >= SAME_BODY_RATIO:
-                        row = best
-                        vanished.remove(best)
-                plan.append((r, row))
-
-            needing = [r for r, row in plan if row is None or row["content_hash"] != r.content_hash]
-            stamps_of = dict(zip((id(r) for r in needing),
-                                 (stamps or Stamps(now)).take(conn, len(needing))))
-
-            # New releases are written in batches: one round trip each for ids, rows and topics.
-            fresh = [r for r, row in plan if row is None]
-            taken = {i for (i,) in conn.execute(sa.select(R.c.id).where(
-                R.c.id.in_([r.key for r in fresh])))} if fresh else set()
-            next_seq = (conn.execute(sa.select(sa.func.max(R.c.seq))).scalar() or 0) + 1
-            new_rows: list[dict[str, Any]] = []
-            topic_rows: list[dict[str, Any]] = []
-            counts: Counter[str] = Counter()
-            placed: list[dict[str, Any]] = []
-            for r, row in plan:
-                if row is None:
-                    topics = classify(r)
-                    first_seen = stamps_of[id(r)]
-                    rid = self._free_id(conn, r.key) if r.key in taken else r.key
-                    published = _published(r.date, first_seen)
-                    new_rows.append({
-                        "seq": next_seq, "id": rid, "first_seen": first_seen, "published": published,
-                        "atom_id": f"tag:{tag_authority},{first_seen.date().isoformat()}:release/{rid}",
-                        "updated": first_seen, "withdrawn_at": None, **_values(r, topics)})
-                    topic_rows += [{"topic": t, "release_id": rid, "published": published,
-                                    "first_seen": first_seen} for t in topics]
-                    counts.update([*topics, ALL_KEY])
-                    next_seq += 1
-                    out.new += 1
-                    out.new_ids.append(rid)
-                    out.topics.update(topics)
-                elif row["content_hash"] != r.content_hash or row["withdrawn_at"] is not None:
-                    topics = classify(r)
-                    rid = row["id"]
-                    changed = row["content_hash"] != r.content_hash
-                    published = _published(r.date, row["first_seen"])
-                    values = _values(r, topics) | {"withdrawn_at": None, "published": published}
-                    if changed:
-                        values["updated"] = stamps_of[id(r)]
-                    conn.execute(R.update().where(R.c.id == rid).values(**values))
-                    was = None if row["withdrawn_at"] is not None else row["topics"].split()
-                    self._set_topics(conn, rid, topics, published, row["first_seen"], was, counts)
-                    out.updated += 1
-                    out.topics.update(topics, row["topics"].split())
-                else:
-                    rid = row["id"]
-                    out.unchanged += 1
-                placed.append({"path": path, "position": r.position, "release_id": rid, "line": r.line})
-            if new_rows:
-                conn.execute(R.insert(), new_rows)
-            if topic_rows:
-                conn.execute(RT.insert(), topic_rows)
-            self._count(conn, counts)
-
-            conn.execute(OCC.delete().where(OCC.c.path == path))
-            if placed:
-                conn.execute(OCC.insert(), placed)
+            probes = ID_PROBES
+            stored = self._snapshots(conn, path, keys, probes)
+            matching = identity.match_file(releases, stored)
+            instants = (stamps or Stamps(now)).take(conn, matching.stamps_needed)
+            taken = {s.id for s in stored}
+            while True:
+                try:
+                    plan = identity.plan_file(matching, stamps=instants, taken_ids=taken,
+                                              probes=probes, tag_authority=tag_authority,
+                                              classify=classify)
+                    break
+                except identity.IdProbesExhausted:
+                    probes *= 8
+                    taken |= self._taken_ids(conn, [r.key for r, s in matching.pairs if s is None],
+                                             probes)
+            out = self._apply(conn, path, plan)
             self._upsert_file(conn, path, size, mtime_ns, sha256, len(releases), None, now, warnings)
-        if out.new or out.updated:
-            out.topics.add("all")
         return out
 
-    def _free_id(self: Storage, conn: Connection, key: str) -> str:
-        # The key of a release whose title was later corrected stays its id; a new release
-        # that takes that old title again needs another id, derived the same way every time.
-        rid, n = key, 0
-        while conn.execute(sa.select(R.c.id).where(R.c.id == rid)).first() is not None:
-            n += 1
-            rid = hashlib.sha256(f"{key}:{n}".encode()).hexdigest()[:16]
-        return rid
+    def _snapshots(self: Storage, conn: Connection, path: str, keys: Sequence[str],
+                   probes: int) -> list[StoredSnapshot]:
+        """In one statement: the releases with these keys, the ones holding their candidate ids,
+        and the ones this file held (`here`)."""
+        cols = (R.c.id, R.c.key, R.c.title, R.c.paragraphs, R.c.content_hash, R.c.topics,
+                R.c.first_seen, R.c.withdrawn_at)
+        # Three indexed branches rather than one OR, which planners may answer with a full scan.
+        query: Any = (sa.select(*cols, sa.literal(1).label("here"))
+                      .select_from(R.join(OCC, OCC.c.release_id == R.c.id))
+                      .where(OCC.c.path == path))
+        if keys:
+            ids = [c for k in keys for c in identity.candidate_ids(k, probes)]
+            query = sa.union_all(
+                query,
+                sa.select(*cols, sa.literal(0).label("here")).where(R.c.key.in_(keys)),
+                sa.select(*cols, sa.literal(0).label("here")).where(R.c.id.in_(ids)))
+        seen: dict[str, StoredSnapshot] = {}
+        for row in conn.execute(query):
+            if row.id in seen:
+                if row.here:
+                    seen[row.id] = dataclasses.replace(seen[row.id], here=True)
+                continue
+            seen[row.id] = StoredSnapshot(
+                id=row.id, key=row.key, title=row.title, paragraphs=tuple(json.loads(row.paragraphs)),
+                content_hash=row.content_hash, topics=tuple(row.topics.split()),
+                first_seen=row.first_seen, withdrawn=row.withdrawn_at is not None,
+                here=bool(row.here))
+        return list(seen.values())
+
+    def _taken_ids(self: Storage, conn: Connection, keys: Sequence[str], probes: int) -> set[str]:
+        ids = [c for k in keys for c in identity.candidate_ids(k, probes)]
+        return {i for (i,) in conn.execute(sa.select(R.c.id).where(R.c.id.in_(ids)))} if ids else set()
+
+    def _apply(self: Storage, conn: Connection, path: str, plan: identity.FilePlan) -> FileOutcome:
+        """Write a plan as it says: new rows in batches (one round trip each), updates, places."""
+        out = FileOutcome(topics=plan.topics)
+        new_rows: list[dict[str, Any]] = []
+        topic_rows: list[dict[str, Any]] = []
+        counts: Counter[str] = Counter()
+        placed: list[dict[str, Any]] = []
+        next_seq = 0
+        if any(isinstance(i, identity.New) for i in plan.intents):
+            next_seq = (conn.execute(sa.select(sa.func.max(R.c.seq))).scalar() or 0) + 1
+        for intent in plan.intents:
+            r = intent.release
+            if isinstance(intent, identity.New):
+                new_rows.append({
+                    "seq": next_seq, "id": intent.id, "first_seen": intent.first_seen,
+                    "published": intent.published, "atom_id": intent.atom_id,
+                    "updated": intent.first_seen, "withdrawn_at": None, **_values(r, intent.topics)})
+                topic_rows += [{"topic": t, "release_id": intent.id, "published": intent.published,
+                                "first_seen": intent.first_seen} for t in intent.topics]
+                counts.update([*intent.topics, ALL_KEY])
+                next_seq += 1
+                out.new += 1
+                out.new_ids.append(intent.id)
+            elif isinstance(intent, identity.Update):
+                values = _values(r, intent.topics) | {"withdrawn_at": None,
+                                                      "published": intent.published}
+                if intent.updated is not None:
+                    values["updated"] = intent.updated
+                conn.execute(R.update().where(R.c.id == intent.id).values(**values))
+                self._set_topics(conn, intent.id, intent.topics, intent.published,
+                                 intent.first_seen, None if intent.revived else intent.stored_topics,
+                                 counts)
+                out.updated += 1
+            else:
+                out.unchanged += 1
+            placed.append({"path": path, "position": r.position, "release_id": intent.id,
+                           "line": r.line})
+        if new_rows:
+            conn.execute(R.insert(), new_rows)
+        if topic_rows:
+            conn.execute(RT.insert(), topic_rows)
+        self._count(conn, counts)
+        # Releases that left (`plan.left`) lose this place with the rest; withdraw_orphans
+        # withdraws them at the scan's end if no other file holds them.
+        conn.execute(OCC.delete().where(OCC.c.path == path))
+        if placed:
+            conn.execute(OCC.insert(), placed)
+        return out
 
     def _count(self: Storage, conn: Connection, counts: Counter[str]) -> None:
         rows = [{"topic": topic, "live": delta} for topic, delta in sorted(counts.items()) if delta]
