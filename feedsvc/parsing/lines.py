@@ -81,6 +81,8 @@ _PAGER = re.compile(
     r"\d{1,4}|…|\.\.\.|[«»‹›<>←→|/]|\s)+",
     re.IGNORECASE,
 )
+_PAGER_HINT = re.compile(r"[«»‹›←→]|\b(?:older|newer|next|previous|prev|first|last)\b", re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
 _CAPTION = re.compile(r"©|\(c\)\s|^(?:image|picture|photo|foto|bild|illustration)\s*:|\bphoto(?:\s+credit)?s?\s*:|\bphoto\s+credit\b|\bcredit\s*:|\bfoto\s*:|"
                       r"\bcourtesy\s+of\b|/\s*(?:AFP|Reuters|AP|Getty)\b", re.IGNORECASE)
 _CONTACT = re.compile(
@@ -186,7 +188,7 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
     stripped_text = text.strip(" -–—:|")
     line.chrome = len(stripped_text) <= 60 and (is_chrome(stripped_text) or is_label(stripped_text))
     short = len(text) <= 80
-    line.count = short and (
+    line.count = short and (_DIGIT.search(text) is not None or _PAGER_HINT.search(text) is not None) and (
         _RESULT_COUNT.fullmatch(stripped_text) is not None or _PAGER.fullmatch(stripped_text) is not None
     )
     byline = read_byline(text)
@@ -257,7 +259,8 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
         )
     words = text.split()
     line.words = len(words)
-    inner = line.inner = len(_INNER_SENTENCE.findall(text))
+    # Past a title's length the count decides nothing more (such a line is no title, tag or section).
+    inner = line.inner = len(_INNER_SENTENCE.findall(text)) if size <= MAX_TITLE else 2
     if size > MAX_TITLE or text[0].islower() or text.endswith(":"):
         return line
     line.title_case = _title_case(words)
@@ -309,18 +312,20 @@ def read_byline(text: str) -> tuple[str, dt.date | None] | None:
     if not text[:1] in "BbPpWOoCc":
         return None
     date: dt.date | None = None
-    posted = _POSTED_ON_BY.fullmatch(text)
+    posted = _POSTED_ON_BY.fullmatch(text) if text[:1] in "Pp" else None
     if posted is not None:
         found = read_date_line(posted.group("date"))
         author = parse_byline("By " + posted.group("name"))
         return None if found is None or author is None else (author, found[0])
-    meta = _OPINION_META.fullmatch(text)
+    meta = _OPINION_META.fullmatch(text) if ("|" in text or "·" in text) else None
     if meta is not None:
         parts = [part.strip() for part in _META_PARTS.split(text)]
         found = next((f for part in parts if (f := read_date_line(part)) is not None), None)
         names = [part for part in parts if read_date_line(part) is None and part.casefold() not in _OPINION_WORDS]
         author = parse_byline("By " + names[0]) if len(names) == 1 else None
         return None if author is None else (author, found[0] if found else None)
+    if _BYLINE.match(text) is None:
+        return None  # every form below opens with `By`, `Par`, `Posted by`…
     split = _BYLINE_DATE.fullmatch(text) or _BYLINE_ON.fullmatch(text)
     if split is not None:
         found = read_date_line(split.group("date").strip())

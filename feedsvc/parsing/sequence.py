@@ -64,7 +64,7 @@ _STARTS = {HEAD: 0.0, DATE_PRE: 0.0, TITLE: 0.0, SECTION: 0.0, BYLINE_L: 0.0, BO
 
 @functools.lru_cache(maxsize=8)
 def _mode_table(dates_first: bool, dated: float, bodies: bool) -> list[list[tuple[int, float]]]:
-    """Predecessors of each label with their scores, for one reading of the page."""
+    """The labels that may follow each label, with their scores, for one reading of the page."""
     table: dict[tuple[int, int], float] = dict(_BASE)
     if bodies:
         # Where releases have bodies, a title with a date and nothing else is rare.
@@ -88,10 +88,11 @@ def _mode_table(dates_first: bool, dated: float, bodies: bool) -> list[list[tupl
             for key in list(table):
                 if key[0] in (TITLE, TITLE_MORE) and key[1] in (BODY_FIRST, STANDFIRST, BYLINE_L, TITLE):
                     table[key] -= _UNDATED * dated
-    preds: list[list[tuple[int, float]]] = [[] for _ in range(_N)]
+    # From each label, the labels that may follow it: Viterbi relaxes forward.
+    succ: list[list[tuple[int, float]]] = [[] for _ in range(_N)]
     for (a, b), w in table.items():
-        preds[b].append((a, w))
-    return preds
+        succ[a].append((b, w))
+    return succ
 
 
 # Emission weights: feature → {label: score}. A line's score for a label is the sum
@@ -374,38 +375,42 @@ _WEIGHTS = {feature: tuple(weights.items()) for feature, weights in _W.items()}
 
 
 def _emissions(lines: Sequence[Line], i: int, repeated: set[str], items: bool, spaced: bool) -> list[float]:
+    return list(_scores(tuple(_features(lines, i, repeated, items, spaced))))
+
+
+@functools.lru_cache(maxsize=4096)  # lines of a page share a few dozen feature sets
+def _scores(features: tuple[str, ...]) -> tuple[float, ...]:
     scores = [0.0] * _N
-    for feature in _features(lines, i, repeated, items, spaced):
+    for feature in features:
         for label, weight in _WEIGHTS[feature]:
             scores[label] += weight
-    return scores
+    return tuple(scores)
 
 
-def _viterbi(emissions: list[list[float]], preds: list[list[tuple[int, float]]]) -> tuple[float, list[int]]:
+def _viterbi(emissions: list[list[float]], succ: list[list[tuple[int, float]]]) -> tuple[float, list[int]]:
     count = len(emissions)
+    dead = _NEVER * 2
     score = [(_STARTS.get(s, _NEVER) + emissions[0][s]) for s in range(_N)]
     back: list[list[int]] = []
-    states = range(_N)
     for t in range(1, count):
         emission = emissions[t]
         # Labels far below the line's best cannot win whatever came before: the
         # transition scores span less than this margin.
         floor = max(emission) - _BEAM
-        new = [_NEVER * 2] * _N
+        best = [dead] * _N
         pointer = [0] * _N
-        for s in states:
-            e = emission[s]
-            if e < floor:
+        # Relax forward from the labels still alive (a handful), not back from all twelve.
+        for a in range(_N):
+            sa = score[a]
+            if sa <= dead:
                 continue
-            best_score, best_from = _NEVER * 3, 0
-            for a, w in preds[s]:
-                candidate = score[a] + w
-                if candidate > best_score:
-                    best_score, best_from = candidate, a
-            new[s] = best_score + e
-            pointer[s] = best_from
+            for s, w in succ[a]:
+                candidate = sa + w
+                if candidate > best[s] and emission[s] >= floor:
+                    best[s] = candidate
+                    pointer[s] = a
+        score = [b + e if b > dead else dead for b, e in zip(best, emission)]
         back.append(pointer)
-        score = new
     # A page does not end between a standfirst or a byline's role line and its body.
     last = max(range(_N), key=lambda s: score[s] + _ENDS.get(s, 0.0))
     labels = [last]
