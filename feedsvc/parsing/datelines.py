@@ -25,22 +25,16 @@ _SEPARATOR = re.compile(r"\s*(?:-{2,}|[–—―‒]|-(?=\s|$))\s*|\s+-\s*")
 # Lower-case words that live inside place names (Rio de Janeiro, Dar es Salaam,
 # Bosnia and Herzegovina, Côte d'Ivoire, al-Hasakah).
 _CONNECTORS = frozenset(
-    "de del della di da do dos das du des of al el la le les los las van von der den ter "
-    "es au aux en sur upon on am im bin ibn abu y e i and d l".split()
+    ["de", "del", "della", "di", "da", "do", "dos", "das", "du", "des", "of", "al", "el", "la", "le", "les", "los", "las", "van", "von", "der", "den", "ter", "es", "au", "aux", "en", "sur", "upon", "on", "am", "im", "bin", "ibn", "abu", "y", "e", "i", "and", "d", "l"]
 )
 # A head opening with one of these is a sentence ("The cookbook – a gift – …"),
 # unless the whole head is a known place (The Hague).
 _SENTENCE_OPENERS = frozenset(
-    "the a an this that these those it its in on at as but and or if when while however "
-    "meanwhile today yesterday tomorrow now here there we they he she i you our their his "
-    "her for from with after before since during according some many more most all each "
-    "every one two three four five six seven eight nine ten by under over".split()
+    ["the", "a", "an", "this", "that", "these", "those", "it", "its", "in", "on", "at", "as", "but", "and", "or", "if", "when", "while", "however", "meanwhile", "today", "yesterday", "tomorrow", "now", "here", "there", "we", "they", "he", "she", "i", "you", "our", "their", "his", "her", "for", "from", "with", "after", "before", "since", "during", "according", "some", "many", "more", "most", "all", "each", "every", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "by", "under", "over"]
 )
 # After a place without separator the body must visibly start a sentence.
 _STARTERS = _SENTENCE_OPENERS | frozenset(
-    "thousands hundreds dozens millions nearly almost about around last amid despite "
-    "following through across between within without once although though ahead "
-    "together new".split()
+    ["thousands", "hundreds", "dozens", "millions", "nearly", "almost", "about", "around", "last", "amid", "despite", "following", "through", "across", "between", "within", "without", "once", "although", "though", "ahead", "together", "new"]
 )
 _ABBREVIATION = re.compile(r"(?:[A-Z][a-z]?\.)+,?")  # St. / D.C. / U.S. inside a place
 _ACRONYM = re.compile(r"[A-Z]{2,6}(?:['’]s)?")
@@ -56,9 +50,7 @@ _FORBIDDEN = re.compile(r'[\d!?;:"“”„«»\[\]{}|@#*=+<>\\]')  # digits and
 _QUOTES = "\"“‘'«„"
 # Agencies whose acronyms read like words; they open many a release (`UNICEF – …`).
 _ORGANISATIONS = frozenset(
-    "NATO OCHA OSCE UNEP UNICEF UNFPA UNESCO IFAD UNAIDS UNOPS UNITAID OXFAM OECD OPEC ASEAN "
-    "ECOWAS IAEA INTERPOL UNIDO UNITAR UNOCHA UNAMA UNAMI MONUSCO MINUSMA UNRWA AMISOM IGAD "
-    "SADC CARE CAFOD ACAPS ECHO USAID AUSAID DFID GIZ JICA SIDA NORAD DANIDA".split()
+    ["NATO", "OCHA", "OSCE", "UNEP", "UNICEF", "UNFPA", "UNESCO", "IFAD", "UNAIDS", "UNOPS", "UNITAID", "OXFAM", "OECD", "OPEC", "ASEAN", "ECOWAS", "IAEA", "INTERPOL", "UNIDO", "UNITAR", "UNOCHA", "UNAMA", "UNAMI", "MONUSCO", "MINUSMA", "UNRWA", "AMISOM", "IGAD", "SADC", "CARE", "CAFOD", "ACAPS", "ECHO", "USAID", "AUSAID", "DFID", "GIZ", "JICA", "SIDA", "NORAD", "DANIDA"]
 )
 
 

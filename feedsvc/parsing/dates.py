@@ -97,8 +97,7 @@ _YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
 _UPDATED = re.compile(r"\s*(?:last\s+)?updated\b", re.IGNORECASE)
 # A tag before a date is a label, not the end of a sentence (`Elections on 3 May`).
 _TAG_END_WORDS = frozenset(
-    "on of in at by to from for and the le la les du des de el en am im um vom zum "
-    "since until till before after during".split()
+    ["on", "of", "in", "at", "by", "to", "from", "for", "and", "the", "le", "la", "les", "du", "des", "de", "el", "en", "am", "im", "um", "vom", "zum", "since", "until", "till", "before", "after", "during"]
 )
 
 

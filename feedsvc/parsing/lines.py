@@ -6,8 +6,19 @@ import dataclasses
 import datetime as dt
 import re
 
-from feedsvc.parsing.dates import is_month_heading, is_updated_line, parse_meta_line, read_date_line
-from feedsvc.parsing.datelines import Dateline, known_place_start, place_names, spell_place, split_dateline
+from feedsvc.parsing.datelines import (
+    Dateline,
+    known_place_start,
+    place_names,
+    spell_place,
+    split_dateline,
+)
+from feedsvc.parsing.dates import (
+    is_month_heading,
+    is_updated_line,
+    parse_meta_line,
+    read_date_line,
+)
 
 TEXT, DATE, BYLINE = 0, 1, 2
 
@@ -25,8 +36,7 @@ _INNER_SENTENCE = re.compile(r"[.!?][\"”’)]*\s+[\"“‘(]?[A-Z]")
 _CLOSERS = "\"”’')»]"
 # Words Title Case leaves in lower case; they do not count against a title.
 _MINOR_WORDS = frozenset(
-    "a an the and or but nor of in on at to for by with from as into onto upon via vs per "
-    "de la le du des di da el al".split()
+    ["a", "an", "the", "and", "or", "but", "nor", "of", "in", "on", "at", "to", "for", "by", "with", "from", "as", "into", "onto", "upon", "via", "vs", "per", "de", "la", "le", "du", "des", "di", "da", "el", "al"]
 )
 _BYLINE = re.compile(r"(?:By|BY|Par|PAR|Por|POR|Posted\s+by|Written\s+by|Publié\s+par|Publicado\s+por):?\s+(?P<rest>\S.*)")
 # `Posted by Tom Ellery on April 9, 2021`, `Par Anne Roux le 3 mai 2021`
@@ -34,7 +44,7 @@ _BYLINE = re.compile(r"(?:By|BY|Par|PAR|Por|POR|Posted\s+by|Written\s+by|Publié
 _POSTED_ON_BY = re.compile(r"(?:posted|published|publié|publicado)\s+(?:on|le|el)\s+(?P<date>.+?)\s+(?:by|par|por)\s+(?P<name>.+)", re.IGNORECASE)
 _DATE_BY = re.compile(r"(?P<date>[^|]{6,40}?)\s+by\s+(?P<name>.+?)(?:\s+in\s+[^|]{1,40})?")
 # `Opinion | Grace Otieno | 12 May 2021`: an opinion page's meta line names the author.
-_OPINION_WORDS = frozenset("opinion op-ed oped commentary column blog analysis editorial comment".split())
+_OPINION_WORDS = frozenset(["opinion", "op-ed", "oped", "commentary", "column", "blog", "analysis", "editorial", "comment"])
 _OPINION_META = re.compile(r"(?i:opinion|op-ed|oped|commentary|column|blog|analysis|editorial|comment)\s*[|·]\s*.+")
 _META_PARTS = re.compile(r"\s*[|·]\s*")
 _BYLINE_ON = re.compile(r"(?P<name>.+?)\s+(?:on|le|el|am|,)\s+(?P<date>[^,]*\d.*)")
@@ -59,14 +69,7 @@ _TAG_FIELD = re.compile(
 )
 # Words of page headers and of tag lines: a line made only of them is chrome.
 _CHROME_WORDS = frozenset(
-    """press release releases news latest media centre center room newsroom you are here home
-    opinion pieces piece op-eds op-ed statements statement speeches stories story articles article
-    updates update feature features blog insights resources publications archive archives all our
-    the and of de la le les des del y e et und and noticias noticia comunicado comunicados prensa
-    nota notas communiqué communiqués presse actualité actualités aktuelles berichte bericht
-    pressemitteilung pressemitteilungen presseaussendung presseaussendungen artikel basın bülteni
-    bültenleri haber haberler duyuru duyurular açıklama nouvelles notícias imprensa comunicati
-    stampa notizie""".split()
+    ["press", "release", "releases", "news", "latest", "media", "centre", "center", "room", "newsroom", "you", "are", "here", "home", "opinion", "pieces", "piece", "op-eds", "op-ed", "statements", "statement", "speeches", "stories", "story", "articles", "article", "updates", "update", "feature", "features", "blog", "insights", "resources", "publications", "archive", "archives", "all", "our", "the", "and", "of", "de", "la", "le", "les", "des", "del", "y", "e", "et", "und", "and", "noticias", "noticia", "comunicado", "comunicados", "prensa", "nota", "notas", "communiqué", "communiqués", "presse", "actualité", "actualités", "aktuelles", "berichte", "bericht", "pressemitteilung", "pressemitteilungen", "presseaussendung", "presseaussendungen", "artikel", "basın", "bülteni", "bültenleri", "haber", "haberler", "duyuru", "duyurular", "açıklama", "nouvelles", "notícias", "imprensa", "comunicati", "stampa", "notizie"]
 )
 _RESULT_COUNT = re.compile(
     r"(?:(?:displaying|showing|results?|page|items?)\s*:?\s*)?\d[\d,.]*\s*(?:[-–]\s*\d[\d,.]*\s*)?"
@@ -94,20 +97,17 @@ _CONTACT = re.compile(
 )
 # A title or sentence cut by a hard line break ends on one of these.
 _OPEN_WORDS = frozenset(
-    "and or of for the a an to in on at with from by as its their de la le et und der die das y el en ve ile".split()
+    ["and", "or", "of", "for", "the", "a", "an", "to", "in", "on", "at", "with", "from", "by", "as", "its", "their", "de", "la", "le", "et", "und", "der", "die", "das", "y", "el", "en", "ve", "ile"]
 )
 _TEASER_CUT = re.compile(r"(?:\.\.\.?|…)\s*(?:\[?…\]?)?\s*\S{0,12}$")
 _NAME_END = re.compile(r"\s*(?:[,|;(/]|\s[–—-]\s)")
-_NAME_PARTICLES = frozenset("de da das do dos du van von der den la le al el bin ibn".split())
+_NAME_PARTICLES = frozenset(["de", "da", "das", "do", "dos", "du", "van", "von", "der", "den", "la", "le", "al", "el", "bin", "ibn"])
 # Role words end a name when the byline has no comma (`By Amy Pope IOM Deputy Director`).
 _ROLE_WORDS = frozenset(
-    "director deputy chief head minister president secretary ambassador representative "
-    "coordinator officer spokesperson spokesman spokeswoman envoy commissioner chair "
-    "manager advisor adviser professor dr".split()
+    ["director", "deputy", "chief", "head", "minister", "president", "secretary", "ambassador", "representative", "coordinator", "officer", "spokesperson", "spokesman", "spokeswoman", "envoy", "commissioner", "chair", "manager", "advisor", "adviser", "professor", "dr"]
 )
 _NOT_NAMES = frozenset(
-    "monday tuesday wednesday thursday friday saturday sunday january february march april "
-    "may june july august september october november december land sea air road".split()
+    ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "land", "sea", "air", "road"]
 )
 MAX_TITLE = 250
 

@@ -15,7 +15,16 @@ from feedsvc.parsing.drafts import Draft
 from feedsvc.parsing.lines import Line, describe
 from feedsvc.parsing.normalise import normalise_text, split_lines
 from feedsvc.parsing.sequence import (
-    BODY_FIRST, BODY_MORE, BYLINE_L, DATE_POST, DATE_PRE, ROLE, SECTION, STANDFIRST, TITLE, TITLE_MORE,
+    BODY_FIRST,
+    BODY_MORE,
+    BYLINE_L,
+    DATE_POST,
+    DATE_PRE,
+    ROLE,
+    SECTION,
+    STANDFIRST,
+    TITLE,
+    TITLE_MORE,
     label_lines,
 )
 
