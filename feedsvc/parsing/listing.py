@@ -20,6 +20,7 @@ from feedsvc.parsing.sequence import (
     BYLINE_L,
     DATE_POST,
     DATE_PRE,
+    NOISE_IN,
     ROLE,
     SECTION,
     STANDFIRST,
@@ -75,7 +76,7 @@ def assemble(lines: Sequence[Line], labels: Sequence[int]) -> list[Draft]:
         elif label == DATE_POST and current is not None:
             _take_date(current, line)
         elif label == BYLINE_L:
-            if current is not None and previous in (TITLE, TITLE_MORE, DATE_POST, STANDFIRST) and not current.author:
+            if current is not None and previous in (TITLE, TITLE_MORE, DATE_POST, STANDFIRST, NOISE_IN) and not current.author:
                 current.author = line.author
                 if current.date is None:
                     current.date = line.date

@@ -27,6 +27,7 @@ from feedsvc.parsing.weights import (
     HEAD,
     LABELS,
     NOISE,
+    NOISE_IN,
     ROLE,
     SECTION,
     STANDFIRST,
@@ -37,7 +38,7 @@ from feedsvc.parsing.weights import (
 _BASE, _W, _STARTS, _ENDS = weights.BASE, weights.WEIGHTS, weights.STARTS, weights.ENDS
 _N, _NEVER, _UNDATED, _BEAM = weights.N, weights.NEVER, weights.UNDATED, weights.BEAM
 
-__all__ = ["BODY_FIRST", "BODY_MORE", "BYLINE_L", "DATE_POST", "DATE_PRE", "HEAD", "LABELS", "NOISE", "ROLE",
+__all__ = ["BODY_FIRST", "BODY_MORE", "BYLINE_L", "DATE_POST", "DATE_PRE", "HEAD", "LABELS", "NOISE", "NOISE_IN", "ROLE",
            "SECTION", "STANDFIRST", "TITLE", "TITLE_MORE", "label_lines"]
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 # The labels. HEAD is page chrome before the first release; NOISE is what stands
 # between releases (tags, captions, leftovers); SECTION a heading that groups releases.
-HEAD, DATE_PRE, TITLE, TITLE_MORE, DATE_POST, BYLINE_L, ROLE, STANDFIRST, BODY_FIRST, BODY_MORE, NOISE, SECTION = range(12)
+HEAD, DATE_PRE, TITLE, TITLE_MORE, DATE_POST, BYLINE_L, ROLE, STANDFIRST, BODY_FIRST, BODY_MORE, NOISE, SECTION, NOISE_IN = range(13)
 LABELS = ("head", "date-above", "title", "title-more", "date-under", "byline", "role", "standfirst",
-          "body", "body-more", "noise", "section")
+          "body", "body-more", "noise", "section", "noise-in")
 N = len(LABELS)
 NEVER = -1000.0
 
@@ -24,7 +24,12 @@ BASE: dict[tuple[int, int], float] = {
     (SECTION, TITLE): 0.0, (SECTION, DATE_PRE): 0.0, (SECTION, NOISE): -0.5, (SECTION, SECTION): -1.0,
     (DATE_PRE, TITLE): 0.0, (DATE_PRE, NOISE): -0.5, (DATE_PRE, BYLINE_L): 0.0, (DATE_PRE, BODY_FIRST): -3.0,
     (NOISE, NOISE): 0.0, (NOISE, TITLE): 0.0, (NOISE, DATE_PRE): 0.0, (NOISE, SECTION): 0.0,
-    (NOISE, BYLINE_L): 0.0, (NOISE, BODY_FIRST): -2.0, (NOISE, DATE_POST): -1.0,
+    # A body after noise that follows no title is a release without one: rare.
+    (NOISE, BYLINE_L): 0.0, (NOISE, BODY_FIRST): -5.0, (NOISE, DATE_POST): -1.0,
+    # Noise inside a release's head (a tag or field line between its title and its body).
+    (NOISE_IN, NOISE_IN): 0.0, (NOISE_IN, BODY_FIRST): -0.5, (NOISE_IN, DATE_POST): -1.0,
+    (NOISE_IN, BYLINE_L): 0.0, (NOISE_IN, TITLE): -1.0, (NOISE_IN, DATE_PRE): -1.0,
+    (TITLE, NOISE_IN): -1.5, (DATE_POST, NOISE_IN): -1.0, (BYLINE_L, NOISE_IN): -2.0,
     (TITLE, TITLE_MORE): -1.0, (TITLE, DATE_POST): 0.0, (TITLE, BYLINE_L): 0.0, (TITLE, STANDFIRST): 0.0,
     (TITLE, BODY_FIRST): 0.0, (TITLE, NOISE): -1.5, (TITLE, TITLE): -3.0, (TITLE, DATE_PRE): -2.5,
     (TITLE, SECTION): -2.5,
@@ -122,5 +127,9 @@ WEIGHTS: dict[str, dict[int, float]] = {
     "next_paragraph": {TITLE: 1.5, BODY_FIRST: -1},
     "below_date": {NOISE: 1},
 }
+# Noise inside a release's head looks like any other noise.
+for _weights in WEIGHTS.values():
+    if NOISE in _weights:
+        _weights[NOISE_IN] = _weights[NOISE]
 
 
