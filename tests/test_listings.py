@@ -126,3 +126,30 @@ def test_every_listing_file_is_expected() -> None:
         skip_or_fail(MISSING)
     files = sorted(p.name for p in (LISTINGS / "files").iterdir() if p.is_file())
     assert files == sorted(NAMES), "files/ and expected.json must name the same listings"
+
+
+# The same page as another site's export or an editor would save it: line endings, blank lines
+# doubled, every line indented, trailing spaces. None of these changes what a reader sees, so
+# none may change the releases (the parser reads evidence, not exact whitespace).
+RESAVED = {
+    "crlf": lambda t: t.replace("\r\n", "\n").replace("\n", "\r\n"),
+    "blank-lines-doubled": lambda t: re.sub(r"\n[ \t]*\n", "\n\n\n", t.replace("\r\n", "\n")),
+    "indented": lambda t: "\n".join("    " + line if line.strip() else line for line in t.replace("\r\n", "\n").split("\n")),
+    "trailing-spaces": lambda t: "\n".join(line + "  " if line.strip() else line for line in t.replace("\r\n", "\n").split("\n")),
+}
+
+
+@pytest.mark.parametrize("how", sorted(RESAVED))
+def test_real_listings_resaved_give_the_same_releases(how: str) -> None:
+    if not NAMES:
+        skip_or_fail(MISSING)
+    from feedsvc.parsing import decode, parse_text
+
+    failures = []
+    for name, expected in json.loads(EXPECTED_JSON.read_text(encoding="utf-8")).items():
+        path = LISTINGS / "files" / name
+        text = RESAVED[how](decode(path.read_bytes(), name))
+        problems = mismatches(expected, [r.to_json() for r in parse_text(text, name)])
+        if problems:
+            failures.append(f"{name}: " + "; ".join(problems))
+    assert not failures, f"resaved ({how}):\n  " + "\n  ".join(failures)
