@@ -39,6 +39,8 @@ ATOM_TYPE = "application/atom+xml"
 RSS_TYPE = "application/rss+xml"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)  # `updated` of a feed with no entry, by default
 SUMMARY_LIMIT = 300
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July",
+           "August", "September", "October", "November", "December")  # not %B: no locale in feeds
 
 # Characters XML 1.0 forbids (and lxml raises on), plus lone surrogates, which cannot be encoded at all.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -197,13 +199,23 @@ def _generator(spec: FeedSpec, updated: dt.datetime,
     return fg
 
 
+def _dateline(r: StoredRelease) -> str:
+    """The text of a release with no body: its place and date (an entry never says nothing)."""
+    day = r.date or _utc(r.first_seen, f"release {r.id}: first_seen").date()
+    place = " ".join(clean_text(r.location or "").split())
+    return ", ".join(p for p in (place, f"{day.day} {_MONTHS[day.month - 1]} {day.year}") if p)
+
+
 def _add_entries(fg: FeedGenerator, spec: FeedSpec, shown: Sequence[StoredRelease],
-                 topic_titles: Mapping[str, str], *, dc_creator: bool) -> None:
+                 topic_titles: Mapping[str, str], *, rss: bool) -> None:
     links = Links(spec.base_url)
     for r in shown:
         fe = fg.add_entry(order="append")  # the caller sorted newest first; feedgen would reverse it
         fe.id(clean_text(r.atom_id))  # also the RSS guid, isPermaLink="false"
-        fe.title(clean_text(r.title).strip() or "Untitled release")
+        title = clean_text(r.title).strip() or "Untitled release"
+        # RSS has no type attribute and readers render title and description as HTML: escaped
+        # once more, they show the release's characters (`<script>` as text). Atom says type="text".
+        fe.title(html.escape(title, quote=False) if rss else title)
         updated = _utc(r.updated, "updated")
         fe.updated(updated)
         # `published` after `updated` would be nonsense (a stated date later than first sight):
@@ -211,14 +223,17 @@ def _add_entries(fg: FeedGenerator, spec: FeedSpec, shown: Sequence[StoredReleas
         fe.published(min(_utc(r.published, "published"), updated))
         author = clean_text(r.author or "").strip() or clean_text(spec.author_name)
         fe.author(name=author)  # every entry names one: the validator warns otherwise
-        if dc_creator:
+        if rss:
             fe.dc.dc_creator(author)  # RSS <author> must be an email address; dc:creator takes a name
         for slug in r.topics:
             fe.category(term=clean_text(slug), label=clean_text(topic_titles.get(slug, slug)))
         paragraphs = [" ".join(clean_text(p).split()) for p in r.paragraphs]
         paragraphs = [p for p in paragraphs if p]
-        if paragraphs:
-            fe.summary(summarize(paragraphs[0]), type="text")
+        summary = summarize(paragraphs[0]) if paragraphs else _dateline(r)
+        if rss:
+            fe.description(html.escape(summary, quote=False))
+        else:
+            fe.summary(summary, type="text")
         body_html = clean_text(r.body_html or "").strip()
         if body_html:
             # A Markdown body: already sanitised (allow-listed tags, http(s)/mailto links) when
@@ -255,7 +270,7 @@ def build_atom(
     fg = _generator(spec, _feed_updated(shown, empty_updated), ATOM_TYPE, links)
     if is_archive:
         fg.register_extension("feedsvc_fh", _ArchiveMarker, None, atom=True, rss=False)
-    _add_entries(fg, spec, shown, topic_titles, dc_creator=False)
+    _add_entries(fg, spec, shown, topic_titles, rss=False)
     return bytes(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True))
 
 
@@ -276,7 +291,7 @@ def build_rss(
     if spec.hub_url:
         fg.register_extension("feedsvc_hub", _RssHub, None, atom=False, rss=True)
         fg.feedsvc_hub.hub_url = clean_text(spec.hub_url)
-    _add_entries(fg, spec, shown, topic_titles, dc_creator=True)
+    _add_entries(fg, spec, shown, topic_titles, rss=True)
     return bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))
 
 

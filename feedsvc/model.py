@@ -152,6 +152,7 @@ class StoredRelease:
     first_seen: dt.datetime  # aware UTC
     withdrawn: bool = False
     body_html: str | None = None  # sanitised HTML of a Markdown body; None: render the paragraphs
+    withdrawn_at: dt.datetime | None = None  # aware UTC, when `withdrawn`: the scan that found it gone
 
     @property
     def body(self) -> str:

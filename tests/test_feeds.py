@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import feedparser
 import listparser
+import lxml.html
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -209,11 +210,17 @@ def test_empty_feed_uses_the_given_instant(rng: etree.RelaxNG) -> None:
         == EPOCH.isoformat()
 
 
-def test_no_paragraphs_gives_an_entry_without_content(rng: etree.RelaxNG) -> None:
-    data = build_atom(SPEC, [stored(1, paragraphs=())], topic_titles=TITLES)
+def test_no_paragraphs_gives_an_entry_with_its_place_and_date(rng: etree.RelaxNG) -> None:
+    bare = [stored(1, paragraphs=()), dataclasses.replace(stored(2, paragraphs=(" ", "")), location=None,
+                                                          date=dt.date(2025, 12, 9))]
+    data = build_atom(SPEC, bare, topic_titles=TITLES)
     assert_rng_valid(rng, data)
-    entry = etree.fromstring(data).find(f"{A}entry")
-    assert entry is not None and entry.find(f"{A}content") is None and entry.find(f"{A}summary") is None
+    entries = etree.fromstring(data).findall(f"{A}entry")
+    assert [e.find(f"{A}content") for e in entries] == [None, None]
+    assert [(e.find(f"{A}summary").get("type"), e.findtext(f"{A}summary")) for e in entries] == [
+        ("text", "İstanbul, 1 March 2026"), ("text", "9 December 2025")]  # undated: the day first seen
+    rss = parsed_ok(build_rss(SPEC, bare, topic_titles=TITLES))
+    assert [e.summary for e in rss.entries] == ["İstanbul, 1 March 2026", "9 December 2025"]
 
 
 def test_withdrawn_releases_are_left_out() -> None:
@@ -278,6 +285,24 @@ def test_rss_parses_with_guids_dates_and_links() -> None:
     links = {link.get("rel"): link.get("href") for link in doc.iter(f"{A}link")}
     assert links == {"self": "https://example.org/feeds/all.rss", "hub": SPEC.hub_url}
     assert b"<script" not in data
+
+
+def html_text(fragment: str) -> str:
+    """What a reader rendering `fragment` as HTML shows."""
+    return lxml.html.fragment_fromstring(fragment, create_parent="div").text_content()
+
+
+def test_rss_title_and_description_show_the_release_text_in_an_html_reader() -> None:
+    # RSS has no type attribute: readers render title and description as HTML.
+    rss_spec = dataclasses.replace(SPEC, self_url="https://example.org/feeds/all.rss")
+    data = build_rss(rss_spec, RELEASES, topic_titles=TITLES)
+    assert b"<script" not in data
+    d = parsed_ok(data)
+    for r, e in zip(RELEASES, d.entries):
+        assert html_text(e.title) == clean_text(r.title).strip()
+        assert html_text(e.summary) == summarize(r.paragraphs[0])
+        assert "<script" not in e.title and "<script" not in e.summary
+    assert SCRIPT in html_text(d.entries[0].title) and SCRIPT in html_text(d.entries[0].summary)
 
 
 def test_opml_lists_every_feed_deterministically() -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import feedparser
 import listparser
+import lxml.html
 import pytest
 from lxml import etree
 
@@ -61,9 +63,31 @@ def check_atom(body: bytes, url: str, relaxng: etree.RelaxNG) -> feedparser.Feed
     updated = [e.updated for e in parsed.entries]
     assert len(updated) == len(set(updated)), "two entries share an updated instant"
     for e in parsed.entries:
-        assert e.published_parsed and e.updated_parsed and e.author and e.id.startswith("tag:")
+        # `published` only when the release states a date (issue 13): none is invented.
+        assert e.updated_parsed and e.author and e.id.startswith("tag:")
     if parsed.entries:
         assert parsed.feed.updated_parsed == max(e.updated_parsed for e in parsed.entries)
+    return parsed
+
+
+def html_text(fragment: str) -> str:
+    """What a reader rendering `fragment` as HTML (as RSS readers do title and description) shows."""
+    return lxml.html.fragment_fromstring(fragment, create_parent="div").text_content()
+
+
+def check_rss(body: bytes, url: str) -> feedparser.FeedParserDict:
+    """What the W3C validator checks of RSS and its readers rely on: text in every item, self link."""
+    parsed = feedparser.parse(body)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.version == "rss20"
+    doc = etree.fromstring(body)
+    assert [link.get("href") for link in doc.iter(f"{ATOM_NS}link") if link.get("rel") == "self"] == [url]
+    assert b"<script" not in body
+    guids = [e.id for e in parsed.entries]
+    assert len(guids) == len(set(guids))
+    for e in parsed.entries:
+        assert e.title.strip() and html_text(e.summary).strip(), e.id  # never an item that says nothing
+        assert e.author and e.published_parsed and e.id.startswith("tag:")
     return parsed
 
 
@@ -82,7 +106,7 @@ def test_every_feed_is_valid_and_served_like_a_good_publisher(client, relaxng) -
             total = len(parsed.entries)
         rss = client.get(path.replace(".atom", ".rss"))
         assert rss.headers["Content-Type"] == "application/rss+xml; charset=utf-8"
-        assert not feedparser.parse(rss.data).bozo
+        check_rss(rss.data, BASE + path.replace(".atom", ".rss"))
     assert total == 23
 
 
@@ -193,6 +217,17 @@ def test_hostile_content_gives_valid_escaped_feeds(env, storage, content_dir, re
         "Ankara – Migrants & refugees crossed the border; <b>bold</b> ]]> text\x0b here.\n"
         "مرحبا بكم في تركيا — اللاجئون والمهاجرون على الحدود\n"
         "İstanbul’da sığınmacılar için yeni bir merkez açıldı.\n", encoding="utf-8")
+    # Releases with no body: one undated (so among the newest), one the oldest of all (archived).
+    (content_dir / "bare.md").write_text(
+        "---\ntitle: Bare <script>alert(2)</script> & Notice\nlocation: Ankara\n---\n", encoding="utf-8")
+    (content_dir / "old-bare.md").write_text(
+        "---\ntitle: Old <script>alert(3)</script> & Notice\nlocation: İzmir\ndate: 2018-01-05\n---\n",
+        encoding="utf-8")
+    lines = ["Press Releases", ""]
+    for i in range(40):  # enough for an archive page
+        lines += [f"IOM Supports Border Communities, Part {i}", "",
+                  f"Ankara – Border communities received support in round {i} of the programme.", ""]
+    (content_dir / "many.txt").write_text("\n".join(lines), encoding="utf-8")
     ingest(env, storage)
     client = make_app(env).test_client()
     resp = client.get("/feeds/all.atom")
@@ -204,3 +239,101 @@ def test_hostile_content_gives_valid_escaped_feeds(env, storage, content_dir, re
     rid = entry.id.rsplit("/", 1)[1]
     page = client.get(f"/releases/{rid}").get_data(as_text=True)
     assert "<script>alert" not in page and "&lt;script&gt;" in page
+
+    # RSS readers render title and description as HTML: they show the release's characters.
+    rss = check_rss(client.get("/feeds/all.rss").data, BASE + "/feeds/all.rss")
+    item = next(e for e in rss.entries if e.id == entry.id)
+    assert html_text(item.title) == "Border Update ]]> <script>alert(1)</script> & Friends"
+    assert html_text(item.summary) == "Migrants & refugees crossed the border; <b>bold</b> ]]> text here."
+    assert "&lt;b&gt;bold&lt;/b&gt;" in item.content[0].value
+    # A release with no body says where and when, in RSS and Atom alike.
+    bare = next(e for e in rss.entries if html_text(e.title).startswith("Bare"))
+    assert html_text(bare.title) == "Bare <script>alert(2)</script> & Notice"
+    assert re.fullmatch(r"Ankara, \d{1,2} [A-Z][a-z]+ 20\d\d", html_text(bare.summary))
+    bare_atom = next(e for e in parsed.entries if e.id == bare.id)
+    assert bare_atom.summary == html_text(bare.summary) and "content" not in bare_atom
+    archived = []
+    prev = next(link.href for link in parsed.feed.links if link.rel == "prev-archive")
+    while prev:
+        archive = check_atom(client.get(prev.removeprefix(BASE)).data, prev, relaxng)
+        archived += archive.entries
+        prev = next((link.href for link in archive.feed.links if link.rel == "prev-archive"), None)
+    assert archived
+    entries = parsed.entries + archived
+    for e in entries:
+        assert (e.get("summary") or e.content[0].value).strip(), e.id
+    old = next(e for e in archived if e.title.startswith("Old"))
+    assert old.title == "Old <script>alert(3)</script> & Notice"
+    assert old.summary == "İzmir, 5 January 2018" and "content" not in old
+
+
+def _surfaces(client, storage, topics) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Every page, feed and archive page a reader can reach for these topics, by path."""
+    out: dict[str, str] = {}
+    for slug in ("all", *topics):
+        for ext in ("atom", "rss"):
+            out[f"/feeds/{slug}.{ext}"] = client.get(f"/feeds/{slug}.{ext}").get_data(as_text=True)
+        prev = next((link.get("href") for link in etree.fromstring(out[f"/feeds/{slug}.atom"].encode())
+                     .findall(f"{ATOM_NS}link") if link.get("rel") == "prev-archive"), None)
+        while prev:
+            page = client.get(prev.removeprefix(BASE))
+            assert page.status_code == 200
+            out[prev.removeprefix(BASE)] = page.get_data(as_text=True)
+            prev = next((link.get("href") for link in etree.fromstring(page.data).findall(f"{ATOM_NS}link")
+                         if link.get("rel") == "prev-archive"), None)
+    out["/"] = client.get("/").get_data(as_text=True)
+    for slug in topics:
+        pages = max(1, -(-storage.count_releases(slug) // 30))
+        for n in range(1, pages + 1):
+            out[f"/topics/{slug}?page={n}"] = client.get(f"/topics/{slug}?page={n}").get_data(as_text=True)
+    return out
+
+
+def test_a_withdrawn_release_is_gone_everywhere_and_comes_back_at_its_address(  # type: ignore[no-untyped-def]
+        env, storage, content_dir, tmp_path, make_app) -> None:
+    lines = ["Press Releases", ""]
+    for i in range(40):  # enough for archive pages: the withdrawn release, the oldest, is archived
+        lines += [f"IOM Supports Border Communities, Part {i}", "",
+                  f"Ankara – Border communities received support in round {i} of the programme.", ""]
+    (content_dir / "many.txt").write_text("\n".join(lines), encoding="utf-8")
+    old = content_dir / "old.md"
+    old.write_text("---\ntitle: Old Border Notice & <Friends>\nlocation: İzmir\ndate: 2018-01-05\n---\n"
+                   "Migrants and refugees crossed the border at Edirne; its only paragraph.\n", encoding="utf-8")
+    ingest(env, storage)
+    client = make_app(env).test_client()
+    (r,) = storage.list_releases(limit=1, oldest_first=True)
+    assert r.title == "Old Border Notice & <Friends>" and r.topics
+    total, per_topic = storage.count_releases(), storage.topic_counts()
+
+    def mentions(surfaces: dict[str, str]) -> set[str]:
+        return {path for path, text in surfaces.items() if r.atom_id in text or f"/releases/{r.id}" in text}
+
+    before = _surfaces(client, storage, r.topics)
+    assert {"/feeds/archive/all/1.atom"} <= mentions(before)
+    assert r.id in {x.id for x in storage.releases_between(0, storage.max_seq())}
+
+    old.rename(tmp_path / "old.md")  # its file is gone: withdrawn
+    assert ingest(env, storage).summary.releases_withdrawn == 1
+    gone = client.get(f"/releases/{r.id}")
+    assert gone.status_code == 410 and "text/html" in gone.headers["Content-Type"]
+    notice = gone.get_data(as_text=True)
+    stored = storage.get_release(r.id)
+    assert stored is not None and stored.withdrawn and stored.withdrawn_at is not None
+    day = stored.withdrawn_at
+    assert "Old Border Notice &amp; &lt;Friends&gt;" in notice
+    assert f"withdrawn on {day.day} {day:%B} {day.year}" in notice
+    assert "Edirne" not in notice  # the notice, not the text
+    assert mentions(_surfaces(client, storage, r.topics)) == set()
+    assert storage.count_releases() == total - 1
+    assert storage.topic_counts() == {t: n - (t in r.topics) for t, n in per_topic.items()}
+    assert r.id not in {x.id for x in storage.releases_between(0, storage.max_seq())}
+    assert r.id not in {x.id for x in storage.list_releases(limit=1000)}
+
+    (tmp_path / "old.md").rename(old)  # the text returns: same address, same id, everywhere again
+    ingest(env, storage)
+    back = client.get(f"/releases/{r.id}")
+    assert back.status_code == 200 and "Edirne" in back.get_data(as_text=True)
+    returned = storage.get_release(r.id)
+    assert returned is not None and returned.atom_id == r.atom_id and not returned.withdrawn
+    assert mentions(_surfaces(client, storage, r.topics)) == mentions(before)
+    assert storage.count_releases() == total and storage.topic_counts() == per_topic

@@ -121,6 +121,7 @@ def row_to_release(row: Any) -> StoredRelease:
         topics=tuple(row.topics.split()) if row.topics else (),
         published=row.published, updated=row.updated, first_seen=row.first_seen,
         withdrawn=row.withdrawn_at is not None, body_html=row.body_html,
+        withdrawn_at=row.withdrawn_at,
     )
 
 

@@ -52,11 +52,15 @@ def topic(slug: str) -> str:
 
 
 @bp.get("/releases/<release_id>")
-def release(release_id: str) -> str:
+def release(release_id: str) -> str | tuple[str, int]:
     s = services()
     r = s.storage.get_release(release_id)
     if r is None:
         abort(404, description="There is no such press release.")
+    if r.withdrawn:
+        # 410, not 404: the address was real and readers may drop it (RFC 9110 §15.5.11). The
+        # notice names the release but not its text; if the text returns, so does this page.
+        return render_template("withdrawn.html", release=r, feeds=_feed_links()), 410
     taxonomy = s.taxonomy()
     return render_template("release.html", release=r, titles=taxonomy.titles,
                            feeds=_feed_links(*r.topics))
