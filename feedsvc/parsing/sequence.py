@@ -147,7 +147,8 @@ def _is_anchor(line: Line) -> bool:
 def _item_bullet(lines: Sequence[Line], i: int) -> bool:
     """A bullet standing apart (not in a run of bullets) marks a listing item."""
     nxt = lines[i + 1] if i + 1 < len(lines) else None
-    return lines[i].gap and (nxt is None or not nxt.bullet or nxt.gap)
+    prev = lines[i - 1] if i else None
+    return (prev is None or not prev.bullet or lines[i].gap) and (nxt is None or not nxt.bullet or nxt.gap)
 
 
 def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = False,
@@ -163,6 +164,8 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
         glued_prev = prev is not None and not line.gap and prev.kind not in (DATE, BYLINE) and prev.heading \
             and not (prev.tag or prev.leftover or prev.chrome or prev.caption)
         glued_next = nxt is not None and not nxt.gap
+        if items and nxt is not None and nxt.bullet and not line.bullet:
+            out.append("before_item")
         if glued_prev and not glued_next:
             out.append("glued_above")
         elif glued_next and not glued_prev and (line.gap or prev is None):
@@ -242,6 +245,8 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
             out.append("colon_end")
         if line.words <= 4:
             out.append("short")
+            if line.words == 1:
+                out.append("one_word")
         elif line.words > 9:
             out.append("many_words")
         if line.bullet:
