@@ -92,7 +92,7 @@ def plan_digest(subscriber: Subscriber, releases: Sequence[StoredRelease],
 
 
 def _items(releases: list[StoredRelease]) -> tuple[DigestItem, ...]:
-    newest_first = sorted(releases, key=lambda r: (r.published, r.updated, r.id), reverse=True)
+    newest_first = sorted(releases, key=lambda r: r.order_key, reverse=True)  # as every list
     return tuple(DigestItem(r, one_line(r.title), _dateline(r), _summary(r.paragraphs))
                  for r in newest_first)
 

@@ -163,7 +163,8 @@ def _checked(releases: Sequence[StoredRelease]) -> list[StoredRelease]:
             raise ValueError(f"release {r.id}: duplicate atom_id {r.atom_id!r}")
         ids.add(r.atom_id)
         updated = _utc(r.updated, f"release {r.id}: updated")
-        _utc(r.published, f"release {r.id}: published")
+        if r.published is not None:
+            _utc(r.published, f"release {r.id}: published")
         if updated in instants:  # storage keeps `updated` unique; the validator warns on a tie
             raise ValueError(f"releases {instants[updated]} and {r.id} share the updated instant {updated}")
         instants[updated] = r.id
@@ -220,7 +221,12 @@ def _add_entries(fg: FeedGenerator, spec: FeedSpec, shown: Sequence[StoredReleas
         fe.updated(updated)
         # `published` after `updated` would be nonsense (a stated date later than first sight):
         # clamp published rather than move `updated`, which feed `updated` and uniqueness rest on.
-        fe.published(min(_utc(r.published, "published"), updated))
+        if r.published is not None:
+            fe.published(min(_utc(r.published, "published"), updated))
+        elif rss:
+            # Issue 13: an undated release has no Atom `published` (no date is invented); RSS
+            # readers sort on pubDate, which is the instant it was first seen, as is true.
+            fe.pubDate(_utc(r.first_seen, "first_seen"))
         author = clean_text(r.author or "").strip() or clean_text(spec.author_name)
         fe.author(name=author)  # every entry names one: the validator warns otherwise
         if rss:

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 
-from .model import Release
+from .model import Release, sort_day
 
 Classifier = Callable[[Release], tuple[str, ...]]
 
@@ -47,7 +47,7 @@ class New:
     id: str
     atom_id: str
     first_seen: dt.datetime  # also its first `updated`
-    published: dt.datetime
+    sort_day: dt.date  # `model.sort_day`: the stated date, else the day first seen
     topics: tuple[str, ...]
 
 
@@ -60,7 +60,7 @@ class Update:
     topics: tuple[str, ...]
     stored_topics: tuple[str, ...]  # as stored, also when withdrawn (its feeds change too)
     revived: bool  # it was withdrawn: live again, under `topics`
-    published: dt.datetime
+    sort_day: dt.date  # moves when an edit states, changes or removes the date
     first_seen: dt.datetime
     updated: dt.datetime | None  # None: content unchanged (only revived), `updated` stays
     key_changed: bool  # matched by its body, not its key (an edited title or place)
@@ -157,12 +157,6 @@ def match_file(parsed: Sequence[Release], stored: Iterable[StoredSnapshot]) -> M
     return Matching(tuple(pairs), tuple(v.id for v in vanished))
 
 
-def _published(date: dt.date | None, first_seen: dt.datetime) -> dt.datetime:
-    if date is None:
-        return first_seen
-    return dt.datetime.combine(date, dt.time(), tzinfo=dt.UTC)
-
-
 def atom_id(tag_authority: str, first_seen: dt.datetime, rid: str) -> str:
     """The tag: URI (RFC 4151) of a release, dated by the day it was first seen."""
     return f"tag:{tag_authority},{first_seen.date().isoformat()}:release/{rid}"
@@ -192,14 +186,14 @@ def plan_file(matching: Matching, *, stamps: Sequence[dt.datetime], taken_ids: A
                 raise IdProbesExhausted(r.key)
             minted.add(rid)
             intents.append(New(release=r, id=rid, atom_id=atom_id(tag_authority, first_seen, rid),
-                               first_seen=first_seen, published=_published(r.date, first_seen),
+                               first_seen=first_seen, sort_day=sort_day(r.date, first_seen),
                                topics=classify(r)))
         elif snap.content_hash != r.content_hash or snap.withdrawn:
             changed = snap.content_hash != r.content_hash
             intents.append(Update(
                 id=snap.id, release=r, topics=classify(r),
                 stored_topics=snap.topics, revived=snap.withdrawn,
-                published=_published(r.date, snap.first_seen), first_seen=snap.first_seen,
+                sort_day=sort_day(r.date, snap.first_seen), first_seen=snap.first_seen,
                 updated=next(free_stamps) if changed else None, key_changed=snap.key != r.key))
         else:
             intents.append(Unchanged(id=snap.id, release=r))

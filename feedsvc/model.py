@@ -109,6 +109,10 @@ class Release:
             "title_inferred": self.title_inferred,
             "location": self.location,
             "date": self.date.isoformat() if self.date else None,
+            # Issue 13: `date` is only ever what the listing or front matter states; false means
+            # storage will show the release as added on the day it is first seen, with no
+            # publication date.
+            "date_stated": self.date is not None,
             "author": self.author,
             "section": self.section,
             "topics": list(self.topics),
@@ -147,7 +151,9 @@ class StoredRelease:
     section: str | None
     paragraphs: tuple[str, ...]
     topics: tuple[str, ...]  # topic slugs, sorted
-    published: dt.datetime  # aware UTC: the stated date, else first seen
+    # Aware UTC midnight of the stated date; None when the listing states none: a date is never
+    # invented (issue 13). Such a release is shown as added on the day of `first_seen`.
+    published: dt.datetime | None
     updated: dt.datetime  # aware UTC: moves only when the content changes; unique per release
     first_seen: dt.datetime  # aware UTC
     withdrawn: bool = False
@@ -157,6 +163,21 @@ class StoredRelease:
     @property
     def body(self) -> str:
         return " ".join(self.paragraphs)
+
+    @property
+    def order_key(self) -> tuple[dt.date, dt.datetime, str]:
+        """Newest first when sorted in reverse; storage's ORDER BY is the same key (`sort_day`)."""
+        return sort_day(self.date, self.first_seen), self.first_seen, self.id
+
+
+def sort_day(date: dt.date | None, first_seen: dt.datetime) -> dt.date:
+    """The day a release is listed under: its stated date, else the (UTC) day it was first seen.
+
+    Issue 13: every list is newest day first, then, within a day, the release first seen last
+    first. `first_seen` instants are handed out newest first in listing order (storage's
+    `Stamps`), so releases of one listing seen at once keep listing order (position 0 first).
+    """
+    return date if date is not None else first_seen.astimezone(dt.timezone.utc).date()
 
 
 FREQUENCIES = ("daily", "weekly")

@@ -68,7 +68,7 @@ def notes(release: Release) -> list[str]:
     if release.title_inferred:
         found.append("title inferred from the body (no title line found)")
     if release.date is None:
-        found.append("no date: feeds will date it by when it was first seen")
+        found.append("no date: shown as added on the day first seen")
     return found
 
 

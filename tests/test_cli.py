@@ -131,7 +131,7 @@ def test_parse_prints_a_readable_block_per_release(tmp_path: Path) -> None:
     assert f"   topics:  {', '.join(expected_topics[0])}" in first
     body = next(line for line in first if line.startswith("   body:    "))
     assert body.startswith("   body:    IOM opened a new field office on Tues\ufffdday to support") and body.endswith("…")
-    assert "   note:    no date: feeds will date it by when it was first seen" in first
+    assert "   note:    no date: shown as added on the day first seen" in first
     assert "   warning: line 5: invalid UTF-8 byte 0xFF replaced with U+FFFD" in first
     second = lines[lines.index("2. Migrants Rescued Off the Coast of Izmir"):]
     assert "   place:   Izmir" in second and "   body:    The Turkish Coast Guard rescued 42 migrants, IOM said." in second
@@ -157,9 +157,11 @@ def test_parse_json_keeps_its_shape_and_warns_on_stderr(tmp_path: Path) -> None:
     (tmp_path / "listing.txt").write_bytes(PARSE_LISTING.encode("utf-8").replace(b"Tuesday", b"Tues\xffday"))
     out = run("parse", "listing.txt", "--json", cwd=tmp_path)
     releases = json.loads(out.stdout)
+    # Every key of before keeps its meaning; `date_stated` was added (issue 13).
     assert [set(r) for r in releases] == [{
-        "source_file", "position", "id", "title", "title_inferred", "location", "date", "author", "section",
-        "topics", "line", "paragraphs"}] * 2
+        "source_file", "position", "id", "title", "title_inferred", "location", "date", "date_stated",
+        "author", "section", "topics", "line", "paragraphs"}] * 2
+    assert [r["date_stated"] for r in releases] == [r["date"] is not None for r in releases]
     assert out.stderr.splitlines() == [
         "feedsvc parse: warning: listing.txt line 5: invalid UTF-8 byte 0xFF replaced with U+FFFD"]
 

@@ -54,7 +54,7 @@ def test_a_new_release_gets_its_key_as_id_and_a_dated_tag_uri() -> None:
     r = release("Migrants Rescued Off the Coast of Izmir", RESCUE)
     p = plan([r])
     assert p.intents == (New(release=r, id=r.key, atom_id=f"tag:example.org,2026-03-02:release/{r.key}",
-                             first_seen=NOW, published=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
+                             first_seen=NOW, sort_day=dt.date(2026, 3, 1),
                              topics=("migration",)),)
     assert p.topics == {"migration", "all"}
 

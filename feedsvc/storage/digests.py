@@ -224,7 +224,7 @@ class DigestsMixin:
         with self.read("selecting releases for a digest") as conn:
             rows = conn.execute(sa.select(R).where(
                 R.c.seq > since_seq, R.c.seq <= until_seq, R.c.withdrawn_at.is_(None),
-            ).order_by(R.c.published.desc(), R.c.first_seen.desc(), R.c.id)).all()
+            ).order_by(*self._order(R))).all()
             return [row_to_release(r) for r in rows]
 
     def releases_by_ids(self: Storage, ids: list[str]) -> list[StoredRelease]:

@@ -113,13 +113,17 @@ def _values(r: Release, topics: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
+def _midnight(date: dt.date | None) -> dt.datetime | None:
+    return None if date is None else dt.datetime.combine(date, dt.time(), tzinfo=dt.timezone.utc)
+
+
 def row_to_release(row: Any) -> StoredRelease:
     return StoredRelease(
         id=row.id, atom_id=row.atom_id, title=row.title, title_inferred=bool(row.title_inferred),
         location=row.location, date=row.date, author=row.author, section=row.section,
         paragraphs=tuple(json.loads(row.paragraphs)),
         topics=tuple(row.topics.split()) if row.topics else (),
-        published=row.published, updated=row.updated, first_seen=row.first_seen,
+        published=_midnight(row.date), updated=row.updated, first_seen=row.first_seen,
         withdrawn=row.withdrawn_at is not None, body_html=row.body_html,
         withdrawn_at=row.withdrawn_at,
     )
@@ -245,9 +249,9 @@ class ReleasesMixin:
             if isinstance(intent, identity.New):
                 new_rows.append({
                     "seq": next_seq, "id": intent.id, "first_seen": intent.first_seen,
-                    "published": intent.published, "atom_id": intent.atom_id,
+                    "sort_day": intent.sort_day, "atom_id": intent.atom_id,
                     "updated": intent.first_seen, "withdrawn_at": None, **_values(r, intent.topics)})
-                topic_rows += [{"topic": t, "release_id": intent.id, "published": intent.published,
+                topic_rows += [{"topic": t, "release_id": intent.id, "sort_day": intent.sort_day,
                                 "first_seen": intent.first_seen} for t in intent.topics]
                 counts.update([*intent.topics, ALL_KEY])
                 next_seq += 1
@@ -255,11 +259,11 @@ class ReleasesMixin:
                 out.new_ids.append(intent.id)
             elif isinstance(intent, identity.Update):
                 values = _values(r, intent.topics) | {"withdrawn_at": None,
-                                                      "published": intent.published}
+                                                      "sort_day": intent.sort_day}
                 if intent.updated is not None:
                     values["updated"] = intent.updated
                 conn.execute(R.update().where(R.c.id == intent.id).values(**values))
-                self._set_topics(conn, intent.id, intent.topics, intent.published,
+                self._set_topics(conn, intent.id, intent.topics, intent.sort_day,
                                  intent.first_seen, None if intent.revived else intent.stored_topics,
                                  counts)
                 out.updated += 1
@@ -285,7 +289,7 @@ class ReleasesMixin:
             self.upsert(conn, CNT, rows, ("topic",), add="live")
 
     def _set_topics(self: Storage, conn: Connection, rid: str, topics: Sequence[str],
-                    published: dt.datetime, first_seen: dt.datetime,
+                    day: dt.date, first_seen: dt.datetime,
                     was: Sequence[str] | None, counts: Counter[str]) -> None:
         """Re-file a live release under `topics`; `was`: its topics before, None if it was not live."""
         counts.update(topics)
@@ -296,7 +300,7 @@ class ReleasesMixin:
         conn.execute(RT.delete().where(RT.c.release_id == rid))
         if topics:
             conn.execute(RT.insert(), [
-                {"topic": t, "release_id": rid, "published": published, "first_seen": first_seen}
+                {"topic": t, "release_id": rid, "sort_day": day, "first_seen": first_seen}
                 for t in topics])
 
     def withdraw_orphans(self: Storage, now: dt.datetime) -> tuple[int, set[str]]:
@@ -339,7 +343,7 @@ class ReleasesMixin:
                     topics = classify(probe)
                     if " ".join(topics) != row.topics:
                         conn.execute(R.update().where(R.c.id == row.id).values(topics=" ".join(topics)))
-                        self._set_topics(conn, row.id, topics, row.published, row.first_seen,
+                        self._set_topics(conn, row.id, topics, row.sort_day, row.first_seen,
                                          row.topics.split(), counts)
                         touched.update(topics, row.topics.split())
             self._count(conn, counts)
@@ -363,24 +367,25 @@ class ReleasesMixin:
 
     # -- reading ------------------------------------------------------------------------
 
-    def _order(self: Storage, table: Any, oldest_first: bool) -> list[Any]:
-        cols = [table.c.published, table.c.first_seen, table.c[
+    def _order(self: Storage, table: Any, oldest_first: bool = False) -> list[Any]:
+        """The one order of every list (issue 13): `StoredRelease.order_key`, newest first."""
+        cols = [table.c.sort_day, table.c.first_seen, table.c[
             "release_id" if table is RT else "id"]]
         return [c.asc() if oldest_first else c.desc() for c in cols]
 
     def list_releases(self: Storage, topic: str | None = None, *, limit: int = 50, offset: int = 0,
                       oldest_first: bool = False) -> list[StoredRelease]:
-        """Live releases, newest first (by stated date, then listing order); indexed, limited.
+        """Live releases, newest first (`_order`: day, then first seen last, then listing order).
 
         The page is chosen on ids alone (an index-only walk, however deep the offset), then
         only its rows are read.
         """
         with self.read(f"listing releases of {topic or 'every topic'}") as conn:
             if topic is None:
-                ids = (sa.select(R.c.id.label("release_id"), R.c.published, R.c.first_seen)
+                ids = (sa.select(R.c.id.label("release_id"), R.c.sort_day, R.c.first_seen)
                        .where(R.c.withdrawn_at.is_(None)).order_by(*self._order(R, oldest_first)))
             else:
-                ids = (sa.select(RT.c.release_id, RT.c.published, RT.c.first_seen)
+                ids = (sa.select(RT.c.release_id, RT.c.sort_day, RT.c.first_seen)
                        .where(RT.c.topic == topic).order_by(*self._order(RT, oldest_first)))
             page = ids.limit(limit).offset(offset).subquery()
             rows = conn.execute(sa.select(R).join(page, page.c.release_id == R.c.id)

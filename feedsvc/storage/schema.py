@@ -57,7 +57,10 @@ class ReleaseRow(Base):
     declared_topics: Mapped[str] = mapped_column(Text, default="")
     content_hash: Mapped[str] = mapped_column(String(64))
     first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    published: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # The order of every list (issue 13): newest `sort_day` (model.sort_day: the stated date,
+    # else the day first seen), then the release first seen last. No `published` column: a
+    # publication date is the stated `date` or nothing.
+    sort_day: Mapped[dt.date] = mapped_column(Date)
     updated: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Order of first storage, gapless and committed in order (assigned under the ingest lock):
@@ -65,9 +68,9 @@ class ReleaseRow(Base):
     seq: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (
-        Index("ix_releases_order", "published", "first_seen"),
+        Index("ix_releases_order", "sort_day", "first_seen", "id"),
         # Live releases in feed order, so a deep archive page is an index-only walk.
-        Index("ix_releases_live_order", "published", "first_seen", "id",
+        Index("ix_releases_live_order", "sort_day", "first_seen", "id",
               postgresql_where=sa_text("withdrawn_at IS NULL"), sqlite_where=sa_text("withdrawn_at IS NULL")),
         UniqueConstraint("seq", name="uq_releases_seq"),
     )
@@ -81,11 +84,11 @@ class ReleaseTopicRow(Base):
     topic: Mapped[str] = mapped_column(String(80), primary_key=True)
     release_id: Mapped[str] = mapped_column(
         String(40), ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True)
-    published: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    sort_day: Mapped[dt.date] = mapped_column(Date)
     first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (
-        Index("ix_release_topics_order", "topic", "published", "first_seen", "release_id"),
+        Index("ix_release_topics_order", "topic", "sort_day", "first_seen", "release_id"),
         Index("ix_release_topics_release", "release_id"),
     )
 
