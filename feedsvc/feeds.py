@@ -204,7 +204,9 @@ def _dateline(r: StoredRelease) -> str:
     """The text of a release with no body: its place and date (an entry never says nothing)."""
     day = r.date or _utc(r.first_seen, f"release {r.id}: first_seen").date()
     place = " ".join(clean_text(r.location or "").split())
-    return ", ".join(p for p in (place, f"{day.day} {_MONTHS[day.month - 1]} {day.year}") if p)
+    when = f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+    # Issue 13: a date is never invented; an undated release says when it was added, as such.
+    return ", ".join(p for p in (place, when if r.date else f"added on {when}") if p)
 
 
 def _add_entries(fg: FeedGenerator, spec: FeedSpec, shown: Sequence[StoredRelease],

@@ -218,9 +218,9 @@ def test_no_paragraphs_gives_an_entry_with_its_place_and_date(rng: etree.RelaxNG
     entries = etree.fromstring(data).findall(f"{A}entry")
     assert [e.find(f"{A}content") for e in entries] == [None, None]
     assert [(e.find(f"{A}summary").get("type"), e.findtext(f"{A}summary")) for e in entries] == [
-        ("text", "İstanbul, 1 March 2026"), ("text", "9 December 2025")]  # undated: the day first seen
+        ("text", "İstanbul, added on 1 March 2026"), ("text", "9 December 2025")]  # undated: the day first seen, as such
     rss = parsed_ok(build_rss(SPEC, bare, topic_titles=TITLES))
-    assert [e.summary for e in rss.entries] == ["İstanbul, 1 March 2026", "9 December 2025"]
+    assert [e.summary for e in rss.entries] == ["İstanbul, added on 1 March 2026", "9 December 2025"]
 
 
 def test_withdrawn_releases_are_left_out() -> None:
