@@ -49,7 +49,6 @@ def _mode_table(dates_first: bool, dated: float, bodies: bool) -> list[list[tupl
     if bodies:
         # Where releases have bodies, a title with a date and nothing else is rare.
         table[(DATE_POST, TITLE)] -= 1.5
-        table[(DATE_POST, SECTION)] -= 1.0
     if dates_first:
         # Dates stand above titles: a date under a title can only follow a byline.
         for key in list(table):
@@ -165,7 +164,9 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
             and not (prev.tag or prev.leftover or prev.chrome or prev.caption)
         glued_next = nxt is not None and not nxt.gap
         if items and nxt is not None and nxt.bullet and not line.bullet:
-            out.append("before_item")
+            # Between bulleted items a line glued to the next bullet tells nothing (bullets
+            # open lines anyway): which item a date belongs to is for the page's ends to say.
+            glued_next = False
         if glued_prev and not glued_next:
             out.append("glued_above")
         elif glued_next and not glued_prev and (line.gap or prev is None):

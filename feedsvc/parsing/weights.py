@@ -118,9 +118,6 @@ WEIGHTS: dict[str, dict[int, float]] = {
     "item_bullet": {TITLE: 3, BODY_FIRST: -1, BODY_MORE: -1.5},
     "glued_above": {DATE_POST: 1.5, DATE_PRE: -1.5},
     "glued_below": {DATE_PRE: 1.5, DATE_POST: -1.5},
-    # In a page of bulleted items a bullet opens an item: a date line just above one closes
-    # the item before it.
-    "before_item": {DATE_POST: 3, DATE_PRE: -3},
     "one_word": {TITLE: -2, SECTION: -0.5},
     "gap": {TITLE_MORE: NEVER, ROLE: NEVER, SECTION: 1},
     "no_gap": {SECTION: -1},
