@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 
 from .clock import SYSTEM_CLOCK
-from .config import Settings, load_settings
+from .config import Settings, load_settings, production_warnings
 from .model import ConfigError
 from .services import Services, build_services
 from .web.feedserver import FeedServer
@@ -27,6 +28,9 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services: Servic
                 raise ConfigError("SECRET_KEY is not set: production refuses to start without it "
                                   "(`feedsvc serve` keeps a generated one in instance/ for a laptop)")
             settings = _with_secret(settings, "debug-only-not-secret")
+        if not settings.debug:
+            for warning in production_warnings(settings):
+                logging.getLogger("feedsvc").warning("configuration: %s", warning)
         services = build_services(settings, SYSTEM_CLOCK)
     settings = services.settings
     if not settings.secret_key:

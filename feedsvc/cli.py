@@ -15,7 +15,13 @@ import click
 
 from . import parsing
 from .clock import SYSTEM_CLOCK
-from .config import Settings, load_settings, with_laptop_secret
+from .config import (
+    Settings,
+    load_settings,
+    production_warnings,
+    serve_base_url,
+    with_laptop_secret,
+)
 from .logs import setup_logging
 from .model import ConfigError, FeedsvcError, ParseError
 from .report import Classifier, report_lines
@@ -179,6 +185,12 @@ def scheduler() -> None:
     settings = _settings()
     if not settings.secret_key:
         raise click.ClickException("SECRET_KEY is not set: digests carry signed links and need it")
+    try:
+        warnings = production_warnings(settings)
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+    for warning in warnings:
+        log.warning("configuration: %s", warning)
     services = open_services(settings)
     ingester = services.ingester()
     # The content that shipped with this deploy is stored before any digest is planned.
@@ -366,6 +378,13 @@ def subscribers_import(csv_file: Any) -> None:
         sys.exit(1)
 
 
+def serve_settings(settings: Settings, port: int) -> Settings:
+    """`serve`'s settings: links from http://localhost:PORT (the port it listens on) unless FEEDSVC_BASE_URL is set."""
+    import dataclasses
+
+    return dataclasses.replace(settings, base_url=serve_base_url(settings, port))
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=None, help="Port (default: $PORT or 8000).")
@@ -375,7 +394,9 @@ def serve(host: str, port: int | None) -> None:
 
     from .watcher import Watcher
 
-    settings = with_laptop_secret(_settings())
+    settings = _settings()
+    port = port or settings.port
+    settings = serve_settings(with_laptop_secret(settings), port)
     services = open_services(settings)
     ingester = services.ingester()
     result = ingester.scan(progress=_Progress("scanning"))
@@ -392,8 +413,9 @@ def serve(host: str, port: int | None) -> None:
 
     # The same services: web, watcher and scheduler share one Storage (one pool) in this process.
     app = create_app(services=services)
-    server = make_server(host, port or settings.port, app, threaded=True)
-    click.echo(f"feedsvc: serving {settings.content_dir} at http://{host}:{server.port}/ "
+    server = make_server(host, port, app, threaded=True)
+    click.echo(f"feedsvc: serving {settings.content_dir} at http://{host}:{server.port}/, links from "
+               f"{settings.base_url}/ "
                f"(database {services.storage.safe_url}); Ctrl-C stops")
     thread = threading.Thread(target=server.serve_forever, name="feedsvc-web", daemon=True)
     thread.start()

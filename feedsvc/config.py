@@ -50,6 +50,10 @@ class Settings:
     mail_rate: float
     mail_connections: int
     debug: bool
+    # Whether FEEDSVC_BASE_URL / MAIL_FROM were set, not defaulted (production needs the one,
+    # and warns about the other when SMTP_URL is set).
+    base_url_given: bool = True
+    mail_from_given: bool = True
 
     @property
     def outbox_dir(self) -> Path:
@@ -61,7 +65,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("PORT", "8000", "port `feedsvc serve` and the Procfile's web process listen on"),
     ("DATABASE_URL", "sqlite:///instance/feedsvc.sqlite3", "SQLAlchemy URL; `postgres://` is accepted"),
     ("SECRET_KEY", "(generated into instance/ by `feedsvc serve`)", "signs tokens and sessions; required by `create_app()` in production"),
-    ("FEEDSVC_BASE_URL", "http://localhost:8000", "public address, used for absolute links in feeds and emails"),
+    ("FEEDSVC_BASE_URL", "(`feedsvc serve`: http://localhost:$PORT)", "public address, used for absolute links in feeds and emails; required by `create_app()` and `feedsvc scheduler` in production"),
     ("FEEDSVC_CONTENT_DIR", "data/releases", "the folder of press-release listings"),
     ("FEEDSVC_TOPICS", "data/topics.toml", "the topic taxonomy"),
     ("FEEDSVC_INSTANCE_DIR", "instance", "local state: SQLite file, outbox, generated key"),
@@ -202,7 +206,45 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
         # Each connection's thread keeps a database connection: 16 stays inside the pool's room.
         mail_connections=_int(env, "FEEDSVC_MAIL_CONNECTIONS", 4, 1, 16),
         debug=(env.get("FEEDSVC_DEBUG", "").strip().lower() in ("1", "true", "yes")),
+        base_url_given=bool(env.get("FEEDSVC_BASE_URL", "").strip()),
+        mail_from_given=bool(env.get("MAIL_FROM", "").strip()),
     )
+
+
+def production_warnings(settings: Settings) -> list[str]:
+    """Check a production process's settings: ConfigError without FEEDSVC_BASE_URL; the warnings to log.
+
+    Production is `create_app()` without debug, and `feedsvc scheduler`; `feedsvc serve` is a laptop's.
+    """
+    if not settings.base_url_given:
+        raise ConfigError("FEEDSVC_BASE_URL is not set: production refuses to start without the public "
+                          "address its feeds and emails link to (`feedsvc serve` uses http://localhost:$PORT)")
+    warnings: list[str] = []
+    parts = urlsplit(settings.base_url)
+    if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
+        warnings.append(f"FEEDSVC_BASE_URL={settings.base_url!r} is plain http on a host other than "
+                        "loopback: links in feeds and emails will not be encrypted")
+    if settings.smtp_url and not settings.mail_from_given:
+        warnings.append(f"MAIL_FROM is not set while SMTP_URL is: emails go out from {settings.mail_from!r}")
+    return warnings
+
+
+def is_loopback(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1."""
+    import ipaddress
+
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve_base_url(settings: Settings, port: int) -> str:
+    """The base of `feedsvc serve`'s links: FEEDSVC_BASE_URL if set, else the port it listens on."""
+    return settings.base_url if settings.base_url_given else f"http://localhost:{port}"
 
 
 def with_laptop_secret(settings: Settings) -> Settings:
