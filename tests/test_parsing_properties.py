@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from feedsvc.model import ParseError, Release
 from feedsvc.parsing import normalise_text, parse_bytes, parse_text
 
-FAST = settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized: every run (CI's included) tries the same 150 examples, so a pass or a failure
+# is the code's, never the draw's. To explore further, set derandomize=False and max_examples higher locally.
+FAST = settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 UNCLEAN = re.compile("[\x00-\x1f\x7f-\x9f\u00a0\u2000-\u200b\u202f\u3000\ufeff\ufffe\uffff\ud800-\udfff]")
 
 # Pieces that steer random text towards the parser's decisions: dashes, places, bylines,
