@@ -8,7 +8,7 @@ import threading
 import unicodedata
 from typing import NamedTuple
 
-from feedsvc.parsing.dates import has_full_date, split_head_date
+from feedsvc.parsing.dates import fold_name, has_full_date, split_head_date
 
 # Cities above this population, plus countries, form the gazetteer. 15,000 keeps
 # town names that are also English words (Of, Van, Mobile) few while still knowing
@@ -101,10 +101,10 @@ def _load_gazetteer() -> None:
 
 def _add(names: dict[str, str], name: str) -> None:
     name = unicodedata.normalize("NFC", name)
-    names.setdefault(_fold(name), name)
+    names.setdefault(fold_name(name), name)
     # Texts type a curly apostrophe where the gazetteer has a straight one.
     if "'" in name:
-        names.setdefault(_fold(name.replace("'", "’")), name)
+        names.setdefault(fold_name(name.replace("'", "’")), name)
 
 
 def split_dateline(text: str, *, gazetteer_only_ok: bool = True) -> Dateline | None:
@@ -193,7 +193,7 @@ def _is_place(place: str) -> bool:
     words = place.split()
     if len(words) > _MAX_PLACE_WORDS:
         return False
-    folded = _fold(place)
+    folded = fold_name(place)
     if words[0].casefold().strip(",") in _SENTENCE_OPENERS and folded not in place_names():
         return False
     if _FORBIDDEN.search(place) is not None:
@@ -220,11 +220,11 @@ def known_place_start(text: str) -> Dateline | None:
         return None
     words = text.split(None, _MAX_GAZETTEER_WORDS + 1)
     places = place_names()
-    if _fold(words[0].rstrip(",")) not in _FIRST_WORDS:
+    if fold_name(words[0].rstrip(",")) not in _FIRST_WORDS:
         return None
     for n in range(min(_MAX_GAZETTEER_WORDS, len(words) - 1), 0, -1):
         candidate = " ".join(words[:n])
-        if _fold(candidate) not in places or not words[0][0].isupper():
+        if fold_name(candidate) not in places or not words[0][0].isupper():
             continue
         if not _starts_sentence(words[n]):
             return None
@@ -251,7 +251,7 @@ def spell_place(place: str) -> str:
         return place
     names = _spelling()
     if not any(ch.islower() for ch in place):
-        known = names.get(_fold(place))
+        known = names.get(fold_name(place))
         if known is not None:
             return known
     parts = [part.strip() for part in place.split(",") if part.strip()]
@@ -263,17 +263,12 @@ def spell_place(place: str) -> str:
         elif index > 0 and ((len(part) <= 3 and part.isalpha()) or _ABBREVIATION.fullmatch(part)):
             spelled.append(part)  # a state or country code: `NY`, `UK`, `D.C.`
         else:
-            spelled.append(names.get(_fold(part)) or _title_words(part))
+            spelled.append(names.get(fold_name(part)) or _title_words(part))
     return ", ".join(spelled)
 
 
 def _all_caps(word: str) -> bool:
     return any(ch.isupper() for ch in word) and not any(ch.islower() for ch in word)
-
-
-def _fold(name: str) -> str:
-    # Turkish capitals fold apart from the gazetteer's spelling (`İZMİR`, `KASIM`).
-    return name.replace("İ", "i").casefold().replace("ı", "i").replace("\u0307", "")
 
 
 _WORD_PIECES = re.compile(r"([-'’/])")

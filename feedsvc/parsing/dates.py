@@ -31,7 +31,7 @@ def _names() -> tuple[dict[str, int], str, str]:
         for context in ("format", "stand-alone"):
             for width in ("wide", "abbreviated"):
                 for number, name in locale.months[context][width].items():
-                    key = _fold(name).rstrip(".")
+                    key = fold_name(name).rstrip(".")
                     # Two-letter abbreviations (`ag`) match too many ordinary words.
                     if len(key) >= 3:  # Levantine Arabic `كانون الثاني` has a space
                         months.setdefault(key, number)
@@ -39,14 +39,15 @@ def _names() -> tuple[dict[str, int], str, str]:
                 for name in locale.days[context][width].values():
                     key = name.lower().rstrip(".")
                     if len(key) >= 3 and " " not in key:
-                        weekdays.update((key, _fold(key)))
+                        weekdays.update((key, fold_name(key)))
     months.setdefault("sept", 9)  # `Sept. 3` is the commonest English form CLDR lacks
     month_alt = "|".join(re.escape(m).replace("\\ ", r"\s+") for m in sorted(spelled, key=len, reverse=True))
     weekday_alt = "|".join(re.escape(w) for w in sorted(weekdays, key=len, reverse=True))
     return months, month_alt, weekday_alt
 
 
-def _fold(text: str) -> str:
+def fold_name(text: str) -> str:
+    """A name folded for lookups (months, places): case and the Turkish i's folded alike."""
     # Turkish capitals fold oddly (`İ` to `i` + a combining dot, `KASIM` to `kasim`
     # where CLDR has `kasım`): every i is one letter for lookups.
     return text.replace("İ", "i").casefold().replace("ı", "i").replace("\u0307", "")
@@ -269,7 +270,7 @@ def _to_date(match: re.Match[str], order: str | None = None) -> dt.date | None:
 
 
 def _month_key(name: str) -> str:
-    return " ".join(_fold(name).rstrip(".").split())
+    return " ".join(fold_name(name).rstrip(".").split())
 
 
 def _make(year: str | None, month: int, day: str) -> dt.date | None:

@@ -14,6 +14,7 @@ from feedsvc.parsing.datelines import (
     split_dateline,
 )
 from feedsvc.parsing.dates import (
+    fold_name,
     is_month_heading,
     is_updated_line,
     parse_meta_line,
@@ -152,10 +153,6 @@ class Line:
     month_heading: bool = False  # `Febrero 2002`
 
 
-def _fold_place(name: str) -> str:
-    return name.replace("İ", "i").casefold().replace("ı", "i").replace("\u0307", "")
-
-
 _PUNCTUATION = "\"“”‘’'«»()[]{}.,;:!?|/\\-–—•·*>›»<‹"
 
 
@@ -204,7 +201,7 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
     if meta is not None:
         line.kind, line.date = DATE, meta[0]
         known = place_names()
-        line.place = next((spell_place(p) for p in meta[1] if _fold_place(p) in known), None)
+        line.place = next((spell_place(p) for p in meta[1] if fold_name(p) in known), None)
         return line
     leftover = _LEFTOVER.match(stripped_text) if len(text) <= 300 else None
     if leftover is not None:
@@ -255,7 +252,7 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
         line.strong_dateline = (
             found_dateline.date is not None
             or not any(ch.islower() for ch in text[: len(text) - len(found_dateline.rest)])
-            or any(_fold_place(part.strip()) in known for part in place.split(","))
+            or any(fold_name(part.strip()) in known for part in place.split(","))
         )
     words = text.split()
     line.words = len(words)

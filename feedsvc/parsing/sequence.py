@@ -100,6 +100,11 @@ def label_lines(lines: Sequence[Line]) -> list[int]:
 _REPEAT_KEY = re.compile(r"[\W\d_]+")
 
 
+def _repeat_key(text: str) -> str:
+    """A short line's words without case, digits or punctuation: `1. Press Release` = `Press release`."""
+    return _REPEAT_KEY.sub(" ", text.casefold()).strip()
+
+
 def _repeats(lines: Sequence[Line]) -> set[str]:
     """Short lines that occur more than once in the page: tags and leftovers, not titles."""
     seen: set[str] = set()
@@ -107,7 +112,7 @@ def _repeats(lines: Sequence[Line]) -> set[str]:
     for line in lines:
         if line.words > 3 or line.kind != 0:
             continue
-        key = _REPEAT_KEY.sub(" ", line.text.casefold()).strip()
+        key = _repeat_key(line.text)
         if not key:
             continue
         if key in seen:
@@ -198,7 +203,7 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
             out.append("count")
         if line.tag or (line.words <= 5 and not line.ends_sentence and _touches_tag(lines, i)):
             out.append("tag")
-        if line.words <= 3 and _REPEAT_KEY.sub(" ", text.casefold()).strip() in repeated:
+        if line.words <= 3 and _repeat_key(text) in repeated:
             out.append("repeated")
         if line.caption:
             out.append("caption")
