@@ -426,5 +426,26 @@ def serve(host: str, port: int | None) -> None:
     watcher.stop()
 
 
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def init(folder: Path) -> None:
+    """Lay out a new office's FOLDER: releases/, topics.toml, .env.example."""
+    from .scaffold import lay_out
+
+    try:
+        made = lay_out(folder)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in made:
+        click.echo(f"created {path}{'/' if path.is_dir() else ''}")
+    releases, topics, env = made
+    click.echo(f"""
+Next:
+  1. edit {topics} to name your topics (the default is a starting point);
+  2. copy {env.name} to .env, or export the settings it lists, then run from {env.parent}:
+       FEEDSVC_CONTENT_DIR={releases} FEEDSVC_TOPICS={topics} feedsvc serve
+  3. drop listing files (.txt, .html, .md) into {releases}/: they are published within seconds.""")
+
+
 if __name__ == "__main__":
     main()

@@ -15,9 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .model import ConfigError
-
-#: The repository root: where `data/` and `templates/` live next to the package.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from .resources import DEFAULT_TOPICS, TEMPLATES_DIR
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -67,7 +65,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("SECRET_KEY", "(generated into instance/ by `feedsvc serve`)", "signs tokens and sessions; required by `create_app()` in production"),
     ("FEEDSVC_BASE_URL", "(`feedsvc serve`: http://localhost:$PORT)", "public address, used for absolute links in feeds and emails; required by `create_app()` and `feedsvc scheduler` in production"),
     ("FEEDSVC_CONTENT_DIR", "data/releases", "the folder of press-release listings"),
-    ("FEEDSVC_TOPICS", "data/topics.toml", "the topic taxonomy"),
+    ("FEEDSVC_TOPICS", "(the packaged data/topics.toml)", "the topic taxonomy"),
     ("FEEDSVC_INSTANCE_DIR", "instance", "local state: SQLite file, outbox, generated key"),
     ("FEEDSVC_TAG_AUTHORITY", "host of FEEDSVC_BASE_URL", "authority of the tag: URIs given to releases at first ingest"),
     ("FEEDSVC_ORGANISATION", "Press office", "feed author when a release has no byline"),
@@ -182,8 +180,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
         database_url=database_url,
         instance_dir=instance_dir,
         content_dir=_path(env, "FEEDSVC_CONTENT_DIR", "data/releases", base),
-        topics_file=_path(env, "FEEDSVC_TOPICS", str(PROJECT_ROOT / "data" / "topics.toml"), base),
-        templates_dir=PROJECT_ROOT / "templates",
+        topics_file=_path(env, "FEEDSVC_TOPICS", str(DEFAULT_TOPICS), base),
+        templates_dir=TEMPLATES_DIR,
         secret_key=env.get("SECRET_KEY", "").strip() or None,
         base_url=base_url,
         tag_authority=env.get("FEEDSVC_TAG_AUTHORITY", "").strip() or parts.hostname,

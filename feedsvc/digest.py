@@ -28,8 +28,9 @@ from feedsvc.mime import (
     verbatim,
 )
 from feedsvc.model import StoredRelease, Subscriber
+from feedsvc.resources import TEMPLATES_DIR
 
-DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+DEFAULT_TEMPLATES_DIR = TEMPLATES_DIR
 OTHER_TITLE = "Other releases"
 SUMMARY_CHARS = 280
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July",
