@@ -41,7 +41,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             (src / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / rel, src / rel)
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(src)],
-                          capture_output=True, text=True)
+                          check=False, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     wheel, = out.glob("feedsvc-*.whl")
     site = out / "site"
@@ -53,7 +53,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _run(site: Path, cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("FEEDSVC_", "DATABASE_URL", "SMTP_URL"))}
     full_env.update(env or {}, PYTHONPATH=str(site))
-    done = subprocess.run([sys.executable, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, *args], cwd=cwd, env=full_env, check=False,
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, f"{args}: {done.stdout}\n{done.stderr}"
     return done.stdout
 
@@ -79,14 +80,14 @@ def test_an_installed_wheel_serves_pages_feeds_and_email_from_an_empty_folder(in
     preview = _run(installed, empty, "-m", "feedsvc.cli", "digest", "--preview", "reader@example.org", env=env)
     assert "unsubscribe" in preview.lower()
 
-    probe = f"""
+    probe = """
 import json, feedsvc
 from feedsvc import create_app
 app = create_app()
 client = app.test_client()
 home, feed, sub = client.get("/"), client.get("/feeds/all.atom"), client.get("/subscribe")
-print(json.dumps({{"file": feedsvc.__file__, "home": [home.status_code, home.get_data(as_text=True)],
-                  "feed": [feed.status_code, feed.get_data(as_text=True)], "subscribe": sub.status_code}}))
+print(json.dumps({"file": feedsvc.__file__, "home": [home.status_code, home.get_data(as_text=True)],
+                  "feed": [feed.status_code, feed.get_data(as_text=True)], "subscribe": sub.status_code}))
 """
     seen = json.loads(_run(installed, empty, "-c", probe, env=env))
     assert Path(seen["file"]).is_relative_to(installed), "the checkout was imported, not the wheel"
