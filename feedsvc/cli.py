@@ -447,5 +447,22 @@ Next:
   3. drop listing files (.txt, .html, .md) into {releases}/: they are published within seconds.""")
 
 
+@main.command()
+@click.option("--release", is_flag=True,
+              help="Release phase of a deploy: an SMTP server out of reach is a warning, not a failure.")
+def check(release: bool) -> None:
+    """Say whether this deployment will work: settings, database, SMTP, content, taxonomy."""
+    from .check import run_checks
+
+    findings = run_checks(smtp_optional=release)
+    for finding in findings:
+        for line in finding.lines():
+            click.echo(line)
+    problems = sum(f.status == "problem" for f in findings)
+    if problems:
+        raise click.ClickException(f"{problems} problem{'s' if problems > 1 else ''} to fix before this deployment works")
+    click.echo("all checks passed")
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,212 @@
+"""`feedsvc check`: will this deployment work? One finding per check, each with how to fix it.
+
+Checks only look: no message is sent, nothing is written, no migration is run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import smtplib
+import ssl
+from collections.abc import Mapping
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+import email_validator
+
+from .config import Settings, load_settings
+from .mailer import SmtpSettings, parse_smtp_url
+from .model import ConfigError, StorageError
+from .topics import load_taxonomy
+
+Status = Literal["ok", "warning", "problem"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    check: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+    def lines(self) -> list[str]:
+        out = [f"{self.status:<8} {self.check}: {self.detail}"]
+        if self.fix and self.status != "ok":
+            out.append(f"{'':<8} fix: {self.fix}")
+        return out
+
+
+def is_loopback(host: str | None) -> bool:
+    if host in (None, ""):
+        return False
+    if host == "localhost" or (host or "").endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def run_checks(env: Mapping[str, str] | None = None, *, smtp_optional: bool = False) -> list[Finding]:
+    """Every check, in the order an operator fixes them; later checks need the settings."""
+    try:
+        settings = load_settings(env)
+    except ConfigError as exc:
+        return [Finding("settings", "problem", str(exc), "correct that variable (README: Configuration)")]
+    production = not settings.debug
+    return [
+        Finding("settings", "ok", "every variable is valid"),
+        _secret(settings, production),
+        _base_url(settings, production),
+        _database(settings),
+        _smtp(settings, smtp_optional),
+        _mail_from(settings),
+        _content(settings.content_dir),
+        _taxonomy(settings.topics_file),
+    ]
+
+
+def _secret(settings: Settings, production: bool) -> Finding:
+    if settings.secret_key:
+        return Finding("SECRET_KEY", "ok", "set")
+    if not production:
+        return Finding("SECRET_KEY", "ok", "unset; debug mode and `feedsvc serve` make their own")
+    return Finding("SECRET_KEY", "problem", "unset: the web process refuses to start without it",
+                   'set SECRET_KEY to a long random string, e.g. python3 -c "import secrets; print(secrets.token_urlsafe(48))"')
+
+
+def _base_url(settings: Settings, production: bool) -> Finding:
+    if production and not settings.base_url_given:
+        return Finding("FEEDSVC_BASE_URL", "problem", "unset: feeds and emails would link to localhost",
+                       "set FEEDSVC_BASE_URL to the public https address")
+    parts = urlsplit(settings.base_url)
+    if production and parts.scheme != "https" and not is_loopback(parts.hostname):
+        return Finding("FEEDSVC_BASE_URL", "problem", f"{settings.base_url} is plain http on a public host",
+                       "serve over https and set FEEDSVC_BASE_URL=https://…")
+    return Finding("FEEDSVC_BASE_URL", "ok", settings.base_url)
+
+
+def _database(settings: Settings) -> Finding:
+    import sqlalchemy as sa
+
+    from .storage import Storage
+
+    url = sa.engine.make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+            and not Path(url.database or "").exists():
+        # Opening would create an empty file: a check only looks.
+        return Finding("database", "problem", f"{url.database} does not exist yet", "run `feedsvc db upgrade`")
+    try:
+        storage = Storage(settings.database_url)
+    except StorageError as exc:
+        return Finding("database", "problem", str(exc), "check DATABASE_URL")
+    where = storage.safe_url
+    try:
+        current, head = storage.current_revision(), storage.head_revision()
+    except StorageError as exc:
+        return Finding("database", "problem", f"{where}: cannot connect: {_first_line(exc)}",
+                       "check DATABASE_URL's host, port and credentials, and that the server runs")
+    finally:
+        storage.close()
+    if current != head:
+        return Finding("database", "problem", f"{where}: schema at {current or 'nothing'}, latest is {head}",
+                       "run `feedsvc db upgrade`")
+    return Finding("database", "ok", f"{where}: reachable, schema at the latest migration ({head})")
+
+
+def _first_line(exc: BaseException) -> str:
+    cause = exc.__cause__
+    orig = getattr(cause, "orig", None) or cause or exc
+    return str(orig).strip().splitlines()[0] if str(orig).strip() else orig.__class__.__name__
+
+
+def probe(s: SmtpSettings) -> str:
+    """Connect, EHLO, STARTTLS or TLS as configured, AUTH if a user is given; send nothing."""
+    context = ssl.create_default_context()
+    conn: smtplib.SMTP
+    if s.security == "tls":
+        conn = smtplib.SMTP_SSL(s.host, s.port, timeout=min(s.timeout, 10), context=context)
+    else:
+        conn = smtplib.SMTP(s.host, s.port, timeout=min(s.timeout, 10))
+    try:
+        conn.ehlo_or_helo_if_needed()
+        if s.security == "starttls":
+            conn.starttls(context=context)
+            conn.ehlo()
+        if s.username is not None:
+            conn.login(s.username, s.password or "")
+        steps = {"plain": "EHLO", "starttls": "EHLO, STARTTLS", "tls": "TLS, EHLO"}[s.security]
+        return steps + (", AUTH" if s.username is not None else "")
+    finally:
+        try:
+            conn.quit()
+        except (smtplib.SMTPException, OSError):
+            conn.close()
+
+
+def _smtp(settings: Settings, optional: bool) -> Finding:
+    if not settings.smtp_url:
+        return Finding("SMTP server", "warning" if not settings.debug else "ok",
+                       f"SMTP_URL unset: mail is written to {settings.outbox_dir}, not sent",
+                       "set SMTP_URL to your relay (smtp+starttls://user:password@host:587)")
+    try:
+        smtp = parse_smtp_url(settings.smtp_url)
+    except ConfigError as exc:
+        return Finding("SMTP server", "problem", str(exc), "correct SMTP_URL")
+    where = f"{smtp.host}:{smtp.port}"
+    try:
+        done = probe(smtp)
+    except smtplib.SMTPAuthenticationError as exc:
+        return Finding("SMTP server", "problem", f"{where} refused the user name or password ({exc.smtp_code})",
+                       "correct the user and password in SMTP_URL")
+    except ssl.SSLCertVerificationError as exc:
+        return Finding("SMTP server", "problem", f"{where}: TLS certificate refused: {exc.verify_message}",
+                       "use the relay's real host name, or fix its certificate")
+    except smtplib.SMTPNotSupportedError as exc:
+        return Finding("SMTP server", "problem", f"{where}: {exc}",
+                       "use smtps:// or smtp:// as the relay supports")
+    except (smtplib.SMTPException, OSError) as exc:
+        reason = f"{where}: cannot connect: {exc or exc.__class__.__name__}"
+        if optional:  # a relay outage at deploy time must not block the deploy
+            return Finding("SMTP server", "warning", reason, "digests wait and retry; check the relay")
+        return Finding("SMTP server", "problem", reason, "check SMTP_URL's host and port, and the firewall")
+    return Finding("SMTP server", "ok", f"{where}: {done} ok (no message sent)")
+
+
+def _mail_from(settings: Settings) -> Finding:
+    _name, address = parseaddr(settings.mail_from)
+    if not settings.smtp_url:
+        return Finding("MAIL_FROM", "ok", f"{address} (outbox only: checked when SMTP_URL is set)")
+    try:
+        domain = email_validator.validate_email(address, check_deliverability=False).domain
+    except email_validator.EmailNotValidError as exc:
+        return Finding("MAIL_FROM", "problem", f"{settings.mail_from!r}: {exc}",
+                       'set MAIL_FROM to "Office name <press@your-domain>"')
+    if domain in ("localhost", "localdomain", "example.com") or domain.endswith((".local", ".localhost", ".example")):
+        return Finding("MAIL_FROM", "problem", f"{address}: receivers reject mail from {domain}",
+                       "use an address on a domain you own, with SPF and DKIM for the relay")
+    return Finding("MAIL_FROM", "ok", address)
+
+
+def _content(folder: Path) -> Finding:
+    if not folder.is_dir():
+        return Finding("content folder", "problem", f"{folder} is not a folder", "set FEEDSVC_CONTENT_DIR, or `feedsvc init DIR`")
+    try:
+        with os.scandir(folder) as entries:
+            count = sum(1 for _ in entries)
+    except OSError as exc:
+        return Finding("content folder", "problem", f"{folder}: cannot be read: {exc.strerror}",
+                       "give the service's user read access")
+    return Finding("content folder", "ok", f"{folder} ({count} entries)")
+
+
+def _taxonomy(path: Path) -> Finding:
+    try:
+        taxonomy = load_taxonomy(path)
+    except ConfigError as exc:
+        return Finding("taxonomy", "problem", str(exc), "correct the file (README: Topics)")
+    return Finding("taxonomy", "ok", f"{path} ({len(taxonomy.topics)} topics)")
