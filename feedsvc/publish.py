@@ -11,7 +11,6 @@ import hashlib
 import logging
 import queue
 import threading
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable
@@ -54,7 +53,7 @@ class Publisher:
         self.settings = settings
         self.links = links or Links(settings.base_url)
         self.clock = clock
-        self._pings: queue.Queue[tuple[str, str]] = queue.Queue()
+        self._pings: queue.Queue[tuple[str, str] | None] = queue.Queue()  # None: a pinger's stop
         self._pingers: list[threading.Thread] = []
 
     # -- what the feeds are -------------------------------------------------------------
@@ -203,18 +202,28 @@ class Publisher:
 
     def _pinger(self) -> None:
         while True:
-            hub, url = self._pings.get()
+            item = self._pings.get()
             try:
-                _ping(hub, url)
+                if item is None:
+                    return
+                _ping(*item)
             finally:
                 self._pings.task_done()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait up to `timeout` seconds for pending hub pings; True when none is left."""
-        deadline = time.monotonic() + timeout
-        while self._pings.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return not self._pings.unfinished_tasks
+        done = self._pings.all_tasks_done  # the queue's own condition: woken by the last task_done()
+        with done:
+            return done.wait_for(lambda: not self._pings.unfinished_tasks, timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Finish pending pings (waiting at most `timeout`) and stop the ping threads."""
+        self.flush(timeout)
+        pingers, self._pingers = self._pingers, []
+        for _ in pingers:
+            self._pings.put(None)
+        for thread in pingers:
+            thread.join(timeout)
 
 
 def _ping(hub: str, url: str) -> None:

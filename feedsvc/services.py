@@ -90,6 +90,7 @@ class Services:
         return make_mailer(self.settings.smtp_url, self.settings.outbox_dir)
 
     def close(self) -> None:
+        self.publisher.close()
         self.storage.close()
 
 

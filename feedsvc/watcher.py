@@ -59,6 +59,7 @@ class Watcher:
         self._pending: dict[str, float] = {}
         self._waited: set[str] = set()
         self._full_scan_due = time.monotonic()  # one full scan at start
+        self.scans_done = 0  # finished scans, good or failed: what wait_for_scans waits on
         self._cond = threading.Condition()
         self._stop = threading.Event()
         self._observer = Observer()
@@ -94,6 +95,11 @@ class Watcher:
             return True
         self._waited.discard(rel)
         return False
+
+    def wait_for_scans(self, count: int, timeout: float) -> bool:
+        """Wait until `count` scans have finished since start; False if `timeout` seconds pass first."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self.scans_done >= count, timeout)
 
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -132,3 +138,7 @@ class Watcher:
                     log.info("scan: %s", "; ".join(result.lines()))
             except Exception:  # the watcher must outlive any one bad scan
                 log.exception("scan of %s failed", "the folder" if full else ", ".join(due))
+            finally:
+                with self._cond:
+                    self.scans_done += 1
+                    self._cond.notify_all()

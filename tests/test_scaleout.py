@@ -99,6 +99,13 @@ def test_procfile_on_postgresql_with_two_clocks_and_a_crash(tmp_path: Path, smtp
             counts[str(m.message["To"])] = counts.get(str(m.message["To"]), 0) + 1
         return counts
 
+    def clocks_ready() -> int:
+        return (tmp_path / "honcho.log").read_text(errors="replace").count("ready: missed digests planned")
+
+    def open_work() -> int:
+        counts = storage.delivery_counts()
+        return counts.get("pending", 0) + counts.get("sending", 0)
+
     everyone = {f"reader{i}@example.org": 1 for i in range(40)}
     base = f"http://127.0.0.1:{port}"
     honcho = start()
@@ -106,7 +113,9 @@ def test_procfile_on_postgresql_with_two_clocks_and_a_crash(tmp_path: Path, smtp
         wait_for(lambda: fetch(base + "/healthz")[0] == 200, 60, "the web process")
         wait_for(lambda: storage.count_releases() == 23, 60, "the clocks' first scan")
         wait_for(lambda: len(smtp_server.messages) >= 40, 60, "the caught-up daily digest")
-        time.sleep(3)  # a second clock or a retry would show up as extra messages by now
+        # Both clocks have done their start-up work and the ledger has nothing left to send:
+        # a second clock or a retry had its chance, so the count below is final.
+        wait_for(lambda: clocks_ready() == 2 and not open_work(), 60, "both clocks' start-up work")
         assert per_recipient(smtp_server.messages) == everyone
         assert len([r for r in storage.recent_runs() if r["kind"] == "scheduled" and r["frequency"] == "daily"]) == 1
         assert len({r.id for r in storage.list_releases(limit=100)}) == 23
@@ -125,7 +134,7 @@ def test_procfile_on_postgresql_with_two_clocks_and_a_crash(tmp_path: Path, smtp
         honcho.wait(timeout=60)
         honcho = start()
         wait_for(lambda: fetch(base + "/healthz")[0] == 200, 60, "the restarted web process")
-        time.sleep(4)
+        wait_for(lambda: clocks_ready() == 4 and not open_work(), 60, "the restarted clocks' start-up work")
         assert len(smtp_server.messages) == 40  # the period's digest is not sent again
         again = {(h["ETag"], body) for _, h, body in (fetch(base + "/feeds/all.atom") for _ in range(20))}
         assert again == seen  # same ids, same instants, same bytes after the restart
@@ -138,8 +147,7 @@ def test_procfile_on_postgresql_with_two_clocks_and_a_crash(tmp_path: Path, smtp
 
         subprocess.run(["honcho", "run", "feedsvc", "digest", "--send-now", "--frequency", "daily"],
                        env=env, cwd=ROOT, check=True, capture_output=True, timeout=120)
-        wait_for(lambda: len(smtp_server.messages) >= 80, 30, "the next digest")
-        time.sleep(2)
+        assert len(smtp_server.messages) >= 80 and not open_work()  # the command returns once all is sent
         assert per_recipient(smtp_server.messages[40:]) == everyone
         for m in smtp_server.messages[40:]:
             assert "Hatay" in m.message.get_body(("plain",)).get_content()

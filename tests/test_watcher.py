@@ -37,8 +37,8 @@ def wait_for(predicate, timeout: float = 5.0) -> float:  # type: ignore[no-untyp
 def watcher(ingester: Ingester):  # type: ignore[no-untyped-def]
     ingester.scan()
     w = Watcher(ingester, rescan_seconds=3600)
-    w.start()
-    time.sleep(0.3)
+    w.start()  # inotify watches are in place when start() returns
+    assert w.wait_for_scans(1, 30), "the watcher's start-up scan never finished"
     yield w
     w.stop()
 
@@ -62,6 +62,8 @@ def test_file_written_in_chunks_is_ingested_once_complete_within_2s(
     took = wait_for(lambda: "Second Release About Border Monitoring" in titles(storage), 5)
     assert time.monotonic() - closed < 2.0, f"took {took:.2f}s after close"
     assert "IOM Opens Migrant Resource Centre in Izmir" in titles(storage)
+    # The scan record is written after the releases: wait for the scan itself to finish.
+    assert watcher.wait_for_scans(2, 30)
     scans = [s for s in storage.recent_scans() if s["releases_new"]]
     assert len(scans) == 2  # the first full scan, then this file exactly once
     assert scans[0]["releases_new"] == 2 and scans[0]["releases_updated"] == 0
@@ -85,6 +87,9 @@ def test_moved_in_edited_and_deleted_files(watcher: Watcher, storage: Storage, c
 def test_editor_temporary_files_are_ignored(watcher: Watcher, storage: Storage, content_dir: Path) -> None:
     (content_dir / ".new.txt.swp").write_text(LISTING, encoding="utf-8")
     (content_dir / "draft.txt.tmp").write_text(LISTING, encoding="utf-8")
-    time.sleep(0.5)
+    # A real file written after them: events arrive in order, so once it is stored the
+    # temporary files' events have been seen (and ignored), with no sleep to guess how long.
+    (content_dir / "marker.txt").write_text(LISTING.replace("Izmir", "Mersin"), encoding="utf-8")
+    wait_for(lambda: "marker.txt" in storage.file_states(), 5)
     assert storage.file_states().keys() == {p.name for p in content_dir.iterdir()
                                             if not p.name.startswith(".") and not p.name.endswith(".tmp")}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -11,22 +10,28 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from feedsvc.cli import make_ingester
+from feedsvc.clock import SYSTEM_CLOCK
 from feedsvc.config import load_settings
+from feedsvc.services import Services, build_services
 from feedsvc.storage import Storage
 
 
 class Hub:
-    """A real HTTP server on loopback playing the hub; `delay` makes it slow."""
+    """A real HTTP server on loopback playing the hub; `hold` keeps every ping unanswered until `release`."""
 
-    def __init__(self, delay: float = 0.0) -> None:
+    def __init__(self, hold: bool = False) -> None:
         self.pings: list[dict[str, str]] = []
+        self.waiting = threading.Event()  # a ping arrived and is being held
+        self.release = threading.Event()
+        if not hold:
+            self.release.set()
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-                time.sleep(delay)
+                hub.waiting.set()
+                hub.release.wait(30)
                 hub.pings.append(dict(urllib.parse.parse_qsl(body)))
                 self.send_response(204)
                 self.end_headers()
@@ -51,20 +56,19 @@ def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path) -> di
             "FEEDSVC_BASE_URL": "https://press.example.org"}
 
 
-def wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+def services_for(env: dict[str, str], storage: Storage) -> Services:
+    return build_services(load_settings(env), SYSTEM_CLOCK, storage=storage)
 
 
 def test_feeds_name_the_hub_and_changed_feeds_are_pinged(env, storage: Storage, content_dir: Path,
                                                           make_app) -> None:  # type: ignore[no-untyped-def]
     hub = Hub()
+    env = env | {"FEEDSVC_WEBSUB_HUB": hub.url}
+    services = services_for(env, storage)
     try:
-        env = env | {"FEEDSVC_WEBSUB_HUB": hub.url}
-        make_ingester(load_settings(env), storage).scan()
-        wait_for(lambda: any(p["hub.url"].endswith("/feeds/all.atom") for p in hub.pings))
+        services.ingester().scan()
+        assert services.publisher.flush()  # every ping answered: what the hub got is all it gets
+        assert any(p["hub.url"].endswith("/feeds/all.atom") for p in hub.pings)
         assert all(p["hub.mode"] == "publish" for p in hub.pings)
         body = make_app(env).test_client().get("/feeds/all.atom").data
         links = etree.fromstring(body).findall("{http://www.w3.org/2005/Atom}link")
@@ -74,23 +78,25 @@ def test_feeds_name_the_hub_and_changed_feeds_are_pinged(env, storage: Storage, 
         hub.pings.clear()
         path = content_dir / "000_f6e31e41b8e258ab.txt"
         path.write_text(path.read_text(encoding="utf-8").replace("along with", "alongside"), encoding="utf-8")
-        make_ingester(load_settings(env), storage).scan()
-        wait_for(lambda: any(p["hub.url"].endswith("/feeds/all.atom") for p in hub.pings))
-        time.sleep(0.3)
+        services.ingester().scan()
+        assert services.publisher.flush()
         pinged = {p["hub.url"].rsplit("/", 1)[1] for p in hub.pings}
         assert "all.atom" in pinged and len(pinged) < 2 * 12  # not every feed
     finally:
+        services.publisher.close()
         hub.close()
 
 
 def test_a_slow_hub_does_not_hold_up_ingest(env, storage: Storage) -> None:  # type: ignore[no-untyped-def]
-    hub = Hub(delay=3.0)
+    hub = Hub(hold=True)
+    services = services_for(env | {"FEEDSVC_WEBSUB_HUB": hub.url}, storage)
     try:
-        start = time.monotonic()
-        make_ingester(load_settings(env | {"FEEDSVC_WEBSUB_HUB": hub.url}), storage).scan()
-        took = time.monotonic() - start
+        services.ingester().scan()  # returns while the hub still holds every ping
         assert storage.count_releases() == 23
-        assert hub.pings == []  # still waiting on the hub while ingest has long finished
-        assert took < 3.0, f"ingest waited for the hub ({took:.1f}s)"
+        assert hub.pings == []
+        assert hub.waiting.wait(10), "the pings never reached the hub"
     finally:
+        hub.release.set()
+        services.publisher.close()
         hub.close()
+    assert hub.pings  # held, not lost: answered once the hub let go
