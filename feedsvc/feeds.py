@@ -209,6 +209,16 @@ def _dateline(r: StoredRelease) -> str:
     return ", ".join(p for p in (place, when if r.date else f"added on {when}") if p)
 
 
+def _updated_line(r: StoredRelease, links: Links) -> str:
+    """Issue 13 item 5: a corrected release says so at the top of its content, with where to see what changed."""
+    if r.revised_at is None:
+        return ""
+    day = _utc(r.revised_at, f"release {r.id}: revised_at").date()
+    href = html.escape(links.release_history(clean_text(r.id)))
+    return (f"<p><strong>Updated on {day.day} {_MONTHS[day.month - 1]} {day.year}</strong>"
+            f" (<a href=\"{href}\">what changed</a>)</p>\n")
+
+
 def _add_entries(fg: FeedGenerator, spec: FeedSpec, shown: Sequence[StoredRelease],
                  topic_titles: Mapping[str, str], *, rss: bool) -> None:
     links = Links(spec.base_url)
@@ -242,14 +252,18 @@ def _add_entries(fg: FeedGenerator, spec: FeedSpec, shown: Sequence[StoredReleas
             fe.description(html.escape(summary, quote=False))
         else:
             fe.summary(summary, type="text")
+        updated_line = _updated_line(r, links)
         body_html = clean_text(r.body_html or "").strip()
         if body_html:
             # A Markdown body: already sanitised (allow-listed tags, http(s)/mailto links) when
             # parsed; the XML writer escapes it once, as type="html" requires.
-            fe.content(body_html, type="html")
+            fe.content(updated_line + body_html, type="html")
         elif paragraphs:
             # Escaped here, escaped again by the XML writer: readers see text, never the release's markup.
-            fe.content("\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs), type="html")
+            fe.content(updated_line + "\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs),
+                       type="html")
+        elif updated_line:  # no body, but the correction is still said where readers look
+            fe.content(updated_line + f"<p>{html.escape(summary)}</p>", type="html")
         fe.link(href=links.release(clean_text(r.id)), rel="alternate", type="text/html")
 
 

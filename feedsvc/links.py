@@ -36,6 +36,10 @@ class Links:
     def release(self, release_id: str) -> str:
         return f"{self.base_url}/releases/{release_id}"
 
+    def release_history(self, release_id: str) -> str:
+        """Every stored version of a release and what changed (issue 13 item 5)."""
+        return f"{self.release(release_id)}/history"
+
     def topic(self, slug: str) -> str:
         """The HTML page of a topic; the feed of everything has the home page as its page."""
         return self.home() if slug == ALL else f"{self.base_url}/topics/{slug}"

@@ -159,6 +159,9 @@ class StoredRelease:
     withdrawn: bool = False
     body_html: str | None = None  # sanitised HTML of a Markdown body; None: render the paragraphs
     withdrawn_at: dt.datetime | None = None  # aware UTC, when `withdrawn`: the scan that found it gone
+    # Aware UTC instant its latest version was stored, once its content changed after first
+    # publication (issue 13 item 5: "Updated on D", a history page); None while it has one version.
+    revised_at: dt.datetime | None = None
 
     @property
     def body(self) -> str:
@@ -168,6 +171,22 @@ class StoredRelease:
     def order_key(self) -> tuple[dt.date, dt.datetime, str]:
         """Newest first when sorted in reverse; storage's ORDER BY is the same key (`sort_day`)."""
         return sort_day(self.date, self.first_seen), self.first_seen, self.id
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReleaseVersion:
+    """One stored version of a release's content: what readers saw from `seen_at` on."""
+
+    release_id: str
+    number: int  # 1 is the version first published
+    seen_at: dt.datetime  # aware UTC
+    title: str
+    location: str | None
+    date: dt.date | None
+    author: str | None
+    section: str | None
+    paragraphs: tuple[str, ...]
+    body_html: str | None = None
 
 
 def sort_day(date: dt.date | None, first_seen: dt.datetime) -> dt.date:

@@ -20,6 +20,7 @@ from .feeds import FeedDocumentsMixin
 from .releases import ReleasesMixin
 from .schema import Base
 from .subscribers import SubscribersMixin
+from .versions import VersionsMixin
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def make_engine(url: str) -> Engine:
                             connect_args={"prepare_threshold": None})
 
 
-class Storage(ReleasesMixin, FeedDocumentsMixin, SubscribersMixin, DigestsMixin):
+class Storage(ReleasesMixin, VersionsMixin, FeedDocumentsMixin, SubscribersMixin, DigestsMixin):
     """The database: opened from a URL, closed with close()."""
 
     def __init__(self, url: str) -> None:

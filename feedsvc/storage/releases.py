@@ -19,6 +19,7 @@ from .schema import (
     FileRow, IngestErrorRow, MetaRow, OccurrenceRow, ReleaseCountRow, ReleaseRow, ReleaseTopicRow,
     ScanRow,
 )
+from .versions import record_versions
 
 if TYPE_CHECKING:
     from . import Storage
@@ -125,7 +126,7 @@ def row_to_release(row: Any) -> StoredRelease:
         topics=tuple(row.topics.split()) if row.topics else (),
         published=_midnight(row.date), updated=row.updated, first_seen=row.first_seen,
         withdrawn=row.withdrawn_at is not None, body_html=row.body_html,
-        withdrawn_at=row.withdrawn_at,
+        withdrawn_at=row.withdrawn_at, revised_at=row.revised_at,
     )
 
 
@@ -198,6 +199,7 @@ class ReleasesMixin:
                     taken |= self._taken_ids(conn, [r.key for r, s in matching.pairs if s is None],
                                              probes)
             out = self._apply(conn, path, plan)
+            record_versions(conn, plan, now)
             self._upsert_file(conn, path, size, mtime_ns, sha256, len(releases), None, now, warnings)
         return out
 

@@ -63,6 +63,9 @@ class ReleaseRow(Base):
     sort_day: Mapped[dt.date] = mapped_column(Date)
     updated: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When its latest version was stored, once it has more than one (release_versions); read
+    # with every list, so a feed or page knows "Updated on D" without one lookup per release.
+    revised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Order of first storage, gapless and committed in order (assigned under the ingest lock):
     # digests select "new since" by it, since first_seen may be set back for feed ordering.
     seq: Mapped[int] = mapped_column(BigInteger)
@@ -91,6 +94,25 @@ class ReleaseTopicRow(Base):
         Index("ix_release_topics_order", "topic", "sort_day", "first_seen", "release_id"),
         Index("ix_release_topics_release", "release_id"),
     )
+
+
+class ReleaseVersionRow(Base):
+    """Every content a release has had (issue 13 item 5): version 1 as first published, then one per change."""
+
+    __tablename__ = "release_versions"
+
+    release_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    title: Mapped[str] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(Text)
+    date: Mapped[dt.date | None] = mapped_column(Date)
+    author: Mapped[str | None] = mapped_column(Text)
+    section: Mapped[str | None] = mapped_column(Text)
+    paragraphs: Mapped[str] = mapped_column(Text)  # JSON list of strings, as releases.paragraphs
+    body_html: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
 
 
 class OccurrenceRow(Base):

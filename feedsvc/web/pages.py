@@ -7,6 +7,7 @@ import hashlib
 from flask import Blueprint, Flask, Response, abort, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from .. import history
 from ..links import ALL
 from ..publish import ATOM, OPML
 from . import services
@@ -63,6 +64,20 @@ def release(release_id: str) -> str | tuple[str, int]:
         return render_template("withdrawn.html", release=r, feeds=_feed_links()), 410
     taxonomy = s.taxonomy()
     return render_template("release.html", release=r, titles=taxonomy.titles,
+                           feeds=_feed_links(*r.topics))
+
+
+@bp.get("/releases/<release_id>/history")
+def release_history(release_id: str) -> str | tuple[str, int]:
+    """Every stored version, newest first, each with what changed (issue 13 item 5)."""
+    s = services()
+    r = s.storage.get_release(release_id)
+    if r is None:
+        abort(404, description="There is no such press release.")
+    if r.withdrawn:  # its history is its text: gone with it, as its page is
+        return render_template("withdrawn.html", release=r, feeds=_feed_links()), 410
+    return render_template("history.html", release=r,
+                           versions=history.history(s.storage.release_versions(release_id)),
                            feeds=_feed_links(*r.topics))
 
 
