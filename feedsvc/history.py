@@ -21,8 +21,8 @@ from feedsvc.model import ReleaseVersion
 EDITED_RATIO = 0.5
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July",
            "August", "September", "October", "November", "December")
-# A word with the space after it: the marks then fall between words and keep the spacing.
-_WORD = re.compile(r"\S+\s*|\s+")
+# A word with the space before it; words are compared without it, so re-spacing is no change.
+_WORD = re.compile(r"\s*\S+")
 
 Op = Literal["same", "removed", "added"]
 
@@ -59,22 +59,30 @@ def word_diff(old: str, new: str) -> tuple[Piece, ...]:
     a, b = _WORD.findall(old), _WORD.findall(new)
     out: list[Piece] = []
 
-    def put(op: Op, words: Sequence[str]) -> None:
-        text = "".join(words)
+    def put(op: Op, text: str) -> None:
         if not text:
             return
+        if op != "same":
+            # The space before a changed run stays outside its mark: "for [-200-]{+250+} people".
+            lead = text[:len(text) - len(text.lstrip())]
+            put("same", lead)
+            text = text[len(lead):]
+        elif out and out[-1].op != "same" and not text[0].isspace():
+            text = " " + text  # a run removed at the start took the only space with it
         if out and out[-1].op == op:
             out[-1] = Piece(op, out[-1].text + text)
         else:
             out.append(Piece(op, text))
 
     # autojunk off: in a long paragraph "the" and "of" are still words a reader compares.
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    matcher = difflib.SequenceMatcher(None, [w.strip() for w in a], [w.strip() for w in b],
+                                      autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
-            put("same", a[i1:i2])
+            put("same", "".join(b[j1:j2]))
         else:
-            put("removed", a[i1:i2])
-            put("added", b[j1:j2])
+            put("removed", "".join(a[i1:i2]))
+            put("added", "".join(b[j1:j2]).lstrip() if i2 > i1 else "".join(b[j1:j2]))
     return tuple(out)
 
 

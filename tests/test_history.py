@@ -8,7 +8,9 @@ SMTP server.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import lxml.html
@@ -16,8 +18,10 @@ import pytest
 import sqlalchemy as sa
 from lxml import etree
 
+from feedsvc import history
 from feedsvc.app import create_app
 from feedsvc.config import load_settings
+from feedsvc.model import ReleaseVersion
 from feedsvc.services import Services, build_services
 from feedsvc.storage import Storage
 from tests.conftest import ATOM_RNG
@@ -146,10 +150,10 @@ def test_history_page_shows_each_version_and_what_changed(services: Services, cl
     changes = dict(zip([dt_.text_content() for dt_ in latest.xpath(".//dt")], latest.xpath(".//dd")))
     assert list(changes) == ["Title changed", "Paragraph 1 changed", "Paragraph 2 added",
                              "Paragraph 3 removed"]
-    assert changes["Title changed"].xpath("ins/text()") == ["Sea "]
+    assert changes["Title changed"].xpath("ins/text()") == ["Sea"]
     assert changes["Title changed"].xpath("del") == []
     figure = changes["Paragraph 1 changed"]
-    assert figure.xpath("del/text()") == ["200 "] and figure.xpath("ins/text()") == ["250 "]
+    assert figure.xpath("del/text()") == ["200"] and figure.xpath("ins/text()") == ["250"]
     assert "room for" in figure.text_content()  # the words around the change, unmarked
     assert changes["Paragraph 2 added"].xpath("ins/text()") == [
         "Meals are provided three times a day by local volunteers."]
@@ -271,3 +275,76 @@ def test_a_digest_never_resends_an_updated_release(services: Services, clock, sm
     text = smtp_server.messages[1].message.get_body(("plain",)).get_content()
     assert "Second Shelter in Dikili" in text
     assert "Emergency Shelter" not in text
+
+
+# -- the diff itself (feedsvc.history, pure) ------------------------------------------------
+
+
+def version(number: int, *paragraphs: str, title: str = "Shelter Opens", **fields: object) -> ReleaseVersion:
+    values: dict[str, Any] = {"location": "Ayvalık", "date": None, "author": None, "section": None} | fields
+    return ReleaseVersion(release_id="r", number=number, title=title, paragraphs=paragraphs,
+                          seen_at=dt.datetime(2026, 11, 20 + number, 23, 30, tzinfo=dt.UTC), **values)
+
+
+def shown(change: history.Change) -> str:
+    """A change as the page marks it: [-removed-] and {+added+}."""
+    marks = {"same": "{}", "removed": "[-{}-]", "added": "{{+{}+}}"}
+    return "".join(marks[p.op].format(p.text) for p in change.pieces)
+
+
+def test_word_diff_marks_only_the_words_that_changed() -> None:
+    assert history.word_diff("room for 200 people.", "room for 250 people.") == (
+        history.Piece("same", "room for "), history.Piece("removed", "200"),
+        history.Piece("added", "250"), history.Piece("same", " people."))
+    assert history.word_diff("same", "same") == (history.Piece("same", "same"),)
+    assert history.word_diff("", "new text") == (history.Piece("added", "new text"),)
+
+
+@pytest.mark.parametrize(("old", "new", "marked"), [
+    ("a b c", "a b", "a b [-c-]"),  # the space before a change stays outside its mark
+    ("x a", "a", "[-x-] a"),
+    ("a", "x a", "{+x+} a"),
+    ("a b c", "a c", "a [-b-] c"),
+    ("a  b\n", "a b", "a b"),  # re-spacing is no change
+])
+def test_word_diff_keeps_the_spaces_between_words(old: str, new: str, marked: str) -> None:
+    assert shown(history.Change("edited", "Paragraph 1", history.word_diff(old, new))) == marked
+
+
+def test_an_edited_paragraph_beside_an_inserted_one_is_still_an_edit() -> None:
+    old = version(1, "The shelter opened on Monday with room for 200 people.",
+                  "It is run by the municipality.")
+    new = version(2, "Volunteers serve meals three times a day.",
+                  "The shelter opened on Monday with room for 250 people.",
+                  "It is run by the municipality.")
+    got = [(c.kind, c.label, shown(c)) for c in history.changes(old, new)]
+    assert got == [
+        ("added", "Paragraph 1", "{+Volunteers serve meals three times a day.+}"),
+        ("edited", "Paragraph 2", "The shelter opened on Monday with room for [-200-]{+250+} people."),
+    ]
+
+
+def test_a_rewritten_paragraph_is_removed_and_added_not_a_word_soup() -> None:
+    old = version(1, "Families will be housed separately from single adults.")
+    new = version(2, "Health checks are offered by IOM medical teams on arrival.")
+    assert [(c.kind, c.label) for c in history.changes(old, new)] == [
+        ("removed", "Paragraph 1"), ("added", "Paragraph 1")]
+
+
+def test_fields_are_compared_as_readers_see_them() -> None:
+    old = version(1, "Text.", title="Shelter Opens", date=dt.date(2026, 11, 23))
+    new = version(2, "Text.", title="Shelter Opens in Ayvalık", location="Dikili", date=dt.date(2026, 11, 24))
+    got = [(c.label, shown(c)) for c in history.changes(old, new)]
+    assert got == [("Title", "Shelter Opens {+in Ayvalık+}"), ("Place", "[-Ayvalık-]{+Dikili+}"),
+                   ("Date", "[-23-]{+24+} November 2026")]
+    assert history.changes(old, old) == []
+
+
+def test_history_is_newest_first_each_against_the_one_before() -> None:
+    v1, v2, v3 = version(1, "a b c"), version(2, "a b d"), version(3, "a b d", title="New")
+    views = history.history([v2, v3, v1])
+    assert [(v.version.number, v.first, v.day) for v in views] == [
+        (3, False, "23 November 2026"), (2, False, "22 November 2026"), (1, True, "21 November 2026")]
+    assert [c.label for c in views[0].changes] == ["Title"]
+    assert [shown(c) for c in views[1].changes] == ["a b [-c-]{+d+}"]
+    assert views[2].changes == () and history.history([]) == []
