@@ -232,3 +232,29 @@ def test_sign_up_confirm_choose_receive_unsubscribe(chromium, served, storage, c
     assert len(smtp_server.messages) == received
     assert len(mail_to(smtp_server, READER)) == 2 and len(mail_to(smtp_server, OTHER)) == 1
     context.close()
+
+
+def test_a_corrected_release_shows_its_history_on_a_phone(chromium, served, storage, content_dir,  # type: ignore[no-untyped-def]
+                                                          tmp_path) -> None:
+    listing = content_dir / "browser.txt"
+    listing.write_text(LISTING, encoding="utf-8")
+    make_ingester(load_settings(served), storage).scan()
+    listing.write_text(LISTING.replace("began vaccination visits", "began door-to-door vaccination visits")
+                       .replace("https://www.example.org/health/mobile-teams/vaccination-campaign-2026-district-visits-programme",
+                                "https://www.example.org/health/mobile-teams/vaccination-campaign-2026-district-visits-programme-corrected"),
+                       encoding="utf-8")
+    make_ingester(load_settings(served), storage).scan()
+    (release,) = [r for r in storage.list_releases() if r.title == HEALTH]
+    _, browser = chromium
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(f"{served['FEEDSVC_BASE_URL']}/releases/{release.id}")
+    assert page.locator("p.updated").inner_text().startswith("Updated on ")
+    page.click("text=See what changed")
+    page.wait_for_url(f"**/releases/{release.id}/history")
+    assert page.locator("ol.versions > li h2").all_inner_texts()[0].startswith("Version 2, seen on ")
+    assert page.locator("ol.versions > li").first.locator("ins").all_inner_texts()[0] == "door-to-door"
+    assert page.locator("del").first.is_visible()
+    assert_fits(page, "the history page")
+    page.screenshot(path=str(tmp_path / "history.png"), full_page=True)
+    context.close()
