@@ -47,6 +47,10 @@ class StorageError(FeedsvcError):
     """A database operation failed; the message says what was being done."""
 
 
+class DatabaseUnavailable(StorageError):
+    """The database could not be reached (refused, unreadable, connection lost): worth retrying later."""
+
+
 _KEY_STRIP = re.compile(r"[^\w]+")
 
 

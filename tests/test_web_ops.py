@@ -15,7 +15,7 @@ from feedsvc.model import ConfigError
 
 @pytest.fixture
 def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path) -> dict[str, str]:
-    return {"DATABASE_URL": db_url, "SECRET_KEY": "ops-test-secret", "FEEDSVC_CONTENT_DIR": str(content_dir),
+    return {"DATABASE_URL": db_url, "SECRET_KEY": "ops-test-secret-padded-to-32-characters-or-more", "FEEDSVC_CONTENT_DIR": str(content_dir),
             "FEEDSVC_TOPICS": str(topics_file), "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"),
             "FEEDSVC_ADMIN_TOKEN": "correct horse battery staple", "FEEDSVC_BASE_URL": "https://press.example.org"}
 
@@ -60,7 +60,8 @@ def test_healthz_and_security_headers(env: dict[str, str], make_app, storage) ->
 def test_healthz_is_503_when_the_database_is_unreachable(env: dict[str, str], make_app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     app = make_app(env | {"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none"})
     resp = app.test_client().get("/healthz")
-    assert resp.status_code == 503 and resp.json["status"] == "database unreachable"
+    assert resp.status_code == 503 and resp.json == {"status": "unavailable", "problems": {
+        "database": "while reading the schema revision: cannot reach the database at 127.0.0.1:9: Connection refused"}}
 
 
 def test_admin_needs_the_token(env: dict[str, str], make_app, storage) -> None:  # type: ignore[no-untyped-def]

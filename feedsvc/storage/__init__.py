@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,11 +13,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from ..model import StorageError
+from ..model import DatabaseUnavailable, StorageError
 from .digests import DigestsMixin
 from .feeds import FeedDocumentsMixin
+from .limits import LimitsMixin
 from .releases import ReleasesMixin
 from .schema import Base
 from .subscribers import SubscribersMixin
@@ -42,8 +44,39 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+# The execution option Storage.read() sets: this connection only reads.
+READ_ONLY = "feedsvc_read_only"
+
+
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A write takes the write lock up front (BEGIN IMMEDIATE), so two writers queue instead of
+    # failing when one upgrades from reading; a read begins DEFERRED and, in WAL mode, never
+    # waits for a writer: pages and /healthz keep answering during a long ingest (issue 14.3).
+    # SQLAlchemy's "pysqlite serializable isolation" recipe.
+    deferred = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+def describe_database_error(url: sa.URL, exc: SQLAlchemyError) -> str:
+    """One readable line for a database error: host, port and the driver's reason for a refused
+    connection; no SQL, parameters, or SQLAlchemy's links (issue 15.4)."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else None
+    reason = " ".join(str(orig if orig is not None else exc).split("\n", 1)[0].split())
+    reason = re.sub(r"\(Background on this error at: \S+\)", "", reason).strip()
+    if not _is_unreachable(exc):
+        return f"{exc.__class__.__name__}: {reason}"
+    if url.get_backend_name() == "sqlite":
+        return f"cannot open the SQLite database {url.database or ':memory:'}: {reason}"
+    # psycopg: 'connection failed: connection to server at "h", port 5432 failed: <reason>'
+    found = re.search(r"port \d+ failed: (.*)$", reason)
+    reason = found.group(1) if found else reason.removeprefix("connection failed: ")
+    return f"cannot reach the database at {url.host or 'localhost'}:{url.port or 5432}: {reason}"
+
+
+def _is_unreachable(exc: SQLAlchemyError) -> bool:
+    # No statement: the error came while connecting (SQLAlchemy wraps connect failures so);
+    # connection_invalidated: the connection was lost under a statement.
+    return isinstance(exc, DBAPIError) and (exc.statement is None or exc.connection_invalidated)
 
 
 def make_engine(url: str) -> Engine:
@@ -63,7 +96,7 @@ def make_engine(url: str) -> Engine:
                             connect_args={"prepare_threshold": None})
 
 
-class Storage(ReleasesMixin, VersionsMixin, FeedDocumentsMixin, SubscribersMixin, DigestsMixin):
+class Storage(ReleasesMixin, VersionsMixin, FeedDocumentsMixin, SubscribersMixin, DigestsMixin, LimitsMixin):
     """The database: opened from a URL, closed with close()."""
 
     def __init__(self, url: str) -> None:
@@ -78,6 +111,7 @@ class Storage(ReleasesMixin, VersionsMixin, FeedDocumentsMixin, SubscribersMixin
         # digest's SMTP threads sat idle that long whenever their ledger commits met.
         self._write_lock = threading.RLock() if self.dialect == "sqlite" else None
         self.write_timeout = 30.0  # seconds, as SQLite's own busy timeout
+        self._head: tuple[str | None] | None = None
 
     @property
     def safe_url(self) -> str:
@@ -85,6 +119,12 @@ class Storage(ReleasesMixin, VersionsMixin, FeedDocumentsMixin, SubscribersMixin
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def error(self, doing: str, exc: SQLAlchemyError) -> StorageError:
+        """The project's error for a database error met while `doing`: DatabaseUnavailable when
+        the database could not be reached, so that callers can answer "try again later"."""
+        message = f"while {doing}: {describe_database_error(self.engine.url, exc)}"
+        return DatabaseUnavailable(message) if _is_unreachable(exc) else StorageError(message)
 
     @contextlib.contextmanager
     def begin(self, doing: str, *, lock: bool = False) -> Iterator[Connection]:
@@ -96,7 +136,7 @@ class Storage(ReleasesMixin, VersionsMixin, FeedDocumentsMixin, SubscribersMixin
                         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": INGEST_LOCK})
                     yield conn
             except SQLAlchemyError as exc:
-                raise StorageError(f"while {doing}: {exc.__class__.__name__}: {exc}") from exc
+                raise self.error(doing, exc) from exc
 
     @contextlib.contextmanager
     def _writer(self, doing: str) -> Iterator[None]:
@@ -112,11 +152,13 @@ class Storage(ReleasesMixin, VersionsMixin, FeedDocumentsMixin, SubscribersMixin
 
     @contextlib.contextmanager
     def read(self, doing: str) -> Iterator[Connection]:
+        """A connection for reading only: on SQLite its transaction never takes the write lock."""
         try:
             with self.engine.connect() as conn:
+                conn.execution_options(**{READ_ONLY: True})
                 yield conn
         except SQLAlchemyError as exc:
-            raise StorageError(f"while {doing}: {exc.__class__.__name__}: {exc}") from exc
+            raise self.error(doing, exc) from exc
 
     def upsert(self, conn: Connection, table: sa.Table, values: dict[str, Any] | list[dict[str, Any]],
                keys: tuple[str, ...], add: str | None = None) -> None:
@@ -147,9 +189,12 @@ class Storage(ReleasesMixin, VersionsMixin, FeedDocumentsMixin, SubscribersMixin
         return cfg
 
     def head_revision(self) -> str | None:
-        from alembic.script import ScriptDirectory
+        """The latest migration this code knows (read from the migration files once per Storage)."""
+        if self._head is None:
+            from alembic.script import ScriptDirectory
 
-        return ScriptDirectory.from_config(self.alembic_config()).get_current_head()
+            self._head = (ScriptDirectory.from_config(self.alembic_config()).get_current_head(),)
+        return self._head[0]
 
     def upgrade(self, revision: str = "head") -> None:
         """Bring the schema to `revision` with Alembic (idempotent)."""
@@ -160,7 +205,7 @@ class Storage(ReleasesMixin, VersionsMixin, FeedDocumentsMixin, SubscribersMixin
         try:
             command.upgrade(self.alembic_config(), revision)
         except SQLAlchemyError as exc:
-            raise StorageError(f"while upgrading the schema of {self.safe_url}: {exc}") from exc
+            raise self.error(f"upgrading the schema of {self.safe_url}", exc) from exc
 
     def current_revision(self) -> str | None:
         with self.read("reading the schema revision") as conn:
@@ -175,9 +220,16 @@ class Storage(ReleasesMixin, VersionsMixin, FeedDocumentsMixin, SubscribersMixin
             conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
 
     def ping(self) -> bool:
+        return self.problem() is None
+
+    def problem(self) -> str | None:
+        """Why this database cannot serve (unreachable, schema not at the latest migration), or None."""
         try:
-            with self.engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-            return True
-        except SQLAlchemyError:
-            return False
+            current = self.current_revision()
+        except StorageError as exc:
+            return str(exc)
+        head = self.head_revision()
+        if current != head:
+            return (f"the database schema is at migration {current or 'none'}, not the latest ({head}): "
+                    "run `feedsvc db upgrade`")
+        return None

@@ -257,3 +257,17 @@ class ReleaseCountRow(Base):
 
     topic: Mapped[str] = mapped_column(String(80), primary_key=True)
     live: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RateLimitRow(Base):
+    """Attempts per client in a fixed window, shared by every web process (issue 14.2, 14.3).
+
+    `bucket` names what is limited ("admin", "signup"); `client` is who (an address).
+    """
+
+    __tablename__ = "rate_limits"
+
+    bucket: Mapped[str] = mapped_column(String(40), primary_key=True)
+    client: Mapped[str] = mapped_column(String(200), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+    window_end: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

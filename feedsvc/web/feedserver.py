@@ -10,13 +10,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import gzip
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
+from ..model import StorageError
 from ..storage import Storage
+
+log = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -119,11 +123,14 @@ class FeedServer:
             try:
                 self.refresh()
                 self.next_check = time.monotonic() + self.recheck
-            except Exception:
-                # A database hiccup must not stop feeds: keep serving what we have and retry soon.
+            except Exception as exc:
+                # A database hiccup must not stop feeds: keep serving what we have and retry soon;
+                # with nothing yet, Flask answers (its 503 page while the database is away).
+                log.warning("feeds: could not check for rebuilt feeds: %s", exc, exc_info=not isinstance(
+                    exc, StorageError))
                 self.next_check = time.monotonic() + min(self.recheck, 1.0)
                 if not self.docs:
-                    raise
+                    return self.app(environ, start_response)
             finally:
                 self._lock.release()
         doc = self.docs.get(path[7:])

@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
 
 from flask import Blueprint, Flask, Response, abort, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from .. import history
 from ..links import ALL
+from ..model import DatabaseUnavailable
 from ..publish import ATOM, OPML
 from . import services
 
 bp = Blueprint("pages", __name__)
+log = logging.getLogger("feedsvc.web")
 LIST_SIZE = 30
+RETRY_AFTER = 30  # seconds: what a 503 asks clients to wait while the database is away
+
+
+def _page_number(pages: int) -> int:
+    """?page=N for N in 1..pages; anything else (0, -1, abc, 10**30) is a page that does not exist."""
+    raw = request.args.get("page", "")
+    if raw == "":
+        return 1
+    # At most 9 digits before int(): no huge number reaches the database (issue 14.3).
+    if not re.fullmatch(r"[1-9][0-9]{0,8}", raw) or int(raw) > pages:
+        abort(404, description=f"There is no page {raw[:20]!r} of this list: it has {pages}.")
+    return int(raw)
 
 
 def _feed_links(*slugs: str) -> list[dict[str, str]]:
@@ -44,8 +60,8 @@ def topic(slug: str) -> str:
     t = taxonomy.by_slug(slug)
     if t is None:
         abort(404, description=f"There is no topic “{slug}”.")
-    page = max(1, request.args.get("page", 1, type=int) or 1)
     total = s.storage.count_releases(slug)
+    page = _page_number(max(1, -(-total // LIST_SIZE)))
     releases = s.storage.list_releases(slug, limit=LIST_SIZE, offset=(page - 1) * LIST_SIZE)
     return render_template("topic.html", topic=t, releases=releases, page=page, total=total,
                            pages=max(1, -(-total // LIST_SIZE)), titles=taxonomy.titles,
@@ -130,4 +146,14 @@ def register_errors(app: Flask) -> None:
     def http_error(exc: HTTPException) -> tuple[str, int]:
         return render_template("error.html", code=exc.code, name=exc.name,
                                description=exc.description, feeds=[]), exc.code or 500
+
+    @app.errorhandler(DatabaseUnavailable)
+    def database_unavailable(exc: DatabaseUnavailable) -> tuple[str, int, dict[str, str]]:
+        # A 503, not a 500: the next request reconnects on its own (pool pre-ping, a fresh
+        # SQLite open), so clients and the router are told to come back, and nothing restarts.
+        log.warning("answering 503: %s", exc)
+        body = render_template(
+            "error.html", code=503, name="Briefly unavailable", feeds=[],
+            description="The press releases cannot be read at the moment. Please try again in a minute.")
+        return body, 503, {"Retry-After": str(RETRY_AFTER), "Cache-Control": "no-store"}
 
