@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,7 +28,9 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services: Servic
             if not settings.debug:
                 raise ConfigError("SECRET_KEY is not set: production refuses to start without it "
                                   "(`feedsvc serve` keeps a generated one in instance/ for a laptop)")
-            settings = _with_secret(settings, "debug-only-not-secret")
+            # A fresh key per start, never a known one: a debug app reachable from elsewhere
+            # must not accept sessions or links forged with a key everyone can read (issue 14.3).
+            settings = _with_secret(settings, secrets.token_urlsafe(48))
         if not settings.debug:
             for warning in production_warnings(settings):
                 logging.getLogger("feedsvc").warning("configuration: %s", warning)
@@ -52,7 +55,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services: Servic
     app.register_blueprint(subscribe.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(health.bp)
-    security.install(app)
+    security.install(app, settings.base_url)
     # RFC 8058: the mailbox provider's one-click POST carries no CSRF token; the signed URL is the proof.
     csrf.exempt(subscribe.unsubscribe)
     pages.register_errors(app)

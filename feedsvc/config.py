@@ -17,6 +17,9 @@ from urllib.parse import urlsplit
 from .model import ConfigError
 from .resources import DEFAULT_TOPICS, TEMPLATES_DIR
 
+#: Sessions and emailed links are signed with SECRET_KEY: a short one can be guessed offline.
+MIN_SECRET_KEY = 32
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -62,7 +65,7 @@ class Settings:
 VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("PORT", "8000", "port `feedsvc serve` and the Procfile's web process listen on"),
     ("DATABASE_URL", "sqlite:///instance/feedsvc.sqlite3", "SQLAlchemy URL; `postgres://` is accepted"),
-    ("SECRET_KEY", "(generated into instance/ by `feedsvc serve`)", "signs tokens and sessions; required by `create_app()` in production"),
+    ("SECRET_KEY", "(generated into instance/ by `feedsvc serve`)", "signs tokens and sessions; required by `create_app()` in production, at least 32 characters (a debug app without one gets a random key per start)"),
     ("FEEDSVC_BASE_URL", "(`feedsvc serve`: http://localhost:$PORT)", "public address, used for absolute links in feeds and emails; required by `create_app()` and `feedsvc scheduler` in production"),
     ("FEEDSVC_CONTENT_DIR", "data/releases", "the folder of press-release listings"),
     ("FEEDSVC_TOPICS", "(the packaged data/topics.toml)", "the topic taxonomy"),
@@ -70,13 +73,13 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("FEEDSVC_TAG_AUTHORITY", "host of FEEDSVC_BASE_URL", "authority of the tag: URIs given to releases at first ingest"),
     ("FEEDSVC_ORGANISATION", "Press office", "feed author when a release has no byline"),
     ("FEEDSVC_LANGUAGE", "en", "feed language"),
-    ("SMTP_URL", "(unset: mail goes to instance/outbox/)", "smtp://user:pass@host:port, smtp+starttls://…, smtps://…"),
+    ("SMTP_URL", "(unset: mail goes to instance/outbox/)", "smtp://user:pass@host:port, smtp+starttls://…, smtps://…; any other scheme, or no host, stops start-up"),
     ("MAIL_FROM", "Press office <noreply@localhost>", "From and Reply-To of every email"),
     ("FEEDSVC_TIMEZONE", "UTC", "time zone of the digest schedule"),
     ("FEEDSVC_DAILY_AT", "08:00", "time of day digests go out"),
     ("FEEDSVC_WEEKLY_ON", "mon", "weekday of the weekly digest"),
     ("FEEDSVC_WEBSUB_HUB", "(unset)", "WebSub hub to announce and ping"),
-    ("FEEDSVC_ADMIN_TOKEN", "(unset: /admin disabled)", "token for /admin"),
+    ("FEEDSVC_ADMIN_TOKEN", "(unset: /admin disabled)", "token for /admin (5 wrong tries in 15 minutes from an address: 429 until the window closes)"),
     ("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR"),
     ("FEEDSVC_RESCAN_SECONDS", "300", "full rescan of the content folder, as a safety net for missed events"),
     ("FEEDSVC_MAX_FILE_BYTES", "20000000", "larger files are refused with an ingest error"),
@@ -172,6 +175,14 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise ConfigError(f"LOG_LEVEL={level!r} must be DEBUG, INFO, WARNING or ERROR")
 
+    smtp_url = env.get("SMTP_URL", "").strip() or None
+    if smtp_url:
+        # Checked at start-up, not at the first email: a typo'd scheme would otherwise tell
+        # subscribers to wait for mail that never leaves (issue 15.4).
+        from .smtp_url import parse_smtp_url
+
+        parse_smtp_url(smtp_url)
+
     hub = env.get("FEEDSVC_WEBSUB_HUB", "").strip() or None
     if hub and urlsplit(hub).scheme not in ("http", "https"):
         raise ConfigError(f"FEEDSVC_WEBSUB_HUB={hub!r} must be an http(s) URL")
@@ -187,7 +198,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
         tag_authority=env.get("FEEDSVC_TAG_AUTHORITY", "").strip() or parts.hostname,
         organisation=env.get("FEEDSVC_ORGANISATION", "").strip() or "Press office",
         language=env.get("FEEDSVC_LANGUAGE", "").strip() or "en",
-        smtp_url=env.get("SMTP_URL", "").strip() or None,
+        smtp_url=smtp_url,
         mail_from=env.get("MAIL_FROM", "").strip() or "Press office <noreply@localhost>",
         timezone=tz,
         daily_at=daily_at,
@@ -217,6 +228,10 @@ def production_warnings(settings: Settings) -> list[str]:
     if not settings.base_url_given:
         raise ConfigError("FEEDSVC_BASE_URL is not set: production refuses to start without the public "
                           "address its feeds and emails link to (`feedsvc serve` uses http://localhost:$PORT)")
+    if settings.secret_key is not None and len(settings.secret_key) < MIN_SECRET_KEY:
+        raise ConfigError(f"SECRET_KEY has {len(settings.secret_key)} characters: production needs at least "
+                          f"{MIN_SECRET_KEY} (make one with: python -c 'import secrets; "
+                          "print(secrets.token_urlsafe(48))')")
     warnings: list[str] = []
     parts = urlsplit(settings.base_url)
     if parts.scheme == "http" and not is_loopback(parts.hostname or ""):

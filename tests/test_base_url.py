@@ -24,7 +24,7 @@ from feedsvc.storage import Storage
 
 @pytest.fixture
 def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path) -> dict[str, str]:
-    return {"DATABASE_URL": db_url, "SECRET_KEY": "links-test-secret", "FEEDSVC_CONTENT_DIR": str(content_dir),
+    return {"DATABASE_URL": db_url, "SECRET_KEY": "links-test-secret-padded-to-32-characters-or-more", "FEEDSVC_CONTENT_DIR": str(content_dir),
             "FEEDSVC_TOPICS": str(topics_file), "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"),
             "FEEDSVC_FEED_RECHECK": "0"}
 
@@ -63,7 +63,7 @@ def test_production_refuses_to_start_without_base_url(env: dict[str, str], stora
 
 def test_gunicorn_style_start_names_the_missing_base_url(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FEEDSVC_", "SECRET_KEY", "DATABASE_URL"))}
-    env.update(FEEDSVC_INSTANCE_DIR=str(tmp_path), SECRET_KEY="s")
+    env.update(FEEDSVC_INSTANCE_DIR=str(tmp_path), SECRET_KEY="s-padded-to-32-characters-or-more")
     out = subprocess.run([sys.executable, "-c", "import feedsvc; feedsvc.create_app()"], check=False, env=env,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 4

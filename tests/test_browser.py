@@ -83,7 +83,7 @@ def served(make_app, storage: Storage, content_dir: Path, topics_file: Path, tmp
     holder: dict[str, Any] = {}
     server = make_server("127.0.0.1", 0, lambda environ, start: holder["app"](environ, start), threaded=True)
     env = {"DATABASE_URL": storage.engine.url.render_as_string(hide_password=False),
-           "SECRET_KEY": "browser-test-secret", "FEEDSVC_BASE_URL": f"http://127.0.0.1:{server.server_port}",
+           "SECRET_KEY": "browser-test-secret-padded-to-32-characters-or-more", "FEEDSVC_BASE_URL": f"http://127.0.0.1:{server.server_port}",
            "FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_TOPICS": str(topics_file),
            "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_ORGANISATION": "IOM Turkey",
            "SMTP_URL": f"smtp://{smtp_server.host}:{smtp_server.port}",

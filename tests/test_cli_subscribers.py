@@ -13,7 +13,7 @@ from tests.test_cli import run
 @pytest.fixture
 def env(db_url: str, content_dir: Path, tmp_path: Path) -> dict[str, str]:
     return {"DATABASE_URL": db_url, "FEEDSVC_CONTENT_DIR": str(content_dir),
-            "FEEDSVC_INSTANCE_DIR": str(tmp_path / "inst"), "SECRET_KEY": "cli-secret"}
+            "FEEDSVC_INSTANCE_DIR": str(tmp_path / "inst"), "SECRET_KEY": "cli-secret-padded-to-32-characters-or-more"}
 
 
 def test_add_list_remove(env: dict[str, str], storage: Storage, tmp_path: Path) -> None:

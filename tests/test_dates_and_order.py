@@ -66,7 +66,7 @@ def services(storage: Storage, tmp_path: Path, topics_file: Path, clock) -> Serv
     folder = tmp_path / "office"
     folder.mkdir()
     env = {"DATABASE_URL": storage.engine.url.render_as_string(hide_password=False),
-           "SECRET_KEY": "test-secret", "FEEDSVC_BASE_URL": "http://localhost",
+           "SECRET_KEY": "test-secret-padded-to-32-characters-or-more", "FEEDSVC_BASE_URL": "http://localhost",
            "FEEDSVC_CONTENT_DIR": str(folder), "FEEDSVC_TOPICS": str(topics_file),
            "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_FEED_RECHECK": "0",
            "FEEDSVC_TAG_AUTHORITY": "press.example.org"}

@@ -65,7 +65,7 @@ def child_env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path,
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("FEEDSVC_", "DATABASE_URL", "SMTP_URL", "SECRET_KEY", "MAIL_FROM"))}
     return env | {
-        "DATABASE_URL": db_url, "SECRET_KEY": "crash-test-secret", "FEEDSVC_BASE_URL": "https://press.example.org",
+        "DATABASE_URL": db_url, "SECRET_KEY": "crash-test-secret-padded-to-32-characters-or-more", "FEEDSVC_BASE_URL": "https://press.example.org",
         "FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_TOPICS": str(topics_file),
         "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_ORGANISATION": "IOM Turkey",
         "SMTP_URL": f"smtp://{smtp_server.host}:{smtp_server.port}", "MAIL_FROM": "IOM Turkey <news@press.example.org>",

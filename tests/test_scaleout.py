@@ -70,7 +70,7 @@ def test_procfile_on_postgresql_with_two_clocks_and_a_crash(tmp_path: Path, smtp
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FEEDSVC_", "DATABASE_URL", "SECRET_KEY"))}
     env.update({
         "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}", "DATABASE_URL": url,
-        "SECRET_KEY": "scale-out-secret", "WEB_CONCURRENCY": "4", "FEEDSVC_CONTENT_DIR": str(content),
+        "SECRET_KEY": "scale-out-secret-padded-to-32-characters-or-more", "WEB_CONCURRENCY": "4", "FEEDSVC_CONTENT_DIR": str(content),
         "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_BASE_URL": f"http://127.0.0.1:{port}",
         "SMTP_URL": f"smtp://{smtp_server.host}:{smtp_server.port}", "FEEDSVC_FEED_RECHECK": "0.5",
         "MAIL_FROM": "Press office <press@press-office.org>",

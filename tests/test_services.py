@@ -13,7 +13,7 @@ from feedsvc.services import build_services
 
 
 def test_build_services_wires_one_storage_and_one_clock(storage, tmp_path: Path, clock) -> None:  # type: ignore[no-untyped-def]
-    settings = load_settings({"DATABASE_URL": "sqlite://", "SECRET_KEY": "s3cret",
+    settings = load_settings({"DATABASE_URL": "sqlite://", "SECRET_KEY": "s3cret-padded-to-32-characters-or-more",
                               "FEEDSVC_BASE_URL": "https://example.org/press/"}, cwd=tmp_path)
     services = build_services(settings, clock, storage=storage)
     assert services.publisher.storage is storage and services.publisher.clock is clock

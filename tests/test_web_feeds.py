@@ -29,7 +29,7 @@ def relaxng() -> etree.RelaxNG:
 
 @pytest.fixture
 def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path) -> dict[str, str]:
-    return {"DATABASE_URL": db_url, "SECRET_KEY": "test-secret", "FEEDSVC_BASE_URL": BASE,
+    return {"DATABASE_URL": db_url, "SECRET_KEY": "test-secret-padded-to-32-characters-or-more", "FEEDSVC_BASE_URL": BASE,
             "FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_TOPICS": str(topics_file),
             "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_FEED_RECHECK": "0",
             "FEEDSVC_ORGANISATION": "IOM Turkey", "FEEDSVC_TAG_AUTHORITY": "press.example.org"}

@@ -51,7 +51,7 @@ class Hub:
 
 @pytest.fixture
 def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path) -> dict[str, str]:
-    return {"DATABASE_URL": db_url, "SECRET_KEY": "s", "FEEDSVC_CONTENT_DIR": str(content_dir),
+    return {"DATABASE_URL": db_url, "SECRET_KEY": "s-padded-to-32-characters-or-more", "FEEDSVC_CONTENT_DIR": str(content_dir),
             "FEEDSVC_TOPICS": str(topics_file), "FEEDSVC_INSTANCE_DIR": str(tmp_path / "i"),
             "FEEDSVC_BASE_URL": "https://press.example.org"}
 

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import hmac
+import logging
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, session
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    redirect,
+    render_template,
+    request,
+    session,
+)
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired
@@ -13,6 +24,13 @@ from wtforms.validators import DataRequired
 from . import services
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+log = logging.getLogger("feedsvc.admin")
+
+# Wrong tokens a client may give in a window before it is refused outright (429, right token or
+# not). Counted in the database, so every web process refuses the same guesser (issue 14.3).
+MAX_FAILURES = 5
+FAILURE_WINDOW = dt.timedelta(minutes=15)
+BUCKET = "admin"
 
 
 class LoginForm(FlaskForm):
@@ -29,17 +47,42 @@ def _matches(given: str) -> bool:
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
-def _authorised() -> bool:
+def _client() -> str:
+    # ProxyFix has put the address the router saw here.
+    return request.remote_addr or "unknown"
+
+
+def _throttled() -> Response | None:
+    """A 429 for a client that gave too many wrong tokens in its window, else None."""
+    s = services()
+    now = s.clock()
+    hits = s.storage.hits(BUCKET, _client(), now)
+    if hits.count < MAX_FAILURES:
+        return None
+    wait = hits.retry_after(now)
+    log.warning("admin: refused %r (%s %s): %d wrong tokens, throttled for %d more seconds",
+                _client(), request.method, request.path, hits.count, wait)
+    resp = Response(render_template(
+        "error.html", code=429, name="Too many attempts", feeds=[],
+        description=f"Too many wrong admin tokens from your address: try again in {wait} seconds."), 429)
+    resp.headers["Retry-After"] = str(wait)
+    return resp
+
+
+def _failed(how: str) -> None:
+    s = services()
+    hits = s.storage.add_hit(BUCKET, _client(), s.clock(), FAILURE_WINDOW)
+    log.warning("admin: wrong token by %s from %r (%d of %d allowed in %d minutes)", how, _client(),
+                hits.count, MAX_FAILURES, FAILURE_WINDOW.total_seconds() // 60)
+
+
+def _bearer() -> str | None:
     auth = request.headers.get("Authorization", "")
-    if auth.startswith("Bearer "):
-        return _matches(auth[7:].strip())
-    return bool(session.get("admin")) and session.get("admin_token_check") == _fingerprint()
+    return auth[7:].strip() if auth.startswith("Bearer ") else None
 
 
 def _fingerprint() -> str:
     # A session stays valid only while the token it logged in with is the configured one.
-    import hashlib
-
     return hashlib.sha256((_token() or "").encode()).hexdigest()[:16]
 
 
@@ -47,7 +90,21 @@ def _fingerprint() -> str:
 def guard() -> Any:
     if not _token():
         abort(404)  # no token configured: /admin does not exist
-    if request.endpoint in ("admin.login",) or _authorised():
+    bearer = _bearer()
+    if bearer is None and session.get("admin") and session.get("admin_token_check") == _fingerprint():
+        return None
+    if bearer is not None or (request.endpoint == "admin.login" and request.method == "POST"):
+        # Every attempt to prove the token passes here first, so a throttled client is refused
+        # before its token is even compared.
+        refused = _throttled()
+        if refused is not None:
+            return refused
+    if bearer is not None:
+        if _matches(bearer):
+            return None
+        _failed("bearer header")
+        abort(401)
+    if request.endpoint == "admin.login":
         return None
     if request.headers.get("Authorization"):
         abort(401)
@@ -63,6 +120,7 @@ def login() -> Any:
             session["admin"] = True
             session["admin_token_check"] = _fingerprint()
             return redirect("/admin")
+        _failed("login form")
         form.token.errors = ["That is not the admin token."]
         return render_template("admin_login.html", form=form, feeds=[]), 403
     return render_template("admin_login.html", form=form, feeds=[])

@@ -172,7 +172,7 @@ def test_digest_throughput_memory_and_scaling(storage: Storage, content_dir: Pat
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("FEEDSVC_", "DATABASE_URL", "SMTP_URL", "SECRET_KEY", "MAIL_FROM"))}
     env |= {"DATABASE_URL": storage.engine.url.render_as_string(hide_password=False),
-            "SECRET_KEY": "bench-secret", "FEEDSVC_BASE_URL": "https://bench.example.org",
+            "SECRET_KEY": "bench-secret-padded-to-32-characters-or-more", "FEEDSVC_BASE_URL": "https://bench.example.org",
             "FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_TOPICS": str(topics_file),
             "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_ORGANISATION": "IOM Turkey",
             "SMTP_URL": f"smtp://{host}:{port}", "MAIL_FROM": "IOM Turkey <news@bench.example.org>",

@@ -77,7 +77,7 @@ class Site:
 def _env(url: str, root: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("FEEDSVC_") and k not in ("DATABASE_URL", "SECRET_KEY", "LOG_LEVEL", "PORT")}
-    env.update(DATABASE_URL=url, SECRET_KEY="perf-benchmark-not-secret", FEEDSVC_BASE_URL=BASE_URL,
+    env.update(DATABASE_URL=url, SECRET_KEY="perf-benchmark-not-secret-padded-to-32-characters-or-more", FEEDSVC_BASE_URL=BASE_URL,
                FEEDSVC_CONTENT_DIR=str(root / "releases"), FEEDSVC_INSTANCE_DIR=str(root / "instance"),
                FEEDSVC_TOPICS=str(TOPICS), LOG_LEVEL="WARNING")
     return env

@@ -83,7 +83,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("FEEDSVC_") and k not in ("DATABASE_URL", "SECRET_KEY", "LOG_LEVEL", "PORT",
                                                          "WEB_CONCURRENCY")}
-    env.update(DATABASE_URL=PG_URL, SECRET_KEY="soak-test-not-secret", FEEDSVC_BASE_URL=f"http://127.0.0.1:{port}",
+    env.update(DATABASE_URL=PG_URL, SECRET_KEY="soak-test-not-secret-padded-to-32-characters-or-more", FEEDSVC_BASE_URL=f"http://127.0.0.1:{port}",
                FEEDSVC_CONTENT_DIR=str(root / "releases"), FEEDSVC_INSTANCE_DIR=str(root / "instance"),
                FEEDSVC_TOPICS=str(TOPICS), LOG_LEVEL="WARNING", PORT=str(port), WEB_CONCURRENCY=str(WORKERS))
     settings = load_settings(env)
