@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import email_validator
 
-from .config import Settings, load_settings
+from .config import MIN_SECRET_KEY, Settings, load_settings
 from .mailer import SmtpSettings, parse_smtp_url
 from .model import ConfigError, StorageError
 from .topics import load_taxonomy
@@ -71,6 +71,10 @@ def run_checks(env: Mapping[str, str] | None = None, *, smtp_optional: bool = Fa
 
 
 def _secret(settings: Settings, production: bool) -> Finding:
+    if settings.secret_key and production and len(settings.secret_key) < MIN_SECRET_KEY:
+        return Finding("SECRET_KEY", "problem", f"{len(settings.secret_key)} characters: the web process "
+                       f"refuses fewer than {MIN_SECRET_KEY}",
+                       'set SECRET_KEY to a long random string, e.g. python3 -c "import secrets; print(secrets.token_urlsafe(48))"')
     if settings.secret_key:
         return Finding("SECRET_KEY", "ok", "set")
     if not production:

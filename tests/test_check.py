@@ -58,6 +58,7 @@ def test_a_working_deployment_passes_every_check(deployment: dict[str, str]) -> 
     ({"FEEDSVC_BASE_URL": "http://press.example.org"}, "FEEDSVC_BASE_URL", "plain http"),
     ({"FEEDSVC_BASE_URL": ""}, "FEEDSVC_BASE_URL", "unset"),
     ({"SECRET_KEY": ""}, "SECRET_KEY", "unset"),
+    ({"SECRET_KEY": "x" * 31}, "SECRET_KEY", "31 characters"),
     ({"MAIL_FROM": "Press <press@localhost>"}, "MAIL_FROM", "localhost"),
     ({"FEEDSVC_CONTENT_DIR": "/nonexistent/releases"}, "content folder", "not a folder"),
 ])
