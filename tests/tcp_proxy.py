@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from typing import Self
 
 
 class TcpProxy:
@@ -88,7 +89,7 @@ class TcpProxy:
             except OSError:
                 pass
 
-    def __enter__(self) -> TcpProxy:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

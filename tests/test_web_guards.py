@@ -158,14 +158,14 @@ def test_gunicorn_style_start_with_a_bad_smtp_url_prints_one_line(tmp_path: Path
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FEEDSVC_", "SECRET_KEY", "DATABASE_URL", "SMTP_URL"))}
     env.update(FEEDSVC_INSTANCE_DIR=str(tmp_path), SMTP_URL="http://typo.example")
     out = subprocess.run([sys.executable, "-c", "import feedsvc; feedsvc.create_app()"], env=env,
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 4
     assert out.stderr.strip().splitlines() == [
-        "feedsvc: configuration: SMTP_URL is invalid: unknown scheme 'http' (expected "
-        "smtp://[user:password@]host[:port][?starttls=1], smtp+starttls://… or smtps://…)"]
+        ("feedsvc: configuration: SMTP_URL is invalid: unknown scheme 'http' (expected "
+         "smtp://[user:password@]host[:port][?starttls=1], smtp+starttls://… or smtps://…)")]
     cli = subprocess.run([sys.executable, "-m", "feedsvc", "ingest"], env=env, capture_output=True, text=True,
-                         timeout=60)
+                         timeout=60, check=False)
     assert cli.returncode == 1
     assert cli.stderr.strip().splitlines() == [
-        "Error: configuration: SMTP_URL is invalid: unknown scheme 'http' (expected "
-        "smtp://[user:password@]host[:port][?starttls=1], smtp+starttls://… or smtps://…)"]
+        ("Error: configuration: SMTP_URL is invalid: unknown scheme 'http' (expected "
+         "smtp://[user:password@]host[:port][?starttls=1], smtp+starttls://… or smtps://…)")]
