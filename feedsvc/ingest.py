@@ -8,37 +8,32 @@ import logging
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from . import parsing
 from .clock import SYSTEM_CLOCK, Clock
-from .model import ConfigError, ParseError, ParseWarning, Release
+from .folder import (
+    Entry,
+    NotReadable,
+    is_candidate,
+    list_folder,
+    open_entry,
+    read_all,
+    under,
+)
+from .model import ConfigError, ParseError, ParseWarning, Release, StorageError, shown
 from .storage import Storage
 from .storage.releases import FileOutcome, ScanSummary, Stamps
-from .topics import Taxonomy, classify, load_taxonomy
+from .taxonomy_keeper import TaxonomyKeeper
+from .topics import Taxonomy, classify
 
 log = logging.getLogger(__name__)
 
+__all__ = ["Ingester", "ScanResult", "db_path", "is_candidate"]
+
 Progress = Callable[[int, int], None]
 FeedsChanged = Callable[[set[str]], object]  # what it returns (the feeds rebuilt) is not used
-
-# Editors and copy tools leave these beside the real file while they write it.
-_TEMP_SUFFIXES = (".tmp", ".part", ".swp", ".swx", ".crdownload", "~")
-
-
-def is_candidate(name: str) -> bool:
-    """A name the office could mean as content (not hidden, not an editor's temporary file)."""
-    return not name.startswith((".", "#", "~$")) and not name.endswith(_TEMP_SUFFIXES)
-
-
-def is_saved_page_assets(folder: str, siblings: list[str]) -> bool:
-    """`Name_files/` beside `Name.html`: a browser's "save page, complete" images and scripts, not content."""
-    for suffix in ("_files", "-Dateien", "_fichiers", "_archivos"):
-        if folder.endswith(suffix):
-            stem = folder[: -len(suffix)]
-            return any(sibling in (stem + ".html", stem + ".htm", stem + ".xhtml") for sibling in siblings)
-    return False
 
 
 def db_path(rel: str) -> str:
@@ -59,10 +54,10 @@ class ScanResult:
         warned = f", {s.warnings} warning{'' if s.warnings == 1 else 's'}" if s.warnings else ""
         return [
             f"files: {s.files_scanned} scanned, {s.files_changed} changed, {s.files_failed} failed{warned}",
-            f"releases: {s.releases_new} new, {s.releases_updated} updated, "
-            f"{s.releases_unchanged} unchanged, {s.releases_withdrawn} withdrawn",
+            (f"releases: {s.releases_new} new, {s.releases_updated} updated, "
+             f"{s.releases_unchanged} unchanged, {s.releases_withdrawn} withdrawn"),
             *(f"warning: {w}" for w in self.warnings),
-            *(f"error: {path}: {reason}" for path, reason in self.errors),
+            *(f"error: {shown(path)}: {reason}" for path, reason in self.errors),
         ]
 
 
@@ -71,7 +66,7 @@ class Ingester:
 
     def __init__(self, storage: Storage, content_dir: Path, topics_file: Path, *,
                  tag_authority: str, max_file_bytes: int = 20_000_000, clock: Clock = SYSTEM_CLOCK,
-                 on_feeds_changed: FeedsChanged | None = None) -> None:
+                 on_feeds_changed: FeedsChanged | None = None, keeper: TaxonomyKeeper | None = None) -> None:
         self.storage = storage
         self.content_dir = Path(content_dir)
         self.topics_file = Path(topics_file)
@@ -79,31 +74,18 @@ class Ingester:
         self.max_file_bytes = max_file_bytes
         self.clock = clock
         self.on_feeds_changed = on_feeds_changed
+        self.keeper = keeper or TaxonomyKeeper(self.topics_file, storage)
+        # Called with a file's path after the folder was listed and before the file is opened: where
+        # a test swaps the file for a FIFO or a symlink, as an attacker would.
+        self.before_open: Callable[[str], object] | None = None
         self._lock = threading.Lock()
-
-    # -- walking ------------------------------------------------------------------------
-
-    def _walk(self) -> Iterator[tuple[str, str]]:
-        """(relative path, absolute path) of every candidate entry, symlinks included, sorted."""
-        root = str(self.content_dir)
-        found: list[tuple[str, str]] = []
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-            dirnames[:] = sorted(d for d in dirnames if is_candidate(d) and not is_saved_page_assets(d, filenames))
-            for name in filenames:
-                if is_candidate(name):
-                    full = os.path.join(dirpath, name)
-                    found.append((os.path.relpath(full, root).replace(os.sep, "/"), full))
-        found.sort()
-        return iter(found)
-
-    def _inside(self, full: str) -> bool:
-        root = os.path.realpath(self.content_dir)
-        return os.path.commonpath([root, os.path.realpath(full)]) == root
+        self._folders_reported: dict[str, str] = {}  # unreadable folders already reported, and why
 
     # -- scanning -----------------------------------------------------------------------
 
     def taxonomy(self) -> Taxonomy:
-        return load_taxonomy(self.topics_file)
+        """The taxonomy in force: the file's, or while it is invalid the last good one."""
+        return self.keeper.current()
 
     def scan(self, only: Iterable[str] | None = None, *, progress: Progress | None = None) -> ScanResult:
         """Bring storage in line with the folder (or with just the files named in `only`)."""
@@ -115,33 +97,53 @@ class Ingester:
         if not self.content_dir.is_dir():
             raise ConfigError(f"FEEDSVC_CONTENT_DIR={self.content_dir} is not a folder")
         taxonomy = self.taxonomy()
+        taxonomy_error = self.keeper.error
 
         def classify_release(r: Release) -> tuple[str, ...]:
             return classify(r, taxonomy)
 
-        topics_changed = self.storage.reclassify(taxonomy.digest, classify_release) or set()
+        # Only a valid file re-files what is stored: a stand-in taxonomy classifies new releases only.
+        topics_changed: set[str] = set()
+        if taxonomy_error is None:
+            topics_changed = self.storage.reclassify(taxonomy.digest, classify_release) or set()
+            self.keeper.remember()
         known = self.storage.file_states()
-        entries = list(self._walk())
+        listing = list_folder(str(self.content_dir))
+        entries = listing.entries
+        # What could not be listed is not absent: nothing stored from under it is taken for gone.
+        unreadable = {db_path(folder): reason for folder, reason in listing.unreadable.items()}
+        present = {db_path(e.rel) for e in entries}
         if only is not None:
             wanted = {os.path.relpath(os.path.abspath(p), self.content_dir).replace(os.sep, "/")
                       if os.path.isabs(p) else p for p in only}
-            entries = [e for e in entries if e[0] in wanted]
-            gone = [db_path(p) for p in wanted if db_path(p) in known
-                    and not os.path.lexists(self.content_dir / p)]
+            entries = [e for e in entries if e.rel in wanted]
+            candidates: Iterable[str] = (db_path(p) for p in wanted)
         else:
-            present = {db_path(rel) for rel, _ in entries}
-            gone = [p for p in known if p not in present]
+            candidates = known
+        gone = [p for p in candidates if p in known and p not in present and not under(p, unreadable)]
 
         stamps = Stamps(started)
-        counts = dict(changed=0, failed=0, new=0, updated=0, unchanged=0)
+        counts = {"changed": 0, "failed": 0, "new": 0, "updated": 0, "unchanged": 0}
         errors: list[tuple[str, str]] = []
+        if taxonomy_error is not None:
+            errors.append(("taxonomy", taxonomy_error))
         warnings: list[ParseWarning] = []
-        for done, (rel, full) in enumerate(entries, 1):
-            name = db_path(rel)
+        for folder, reason in self._new_folder_errors(unreadable):
+            errors.append((folder, reason))
+            counts["failed"] += 1
+        root_real = os.path.realpath(self.content_dir)
+        for done, entry in enumerate(entries, 1):
+            name = db_path(entry.rel)
             try:
-                outcome = self._file(name, full, known.get(name), classify_release, stamps, warnings)
+                outcome = self._file(entry, name, root_real, known.get(name), classify_release,
+                                     stamps, warnings)
             except ParseError as exc:
                 errors.append((name, exc.reason))
+                counts["failed"] += 1
+            except StorageError as exc:
+                # This file's releases stay as they were; the next file may store fine (a database
+                # that is gone fails the scan below, at the withdrawal, as it should).
+                errors.append((name, f"not stored: {str(exc).splitlines()[0][:300]}"))
                 counts["failed"] += 1
             else:
                 if outcome is not None:
@@ -155,14 +157,14 @@ class Ingester:
 
         if gone:
             self.storage.forget_files(gone)
-            log.info("files gone from the folder: %s", ", ".join(gone[:20]))
+            log.info("files gone from the folder: %s", ", ".join(shown(p) for p in gone[:20]))
         withdrawn, touched = self.storage.withdraw_orphans(self.clock())
         topics_changed |= touched
 
         for warning in warnings:
             log.warning("ingest warning: %s", warning)
         for name, reason in errors:
-            log.warning("ingest error: %s: %s", name, reason)
+            log.warning("ingest error: %s: %s", shown(name), reason)
         summary = ScanSummary(
             started_at=started, finished_at=self.clock(), files_scanned=len(entries),
             files_changed=counts["changed"] + len(gone), files_failed=counts["failed"],
@@ -176,7 +178,19 @@ class Ingester:
             self.on_feeds_changed(topics_changed)
         return result
 
-    def _file(self, name: str, full: str, known: tuple[int, int, str, str | None] | None,
+    def _new_folder_errors(self, unreadable: dict[str, str]) -> list[tuple[str, str]]:
+        """Unreadable folders not yet reported by this ingester, named `sub/` (`./` for the folder itself).
+
+        Reported (summary, log, database) once while they stay unreadable, not at every rescan.
+        """
+        fresh = [(f"{folder}/" if folder else "./", reason) for folder, reason in sorted(unreadable.items())
+                 if self._folders_reported.get(folder) != reason]
+        self._folders_reported = dict(unreadable)
+        for name, reason in fresh:
+            self.storage.record_ingest_error(name, reason, self.clock())
+        return fresh
+
+    def _file(self, entry: Entry, name: str, root_real: str, known: tuple[int, int, str, str | None] | None,
               classify_release: Callable[[Release], tuple[str, ...]], stamps: Stamps,
               warnings: list[ParseWarning]) -> FileOutcome | None:
         """Ingest one file if it changed; None when it did not. Raises ParseError for a bad file.
@@ -184,27 +198,27 @@ class Ingester:
         What reading it repaired is added to `warnings`, named by its path in the folder.
         """
         now = self.clock()
+        listed = entry.listed
+        if known and stat.S_ISREG(listed.st_mode) and known[:2] == (listed.st_size, listed.st_mtime_ns):
+            return None  # unchanged since the last scan, good or bad: not read or reported again
+        if self.before_open is not None:
+            self.before_open(entry.full)
         try:
-            st = os.lstat(full)
-            if stat.S_ISLNK(st.st_mode) and self._inside(full):
-                st = os.stat(full)  # a link within the folder is followed, and its target watched
-            if known and known[0] == st.st_size and known[1] == st.st_mtime_ns:
-                return None  # unchanged since the last scan, good or bad: not read or reported again
-            if stat.S_ISLNK(st.st_mode):
-                raise self._fail(name, st, "symlink pointing outside the content folder (not followed)")
-            if not stat.S_ISREG(st.st_mode):
-                raise self._fail(name, st, "not a regular file")
-            if st.st_size > self.max_file_bytes:
-                raise self._fail(name, st, f"file too large ({st.st_size} bytes, limit "
-                                 f"{self.max_file_bytes}; see FEEDSVC_MAX_FILE_BYTES)")
-            with open(full, "rb") as fh:
-                data = fh.read(self.max_file_bytes + 1)
-        except FileNotFoundError:
-            raise ParseError(name, "file vanished during the scan") from None
-        except PermissionError:
-            raise self._fail(name, None, "permission denied") from None
-        except IsADirectoryError:
-            raise ParseError(name, "not a regular file") from None
+            fd, st = open_entry(entry, root_real)
+        except NotReadable as exc:
+            self._refuse(name, exc, known)
+            return None
+        try:
+            if known and known[:2] == (st.st_size, st.st_mtime_ns):
+                return None  # a followed symlink whose target did not change
+            data = b"" if st.st_size > self.max_file_bytes else read_all(fd, self.max_file_bytes)
+        finally:
+            os.close(fd)
+        if st.st_size > self.max_file_bytes or len(data) > self.max_file_bytes:
+            self._refuse(name, NotReadable(
+                f"file too large ({max(st.st_size, len(data))} bytes, limit {self.max_file_bytes}; "
+                "see FEEDSVC_MAX_FILE_BYTES)", st), known)
+            return None
         sha = hashlib.sha256(data).hexdigest()
         if known and known[2] == sha and known[3] is None:
             self.storage.touch_file(name, st.st_size, st.st_mtime_ns, now)
@@ -219,11 +233,19 @@ class Ingester:
         outcome = self.storage.apply_file(name, st.st_size, st.st_mtime_ns, sha, parsed.releases,
                                           classify_release, now, self.tag_authority, stamps, found)
         warnings.extend(found)
-        log.info("ingested %s: %d new, %d updated, %d unchanged", name, outcome.new,
+        log.info("ingested %s: %d new, %d updated, %d unchanged", shown(name), outcome.new,
                  outcome.updated, outcome.unchanged)
         return outcome
 
-    def _fail(self, name: str, st: os.stat_result | None, reason: str) -> ParseError:
-        size, mtime = (st.st_size, st.st_mtime_ns) if st else (-1, -1)
-        self.storage.record_file_error(name, size, mtime, "", reason, self.clock())
-        return ParseError(name, reason)
+    def _refuse(self, name: str, exc: NotReadable, known: tuple[int, int, str, str | None] | None) -> None:
+        """Record why a file is not read and raise ParseError; silent when that was already recorded.
+
+        Its releases stay where they are: an unreadable file is an error, not an absence.
+        """
+        if not exc.record:
+            raise ParseError(name, exc.reason)
+        size, mtime = (exc.st.st_size, exc.st.st_mtime_ns) if exc.st else (-1, -1)
+        if known and known[:2] == (size, mtime) and known[3] == exc.reason:
+            return  # the same refusal of the same thing: reported once
+        self.storage.record_file_error(name, size, mtime, "", exc.reason, self.clock())
+        raise ParseError(name, exc.reason)

@@ -15,6 +15,16 @@ class FeedsvcError(Exception):
     """Base of every error this project raises on purpose."""
 
 
+# C0 and C1 controls, DEL, the Unicode line and paragraph separators, and the bidi overrides that
+# can make a name read as another (CVE-2021-42574): a file name is stored as it is, shown escaped.
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(name: str) -> str:
+    """A file name as logs, the CLI and /admin show it: control characters escaped as repr() does."""
+    return _UNSHOWABLE.sub(lambda m: repr(m.group())[1:-1], name)
+
+
 class ParseError(FeedsvcError):
     """A listing could not be read (undecodable, binary, no release); carries the file and the reason."""
 
@@ -22,7 +32,7 @@ class ParseError(FeedsvcError):
         self.source_file = source_file
         self.reason = reason
         self.line = line
-        where = f"{source_file} line {line}" if line else source_file
+        where = f"{shown(source_file)} line {line}" if line else shown(source_file)
         super().__init__(f"{where}: {reason}")
 
 
@@ -35,7 +45,8 @@ class ParseWarning:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.source_file} line {self.line}" if self.line else self.source_file
+        name = shown(self.source_file)
+        where = f"{name} line {self.line}" if self.line else name
         return f"{where}: {self.message}"
 
 

@@ -38,7 +38,7 @@ from .sending import BaseMailer, SendResult, TemporaryFailure
 from .storage import Storage
 from .storage.digests import Delivery, LedgerWriter
 from .tokens import Tokens
-from .topics import load_taxonomy
+from .topics import Taxonomy, load_taxonomy
 
 log = logging.getLogger(__name__)
 
@@ -161,12 +161,14 @@ class Postman:
     """Plans and sends digest runs. Callers pass the clock; nothing here reads it otherwise."""
 
     def __init__(self, storage: Storage, settings: Settings, *, clock: Clock = SYSTEM_CLOCK,
-                 mailer_factory: Callable[[], BaseMailer] | None = None, links: Links | None = None) -> None:
+                 mailer_factory: Callable[[], BaseMailer] | None = None, links: Links | None = None,
+                 taxonomy: Callable[[], Taxonomy] | None = None) -> None:
         if not settings.secret_key:
             raise ValueError("digests need SECRET_KEY for their signed links")
         self.storage = storage
         self.settings = settings
         self.clock = clock
+        self._taxonomy_source = taxonomy
         self.links = links or Links(settings.base_url, Tokens(settings.secret_key))
         self.mail_settings = MailSettings(
             mail_from=settings.mail_from, reply_to=settings.mail_from,
@@ -227,7 +229,9 @@ class Postman:
                             templates_dir=self.settings.templates_dir)
         return msg, ids
 
-    def _taxonomy(self):  # type: ignore[no-untyped-def]
+    def _taxonomy(self) -> Taxonomy:
+        if self._taxonomy_source is not None:
+            return self._taxonomy_source()  # the taxonomy in force (services' TaxonomyKeeper)
         if not hasattr(self, "_tax"):
             self._tax = load_taxonomy(self.settings.topics_file)
         return self._tax

@@ -13,7 +13,7 @@ import queue
 import threading
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from . import __version__
 from .clock import SYSTEM_CLOCK, Clock
@@ -48,8 +48,10 @@ class Publisher:
     """Builds and stores every feed of the topics a scan touched; pings the hub for those that changed."""
 
     def __init__(self, storage: Storage, settings: Settings, *, links: Links | None = None,
-                 clock: Clock = SYSTEM_CLOCK) -> None:
+                 clock: Clock = SYSTEM_CLOCK, taxonomy: Callable[[], Taxonomy] | None = None) -> None:
         self.storage = storage
+        # The taxonomy in force (services gives its TaxonomyKeeper's): a broken file never breaks feeds.
+        self._taxonomy = taxonomy or (lambda: load_taxonomy(settings.topics_file))
         self.settings = settings
         self.links = links or Links(settings.base_url)
         self.clock = clock
@@ -59,7 +61,7 @@ class Publisher:
     # -- what the feeds are -------------------------------------------------------------
 
     def taxonomy(self) -> Taxonomy:
-        return load_taxonomy(self.settings.topics_file)
+        return self._taxonomy()
 
     def feed_info(self, slug: str, taxonomy: Taxonomy) -> FeedInfo | None:
         org = self.settings.organisation

@@ -16,28 +16,14 @@ from .links import Links
 from .model import ConfigError
 from .publish import Publisher
 from .storage import Storage
+from .taxonomy_keeper import TaxonomyKeeper
 from .tokens import Tokens
-from .topics import Taxonomy, load_taxonomy
+from .topics import Taxonomy
 
 if TYPE_CHECKING:  # imported when first asked for: `feedsvc ingest` never loads the email stack
     from .ingest import Ingester
     from .mailer import OutboxMailer, SmtpMailer
     from .postman import Postman
-
-
-class _TaxonomyCache:
-    """The taxonomy, re-read when its file changes, so pages follow the one the ingester uses."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._cached: tuple[int, Taxonomy] | None = None
-
-    def get(self, settings: Settings) -> Taxonomy:
-        mtime = settings.topics_file.stat().st_mtime_ns
-        with self._lock:
-            if self._cached is None or self._cached[0] != mtime:
-                self._cached = (mtime, load_taxonomy(settings.topics_file))
-            return self._cached[1]
 
 
 class _Once:
@@ -57,11 +43,12 @@ class Services:
     storage: Storage
     links: Links
     publisher: Publisher
-    _taxonomy: _TaxonomyCache = dataclasses.field(default_factory=_TaxonomyCache, repr=False, compare=False)
+    # The taxonomy in force: topics.toml while it is valid, else the last good one (taxonomy_keeper).
+    keeper: TaxonomyKeeper
     _postman: _Once = dataclasses.field(default_factory=_Once, repr=False, compare=False)
 
     def taxonomy(self) -> Taxonomy:
-        return self._taxonomy.get(self.settings)
+        return self.keeper.current()
 
     def ingester(self) -> Ingester:
         """A new Ingester over this process's storage, publishing feeds after every scan."""
@@ -70,7 +57,7 @@ class Services:
         s = self.settings
         return Ingester(self.storage, s.content_dir, s.topics_file, tag_authority=s.tag_authority,
                         max_file_bytes=s.max_file_bytes, clock=self.clock,
-                        on_feeds_changed=self.publisher.after_scan)
+                        on_feeds_changed=self.publisher.after_scan, keeper=self.keeper)
 
     def postman(self) -> Postman:
         """The process's Postman (digests); ConfigError without SECRET_KEY, which its links need."""
@@ -80,7 +67,8 @@ class Services:
             raise ConfigError("SECRET_KEY is not set: digests carry signed links and need it")
         with self._postman._lock:
             if self._postman.postman is None:
-                self._postman.postman = Postman(self.storage, self.settings, clock=self.clock, links=self.links)
+                self._postman.postman = Postman(self.storage, self.settings, clock=self.clock, links=self.links,
+                                                taxonomy=self.keeper.current)
             return self._postman.postman
 
     def mailer(self) -> SmtpMailer | OutboxMailer:
@@ -101,5 +89,7 @@ def build_services(settings: Settings, clock: Clock, *, storage: Storage | None 
     """
     links = Links(settings.base_url, Tokens(settings.secret_key) if settings.secret_key else None)
     storage = storage if storage is not None else Storage(settings.database_url)
+    keeper = TaxonomyKeeper(settings.topics_file, storage)
     return Services(settings=settings, clock=clock, storage=storage, links=links,
-                    publisher=Publisher(storage, settings, links=links, clock=clock))
+                    publisher=Publisher(storage, settings, links=links, clock=clock, taxonomy=keeper.current),
+                    keeper=keeper)

@@ -14,7 +14,8 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 
-from .ingest import Ingester, is_candidate
+from .folder import is_candidate
+from .ingest import Ingester
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,12 @@ class _Handler(FileSystemEventHandler):
         self.watcher = watcher
 
     def on_any_event(self, event: FileSystemEvent) -> None:
+        try:
+            self._dispatch(event)
+        except Exception:  # an exception here would end watchdog's thread: watching would stop unseen
+            log.exception("watch event %s could not be handled", event)
+
+    def _dispatch(self, event: FileSystemEvent) -> None:
         w = self.watcher
         if isinstance(event, (DirCreatedEvent, DirDeletedEvent, DirMovedEvent)):
             w.request_full_scan()
@@ -66,11 +73,10 @@ class Watcher:
         self._thread = threading.Thread(target=self._run, name="feedsvc-watcher", daemon=True)
 
     def touch(self, path: str, settle: float) -> None:
-        try:
-            rel = Path(path).resolve().relative_to(self.root).as_posix()
-        except ValueError:
-            rel = os.path.relpath(path, self.root).replace(os.sep, "/")
-        if not is_candidate(os.path.basename(rel)):
+        # The event's own path, never resolved: resolving follows the symlink being reported (a loop
+        # raises), and a link's events must name the link, which is what the folder lists.
+        rel = os.path.relpath(path, self.root).replace(os.sep, "/")
+        if rel.startswith("../") or not is_candidate(os.path.basename(rel)):
             return
         with self._cond:
             due = time.monotonic() + settle

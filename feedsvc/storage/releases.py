@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from .. import identity
 from ..identity import StoredSnapshot
 from ..model import ParseWarning, Release, StoredRelease
+from .batches import IN_BATCH, batches
 from .schema import (
     FileRow, IngestErrorRow, MetaRow, OccurrenceRow, ReleaseCountRow, ReleaseRow, ReleaseTopicRow,
     ScanRow,
@@ -151,6 +152,11 @@ class ReleasesMixin:
             self._upsert_file(conn, path, size, mtime_ns, sha256, None, reason, now, ())
             conn.execute(ERR.insert().values(path=path, reason=reason, occurred_at=now))
 
+    def record_ingest_error(self: Storage, path: str, reason: str, now: dt.datetime) -> None:
+        """Remember what stopped part of the folder being read (a folder): no file row, nothing withdrawn."""
+        with self.begin(f"recording the error of {path}") as conn:
+            conn.execute(ERR.insert().values(path=path, reason=reason, occurred_at=now))
+
     def _upsert_file(self: Storage, conn: Connection, path: str, size: int, mtime_ns: int,
                      sha256: str, releases: int | None, error: str | None, now: dt.datetime,
                      warnings: Sequence[ParseWarning]) -> None:
@@ -205,22 +211,23 @@ class ReleasesMixin:
 
     def _snapshots(self: Storage, conn: Connection, path: str, keys: Sequence[str],
                    probes: int) -> list[StoredSnapshot]:
-        """In one statement: the releases with these keys, the ones holding their candidate ids,
-        and the ones this file held (`here`)."""
+        """The releases with these keys, the ones holding their candidate ids, and the ones this
+        file held (`here`): one statement per batch of keys."""
         cols = (R.c.id, R.c.key, R.c.title, R.c.paragraphs, R.c.content_hash, R.c.topics,
                 R.c.first_seen, R.c.withdrawn_at)
         # Three indexed branches rather than one OR, which planners may answer with a full scan.
-        query: Any = (sa.select(*cols, sa.literal(1).label("here"))
-                      .select_from(R.join(OCC, OCC.c.release_id == R.c.id))
-                      .where(OCC.c.path == path))
-        if keys:
-            ids = [c for k in keys for c in identity.candidate_ids(k, probes)]
-            query = sa.union_all(
-                query,
-                sa.select(*cols, sa.literal(0).label("here")).where(R.c.key.in_(keys)),
-                sa.select(*cols, sa.literal(0).label("here")).where(R.c.id.in_(ids)))
+        queries: list[Any] = [sa.select(*cols, sa.literal(1).label("here"))
+                              .select_from(R.join(OCC, OCC.c.release_id == R.c.id))
+                              .where(OCC.c.path == path)]
+        # Keys with their candidate ids a batch at a time: a listing of 100,000 releases would
+        # otherwise bind more parameters than either database takes in one statement.
+        for batch in batches(keys, IN_BATCH // (1 + probes)):
+            ids = [c for k in batch for c in identity.candidate_ids(k, probes)]
+            queries.append(sa.union_all(
+                sa.select(*cols, sa.literal(0).label("here")).where(R.c.key.in_(batch)),
+                sa.select(*cols, sa.literal(0).label("here")).where(R.c.id.in_(ids))))
         seen: dict[str, StoredSnapshot] = {}
-        for row in conn.execute(query):
+        for row in (row for query in queries for row in conn.execute(query)):
             if row.id in seen:
                 if row.here:
                     seen[row.id] = dataclasses.replace(seen[row.id], here=True)
@@ -234,7 +241,7 @@ class ReleasesMixin:
 
     def _taken_ids(self: Storage, conn: Connection, keys: Sequence[str], probes: int) -> set[str]:
         ids = [c for k in keys for c in identity.candidate_ids(k, probes)]
-        return {i for (i,) in conn.execute(sa.select(R.c.id).where(R.c.id.in_(ids)))} if ids else set()
+        return {i for batch in batches(ids) for (i,) in conn.execute(sa.select(R.c.id).where(R.c.id.in_(batch)))}
 
     def _apply(self: Storage, conn: Connection, path: str, plan: identity.FilePlan) -> FileOutcome:
         """Write a plan as it says: new rows in batches (one round trip each), updates, places."""
@@ -314,8 +321,9 @@ class ReleasesMixin:
             if not rows:
                 return 0, set()
             ids = [r.id for r in rows]
-            conn.execute(R.update().where(R.c.id.in_(ids)).values(withdrawn_at=now))
-            conn.execute(RT.delete().where(RT.c.release_id.in_(ids)))
+            for batch in batches(ids):
+                conn.execute(R.update().where(R.c.id.in_(batch)).values(withdrawn_at=now))
+                conn.execute(RT.delete().where(RT.c.release_id.in_(batch)))
             counts: Counter[str] = Counter()
             counts.subtract([ALL_KEY] * len(ids) + [t for r in rows for t in r.topics.split()])
             self._count(conn, counts)

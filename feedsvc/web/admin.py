@@ -21,6 +21,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired
 
+from ..model import shown
 from . import services
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -138,9 +139,12 @@ def dashboard() -> Any:
     storage = s.storage
     taxonomy = s.taxonomy()
     counts = storage.topic_counts()
+    # File names are shown escaped (a newline or an escape sequence in a name must not forge a row).
+    errors = [e | {"path": shown(e["path"])} for e in storage.recent_errors(50)]
+    warnings = [w | {"path": shown(w["path"])} for w in storage.file_warnings(100)]
     return render_template(
-        "admin.html", feeds=[], scans=storage.recent_scans(20), errors=storage.recent_errors(50),
-        warnings=storage.file_warnings(100),
+        "admin.html", feeds=[], scans=storage.recent_scans(20), errors=errors, warnings=warnings,
+        taxonomy_error=s.keeper.error,
         topics=[(t.slug, t.title, counts.get(t.slug, 0)) for t in taxonomy.topics],
         total=storage.count_releases(), subscribers=storage.subscriber_counts(),
         runs=storage.recent_runs(20), logout_form=LoginForm())

@@ -15,6 +15,8 @@ bp = Blueprint("health", __name__)
 # Each check names a part and says what is wrong with it, or None. A check is one line here.
 CHECKS: tuple[tuple[str, Callable[[Services], str | None]], ...] = (
     ("database", lambda s: s.storage.problem()),
+    # Pages still answer with the last good taxonomy; the 503 makes the broken file seen (issue 15).
+    ("taxonomy", lambda s: s.keeper.error),
 )
 
 
