@@ -19,8 +19,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .resources import DEFAULT_TOPICS
 from .model import ConfigError, FeedsvcError
+from .resources import DEFAULT_TOPICS
 from .topics import Taxonomy, load_taxonomy, parse_taxonomy
 
 if TYPE_CHECKING:
