@@ -360,7 +360,8 @@ def test_an_invalid_taxonomy_leaves_the_last_good_one_in_force_everywhere(
     client = make_app(env).test_client()
     health = client.get("/healthz")
     assert health.status_code == 503 and "taxonomy" in health.json["problems"]
-    assert "invalid TOML" in health.json["reason"] and "kept in the database" in health.json["reason"]
+    reason = health.json["problems"]["taxonomy"]
+    assert "invalid TOML" in reason and "kept in the database" in reason
     admin = client.get("/admin", headers={"Authorization": "Bearer admin-token"}).get_data(as_text=True)
     assert "Taxonomy not applied:" in admin and "invalid TOML" in admin
     home = client.get("/")
