@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import email_validator
 
 from .config import MIN_SECRET_KEY, Settings, load_settings
-from .mailer import SmtpSettings, parse_smtp_url
+from .smtp_url import SmtpSettings, parse_smtp_url
 from .model import ConfigError, StorageError
 from .topics import load_taxonomy
 

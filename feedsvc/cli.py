@@ -28,7 +28,7 @@ from .report import Classifier, report_lines
 
 if TYPE_CHECKING:
     from .ingest import Ingester
-    from .postman import Postman
+    from .runs.postman import Postman
     from .services import Services
     from .storage import Storage
 
@@ -238,7 +238,7 @@ def db_upgrade() -> None:
 def digest(send_now: bool, frequency: str | None, dry_run: bool, preview: str | None) -> None:
     """Send digests: resume unfinished work, or make a run now with --send-now."""
     from .model import FREQUENCIES
-    from .storage.digests import Delivery
+    from .model import Delivery
 
     services = open_services(with_laptop_secret(_settings()))
     storage = services.storage

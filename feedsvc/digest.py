@@ -19,7 +19,7 @@ import css_inline
 import jinja2
 from markupsafe import Markup
 
-from feedsvc.mime import (
+from feedsvc.transport.mime import (
     absolute_url,
     header,
     new_message,

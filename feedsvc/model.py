@@ -8,7 +8,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from typing import Any
+from typing import Any, Literal
 
 
 class FeedsvcError(Exception):
@@ -211,7 +211,7 @@ def sort_day(date: dt.date | None, first_seen: dt.datetime) -> dt.date:
     first. `first_seen` instants are handed out newest first in listing order (storage's
     `Stamps`), so releases of one listing seen at once keep listing order (position 0 first).
     """
-    return date if date is not None else first_seen.astimezone(dt.timezone.utc).date()
+    return date if date is not None else first_seen.astimezone(dt.UTC).date()
 
 
 FREQUENCIES = ("daily", "weekly")
@@ -229,3 +229,63 @@ class Subscriber:
     created_at: dt.datetime
     confirmed_at: dt.datetime | None = None
     last_digest_at: dt.datetime | None = None  # the cut-off of the last digest they were sent
+
+
+# ---------------------------------------------------------------- the delivery ledger
+
+# A digest delivery's states. `in doubt` is not a state but a flag on a `pending` row: the server
+# may already have that message, so its subscriber may get it twice.
+DeliveryState = Literal["pending", "sending", "sent", "empty", "failed", "skipped"]
+OPEN_STATES: tuple[DeliveryState, ...] = ("pending", "sending")  # a run with any of these is not finished
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LedgerStep:
+    """One named transition of a delivery: a row in one of `source` moves to `target`."""
+
+    name: str
+    source: tuple[DeliveryState, ...]
+    target: DeliveryState
+    in_doubt: bool = False  # the row is flagged: the message may have reached its subscriber
+
+
+# Every transition of the ledger, each named once; storage/digests.py applies them, runs/ decides.
+CLAIM = LedgerStep("claim", ("pending",), "sending")  # rendered, about to go to the server
+NOTHING_NEW = LedgerStep("nothing new", ("pending",), "empty")  # no release for this subscriber
+ACCEPTED = LedgerStep("accepted", ("sending",), "sent")  # the server took it (250 after DATA)
+REFUSED = LedgerStep("refused", ("sending",), "failed")  # refused for good (5xx): a bounce
+RELEASE = LedgerStep("release", ("sending",), "pending")  # not sent: a temporary failure, or never handed over
+IN_DOUBT = LedgerStep("in doubt", ("sending",), "pending", in_doubt=True)  # no answer after DATA, or a dead sender's
+SKIP = LedgerStep("skip", ("pending",), "skipped")  # its subscriber left (unsubscribe, bounce) before it went
+
+
+@dataclasses.dataclass(frozen=True)
+class Delivery:
+    """One planned digest: a subscriber's releases (since_seq, until_seq] in one run."""
+
+    id: int
+    run_id: int
+    subscriber_id: int
+    email: str
+    topics: tuple[str, ...]
+    frequency: str
+    period_label: str
+    since_seq: int
+    until_seq: int
+    in_doubt: bool
+    attempts: int
+
+
+# A queued confirmation email (double opt-in): sent by whichever process drains the queue.
+ConfirmationState = Literal["pending", "sending", "sent", "failed"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class QueuedConfirmation:
+    """A confirmation email to send: claimed from the queue, its subscriber read with it."""
+
+    id: int
+    subscriber_id: int
+    email: str
+    queued_at: dt.datetime
+    attempts: int

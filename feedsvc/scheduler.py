@@ -14,7 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from .config import Settings
-from .postman import Postman, period_key
+from .runs.postman import Postman, period_key
 
 log = logging.getLogger(__name__)
 

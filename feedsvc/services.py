@@ -22,8 +22,9 @@ from .topics import Taxonomy
 
 if TYPE_CHECKING:  # imported when first asked for: `feedsvc ingest` never loads the email stack
     from .ingest import Ingester
-    from .mailer import OutboxMailer, SmtpMailer
-    from .postman import Postman
+    from .transport.outbox import OutboxMailer
+    from .transport.smtp import SmtpMailer
+    from .runs.postman import Postman
 
 
 class _Once:
@@ -61,7 +62,7 @@ class Services:
 
     def postman(self) -> Postman:
         """The process's Postman (digests); ConfigError without SECRET_KEY, which its links need."""
-        from .postman import Postman
+        from .runs.postman import Postman
 
         if not self.settings.secret_key:
             raise ConfigError("SECRET_KEY is not set: digests carry signed links and need it")
@@ -73,7 +74,7 @@ class Services:
 
     def mailer(self) -> SmtpMailer | OutboxMailer:
         """A mailer for a single message (a confirmation email); digests go through postman()."""
-        from .mailer import make_mailer
+        from .transport.smtp import make_mailer
 
         return make_mailer(self.settings.smtp_url, self.settings.outbox_dir)
 

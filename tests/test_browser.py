@@ -19,7 +19,7 @@ import pytest
 
 from feedsvc.cli import make_ingester
 from feedsvc.config import load_settings
-from feedsvc.postman import Postman
+from feedsvc.runs.postman import Postman
 from feedsvc.storage import Storage
 from tests.conftest import skip_or_fail
 

@@ -16,14 +16,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from feedsvc import digest, mime
-from feedsvc.digest import (DigestLinks, DigestSection, MailSettings, plan_digest, render_confirmation,
-                            render_digest, render_environment)
+from feedsvc import digest
+from feedsvc.digest import (
+    DigestLinks,
+    DigestSection,
+    MailSettings,
+    plan_digest,
+    render_confirmation,
+    render_digest,
+    render_environment,
+)
 from feedsvc.model import StoredRelease, Subscriber
+from feedsvc.transport import mime
 
-NOW = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
 TOPICS = {"migration": "Migration", "health": "Health", "climate": "Climate"}
 UNSUBSCRIBE = "https://news.example.org/unsubscribe/" + "tok3n_" * 30  # longer than a header line
 SETTINGS = MailSettings(mail_from="IOM Turkey <news@example.org>", list_id="Press releases <releases.example.org>",

@@ -109,12 +109,12 @@ class Sender:
         jitter = 0.0
         if self.rng.random() < 0.3:  # anywhere: start-up, planning, recovery or sending
             deadline = time.monotonic() + self.rng.uniform(0.0, 1.5)
-            landed = lambda: time.monotonic() >= deadline  # noqa: E731
+            landed = lambda: time.monotonic() >= deadline
             where = "timed"
         else:  # mid-send, after a random number of this launch's messages, spread over the round
             target = before + self.rng.randint(1, max(1, 2 * remaining // (kills_left + 1)))
             jitter = self.rng.uniform(0.0, 0.02)  # the window after an acceptance, or a little later
-            landed = lambda: len(self.smtp.messages) >= target  # noqa: E731
+            landed = lambda: len(self.smtp.messages) >= target
             where = "mid-send"
         limit = time.monotonic() + 30
         while proc.poll() is None and not landed():
@@ -153,7 +153,7 @@ def test_sigkilled_sender_restarted_delivers_everything_once_or_in_doubt(
     settings = load_settings(env)
     ingester = make_ingester(settings, storage)
     ingester.scan()  # the samples: subscribers added after them get no back catalogue
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     emails = []
     for i in range(SUBSCRIBERS):
         email_address = f"reader{i:03}@example.org"
@@ -224,15 +224,15 @@ def test_sigkilled_sender_restarted_delivers_everything_once_or_in_doubt(
 def test_unsubscribing_while_a_run_is_sending_stops_the_planned_digest(
         storage: Storage, content_dir: Path, topics_file: Path, tmp_path: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
     """A click that lands after the sender read its page of deliveries must still stop that digest."""
-    from feedsvc.mailer import SmtpMailer, parse_smtp_url
-    from feedsvc.postman import Postman
+    from feedsvc.runs.postman import Postman
+    from feedsvc.transport.smtp import SmtpMailer, parse_smtp_url
 
     env = child_env(storage.engine.url.render_as_string(hide_password=False), content_dir, topics_file,
                     tmp_path, smtp_server) | {"FEEDSVC_MAIL_RATE": "0"}
     settings = load_settings(env)
     ingester = make_ingester(settings, storage)
     ingester.scan()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     for i in range(20):
         storage.add_confirmed(f"reader{i:02}@example.org", (), "daily", now)
     (content_dir / "round-1.txt").write_text(listing(1), encoding="utf-8")
@@ -268,13 +268,13 @@ def test_a_bounce_cancels_the_addresses_other_planned_digests_and_runs_finish(
     is read after the bounce: left `pending`, it would keep its run open and the clock's resume
     job calling send_pending every minute, for ever.
     """
-    from feedsvc.postman import Postman
+    from feedsvc.runs.postman import Postman
 
     env = child_env(storage.engine.url.render_as_string(hide_password=False), content_dir, topics_file,
                     tmp_path, smtp_server) | {"FEEDSVC_MAIL_RATE": "0"}
     ingester = make_ingester(load_settings(env), storage)
     ingester.scan()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     readers = [f"reader{i:03}@example.org" for i in range(510)]
     for address in readers:
         storage.add_confirmed(address, (), "daily", now)

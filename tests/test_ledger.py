@@ -12,11 +12,11 @@ from unittest import mock
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from feedsvc.model import StorageError
-from feedsvc.sending import BaseMailer, SendResult
+from feedsvc.model import Delivery, StorageError
 from feedsvc.storage import Storage
-from feedsvc.storage.digests import Delivery
 from feedsvc.tokens import BadToken, Tokens
+from feedsvc.transport.outcomes import SendResult
+from feedsvc.transport.pool import BaseMailer
 
 NEW = """Press Releases
 
@@ -52,7 +52,7 @@ def test_claim_moves_only_pending_rows_and_says_which(storage: Storage, ingester
         row = storage.get_delivery(a.id)
         assert row is not None and (row["release_ids"], row["message_id"]) == ("r1 r2", "<a@x>")
 
-        writer.sent([a.id, b.id], clock())
+        writer.accepted([a.id, b.id], clock())
         assert storage.delivery_counts() == {"sent": 2, "skipped": 1, "empty": 1}
         storage.finish_runs(clock.advance(minutes=1))
         reader, other = storage.get_subscriber(a.subscriber_id), storage.get_subscriber(d.subscriber_id)

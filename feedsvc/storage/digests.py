@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import fcntl
 import os
@@ -15,7 +14,19 @@ import sqlalchemy.dialects.postgresql
 import sqlalchemy.dialects.sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..model import StorageError, StoredRelease
+from ..model import (
+    ACCEPTED,
+    CLAIM,
+    IN_DOUBT,
+    NOTHING_NEW,
+    OPEN_STATES,
+    REFUSED,
+    RELEASE,
+    SKIP,
+    Delivery,
+    StorageError,
+    StoredRelease,
+)
 from .releases import row_to_release
 from .schema import DeliveryRow, DigestRunRow, ReleaseRow, SubscriberRow, UTCDateTime
 
@@ -29,44 +40,41 @@ R = ReleaseRow.__table__
 
 SENDER_LOCK = 0x64696765
 
+def _in(column: sa.ColumnElement[str], states: tuple[str, ...]) -> sa.ColumnElement[bool]:
+    return column == states[0] if len(states) == 1 else column.in_(states)
+
+
+def _sql_states(states: tuple[str, ...]) -> str:
+    return ", ".join(f"'{state}'" for state in states)  # our own Literal names, never input
+
+
 # The per-message ledger statements, built once: constructing them per call cost more than the
 # database's own work (≈0.1 ms a message, in the one thread that feeds every SMTP connection).
-_MARK_SENDING = DL.update().where(DL.c.id == sa.bindparam("d_id"), DL.c.state == "pending").values(
-    state="sending", release_ids=sa.bindparam("d_rids"), message_id=sa.bindparam("d_mid"))
-_MARK_EMPTY = DL.update().where(DL.c.id == sa.bindparam("d_id"), DL.c.state == "pending").values(state="empty")
-_MARK_SENT = DL.update().where(DL.c.id.in_(sa.bindparam("d_ids", expanding=True))).values(
-    state="sent", sent_at=sa.bindparam("d_at"))
+_MARK_SENDING = DL.update().where(DL.c.id == sa.bindparam("d_id"), _in(DL.c.state, CLAIM.source)).values(
+    state=CLAIM.target, release_ids=sa.bindparam("d_rids"), message_id=sa.bindparam("d_mid"))
+_MARK_EMPTY = DL.update().where(DL.c.id == sa.bindparam("d_id"), _in(DL.c.state, NOTHING_NEW.source)).values(
+    state=NOTHING_NEW.target)
+_MARK_SENT = DL.update().where(DL.c.id.in_(sa.bindparam("d_ids", expanding=True)),
+                               _in(DL.c.state, ACCEPTED.source)).values(
+    state=ACCEPTED.target, sent_at=sa.bindparam("d_at"))
 
 
 # PostgreSQL: each ledger step is one statement, so one round trip in autocommit (it had been
 # seven, each also waiting for this process's GIL). Kept apart rather than one statement with
 # empty arrays for the unused half: unnest() of an empty array still planned a scan of the ledger.
-_PG_SENT = sa.text("UPDATE deliveries SET state = 'sent', sent_at = :at WHERE id = ANY(CAST(:sent AS integer[]))"
+_PG_SENT = sa.text(f"UPDATE deliveries SET state = '{ACCEPTED.target}', sent_at = :at "
+                   f"WHERE id = ANY(CAST(:sent AS integer[])) AND state IN ({_sql_states(ACCEPTED.source)})"
                    ).bindparams(sa.bindparam("at", type_=UTCDateTime()))
-_PG_CLAIM = sa.text("""
+_PG_CLAIM = sa.text(f"""
 WITH nothing_new AS (
-    UPDATE deliveries SET state = 'empty' WHERE id = ANY(CAST(:empty AS integer[])) AND state = 'pending'
+    UPDATE deliveries SET state = '{NOTHING_NEW.target}'
+    WHERE id = ANY(CAST(:empty AS integer[])) AND state IN ({_sql_states(NOTHING_NEW.source)})
 )
-UPDATE deliveries AS d SET state = 'sending', release_ids = v.rids, message_id = v.mid
+UPDATE deliveries AS d SET state = '{CLAIM.target}', release_ids = v.rids, message_id = v.mid
 FROM unnest(CAST(:ids AS integer[]), CAST(:rids AS text[]), CAST(:mids AS text[])) AS v(id, rids, mid)
-WHERE d.id = v.id AND d.state = 'pending'
+WHERE d.id = v.id AND d.state IN ({_sql_states(CLAIM.source)})
 RETURNING d.id
 """)
-
-
-@dataclasses.dataclass(frozen=True)
-class Delivery:
-    id: int
-    run_id: int
-    subscriber_id: int
-    email: str
-    topics: tuple[str, ...]
-    frequency: str
-    period_label: str
-    since_seq: int
-    until_seq: int
-    in_doubt: bool
-    attempts: int
 
 
 class DigestsMixin:
@@ -107,14 +115,14 @@ class DigestsMixin:
             # Grouped from the open runs' rows (index on state, run_id): a correlated max() per
             # reader was planned as a scan of every `sent` row per reader (97 s at 340,000).
             batch = (sa.select(DL.c.subscriber_id, sa.func.max(DL.c.sent_at).label("at"))
-                     .where(DL.c.state == "sent",
+                     .where(DL.c.state == ACCEPTED.target,
                             DL.c.run_id.in_(sa.select(RUN.c.id).where(RUN.c.finished_at.is_(None))))
                      .group_by(DL.c.subscriber_id).subquery())
             conn.execute(S.update().where(
                 S.c.id == batch.c.subscriber_id,
                 sa.or_(S.c.last_digest_at.is_(None), S.c.last_digest_at < batch.c.at),
             ).values(last_digest_at=batch.c.at))
-            open_work = sa.exists().where(DL.c.run_id == RUN.c.id, DL.c.state.in_(("pending", "sending")))
+            open_work = sa.exists().where(DL.c.run_id == RUN.c.id, DL.c.state.in_(OPEN_STATES))
             conn.execute(RUN.update().where(RUN.c.finished_at.is_(None), ~open_work)
                          .values(finished_at=now))
 
@@ -166,10 +174,10 @@ class DigestsMixin:
             os.close(fd)  # closing releases the lock
 
     def recover_deliveries(self: Storage) -> int:
-        """Call holding the sender lock: what a dead sender left 'sending' may have gone out."""
+        """Call holding the sender lock: what a dead sender left `sending` may have gone out (IN_DOUBT)."""
         with self.begin("recovering interrupted deliveries") as conn:
-            return conn.execute(DL.update().where(DL.c.state == "sending")
-                                .values(state="pending", in_doubt=True)).rowcount
+            return conn.execute(DL.update().where(_in(DL.c.state, IN_DOUBT.source))
+                                .values(state=IN_DOUBT.target, in_doubt=True)).rowcount
 
     def pending_deliveries(self: Storage, after_id: int = 0, limit: int = 500) -> list[Delivery]:
         with self.read("reading the delivery ledger") as conn:
@@ -178,7 +186,7 @@ class DigestsMixin:
                           S.c.frequency, RUN.c.period_label, DL.c.since_seq, DL.c.until_seq,
                           DL.c.in_doubt, DL.c.attempts)
                 .join(S, S.c.id == DL.c.subscriber_id).join(RUN, RUN.c.id == DL.c.run_id)
-                .where(DL.c.state == "pending", DL.c.id > after_id, S.c.state == "confirmed")
+                .where(DL.c.state == CLAIM.source[0], DL.c.id > after_id, S.c.state == "confirmed")
                 .order_by(DL.c.id).limit(limit)).all()
             return [Delivery(r.id, r.run_id, r.subscriber_id, r.email,
                              tuple(r.topics.split()) if r.topics else (), r.frequency,
@@ -190,20 +198,32 @@ class DigestsMixin:
             return int(conn.execute(sa.select(sa.func.count()).select_from(DL)
                                     .where(DL.c.state == "pending")).scalar() or 0)
 
-    def mark_delivery(self: Storage, delivery_id: int, state: str, **values: Any) -> None:
-        """One ledger transition, committed at once (finish_runs() sets readers' last digests)."""
-        with self.begin(f"marking delivery {delivery_id} {state}") as conn:
-            conn.execute(DL.update().where(DL.c.id == delivery_id).values(state=state, **values))
+    def delivery_refused(self: Storage, delivery_id: int, subscriber_id: int, reason: str) -> None:
+        """REFUSED: the server refused it for good; the address is bounced and its other digests skipped."""
+        with self.begin(f"recording delivery {delivery_id} refused") as conn:
+            conn.execute(DL.update().where(DL.c.id == delivery_id, _in(DL.c.state, REFUSED.source))
+                         .values(state=REFUSED.target, error=reason))
+            conn.execute(S.update().where(S.c.id == subscriber_id).values(state="bounced", bounce_reason=reason))
+            # Left `pending`, they would never be sent (senders read confirmed subscribers' rows
+            # only) yet keep their runs open and the clock resuming them every minute.
+            conn.execute(DL.update().where(DL.c.subscriber_id == subscriber_id, _in(DL.c.state, SKIP.source))
+                         .values(state=SKIP.target))
+
+    def delivery_in_doubt(self: Storage, delivery_id: int) -> None:
+        """IN_DOUBT: no answer after the message was handed over; sent again, flagged."""
+        with self.begin(f"recording delivery {delivery_id} in doubt") as conn:
+            conn.execute(DL.update().where(DL.c.id == delivery_id, _in(DL.c.state, IN_DOUBT.source))
+                         .values(state=IN_DOUBT.target, in_doubt=True, attempts=DL.c.attempts + 1))
 
     def ledger_writer(self: Storage) -> LedgerWriter:
-        """For one thread recording a batch's progress (LedgerWriter.claim and .sent); close() it after."""
+        """For one thread recording a batch's progress (LedgerWriter.claim and .accepted); close() it after."""
         return LedgerWriter(self)
 
     def release_delivery(self: Storage, delivery_id: int, error: str) -> None:
-        """A temporary failure: back to pending for the next attempt."""
+        """RELEASE: not sent (a temporary failure, or never handed over); back for the next attempt."""
         with self.begin(f"releasing delivery {delivery_id}") as conn:
-            conn.execute(DL.update().where(DL.c.id == delivery_id).values(
-                state="pending", error=error, attempts=DL.c.attempts + 1))
+            conn.execute(DL.update().where(DL.c.id == delivery_id, _in(DL.c.state, RELEASE.source)).values(
+                state=RELEASE.target, error=error, attempts=DL.c.attempts + 1))
 
     def get_delivery(self: Storage, delivery_id: int) -> dict[str, Any] | None:
         with self.read("reading a delivery") as conn:
@@ -250,7 +270,7 @@ class LedgerWriter:
         self._conn: sa.Connection | None = None
 
     def claim(self, sending: Sequence[tuple[int, str, str]], empty: Sequence[int] = ()) -> set[int]:
-        """Mark (delivery id, release ids, Message-ID) `sending` and `empty` ones `empty`, in one commit.
+        """CLAIM (delivery id, release ids, Message-ID) and NOTHING_NEW for `empty`, in one commit.
 
         Only rows still `pending` move: one whose reader unsubscribed since it was read, or that
         was deleted with its subscriber, stays as it is. Returns the ids now `sending`: send
@@ -271,8 +291,8 @@ class LedgerWriter:
             return {i for i, r, m in sending
                     if conn.execute(_MARK_SENDING, {"d_id": i, "d_rids": r, "d_mid": m}).rowcount == 1}
 
-    def sent(self, delivery_ids: Sequence[int], sent_at: dt.datetime) -> None:
-        """The server accepted these: one commit (finish_runs() then sets each reader's last digest)."""
+    def accepted(self, delivery_ids: Sequence[int], sent_at: dt.datetime) -> None:
+        """ACCEPTED: the server took these; one commit (finish_runs() then sets each reader's last digest)."""
         if not delivery_ids:
             return
         if self.storage.dialect == "postgresql":

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from ..model import Subscriber
+from ..model import SKIP, Subscriber
 from .schema import ReleaseRow, SubscriberRow
 
 if TYPE_CHECKING:
@@ -100,27 +100,13 @@ class SubscribersMixin:
                 S.c.id == subscriber_id, S.c.state.in_(("pending", "confirmed"))).values(
                 state="unsubscribed", unsubscribed_at=now)).rowcount
             conn.execute(DL.update().where(DL.c.subscriber_id == subscriber_id,
-                                           DL.c.state == "pending").values(state="skipped"))
+                                           DL.c.state.in_(SKIP.source)).values(state=SKIP.target))
             return bool(done)
 
     def remove_subscriber(self: Storage, email: str) -> bool:
         """Forget an address entirely (its ledger rows go with it)."""
         with self.begin(f"removing {email}") as conn:
             return bool(conn.execute(S.delete().where(S.c.email == email)).rowcount)
-
-    def record_bounce(self: Storage, subscriber_id: int, reason: str) -> None:
-        """Stop mailing an address the server refused; its other planned digests are skipped too.
-
-        Left `pending`, they would never be sent (senders read confirmed subscribers' rows only)
-        yet keep their runs open and the clock resuming them every minute.
-        """
-        from .digests import DL
-
-        with self.begin("recording a bounce") as conn:
-            conn.execute(S.update().where(S.c.id == subscriber_id).values(
-                state="bounced", bounce_reason=reason))
-            conn.execute(DL.update().where(DL.c.subscriber_id == subscriber_id,
-                                           DL.c.state == "pending").values(state="skipped"))
 
     def get_subscriber(self: Storage, subscriber_id: int) -> Subscriber | None:
         with self.read("reading a subscriber") as conn:

@@ -25,10 +25,10 @@ import sqlalchemy as sa
 
 from feedsvc.cli import make_ingester
 from feedsvc.config import load_settings
-from feedsvc.mailer import message_bytes
-from feedsvc.postman import Postman
+from feedsvc.transport.wire import message_bytes
+from feedsvc.runs.postman import Postman
 from feedsvc.storage import Storage
-from feedsvc.storage.digests import Delivery
+from feedsvc.model import Delivery
 from feedsvc.storage.schema import DeliveryRow, SubscriberRow
 from tests.conftest import ROOT
 from tests.smtp_server import free_port

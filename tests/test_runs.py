@@ -9,8 +9,9 @@ import pytest
 
 from feedsvc.cli import make_ingester
 from feedsvc.config import load_settings
-from feedsvc.postman import Postman
-from feedsvc.scheduler import Clock as DigestClock, latest_due
+from feedsvc.runs.postman import Postman
+from feedsvc.scheduler import Clock as DigestClock
+from feedsvc.scheduler import latest_due
 from feedsvc.storage import Storage
 
 NEW_RELEASES = """Press Releases
@@ -111,10 +112,10 @@ def test_two_clocks_make_one_scheduled_run_and_downtime_one_catch_up(env, storag
 def test_latest_due_respects_the_time_zone(env) -> None:  # type: ignore[no-untyped-def]
     settings = load_settings(env | {"FEEDSVC_TIMEZONE": "Europe/Istanbul", "FEEDSVC_DAILY_AT": "08:00",
                                     "FEEDSVC_WEEKLY_ON": "mon"})
-    now = dt.datetime(2026, 11, 23, 5, 30, tzinfo=dt.timezone.utc)  # 08:30 in Istanbul, a Monday
-    assert latest_due("daily", settings, now) == dt.datetime(2026, 11, 23, 5, 0, tzinfo=dt.timezone.utc)
-    assert latest_due("weekly", settings, now) == dt.datetime(2026, 11, 23, 5, 0, tzinfo=dt.timezone.utc)
-    earlier = dt.datetime(2026, 11, 23, 4, 30, tzinfo=dt.timezone.utc)  # 07:30 there
+    now = dt.datetime(2026, 11, 23, 5, 30, tzinfo=dt.UTC)  # 08:30 in Istanbul, a Monday
+    assert latest_due("daily", settings, now) == dt.datetime(2026, 11, 23, 5, 0, tzinfo=dt.UTC)
+    assert latest_due("weekly", settings, now) == dt.datetime(2026, 11, 23, 5, 0, tzinfo=dt.UTC)
+    earlier = dt.datetime(2026, 11, 23, 4, 30, tzinfo=dt.UTC)  # 07:30 there
     assert latest_due("weekly", settings, earlier).date() == dt.date(2026, 11, 16)
 
 

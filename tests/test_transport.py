@@ -1,4 +1,4 @@
-"""feedsvc.mailer against a real aiosmtpd server on 127.0.0.1."""
+"""feedsvc.transport against a real aiosmtpd server on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -14,10 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from feedsvc.mailer import (MailerError, OutboxMailer, SendResult, SmtpMailer, SmtpSettings, TemporaryFailure,
-                            TokenBucket, envelope, make_mailer, message_bytes, parse_smtp_url)
 from feedsvc.model import ConfigError
-from tests.smtp_server import FakeTime, SmtpTestServer, free_port, message, self_signed_tls
+from feedsvc.transport.outbox import OutboxMailer
+from feedsvc.transport.outcomes import MailerError, SendResult, TemporaryFailure
+from feedsvc.transport.pool import TokenBucket
+from feedsvc.transport.smtp import SmtpMailer, SmtpSettings, make_mailer, parse_smtp_url
+from feedsvc.transport.wire import envelope, message_bytes
+from tests.smtp_server import (
+    FakeTime,
+    SmtpTestServer,
+    free_port,
+    message,
+    self_signed_tls,
+)
 
 
 def mailer_for(server: SmtpTestServer, fake: FakeTime | None = None, **kw: object) -> SmtpMailer:

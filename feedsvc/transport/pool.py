@@ -1,4 +1,8 @@
-"""What both mailers share: outcomes and errors, the rate limit, and sending a batch over N threads."""
+"""The connection pool: a batch sent over N worker threads, each with its own connection, under one rate limit.
+
+BaseMailer is what both mailers (smtp.SmtpMailer, outbox.OutboxMailer) share; send_many is the
+pool. Its threading contract is stated on send_many and holds for every callback it takes.
+"""
 
 from __future__ import annotations
 
@@ -12,51 +16,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from email.message import Message
 from types import TracebackType
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
-from feedsvc.model import FeedsvcError
+from feedsvc.transport.outcomes import SendResult, TemporaryFailure
 
 log = logging.getLogger("feedsvc.mailer")
 
 K = TypeVar("K")
-
-
-class MailerError(FeedsvcError):
-    """Sending cannot go on: credentials, sender or TLS refused. Retrying will not help."""
-
-
-class TemporaryFailure(FeedsvcError):
-    """The server answered 4xx or could not be reached, and kept doing so through every retry.
-
-    Not a MailerError: the next run may well succeed, so the scheduler just tries again later.
-    """
-
-    def __init__(self, message_id: str, reason: str, *, code: int | None = None, connection: bool = False) -> None:
-        self.message_id, self.reason, self.code = message_id, reason, code
-        self.connection = connection  # True: the server is failing (unreachable, 421), not this recipient
-        super().__init__(f"{message_id or 'message'}: {reason}")
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SendResult:
-    """What became of one message. `in_doubt`: sent, but the connection died before the server's reply."""
-
-    status: Literal["accepted", "permanent_failure", "in_doubt"]
-    message_id: str
-    code: int | None = None
-    detail: str = ""
-
-    @property
-    def accepted(self) -> bool:
-        return self.status == "accepted"
-
-    @property
-    def permanent_failure(self) -> bool:
-        return self.status == "permanent_failure"
-
-    @property
-    def in_doubt(self) -> bool:
-        return self.status == "in_doubt"
 
 
 class TokenBucket:
@@ -133,7 +99,7 @@ class BaseMailer:
     def _clone(self) -> BaseMailer:
         return self
 
-    def __enter__(self) -> BaseMailer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

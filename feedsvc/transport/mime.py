@@ -73,7 +73,7 @@ class _CachedRegistry(HeaderRegistry):
     # HeaderRegistry.__getitem__ builds a new class on every call (several per header set).
     @functools.lru_cache(maxsize=256)  # noqa: B019 - one registry per process, lives forever
     def __getitem__(self, name: str) -> type[BaseHeader]:
-        return super().__getitem__(name)  # type: ignore[no-any-return]
+        return super().__getitem__(name)
 
 
 # email.policy.SMTP (CRLF line endings) with a faster header registry; same behaviour.

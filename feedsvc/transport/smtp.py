@@ -1,81 +1,29 @@
-"""The SMTP edge: sending messages over reused connections, or into an outbox folder without SMTP_URL."""
+"""SMTP: SMTP_URL parsed, messages sent over a reused connection with retries, and make_mailer.
+
+One SmtpMailer is one connection and is not thread-safe; pool.BaseMailer.send_many gives each of
+its worker threads its own clone, sharing one rate limit.
+"""
 
 from __future__ import annotations
 
-import copy
-import functools
-import datetime as dt
-import io
 import logging
-import os
-import re
-import secrets
 import smtplib
 import ssl
-import tempfile
 import time
 from collections.abc import Callable
-from email.generator import BytesGenerator
 from email.message import Message
-from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
 
-from feedsvc.clock import SYSTEM_CLOCK, Clock
-from feedsvc.mime import SIMPLE_ADDRESS
-from feedsvc.sending import (BaseMailer, BatchReport, MailerError, SendResult, TemporaryFailure,
-                             TokenBucket)
+
 # The URL is parsed where configuration is read (start-up checks it); the mailer uses the result.
 from feedsvc.smtp_url import SmtpSettings, parse_smtp_url
+from feedsvc.transport.outbox import OutboxMailer
+from feedsvc.transport.outcomes import MailerError, SendResult, TemporaryFailure
+from feedsvc.transport.pool import BaseMailer, TokenBucket
+from feedsvc.transport.wire import envelope, message_bytes
 
-__all__ = ["BatchReport", "MailerError", "OutboxMailer", "SendResult", "SmtpMailer", "SmtpSettings",
-           "TemporaryFailure", "TokenBucket", "envelope", "make_mailer", "message_bytes", "parse_smtp_url"]
-
-log = logging.getLogger(__name__)
-
-# ---------------------------------------------------------------- serialising
-
-
-class _CrlfGenerator(BytesGenerator):
-    # Generator._write_lines writes a body line at a time (~800 writes for a digest), splitting on
-    # a regex; str.replace gives the same bytes (every \r\n, \r or \n becomes the policy's line
-    # ending) at a fraction of the cost.
-    def _write_lines(self, lines: str) -> None:
-        if lines:
-            nl: str = self._NL  # type: ignore[attr-defined]
-            if "\r" in lines:
-                lines = lines.replace("\r\n", "\n").replace("\r", "\n")
-            self.write(lines.replace("\n", nl))
-
-
-def message_bytes(msg: Message) -> bytes:
-    """The message as sent: CRLF line endings whatever its policy, Bcc left out."""
-    policy = msg.policy if msg.policy.linesep == "\r\n" else msg.policy.clone(linesep="\r\n")
-    if "Bcc" in msg:
-        msg = copy.copy(msg)  # __delitem__ builds a new header list: the caller's copy keeps Bcc
-        del msg["Bcc"]
-    buf = io.BytesIO()
-    _CrlfGenerator(buf, mangle_from_=False, policy=policy).flatten(msg, unixfrom=False)
-    return buf.getvalue()
-
-
-def envelope(msg: Message, envelope_from: str | None = None) -> tuple[str, list[str]]:
-    """The SMTP envelope: bounce address and recipients (To, Cc, Bcc)."""
-    sender = envelope_from or _address(str(msg.get("Sender") or msg.get("From") or ""))
-    fields = [str(v) for name in ("To", "Cc", "Bcc") for v in msg.get_all(name, [])]
-    if all(SIMPLE_ADDRESS.fullmatch(f) for f in fields):
-        recipients = fields  # the usual digest: one bare address, no parsing needed
-    else:
-        recipients = [addr for _, addr in getaddresses(fields) if addr]
-    if not sender or not recipients:
-        raise ValueError("a message needs a From and at least one recipient")
-    return sender, recipients
-
-
-@functools.lru_cache(maxsize=64)
-def _address(value: str) -> str:
-    return parseaddr(value)[1]  # a run's From is parsed once, not per message
-
+log = logging.getLogger("feedsvc.mailer")
 
 # ---------------------------------------------------------------- SMTP
 
@@ -269,37 +217,6 @@ class SmtpMailer(BaseMailer):
                 self._drop()
         else:
             self._drop()
-
-
-# ---------------------------------------------------------------- outbox (no SMTP_URL)
-
-
-class OutboxMailer(BaseMailer):
-    """Writes each message as a .eml file in a folder: the embedded default for development."""
-
-    def __init__(self, outbox_dir: str | Path, *,
-                 now: Clock = SYSTEM_CLOCK) -> None:
-        self.outbox_dir, self._now = Path(outbox_dir), now
-
-    def send(self, msg: Message) -> SendResult:
-        message_id = str(msg.get("Message-ID", "")) or f"<{secrets.token_hex(8)}@outbox>"
-        slug = re.sub(r"[^A-Za-z0-9.-]+", "-", message_id.strip("<>"))[:80]
-        name = f"{self._now().astimezone(dt.timezone.utc):%Y%m%dT%H%M%S%fZ}-{slug}.eml"
-        try:
-            self.outbox_dir.mkdir(parents=True, exist_ok=True)
-            # Temp file then os.replace: a reader of the folder never sees half a message.
-            fd, tmp = tempfile.mkstemp(dir=self.outbox_dir, prefix=".", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(message_bytes(msg))
-                os.replace(tmp, self.outbox_dir / name)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        except OSError as exc:  # disk full, permissions: nothing else will get through either
-            raise TemporaryFailure(message_id, f"cannot write to {self.outbox_dir}: {exc}", connection=True) from None
-        log.info("outbox: %s to %s subject %r", name, msg.get("To"), str(msg.get("Subject", "")))
-        return SendResult("accepted", message_id, None, str(self.outbox_dir / name))
 
 
 def make_mailer(smtp_url: str | None, outbox_dir: str | Path, **opts: Any) -> SmtpMailer | OutboxMailer:

@@ -1,0 +1,116 @@
+"""Digest runs: plan once per period, send each planned delivery exactly once, resume after a crash.
+
+The ledger protocol (model.py names each step; storage/digests.py applies them): a run's
+deliveries are planned in one transaction that also moves each subscriber's cursor; a delivery
+is CLAIMed (`sending`, committed) before its message is handed to SMTP and ACCEPTED (`sent`,
+committed) just after the server accepts it. Only one process sends at a time (the sender
+lock); whoever takes the lock next finds any `sending` rows of a dead sender, resends them and
+flags them IN_DOUBT. How one batch is sent, and which thread does what: batch.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import uuid
+import zoneinfo
+from collections.abc import Callable
+from email.message import EmailMessage
+
+from ..clock import SYSTEM_CLOCK, Clock
+from ..config import Settings
+from ..links import Links
+from ..model import FREQUENCIES, Delivery, StoredRelease
+from ..storage import Storage
+from ..tokens import Tokens
+from ..topics import Taxonomy, load_taxonomy
+from ..transport.pool import BaseMailer
+from ..transport.smtp import make_mailer
+from .batch import Batch, SendReport
+from .render import DigestRenderer
+
+log = logging.getLogger("feedsvc.postman")
+
+
+def period_key(frequency: str, when: dt.datetime, tz: str) -> tuple[str, str]:
+    """The key and label of the period a scheduled run at `when` belongs to."""
+    local = when.astimezone(zoneinfo.ZoneInfo(tz))
+    if frequency == "daily":
+        return f"daily:{local.date().isoformat()}", local.strftime("%-d %B %Y")
+    year, week, _ = local.isocalendar()
+    monday = local.date() - dt.timedelta(days=local.weekday())
+    return f"weekly:{year}-W{week:02}", f"week of {monday.strftime('%-d %B %Y')}"
+
+
+class Postman:
+    """Plans and sends digest runs. Callers pass the clock; nothing here reads it otherwise."""
+
+    def __init__(self, storage: Storage, settings: Settings, *, clock: Clock = SYSTEM_CLOCK,
+                 mailer_factory: Callable[[], BaseMailer] | None = None, links: Links | None = None,
+                 taxonomy: Callable[[], Taxonomy] | None = None) -> None:
+        if not settings.secret_key:
+            raise ValueError("digests need SECRET_KEY for their signed links")
+        self.storage = storage
+        self.settings = settings
+        self.clock = clock
+        self.links = links or Links(settings.base_url, Tokens(settings.secret_key))
+        # One function for every digest: render_digest caches rendered sections keyed by it.
+        self._release_url: Callable[[StoredRelease], str] = lambda r: self.links.release(r.id)
+        self._taxonomy_source = taxonomy  # the taxonomy in force (services' TaxonomyKeeper)
+        self._taxonomy: Taxonomy | None = None
+        self.stopping = threading.Event()  # SIGTERM: finish the message in flight, leave the rest
+        self.mailer_factory: Callable[[], BaseMailer] = mailer_factory or (lambda: make_mailer(
+            settings.smtp_url, settings.outbox_dir, rate=settings.mail_rate))
+
+    # -- planning -----------------------------------------------------------------------
+
+    def scheduled_run(self, frequency: str, when: dt.datetime) -> tuple[int, bool]:
+        key, label = period_key(frequency, when, self.settings.timezone)
+        return self.storage.create_run(key, frequency, "scheduled", label, self.clock())
+
+    def manual_runs(self, frequencies: tuple[str, ...] = FREQUENCIES) -> list[int]:
+        """`--send-now`: a run now for each frequency; each subscriber gets what is new since their last."""
+        now = self.clock()
+        runs = []
+        for frequency in frequencies:
+            _, label = period_key(frequency, now, self.settings.timezone)
+            key = f"manual:{frequency}:{now.isoformat()}:{uuid.uuid4().hex[:8]}"
+            runs.append(self.storage.create_run(key, frequency, "manual", label, now)[0])
+        return runs
+
+    # -- sending ------------------------------------------------------------------------
+
+    def renderer(self) -> DigestRenderer:
+        """A renderer for one batch or one preview (its caches live as long as it does)."""
+        if self._taxonomy_source is not None:
+            taxonomy = self._taxonomy_source()
+        else:
+            if self._taxonomy is None:
+                self._taxonomy = load_taxonomy(self.settings.topics_file)
+            taxonomy = self._taxonomy
+        return DigestRenderer(self.storage, self.settings, self.links, self.clock, taxonomy,
+                              self._release_url)
+
+    def preview(self, delivery: Delivery) -> EmailMessage | None:
+        return self.renderer().render(delivery)[0]
+
+    def send_pending(self, *, connections: int | None = None) -> SendReport:
+        """Send every planned delivery not yet sent, whatever run it belongs to."""
+        report = SendReport()
+        with self.storage.sender_lock() as got:
+            if not got:
+                report.busy = True
+                return report
+            report.in_doubt = self.storage.recover_deliveries()
+            if report.in_doubt:
+                log.warning("%d deliveries were being sent when a sender stopped; resending them "
+                            "(marked in doubt: those subscribers may get them twice)", report.in_doubt)
+            try:
+                Batch(self.storage, self.renderer(), self.mailer_factory(), self.clock, report,
+                      connections=connections or self.settings.mail_connections,
+                      stopping=self.stopping).run()
+            finally:
+                self.storage.finish_runs(self.clock())
+        log.info(report.line())
+        return report
