@@ -200,9 +200,11 @@ def scheduler() -> None:
     watcher.start()
     clock = DigestClock(_postman(services), settings)
     clock.start()
+    confirmations = services.start_confirmation_worker()  # also those the web processes queue
     _wait_for_signal()
     log.info("stopping: the digest in flight finishes its current message; the rest resumes later")
     clock.stop()
+    confirmations.stop()
     watcher.stop()
 
 
@@ -267,6 +269,10 @@ def digest(send_now: bool, frequency: str | None, dry_run: bool, preview: str | 
         if dry_run:
             click.echo(f"dry run: {would} digests would be sent; nothing was planned or sent")
         return
+    # Confirmation emails queued by sign-ups go first: a reader waits on those, not on a digest.
+    confirmations = services.confirmations().send_queued()
+    if confirmations.sent or confirmations.failed or confirmations.retry_later:
+        click.echo(confirmations.line())
     if send_now:
         runs = postman.manual_runs(freqs)
         click.echo(f"planned run(s) {', '.join(map(str, runs))}")
@@ -408,6 +414,8 @@ def serve(host: str, port: int | None) -> None:
 
     clock = DigestClock(_postman(services), settings)
     clock.start()
+    # Sign-ups queue their confirmation email; this thread sends it as soon as the request is done.
+    confirmations = services.start_confirmation_worker()
 
     from .app import create_app
 
@@ -423,6 +431,7 @@ def serve(host: str, port: int | None) -> None:
     log.info("stopping")
     server.shutdown()
     clock.stop()
+    confirmations.stop()
     watcher.stop()
 
 

@@ -22,17 +22,18 @@ from .topics import Taxonomy
 
 if TYPE_CHECKING:  # imported when first asked for: `feedsvc ingest` never loads the email stack
     from .ingest import Ingester
-    from .transport.outbox import OutboxMailer
-    from .transport.smtp import SmtpMailer
+    from .runs.confirmations import ConfirmationSender, ConfirmationWorker
     from .runs.postman import Postman
 
 
 class _Once:
-    """The one Postman of a process, made on first use (it needs SECRET_KEY; ingesting does not)."""
+    """The process's senders, made on first use (they need SECRET_KEY; ingesting does not)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.postman: Postman | None = None
+        self.confirmations: ConfirmationSender | None = None
+        self.worker: ConfirmationWorker | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Services:
     publisher: Publisher
     # The taxonomy in force: topics.toml while it is valid, else the last good one (taxonomy_keeper).
     keeper: TaxonomyKeeper
-    _postman: _Once = dataclasses.field(default_factory=_Once, repr=False, compare=False)
+    _senders: _Once = dataclasses.field(default_factory=_Once, repr=False, compare=False)
 
     def taxonomy(self) -> Taxonomy:
         return self.keeper.current()
@@ -66,19 +67,48 @@ class Services:
 
         if not self.settings.secret_key:
             raise ConfigError("SECRET_KEY is not set: digests carry signed links and need it")
-        with self._postman._lock:
-            if self._postman.postman is None:
-                self._postman.postman = Postman(self.storage, self.settings, clock=self.clock, links=self.links,
+        with self._senders._lock:
+            if self._senders.postman is None:
+                self._senders.postman = Postman(self.storage, self.settings, clock=self.clock, links=self.links,
                                                 taxonomy=self.keeper.current)
-            return self._postman.postman
+            return self._senders.postman
 
-    def mailer(self) -> SmtpMailer | OutboxMailer:
-        """A mailer for a single message (a confirmation email); digests go through postman()."""
-        from .transport.smtp import make_mailer
+    def confirmations(self) -> ConfirmationSender:
+        """The process's sender of queued confirmation emails; ConfigError without SECRET_KEY."""
+        from .runs.confirmations import ConfirmationSender
 
-        return make_mailer(self.settings.smtp_url, self.settings.outbox_dir)
+        if not self.settings.secret_key:
+            raise ConfigError("SECRET_KEY is not set: confirmation emails carry signed links and need it")
+        with self._senders._lock:
+            if self._senders.confirmations is None:
+                self._senders.confirmations = ConfirmationSender(self.storage, self.settings, self.links,
+                                                                 self.clock)
+            return self._senders.confirmations
+
+    def start_confirmation_worker(self) -> ConfirmationWorker:
+        """Drain the confirmation queue in the background of this process (serve, scheduler)."""
+        from .runs.confirmations import ConfirmationWorker
+
+        sender = self.confirmations()
+        with self._senders._lock:
+            if self._senders.worker is None:
+                self._senders.worker = ConfirmationWorker(sender).start()
+            return self._senders.worker
+
+    def confirmation_queued(self) -> None:
+        """A request queued a confirmation email: this process's worker, if it runs one, sends it now.
+
+        Without one (a web process on a PaaS) the scheduler process's worker finds it within
+        runs.confirmations.POLL_SECONDS.
+        """
+        worker = self._senders.worker
+        if worker is not None:
+            worker.wake()
 
     def close(self) -> None:
+        worker = self._senders.worker
+        if worker is not None:
+            worker.stop()
         self.publisher.close()
         self.storage.close()
 

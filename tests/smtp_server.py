@@ -47,6 +47,7 @@ class RecordingHandler:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        self.arrived = threading.Condition(self.lock)  # notified as each message is recorded
         self.messages: list[Received] = []
         self.mail_replies: list[str] = []  # replies to MAIL given in turn, then 250
         self.rcpt_replies: dict[str, list[str]] = {}  # recipient -> replies given in turn, then 250
@@ -87,6 +88,7 @@ class RecordingHandler:
                             getattr(server, "connection_number", 0), tuple(envelope.mail_options))
         with self.lock:
             self.messages.append(received)
+            self.arrived.notify_all()
         if self.drop_after_data.intersection(envelope.rcpt_tos):
             # Stored, but the client never hears so: the case a mailer must report as in doubt.
             assert server.transport is not None
@@ -137,6 +139,14 @@ class SmtpTestServer:
     @property
     def messages(self) -> list[Received]:
         with self.handler.lock:
+            return list(self.handler.messages)
+
+    def wait_for_messages(self, count: int, timeout: float = 30.0) -> list[Received]:
+        """Block until `count` messages have arrived (the exact event, not a sleep); fail after `timeout`."""
+        with self.handler.arrived:
+            if not self.handler.arrived.wait_for(lambda: len(self.handler.messages) >= count, timeout):
+                raise AssertionError(f"{count} message(s) expected, {len(self.handler.messages)} arrived "
+                                     f"in {timeout} s")
             return list(self.handler.messages)
 
     def start(self) -> SmtpTestServer:

@@ -18,8 +18,10 @@ from typing import Any
 import pytest
 
 from feedsvc.cli import make_ingester
+from feedsvc.clock import SYSTEM_CLOCK
 from feedsvc.config import load_settings
 from feedsvc.runs.postman import Postman
+from feedsvc.services import build_services
 from feedsvc.storage import Storage
 from tests.conftest import skip_or_fail
 
@@ -149,7 +151,9 @@ def test_sign_up_confirm_choose_receive_unsubscribe(chromium, served, storage, c
     assert_fits(page, "the answer to a sign-up")
     assert storage.get_subscriber_by_email(READER).state == "pending"
 
-    # The confirmation email arrived; its link confirms.
+    # The sign-up queued its confirmation email; the sender a deploy runs sends it; its link confirms.
+    assert mail_to(smtp_server, READER) == []
+    assert build_services(load_settings(env), SYSTEM_CLOCK, storage=storage).confirmations().send_queued().sent == 1
     (confirmation,) = mail_to(smtp_server, READER)
     assert "Confirm" in str(confirmation["Subject"])
     page.set_content(html_of(confirmation))

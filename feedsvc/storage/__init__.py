@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ..model import DatabaseUnavailable, StorageError
+from .confirmations import ConfirmationsMixin
 from .digests import DigestsMixin
 from .feeds import FeedDocumentsMixin
 from .limits import LimitsMixin
@@ -96,7 +97,8 @@ def make_engine(url: str) -> Engine:
                             connect_args={"prepare_threshold": None})
 
 
-class Storage(ReleasesMixin, VersionsMixin, FeedDocumentsMixin, SubscribersMixin, DigestsMixin, LimitsMixin):
+class Storage(ReleasesMixin, VersionsMixin, FeedDocumentsMixin, SubscribersMixin, DigestsMixin, LimitsMixin,
+              ConfirmationsMixin):
     """The database: opened from a URL, closed with close()."""
 
     def __init__(self, url: str) -> None:

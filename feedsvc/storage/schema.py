@@ -247,6 +247,24 @@ class DeliveryRow(Base):
     )
 
 
+class ConfirmationRow(Base):
+    """The confirmation queue: a sign-up queues its email here, a sender process sends it."""
+
+    __tablename__ = "confirmations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(12))  # model.ConfirmationState
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    queued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # when a sender took it
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_confirmations_state", "state", "id"),)
+
+
 class ReleaseCountRow(Base):
     """Live releases per topic ("*": all), kept in step by the ingest transactions.
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ..model import SKIP, Subscriber
+from .confirmations import queue_confirmation
 from .schema import ReleaseRow, SubscriberRow
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ class SubscribersMixin:
 
     def subscribe(self: Storage, email: str, topics: Sequence[str], frequency: str,
                   now: dt.datetime) -> tuple[Subscriber, bool]:
-        """Record a sign-up; True when a confirmation email should go out now.
+        """Record a sign-up; True when its confirmation email was queued (storage/confirmations.py).
 
         A confirmed address is left as it is (its preferences change only through its own link),
         and the caller answers the same either way, so the form tells nobody who is subscribed.
@@ -55,6 +56,8 @@ class SubscribersMixin:
                     update["confirm_sent_at"] = now
                 conn.execute(S.update().where(S.c.id == row.id).values(**update))
             sub = conn.execute(sa.select(S).where(S.c.email == email)).one()
+            if send:
+                queue_confirmation(conn, sub.id, now)
             return row_to_subscriber(sub), send
 
     def confirm(self: Storage, subscriber_id: int, now: dt.datetime) -> Subscriber | None:

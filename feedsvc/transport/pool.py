@@ -111,16 +111,20 @@ class BaseMailer:
                   record_in_worker: bool = False) -> BatchReport[K]:
         """Send over `connections` worker threads, each with its own reused connection.
 
-        `messages` is consumed lazily from this thread (render inside the generator: rendering
-        overlaps sending and memory stays bounded by the queue). `on_result` is called in THIS
-        thread, one call at a time, as soon as each outcome arrives, so a ledger session needs no
-        locking. A TemporaryFailure saying the server is unreachable, or any other error, stops
-        the batch and is raised once the workers are done: unsent messages are left for the next
-        run (the ledger knows which). Per-recipient temporary failures are listed in the report.
+        Threading contract:
+        - `messages` is consumed lazily in the calling thread (render inside the generator:
+          rendering overlaps sending and memory stays bounded by the queue).
+        - `on_result(key, result)` gets each SendResult (accepted, permanent_failure, in_doubt):
+          by default in the calling thread, one call at a time, so it needs no locking; with
+          `record_in_worker=True` in the worker thread that sent the message, right after the
+          server's answer and before that worker sends anything else, several workers at once
+          (it must be thread-safe). A TemporaryFailure never reaches `on_result`: it is listed
+          in the report's `temporary_failures`, read by the caller after send_many returns.
+        - An error raised by `on_result` stops the batch and is raised here.
 
-        `record_in_worker=True` calls `on_result` in the worker thread instead, right after the
-        server answers: the ledger commit then follows each acceptance at once and the commits of
-        several connections overlap (the callback must be thread-safe).
+        A TemporaryFailure saying the server is unreachable, or any other error, stops the batch
+        and is raised once the workers are done: unsent messages are left for the next run (the
+        ledger knows which).
         """
         if connections < 1:
             raise ValueError("connections must be at least 1")

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_wtf import FlaskForm
 from wtforms import EmailField, RadioField, SelectMultipleField, widgets
 from wtforms.validators import DataRequired, ValidationError
@@ -18,7 +18,7 @@ except ImportError:  # older WTForms knows only tuples
     def _choice(value: str, label: str) -> Any:  # type: ignore[misc]
         return (value, label)
 
-from ..digest import MailSettings, plan_digest, render_confirmation
+from ..digest import plan_digest
 from ..links import Links
 from ..model import Subscriber
 from ..tokens import CONFIRM_MAX_AGE, BadToken, Tokens
@@ -97,12 +97,6 @@ def _topic_choices() -> list[Any]:
     return [_choice(t.slug, t.title) for t in services().taxonomy().topics]
 
 
-def _mail_settings() -> MailSettings:
-    s = services().settings
-    return MailSettings(mail_from=s.mail_from, reply_to=s.mail_from, organisation=s.organisation,
-                        list_id=f"{s.organisation} press releases <releases.{s.tag_authority}>")
-
-
 def _subscriber(purpose: str, token: str, max_age: int | None = None) -> Subscriber:
     try:
         sid = _tokens().read(purpose, token, max_age)
@@ -128,16 +122,12 @@ def subscribe() -> Any:
         return render_template("message.html", title="Too many requests", feeds=[],
                                message="Too many sign-ups from your address: please try again later."), 429
     s = services()
-    now = s.clock()
-    sub, send = s.storage.subscribe(form.email.data, tuple(form.topics.data or ()), form.frequency.data, now)
-    if send:
-        msg = render_confirmation(sub.email, confirm_url=_links().confirm(sub.id), settings=_mail_settings(),
-                                  now=now, templates_dir=s.settings.templates_dir)
-        try:
-            with s.mailer() as mailer:
-                mailer.send(msg)
-        except Exception:  # the answer must not tell whether anything was sent
-            current_app.logger.exception("confirmation email to subscriber %s failed", sub.id)
+    # The confirmation email is queued with the sign-up, not sent here: the answer never waits on
+    # (or tells anything about) the mail server. A sender process drains the queue.
+    _, queued = s.storage.subscribe(form.email.data, tuple(form.topics.data or ()), form.frequency.data,
+                                    s.clock())
+    if queued:
+        s.confirmation_queued()
     return render_template("message.html", title="Check your inbox", message=SAME_ANSWER, feeds=[])
 
 
