@@ -239,8 +239,7 @@ def db_upgrade() -> None:
 @click.option("--preview", metavar="EMAIL", default=None, help="Print the digest EMAIL would get now.")
 def digest(send_now: bool, frequency: str | None, dry_run: bool, preview: str | None) -> None:
     """Send digests: resume unfinished work, or make a run now with --send-now."""
-    from .model import FREQUENCIES
-    from .model import Delivery
+    from .model import FREQUENCIES, Delivery
 
     services = open_services(with_laptop_secret(_settings()))
     storage = services.storage

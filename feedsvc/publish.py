@@ -22,6 +22,7 @@ from .feeds import FeedSpec, build_atom, build_opml, build_rss
 from .links import ALL, Links
 from .model import StoredRelease
 from .storage import Storage
+from .storage.feeds import FeedDocument, make_etag
 from .topics import Taxonomy, load_taxonomy
 
 log = logging.getLogger(__name__)
@@ -130,24 +131,27 @@ class Publisher:
             next_archive=self.archive_url(info.slug, page + 1) if page < pages else None,
             is_archive=True)
 
+    def build(self, slug: str, taxonomy: Taxonomy) -> list[FeedDocument]:
+        """The topic's current Atom and RSS documents, built and not stored ([] for an unknown topic)."""
+        info = self.feed_info(slug, taxonomy)
+        if info is None:
+            return []
+        # One read of the newest releases serves both the Atom and the RSS document.
+        releases = self.storage.list_releases(None if slug == ALL else slug, limit=PAGE_SIZE)
+        atom, newest = self.current_atom(info, taxonomy, releases)
+        rss = build_rss(self.spec(info, self.feed_url(slug, "rss")), releases, topic_titles=taxonomy.titles)
+        return [FeedDocument(f"{slug}.atom", make_etag(atom), newest, ATOM, atom),
+                FeedDocument(f"{slug}.rss", make_etag(rss), newest, RSS, rss)]
+
     def rebuild(self, slugs: Iterable[str]) -> list[str]:
-        """Rebuild and store the feeds of these topics; return the names whose bytes changed."""
+        """Rebuild and store the feeds of these topics, ping the hub; return the names whose bytes changed."""
         taxonomy = self.taxonomy()
         now = self.clock()
         changed: list[str] = []
         for slug in sorted(set(slugs)):
-            info = self.feed_info(slug, taxonomy)
-            if info is None:
-                continue
-            # One read of the newest releases serves both the Atom and the RSS document.
-            releases = self.storage.list_releases(None if slug == ALL else slug, limit=PAGE_SIZE)
-            body, newest = self.current_atom(info, taxonomy, releases)
-            if self.storage.put_feed_document(f"{slug}.atom", body, ATOM, newest, now):
-                changed.append(f"{slug}.atom")
-            rss = build_rss(self.spec(info, self.feed_url(slug, "rss")), releases,
-                            topic_titles=taxonomy.titles)
-            if self.storage.put_feed_document(f"{slug}.rss", rss, RSS, _newest(releases), now):
-                changed.append(f"{slug}.rss")
+            for doc in self.build(slug, taxonomy):
+                if self.storage.put_feed_document(doc.name, doc.body, doc.content_type, doc.last_modified, now):
+                    changed.append(doc.name)
         if changed:
             log.info("feeds rebuilt: %s", ", ".join(changed))
             self.ping_hub([self.links.feed_document(name) for name in changed])

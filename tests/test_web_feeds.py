@@ -337,3 +337,21 @@ def test_a_withdrawn_release_is_gone_everywhere_and_comes_back_at_its_address(  
     assert returned is not None and returned.atom_id == r.atom_id and not returned.withdrawn
     assert mentions(_surfaces(client, storage, r.topics)) == mentions(before)
     assert storage.count_releases() == total and storage.topic_counts() == per_topic
+
+
+def test_a_feed_not_built_yet_is_answered_but_a_get_stores_and_pings_nothing(env: dict[str, str], storage: Storage,
+                                                                             ingester, make_app) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 item 5: building, storing and telling the hub is the publish path's work, not a GET's."""
+    ingester.scan()  # releases stored by an ingester wired to no publisher: no feed built yet
+    assert storage.get_feed_document("health.atom") is None
+    env = env | {"FEEDSVC_WEBSUB_HUB": "http://127.0.0.1:9/hub"}
+    client = make_app(env).test_client()
+    first = client.get("/feeds/health.atom")
+    assert first.status_code == 200 and first.mimetype == "application/atom+xml"
+    assert feedparser.parse(first.data).entries
+    assert client.get("/feeds/health.atom", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    assert client.get("/feeds/health.rss").status_code == 200
+    assert storage.feed_etags() == {}  # nothing stored, so nothing changed for a hub to hear about
+    # The publish path stores them, and then the same bytes are served from storage.
+    make_ingester(load_settings(env), storage).scan()
+    assert storage.get_feed_document("health.atom").etag == first.headers["ETag"]

@@ -124,9 +124,11 @@ def feed(slug: str, ext: str) -> Response:
     if s.publisher.feed_info(slug, s.taxonomy()) is None:
         abort(404, description=f"There is no feed “{slug}”.")
     doc = s.storage.get_feed_document(f"{slug}.{ext}")
-    if doc is None:  # a topic added since the last scan: built once here, then served as stored
-        s.publisher.rebuild([slug])
-        doc = s.storage.get_feed_document(f"{slug}.{ext}")
+    if doc is None:
+        # A topic added since the last scan: answered from bytes built for this request only.
+        # Storing them and pinging the hub is the publish path's work (the next scan, which
+        # sees the taxonomy changed, rebuilds every feed), never a GET's.
+        doc = next((d for d in s.publisher.build(slug, s.taxonomy()) if d.name == f"{slug}.{ext}"), None)
     if doc is None:
         abort(404)
     resp = Response(doc.body, content_type=doc.content_type)
