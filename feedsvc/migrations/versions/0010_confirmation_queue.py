@@ -1,14 +1,14 @@
 """confirmation queue: a sign-up records the confirmation email; a sender process sends it
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-04
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
