@@ -23,7 +23,7 @@ from tests.smtp_server import SmtpTestServer, free_port
 
 @pytest.fixture
 def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path, smtp_server: SmtpTestServer) -> dict[str, str]:
-    return {"DATABASE_URL": db_url, "SECRET_KEY": "confirm-test-secret", "FEEDSVC_BASE_URL": "https://press.example.org",
+    return {"DATABASE_URL": db_url, "SECRET_KEY": "confirm-test-secret-long-enough-for-production", "FEEDSVC_BASE_URL": "https://press.example.org",
             "FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_TOPICS": str(topics_file),
             "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_ORGANISATION": "IOM Turkey",
             "SMTP_URL": f"smtp://{smtp_server.host}:{smtp_server.port}",
@@ -134,7 +134,7 @@ def test_feedsvc_digest_sends_queued_confirmations(storage: Storage, db_url: str
     # The command reads the real clock: the email is queued now, so its link is still good.
     storage.subscribe("new@example.org", (), "weekly", dt.datetime.now(dt.UTC))
     env = {"DATABASE_URL": db_url, "FEEDSVC_CONTENT_DIR": str(content_dir),
-           "FEEDSVC_INSTANCE_DIR": str(tmp_path / "inst"), "SECRET_KEY": "cli-secret"}
+           "FEEDSVC_INSTANCE_DIR": str(tmp_path / "inst"), "SECRET_KEY": "cli-secret-long-enough-for-production-use"}
     out = run("digest", env=env, cwd=tmp_path).stdout
     assert "confirmation emails: 1 sent, 0 failed, 0 left for a retry" in out
     (eml,) = (tmp_path / "inst" / "outbox").glob("*.eml")
