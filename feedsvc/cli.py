@@ -23,7 +23,7 @@ from .config import (
     with_laptop_secret,
 )
 from .logs import setup_logging
-from .model import ConfigError, FeedsvcError, ParseError
+from .model import SUBSCRIBER_STATES, ConfigError, FeedsvcError, ParseError
 from .report import Classifier, report_lines
 
 if TYPE_CHECKING:
@@ -330,7 +330,7 @@ def subscribers_remove(email: str) -> None:
 
 
 @subscribers.command("list")
-@click.option("--state", type=click.Choice(["pending", "confirmed", "unsubscribed", "bounced"]))
+@click.option("--state", type=click.Choice(SUBSCRIBER_STATES))
 def subscribers_list(state: str | None) -> None:
     """List subscribers."""
     storage = open_services(_settings()).storage

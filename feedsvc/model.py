@@ -215,6 +215,9 @@ def sort_day(date: dt.date | None, first_seen: dt.datetime) -> dt.date:
 
 
 FREQUENCIES = ("daily", "weekly")
+# A subscriber's life: pending until confirmed; unsubscribed by their own link; bounced when the
+# mail server refused the address (or the operator says so).
+SUBSCRIBER_STATES = ("pending", "confirmed", "unsubscribed", "bounced")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -225,7 +228,7 @@ class Subscriber:
     email: str
     topics: tuple[str, ...]  # topic slugs; empty means every topic
     frequency: str  # one of FREQUENCIES
-    state: str  # pending | confirmed | unsubscribed | bounced
+    state: str  # one of SUBSCRIBER_STATES
     created_at: dt.datetime
     confirmed_at: dt.datetime | None = None
     last_digest_at: dt.datetime | None = None  # the cut-off of the last digest they were sent
@@ -289,3 +292,22 @@ class QueuedConfirmation:
     email: str
     queued_at: dt.datetime
     attempts: int
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSummary:
+    """A digest run and its deliveries counted by where they stand (for /admin)."""
+
+    id: int
+    period_label: str
+    frequency: str
+    kind: str
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+    planned: int  # every delivery the run planned: the states below add up to it
+    sent: int
+    failed: int
+    pending: int  # still to send, `sending` included
+    empty: int  # nothing new for that reader
+    skipped: int  # unsubscribed or bounced before it went
+    in_doubt: int  # resent after a crash, so possibly received twice (also counted above)

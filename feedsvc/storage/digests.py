@@ -24,6 +24,7 @@ from ..model import (
     RELEASE,
     SKIP,
     Delivery,
+    RunSummary,
     StorageError,
     StoredRelease,
 )
@@ -142,6 +143,29 @@ class DigestsMixin:
                 run["in_doubt"] = conn.execute(sa.select(sa.func.count()).where(
                     DL.c.run_id == run["id"], DL.c.in_doubt.is_(True))).scalar()
             return runs
+
+    def run_summaries(self: Storage, limit: int = 20) -> list[RunSummary]:
+        """The newest runs with their deliveries counted, in one grouped query."""
+        def count(*where: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+            return sa.func.coalesce(sa.func.sum(sa.case((sa.and_(*where), 1), else_=0)), 0)
+
+        newest = sa.select(RUN).order_by(RUN.c.id.desc()).limit(limit).subquery()
+        # Each run's rows are found through uq_deliveries_run_subscriber (run_id leads it).
+        query = (sa.select(newest.c.id, newest.c.period_label, newest.c.frequency, newest.c.kind,
+                           newest.c.created_at, newest.c.finished_at,
+                           sa.func.count(DL.c.id).label("planned"),
+                           count(DL.c.state == "sent").label("sent"),
+                           count(DL.c.state == "failed").label("failed"),
+                           count(DL.c.state.in_(("pending", "sending"))).label("pending"),
+                           count(DL.c.state == "empty").label("empty"),
+                           count(DL.c.state == "skipped").label("skipped"),
+                           count(DL.c.in_doubt.is_(True)).label("in_doubt"))
+                 .select_from(newest.outerjoin(DL, DL.c.run_id == newest.c.id))
+                 .group_by(*newest.c).order_by(newest.c.id.desc()))
+        with self.read("reading digest runs") as conn:
+            return [RunSummary(r.id, r.period_label, r.frequency, r.kind, r.created_at, r.finished_at,
+                               *(int(n) for n in r[6:]))
+                    for r in conn.execute(query)]
 
     # -- the ledger ---------------------------------------------------------------------
 

@@ -195,7 +195,7 @@ class SubscriberRow(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)  # normalised, lower-case domain
     topics: Mapped[str] = mapped_column(Text, default="")  # space-separated slugs; empty = every topic
     frequency: Mapped[str] = mapped_column(String(10))
-    state: Mapped[str] = mapped_column(String(16), index=True)  # pending|confirmed|unsubscribed|bounced
+    state: Mapped[str] = mapped_column(String(16))  # one of model.SUBSCRIBER_STATES
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -204,6 +204,10 @@ class SubscriberRow(Base):
     cursor_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     last_digest_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     bounce_reason: Mapped[str | None] = mapped_column(Text)
+
+    # /admin's list: one state, newest first, a page at a time (migration 0012). On PostgreSQL
+    # with pg_trgm, 0012 also adds a trigram index (ix_subscribers_email_trgm) for the address search.
+    __table_args__ = (Index("ix_subscribers_state_id", "state", "id"),)
 
 
 class DigestRunRow(Base):

@@ -16,13 +16,15 @@ from flask import (
     render_template,
     request,
     session,
+    url_for,
 )
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import DataRequired
 
-from ..model import shown
+from ..model import SUBSCRIBER_STATES, shown
 from . import services
+from .pages import page_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 log = logging.getLogger("feedsvc.admin")
@@ -133,18 +135,50 @@ def logout() -> Any:
     return redirect("/")
 
 
+SUBSCRIBERS_PER_PAGE = 25
+MAX_SEARCH = 320  # the longest address there can be (RFC 5321 §4.5.3.1): longer matches nothing
+
+
 @bp.get("")
 def dashboard() -> Any:
     s = services()
     storage = s.storage
+    address, state = _subscriber_filter()
+    counts = storage.count_subscribers_by_state(address)
+    matched = counts.get(state, 0) if state else sum(counts.values())
+    pages = max(1, -(-matched // SUBSCRIBERS_PER_PAGE))
+    page = page_number(pages)
     taxonomy = s.taxonomy()
-    counts = storage.topic_counts()
+    topic_counts = storage.topic_counts()
     # File names are shown escaped (a newline or an escape sequence in a name must not forge a row).
     errors = [e | {"path": shown(e["path"])} for e in storage.recent_errors(50)]
     warnings = [w | {"path": shown(w["path"])} for w in storage.file_warnings(100)]
+
+    def list_url(**changes: str | int | None) -> str:
+        # url_for leaves out None: an address, state or page not given is not in the link.
+        args: dict[str, Any] = {"q": address or None, "state": state} | changes
+        return url_for("admin.dashboard", _anchor="subscribers", **args)
+
     return render_template(
         "admin.html", feeds=[], scans=storage.recent_scans(20), errors=errors, warnings=warnings,
         taxonomy_error=s.keeper.error,
-        topics=[(t.slug, t.title, counts.get(t.slug, 0)) for t in taxonomy.topics],
-        total=storage.count_releases(), subscribers=storage.subscriber_counts(),
-        runs=storage.recent_runs(20), logout_form=LoginForm())
+        topics=[(t.slug, t.title, topic_counts.get(t.slug, 0)) for t in taxonomy.topics],
+        total=storage.count_releases(), runs=storage.run_summaries(20),
+        states=SUBSCRIBER_STATES, counts=counts, titles=taxonomy.titles,
+        all_subscribers=storage.count_subscribers_by_state() if address else counts,
+        address=address, state=state, matched=matched, page=page, pages=pages, list_url=list_url,
+        subscribers=storage.find_subscribers(address, state, limit=SUBSCRIBERS_PER_PAGE,
+                                             offset=(page - 1) * SUBSCRIBERS_PER_PAGE),
+        logout_form=LoginForm())
+
+
+def _subscriber_filter() -> tuple[str, str | None]:
+    """?q= (part of an address) and ?state= of the subscriber list; a bad one is a 400 naming it."""
+    address = request.args.get("q", "").strip()
+    if len(address) > MAX_SEARCH:
+        abort(400, description=f"An address search is at most {MAX_SEARCH} characters; this one has {len(address)}.")
+    state = request.args.get("state", "") or None
+    if state is not None and state not in SUBSCRIBER_STATES:
+        abort(400, description=f"There is no subscriber state {state[:40]!r}: "
+                               f"it is one of {', '.join(SUBSCRIBER_STATES)}.")
+    return address, state

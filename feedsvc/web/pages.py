@@ -21,7 +21,7 @@ LIST_SIZE = 30
 RETRY_AFTER = 30  # seconds: what a 503 asks clients to wait while the database is away
 
 
-def _page_number(pages: int) -> int:
+def page_number(pages: int) -> int:
     """?page=N for N in 1..pages; anything else (0, -1, abc, 10**30) is a page that does not exist."""
     raw = request.args.get("page", "")
     if raw == "":
@@ -61,7 +61,7 @@ def topic(slug: str) -> str:
     if t is None:
         abort(404, description=f"There is no topic “{slug}”.")
     total = s.storage.count_releases(slug)
-    page = _page_number(max(1, -(-total // LIST_SIZE)))
+    page = page_number(max(1, -(-total // LIST_SIZE)))
     releases = s.storage.list_releases(slug, limit=LIST_SIZE, offset=(page - 1) * LIST_SIZE)
     return render_template("topic.html", topic=t, releases=releases, page=page, total=total,
                            pages=max(1, -(-total // LIST_SIZE)), titles=taxonomy.titles,
