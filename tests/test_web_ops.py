@@ -11,6 +11,7 @@ import pytest
 
 from feedsvc import create_app
 from feedsvc.model import ConfigError
+from tests.html_tables import table_rows
 
 
 @pytest.fixture
@@ -92,11 +93,10 @@ def test_admin_shows_the_warnings_of_repaired_files(env: dict[str, str], make_ap
     make_ingester(load_settings(env), storage).scan()
     page = make_app(env).test_client().get(
         "/admin", headers={"Authorization": "Bearer correct horse battery staple"}).get_data(as_text=True)
-    section = page.split("<h2>Ingest warnings</h2>")[1].split("<h2>")[0]
-    assert "<td>stray.txt</td><td>3</td>" in section
-    assert "invalid UTF-8 byte 0xFF replaced with U+FFFD" in section
-    scans = page.split("<h2>Recent scans</h2>")[1].split("<h2>")[0]
-    assert "<th>warnings</th>" in scans and "<td>1</td></tr>" in scans
+    (warning,) = table_rows(page, "ingest-warnings")
+    assert (warning["File"], warning["Line"]) == ("stray.txt", "3")
+    assert "invalid UTF-8 byte 0xFF replaced with U+FFFD" in warning["Warning"]
+    assert table_rows(page, "scans-table")[0]["Warnings"] == "1"
 
 
 def test_admin_does_not_exist_without_a_token(env: dict[str, str], make_app, storage) -> None:  # type: ignore[no-untyped-def]
