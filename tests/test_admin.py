@@ -12,7 +12,7 @@ from tests.html_tables import table_rows
 
 TOKEN = "correct horse battery staple"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
-T0 = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
 
 # Addresses chosen so that a LIKE wildcard taken as a wildcard, or a search that minds case, is caught.
 TRICKY = ["ops_desk@example.org", "opsXdesk@example.org", "rate100%@example.org", "rate1000@example.org",

@@ -34,6 +34,7 @@ PHONE = {"width": 375, "height": 812}
 READER = "reader@example.org"
 # A long address with no place to break: the digest's footer quotes it.
 OTHER = "office-added.press-desk.regional-coordination-unit@example.org"
+ADMIN_TOKEN = "browser-admin-token"
 
 HEALTH = "Mobile Health Teams Start a Vaccination Drive"
 BORDERS = "Coast Guard Rescue Off the Aegean Coast"
@@ -89,7 +90,7 @@ def served(make_app, storage: Storage, content_dir: Path, topics_file: Path, tmp
            "FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_TOPICS": str(topics_file),
            "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_ORGANISATION": "IOM Turkey",
            "SMTP_URL": f"smtp://{smtp_server.host}:{smtp_server.port}",
-           "MAIL_FROM": "IOM Turkey <news@press.example.org>"}
+           "MAIL_FROM": "IOM Turkey <news@press.example.org>", "FEEDSVC_ADMIN_TOKEN": ADMIN_TOKEN}
     holder["app"] = make_app(env)
     thread = threading.Thread(target=server.serve_forever, name="browser-test-web", daemon=True)
     thread.start()
