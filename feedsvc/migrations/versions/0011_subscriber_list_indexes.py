@@ -1,7 +1,7 @@
 """subscriber list indexes: state then id; a trigram index on addresses where PostgreSQL has pg_trgm
 
-Revision ID: 0012
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-04
 """
 import logging
@@ -9,8 +9,8 @@ import logging
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0012'
-down_revision = '0009'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
