@@ -32,7 +32,7 @@ def add(storage: Storage, emails: list[str], state: str = "confirmed", start: dt
         if state == "unsubscribed":
             storage.unsubscribe(sub.id, now)
         elif state == "bounced":
-            storage.record_bounce(sub.id, "550 no such user")
+            storage.bounce(sub.id, "550 no such user")
 
 
 def emails(storage: Storage, address: str = "", state: str | None = None, **page: int) -> list[str]:
@@ -78,13 +78,18 @@ def test_run_summaries_count_every_delivery_state(storage: Storage, ingester) ->
     run_id, _ = storage.create_run("manual:one", "daily", "manual", "23 November 2026", T0)
     ids = [d.id for d in storage.pending_deliveries()]
     assert len(ids) == 6
-    storage.mark_delivery(ids[0], "sent", sent_at=T0)
-    storage.mark_delivery(ids[1], "failed", error="550 no such user")
-    storage.mark_delivery(ids[2], "empty")
-    storage.unsubscribe(storage.pending_deliveries()[2].subscriber_id, T0)  # its delivery is skipped
-    storage.mark_delivery(ids[4], "sending")
-    assert storage.recover_deliveries() == 1  # a sender died after SMTP: pending again, in doubt
-    storage.mark_delivery(ids[4], "sent", sent_at=T0)
+    subscriber_of = {d.id: d.subscriber_id for d in storage.pending_deliveries()}
+    writer = storage.ledger_writer()
+    try:
+        writer.claim([(ids[0], "r", "<0@x>"), (ids[1], "r", "<1@x>"), (ids[4], "r", "<4@x>")], empty=[ids[2]])
+        writer.accepted([ids[0]], T0)
+        storage.delivery_refused(ids[1], subscriber_of[ids[1]], "550 no such user")
+        storage.unsubscribe(subscriber_of[ids[3]], T0)  # its delivery is skipped
+        assert storage.recover_deliveries() == 1  # a sender died after SMTP: pending again, in doubt
+        writer.claim([(ids[4], "r", "<4@x>")])
+        writer.accepted([ids[4]], T0)
+    finally:
+        writer.close()
     later = T0 + dt.timedelta(hours=1)
     storage.create_run("manual:two", "daily", "manual", "23 November 2026, later", later)  # nothing new
     storage.finish_runs(later)

@@ -67,7 +67,7 @@ def fill(env: dict[str, str], storage: Storage) -> None:
     send_digests(env, storage)  # scans the samples and mails every confirmed reader
     storage.subscribe("waiting_for.confirmation@example.org", ("livelihoods",), "daily", t0)
     storage.unsubscribe(storage.get_subscriber_by_email("reader01@example.org").id, t0)  # type: ignore[union-attr]
-    storage.record_bounce(storage.get_subscriber_by_email("reader02@example.org").id, "550 no such user")  # type: ignore[union-attr]
+    storage.bounce(storage.get_subscriber_by_email("reader02@example.org").id, "550 no such user")  # type: ignore[union-attr]
     # Something new, a run planned, and its sender dying after handing one message over.
     (Path(env["FEEDSVC_CONTENT_DIR"]) / "later.txt").write_text(
         "Press Releases\n\nHealth Screening Reaches Remote Villages\n\n"
@@ -78,9 +78,13 @@ def fill(env: dict[str, str], storage: Storage) -> None:
     make_ingester(load_settings(env), storage).scan()
     storage.create_run("manual:later", "weekly", "manual", "week 48 (again)", t0 + dt.timedelta(hours=2))
     first, second, *_ = storage.pending_deliveries()
-    storage.mark_delivery(first.id, "sending")
-    storage.recover_deliveries()
-    storage.mark_delivery(second.id, "failed", error="550 mailbox unavailable")
+    writer = storage.ledger_writer()
+    try:
+        writer.claim([(first.id, "r", "<first@x>"), (second.id, "r", "<second@x>")])
+    finally:
+        writer.close()
+    storage.delivery_refused(second.id, second.subscriber_id, "550 mailbox unavailable")
+    storage.recover_deliveries()  # the first was handed over when its sender died: in doubt
 
 
 def check_fits(page: Any, what: str) -> list[str]:

@@ -78,6 +78,14 @@ RETURNING d.id
 """)
 
 
+def _bounce(conn: sa.Connection, subscriber_id: int, reason: str) -> None:
+    conn.execute(S.update().where(S.c.id == subscriber_id).values(state="bounced", bounce_reason=reason))
+    # Left `pending`, its deliveries would never be sent (senders read confirmed subscribers'
+    # rows only) yet keep their runs open and the clock resuming them every minute.
+    conn.execute(DL.update().where(DL.c.subscriber_id == subscriber_id, _in(DL.c.state, SKIP.source))
+                 .values(state=SKIP.target))
+
+
 class DigestsMixin:
     # -- runs ---------------------------------------------------------------------------
 
@@ -227,11 +235,12 @@ class DigestsMixin:
         with self.begin(f"recording delivery {delivery_id} refused") as conn:
             conn.execute(DL.update().where(DL.c.id == delivery_id, _in(DL.c.state, REFUSED.source))
                          .values(state=REFUSED.target, error=reason))
-            conn.execute(S.update().where(S.c.id == subscriber_id).values(state="bounced", bounce_reason=reason))
-            # Left `pending`, they would never be sent (senders read confirmed subscribers' rows
-            # only) yet keep their runs open and the clock resuming them every minute.
-            conn.execute(DL.update().where(DL.c.subscriber_id == subscriber_id, _in(DL.c.state, SKIP.source))
-                         .values(state=SKIP.target))
+            _bounce(conn, subscriber_id, reason)
+
+    def bounce(self: Storage, subscriber_id: int, reason: str) -> None:
+        """The address cannot receive mail (a refusal, a bounce message, the operator): mail it no more."""
+        with self.begin(f"recording subscriber {subscriber_id} bounced") as conn:
+            _bounce(conn, subscriber_id, reason)
 
     def delivery_in_doubt(self: Storage, delivery_id: int) -> None:
         """IN_DOUBT: no answer after the message was handed over; sent again, flagged."""
