@@ -7,7 +7,9 @@ feedgen does the writing; this module owns its traps (see shared/NOTES.md):
   second from every string we hand it;
 - `content(type="CDATA")` writes an invalid type: we send `type="html"` (escaped paragraphs, or a Markdown
   release's sanitised HTML);
-- 1.0.0 drops `rel` from entry links (a shadowed loop variable): an entry extension puts it back.
+- 1.0.0 drops `rel` from entry links (a shadowed loop variable): an entry extension puts it back;
+- it cannot write a processing instruction: `<?xml-stylesheet?>` (a browser's readable page) is put
+  into the bytes right after the XML declaration (`_with_stylesheet`).
 RFC 5005 archive links go through `fg.link()` (feedgen knows the relations); `<fh:archive/>` comes from a
 feed extension, so its namespace is declared on the root and it lands before the first entry, where
 the Atom RELAX NG schema allows extension elements.
@@ -30,7 +32,8 @@ from feedsvc.model import StoredRelease
 
 __all__ = [
     "ATOM_TYPE", "EPOCH", "FH_NS", "RSS_TYPE", "FeedSpec", "build_atom", "build_opml", "build_rss",
-    "clean_text", "summarize",
+    "checked", "clean_text", "content_html", "entry_author", "entry_summary", "entry_title", "feed_updated",
+    "published_at", "summarize",
 ]
 
 FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005 §4
@@ -45,6 +48,7 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July",
 # Characters XML 1.0 forbids (and lxml raises on), plus lone surrogates, which cannot be encoded at all.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")  # RFC 3986 scheme, then no whitespace
+_PI_URI = re.compile(r'[A-Za-z][A-Za-z0-9+.\-]*:[^\s"<>]+')  # no quote, no `>`: safe in a PI
 _LANGUAGE = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*")  # atomLanguageTag in the RELAX NG schema
 
 
@@ -81,12 +85,16 @@ class FeedSpec:
     generator: str = "feedsvc"
     generator_version: str | None = None
     icon: str | None = None
+    stylesheet_url: str | None = None  # XSL named by Atom and RSS documents for browsers (links.feed_stylesheet)
 
     def __post_init__(self) -> None:
         # Caught here, once, rather than as a schema-invalid feed served to every reader.
         for name in ("feed_id", "self_url", "alternate_url", "base_url"):
             if not _URI.fullmatch(getattr(self, name)):
                 raise ValueError(f"FeedSpec.{name} is not an absolute URI: {getattr(self, name)!r}")
+        if self.stylesheet_url is not None and not _PI_URI.fullmatch(self.stylesheet_url):
+            # It goes inside a processing instruction's quoted pseudo-attribute: no quote, no `?>`.
+            raise ValueError(f"FeedSpec.stylesheet_url cannot go into <?xml-stylesheet?>: {self.stylesheet_url!r}")
         if not _LANGUAGE.fullmatch(self.language):
             raise ValueError(f"FeedSpec.language is not a language tag: {self.language!r}")
         if not self.title.strip() or not self.author_name.strip():
@@ -151,7 +159,7 @@ def _utc(when: dt.datetime, what: str) -> dt.datetime:
     return when.astimezone(dt.timezone.utc)
 
 
-def _checked(releases: Sequence[StoredRelease]) -> list[StoredRelease]:
+def checked(releases: Sequence[StoredRelease]) -> list[StoredRelease]:
     """The releases to show, after checking what readers and the W3C validator punish."""
     shown = [r for r in releases if not r.withdrawn]
     ids: set[str] = set()
@@ -171,7 +179,8 @@ def _checked(releases: Sequence[StoredRelease]) -> list[StoredRelease]:
     return shown
 
 
-def _feed_updated(shown: Sequence[StoredRelease], empty_updated: dt.datetime) -> dt.datetime:
+def feed_updated(shown: Sequence[StoredRelease], empty_updated: dt.datetime) -> dt.datetime:
+    """The feed's `updated`: its newest entry's, or `empty_updated` (never the clock)."""
     if not shown:
         return _utc(empty_updated, "empty_updated")
     return max(_utc(r.updated, "updated") for r in shown)
@@ -219,51 +228,83 @@ def _updated_line(r: StoredRelease, links: Links) -> str:
             f" (<a href=\"{href}\">what changed</a>)</p>\n")
 
 
+def _paragraphs(r: StoredRelease) -> list[str]:
+    return [p for p in (" ".join(clean_text(p).split()) for p in r.paragraphs) if p]
+
+
+def entry_summary(r: StoredRelease) -> str:
+    """One line of plain text: the first paragraph, cut; or, with no body, its place and date."""
+    paragraphs = _paragraphs(r)
+    return summarize(paragraphs[0]) if paragraphs else _dateline(r)
+
+
+def content_html(r: StoredRelease, links: Links, summary: str) -> str | None:
+    """The entry's HTML content (Atom `content`, JSON Feed `content_html`); None when the summary says all."""
+    updated_line = _updated_line(r, links)
+    body_html = clean_text(r.body_html or "").strip()
+    if body_html:
+        # A Markdown body: already sanitised (allow-listed tags, http(s)/mailto links) when parsed.
+        return updated_line + body_html
+    paragraphs = _paragraphs(r)
+    if paragraphs:
+        # Escaped here (and again by the XML writer): readers see text, never the release's markup.
+        return updated_line + "\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    if updated_line:  # no body, but the correction is still said where readers look
+        return updated_line + f"<p>{html.escape(summary)}</p>"
+    return None
+
+
+def entry_title(r: StoredRelease) -> str:
+    return clean_text(r.title).strip() or "Untitled release"
+
+
+def entry_author(r: StoredRelease, spec: FeedSpec) -> str:
+    """The byline, or the organisation: every entry names one (the validator warns otherwise)."""
+    return clean_text(r.author or "").strip() or clean_text(spec.author_name)
+
+
+def published_at(r: StoredRelease) -> dt.datetime | None:
+    """The stated date as an instant, never after `updated`; None when undated (issue 13: none invented)."""
+    if r.published is None:
+        return None
+    # `published` after `updated` would be nonsense (a stated date later than first sight):
+    # clamp published rather than move `updated`, which feed `updated` and uniqueness rest on.
+    return min(_utc(r.published, "published"), _utc(r.updated, "updated"))
+
+
 def _add_entries(fg: FeedGenerator, spec: FeedSpec, shown: Sequence[StoredRelease],
                  topic_titles: Mapping[str, str], *, rss: bool) -> None:
     links = Links(spec.base_url)
     for r in shown:
         fe = fg.add_entry(order="append")  # the caller sorted newest first; feedgen would reverse it
         fe.id(clean_text(r.atom_id))  # also the RSS guid, isPermaLink="false"
-        title = clean_text(r.title).strip() or "Untitled release"
+        title = entry_title(r)
         # RSS has no type attribute and readers render title and description as HTML: escaped
         # once more, they show the release's characters (`<script>` as text). Atom says type="text".
         fe.title(html.escape(title, quote=False) if rss else title)
         updated = _utc(r.updated, "updated")
         fe.updated(updated)
-        # `published` after `updated` would be nonsense (a stated date later than first sight):
-        # clamp published rather than move `updated`, which feed `updated` and uniqueness rest on.
-        if r.published is not None:
-            fe.published(min(_utc(r.published, "published"), updated))
+        published = published_at(r)
+        if published is not None:
+            fe.published(published)
         elif rss:
             # Issue 13: an undated release has no Atom `published` (no date is invented); RSS
             # readers sort on pubDate, which is the instant it was first seen, as is true.
             fe.pubDate(_utc(r.first_seen, "first_seen"))
-        author = clean_text(r.author or "").strip() or clean_text(spec.author_name)
-        fe.author(name=author)  # every entry names one: the validator warns otherwise
+        author = entry_author(r, spec)
+        fe.author(name=author)
         if rss:
             fe.dc.dc_creator(author)  # RSS <author> must be an email address; dc:creator takes a name
         for slug in r.topics:
             fe.category(term=clean_text(slug), label=clean_text(topic_titles.get(slug, slug)))
-        paragraphs = [" ".join(clean_text(p).split()) for p in r.paragraphs]
-        paragraphs = [p for p in paragraphs if p]
-        summary = summarize(paragraphs[0]) if paragraphs else _dateline(r)
+        summary = entry_summary(r)
         if rss:
             fe.description(html.escape(summary, quote=False))
         else:
             fe.summary(summary, type="text")
-        updated_line = _updated_line(r, links)
-        body_html = clean_text(r.body_html or "").strip()
-        if body_html:
-            # A Markdown body: already sanitised (allow-listed tags, http(s)/mailto links) when
-            # parsed; the XML writer escapes it once, as type="html" requires.
-            fe.content(updated_line + body_html, type="html")
-        elif paragraphs:
-            # Escaped here, escaped again by the XML writer: readers see text, never the release's markup.
-            fe.content(updated_line + "\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs),
-                       type="html")
-        elif updated_line:  # no body, but the correction is still said where readers look
-            fe.content(updated_line + f"<p>{html.escape(summary)}</p>", type="html")
+        content = content_html(r, links, summary)
+        if content is not None:  # the XML writer escapes it once, as type="html" requires
+            fe.content(content, type="html")
         fe.link(href=links.release(clean_text(r.id)), rel="alternate", type="text/html")
 
 
@@ -284,16 +325,16 @@ def build_atom(
     nothing is shown. `prev_archive`/`next_archive`/`current` are RFC 5005 links; `is_archive` adds
     `<fh:archive/>`. Raises ValueError on a naive datetime, a duplicate atom_id or `updated` instant.
     """
-    shown = _checked(releases)
+    shown = checked(releases)
     links: list[tuple[str, str, str | None]] = []
     for href, rel in ((current, "current"), (prev_archive, "prev-archive"), (next_archive, "next-archive")):
         if href:
             links.append((href, rel, ATOM_TYPE))
-    fg = _generator(spec, _feed_updated(shown, empty_updated), ATOM_TYPE, links)
+    fg = _generator(spec, feed_updated(shown, empty_updated), ATOM_TYPE, links)
     if is_archive:
         fg.register_extension("feedsvc_fh", _ArchiveMarker, None, atom=True, rss=False)
     _add_entries(fg, spec, shown, topic_titles, rss=False)
-    return bytes(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True))
+    return _with_stylesheet(bytes(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)), spec)
 
 
 def build_rss(
@@ -307,14 +348,25 @@ def build_rss(
 
     guid = atom_id (isPermaLink="false"), lastBuildDate = newest `updated`, author as dc:creator.
     """
-    shown = _checked(releases)
-    fg = _generator(spec, _feed_updated(shown, empty_updated), RSS_TYPE, [])
+    shown = checked(releases)
+    fg = _generator(spec, feed_updated(shown, empty_updated), RSS_TYPE, [])
     fg.load_extension("dc", atom=False, rss=True)
     if spec.hub_url:
         fg.register_extension("feedsvc_hub", _RssHub, None, atom=False, rss=True)
         fg.feedsvc_hub.hub_url = clean_text(spec.hub_url)
     _add_entries(fg, spec, shown, topic_titles, rss=True)
-    return bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True))
+    return _with_stylesheet(bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)), spec)
+
+
+def _with_stylesheet(document: bytes, spec: FeedSpec) -> bytes:
+    """`document` with `<?xml-stylesheet?>` right after its XML declaration (feedgen cannot write one)."""
+    if spec.stylesheet_url is None:
+        return document
+    declaration, sep, rest = document.partition(b"?>\n")
+    if not declaration.startswith(b"<?xml ") or not sep:  # a feedgen change must fail loudly, not silently
+        raise ValueError("feed document does not start with an XML declaration")
+    pi = f'<?xml-stylesheet type="text/xsl" href="{spec.stylesheet_url}"?>\n'.encode()
+    return declaration + sep + pi + rest
 
 
 def build_opml(title: str, feeds: Sequence[tuple[str, str, str]]) -> bytes:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:  # only typed here: feeds.py imports this module, and must stay free of itsdangerous
     from .tokens import Tokens
 
 ALL = "all"  # the feed of every release; its page is the home page
-FEED_FORMATS = ("atom", "rss")
+FEED_FORMATS = ("atom", "rss", "json")  # JSON Feed 1.1 at .json
+# Paths whose last segment is a signed token (a subscriber's own links): never for crawlers.
+TOKEN_PATHS = ("/confirm/", "/preferences/", "/unsubscribe/", "/digests/")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +64,24 @@ class Links:
 
     def opml(self) -> str:
         return f"{self.base_url}/feeds.opml"
+
+    def feed_stylesheet(self) -> str:
+        """The XSL stylesheet Atom and RSS documents name, so a browser shows a readable page."""
+        return f"{self.base_url}/feeds/feed.xsl"
+
+    # -- for crawlers ------------------------------------------------------------------------
+
+    def sitemap(self) -> str:
+        return f"{self.base_url}/sitemap.xml"
+
+    def sitemap_page(self, page: int) -> str:
+        """Part `page` (1 is the oldest releases) of a sitemap too big for one file."""
+        return f"{self.base_url}/sitemaps/{page}.xml"
+
+    def private_paths(self) -> list[str]:
+        """Paths robots.txt keeps crawlers out of: the admin and every signed link (under any prefix)."""
+        prefix = urlsplit(self.base_url).path
+        return [f"{prefix}/admin", *(prefix + p for p in TOKEN_PATHS)]
 
     # -- signed links in emails ----------------------------------------------------------
 

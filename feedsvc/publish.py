@@ -19,7 +19,8 @@ from . import __version__
 from .clock import SYSTEM_CLOCK, Clock
 from .config import Settings
 from .feeds import FeedSpec, build_atom, build_opml, build_rss
-from .links import ALL, Links
+from .jsonfeed import JSON_FEED_TYPE, build_json_feed
+from .links import ALL, FEED_FORMATS, Links
 from .model import StoredRelease
 from .storage import Storage
 from .storage.feeds import FeedDocument, make_etag
@@ -31,6 +32,7 @@ PAGE_SIZE = 50
 ATOM = "application/atom+xml; charset=utf-8"
 RSS = "application/rss+xml; charset=utf-8"
 OPML = "text/x-opml; charset=utf-8"
+JSON_FEED = JSON_FEED_TYPE  # JSON is UTF-8 by definition (RFC 8259 §8.1): no charset parameter
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,7 +89,8 @@ class Publisher:
             feed_id=f"tag:{self.settings.tag_authority},{self.tag_date()}:feed/{info.slug}",
             title=info.title, subtitle=info.subtitle, self_url=self_url, alternate_url=self.links.topic(info.slug),
             base_url=self.links.base_url, author_name=self.settings.organisation, language=self.settings.language,
-            hub_url=self.settings.websub_hub, generator="feedsvc", generator_version=__version__)
+            hub_url=self.settings.websub_hub, generator="feedsvc", generator_version=__version__,
+            stylesheet_url=self.links.feed_stylesheet())
 
     def feed_url(self, slug: str, ext: str = "atom") -> str:
         return self.links.feed(slug, ext)
@@ -132,16 +135,19 @@ class Publisher:
             is_archive=True)
 
     def build(self, slug: str, taxonomy: Taxonomy) -> list[FeedDocument]:
-        """The topic's current Atom and RSS documents, built and not stored ([] for an unknown topic)."""
+        """The topic's current Atom, RSS and JSON documents, built and not stored ([] for an unknown topic)."""
         info = self.feed_info(slug, taxonomy)
         if info is None:
             return []
-        # One read of the newest releases serves both the Atom and the RSS document.
+        # One read of the newest releases serves the Atom, RSS and JSON documents.
         releases = self.storage.list_releases(None if slug == ALL else slug, limit=PAGE_SIZE)
         atom, newest = self.current_atom(info, taxonomy, releases)
         rss = build_rss(self.spec(info, self.feed_url(slug, "rss")), releases, topic_titles=taxonomy.titles)
+        json_feed = build_json_feed(self.spec(info, self.feed_url(slug, "json")), releases,
+                                    topic_titles=taxonomy.titles)
         return [FeedDocument(f"{slug}.atom", make_etag(atom), newest, ATOM, atom),
-                FeedDocument(f"{slug}.rss", make_etag(rss), newest, RSS, rss)]
+                FeedDocument(f"{slug}.rss", make_etag(rss), newest, RSS, rss),
+                FeedDocument(f"{slug}.json", make_etag(json_feed), newest, JSON_FEED, json_feed)]
 
     def rebuild(self, slugs: Iterable[str]) -> list[str]:
         """Rebuild and store the feeds of these topics, ping the hub; return the names whose bytes changed."""
@@ -172,7 +178,7 @@ class Publisher:
     def _fingerprint(self, taxonomy: Taxonomy) -> str:
         s = self.settings
         return hashlib.sha256("\x1f".join([
-            __version__, s.base_url, s.tag_authority, s.organisation, s.language,
+            __version__, *FEED_FORMATS, s.base_url, s.tag_authority, s.organisation, s.language,
             s.websub_hub or "", taxonomy.digest]).encode()).hexdigest()
 
     def needs_full_rebuild(self) -> bool:
@@ -185,7 +191,7 @@ class Publisher:
         if self.storage.get_meta("feeds_fingerprint") == fingerprint:
             return []
         changed = self.rebuild([ALL, *taxonomy.slugs])
-        keep = {f"{slug}.{ext}" for slug in (ALL, *taxonomy.slugs) for ext in ("atom", "rss")}
+        keep = {f"{slug}.{ext}" for slug in (ALL, *taxonomy.slugs) for ext in FEED_FORMATS}
         self.storage.delete_feed_documents(keep)
         self.storage.set_meta("feeds_fingerprint", fingerprint)
         return changed

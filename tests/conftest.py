@@ -17,9 +17,26 @@ SAMPLES = ROOT / "data" / "releases"
 TOPICS = ROOT / "data" / "topics.toml"
 # The Atom RELAX NG schema (RFC 4287, appendix B), kept in the repository: tests read nothing outside it.
 ATOM_RNG = ROOT / "tests" / "atom.rng"
+# JSON Feed 1.1, written from https://www.jsonfeed.org/version/1.1/ (no official schema exists).
+JSONFEED_SCHEMA = ROOT / "tests" / "jsonfeed-1.1.schema.json"
 PG_URL = os.environ.get("FEEDSVC_TEST_DATABASE_URL", "")
 # CI sets this: there a missing PostgreSQL or chromium is a failure, not a skip.
 REQUIRE_ALL = os.environ.get("FEEDSVC_REQUIRE_ALL") == "1"
+
+
+def jsonfeed_validator():  # type: ignore[no-untyped-def]
+    """A validator of JSON Feed 1.1 that also checks `date-time` and `uri-reference` formats."""
+    import json
+
+    import jsonschema
+
+    schema = json.loads(JSONFEED_SCHEMA.read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    checker = cls.FORMAT_CHECKER
+    # Without rfc3339-validator / rfc3986-validator jsonschema skips these formats silently.
+    assert {"date-time", "uri-reference"} <= set(checker.checkers), "install the test extra"
+    return cls(schema, format_checker=checker)
 
 
 def skip_or_fail(reason: str) -> None:

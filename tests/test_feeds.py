@@ -335,3 +335,33 @@ def test_any_text_gives_a_valid_feed(rng: etree.RelaxNG, titles: list[str], para
     assert_rng_valid(rng, data)  # etree.fromstring raises if it is not well-formed
     parsed_ok(data)
     parsed_ok(build_rss(SPEC, releases, topic_titles=TITLES))
+
+
+# --- the browser's stylesheet ---------------------------------------------------------------------
+
+XSL = "https://example.org/feeds/feed.xsl"
+
+
+def test_stylesheet_instruction_follows_the_declaration_and_keeps_feeds_valid(rng: etree.RelaxNG) -> None:
+    spec = dataclasses.replace(SPEC, stylesheet_url=XSL)
+    pi = f'<?xml-stylesheet type="text/xsl" href="{XSL}"?>'.encode()
+    for data in (build_atom(spec, RELEASES, topic_titles=TITLES),
+                 build_atom(spec, RELEASES, topic_titles=TITLES, is_archive=True,
+                            current="https://example.org/feeds/all.atom"),
+                 build_rss(spec, RELEASES, topic_titles=TITLES)):
+        assert data.split(b"\n")[:2] == [b"<?xml version='1.0' encoding='UTF-8'?>", pi]
+        doc = etree.fromstring(data)
+        instruction = doc.getprevious()
+        assert isinstance(instruction, etree._XSLTProcessingInstruction) and instruction.get("href") == XSL
+        parsed_ok(data)
+    assert_rng_valid(rng, build_atom(spec, RELEASES, topic_titles=TITLES))
+    # The entries are untouched: only the instruction differs from a feed without it.
+    without = build_atom(SPEC, RELEASES, topic_titles=TITLES)
+    assert build_atom(spec, RELEASES, topic_titles=TITLES).replace(pi + b"\n", b"") == without
+
+
+@pytest.mark.parametrize("bad", ['https://example.org/x".xsl', "https://example.org/?>x.xsl",
+                                 "/feeds/feed.xsl", "https://example.org/a b.xsl"])
+def test_a_stylesheet_url_that_cannot_go_into_the_instruction_is_refused(bad: str) -> None:
+    with pytest.raises(ValueError, match="stylesheet_url"):
+        dataclasses.replace(SPEC, stylesheet_url=bad)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from feedsvc.links import ALL, Links
@@ -61,8 +63,10 @@ def test_links_without_tokens_make_every_unsigned_url_and_refuse_signed_ones() -
 
 
 def test_an_unknown_feed_format_is_refused() -> None:
-    with pytest.raises(ValueError, match="json"):
-        Links("https://example.org").feed(ALL, "json")
+    links = Links("https://example.org")
+    assert links.feed(ALL, "json") == "https://example.org/feeds/all.json"  # JSON Feed 1.1 (issue 17)
+    with pytest.raises(ValueError, match="yaml"):
+        links.feed(ALL, "yaml")
 
 
 def test_feeds_take_every_link_from_links_under_a_path_prefix(storage, content_dir, topics_file, clock) -> None:  # type: ignore[no-untyped-def]
@@ -86,3 +90,7 @@ def test_feeds_take_every_link_from_links_under_a_path_prefix(storage, content_d
     opml = services.publisher.opml(services.taxonomy()).decode()
     assert 'xmlUrl="https://example.org/press/feeds/all.atom"' in opml
     assert 'htmlUrl="https://example.org/press/topics/' in opml
+    assert b'href="https://example.org/press/feeds/feed.xsl"?>' in storage.get_feed_document("all.rss").body
+    json_feed = json.loads(storage.get_feed_document("all.json").body)
+    assert json_feed["feed_url"] == "https://example.org/press/feeds/all.json"
+    assert {i["url"] for i in json_feed["items"]} == {e.link for e in parsed.entries}

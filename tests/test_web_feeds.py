@@ -29,6 +29,11 @@ def relaxng() -> etree.RelaxNG:
 
 @pytest.fixture
 def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path) -> dict[str, str]:
+    return web_env(db_url, content_dir, topics_file, tmp_path)
+
+
+def web_env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path) -> dict[str, str]:
+    """The app's environment over the test's database and folders (feeds rechecked on every request)."""
     return {"DATABASE_URL": db_url, "SECRET_KEY": "test-secret-padded-to-32-characters-or-more", "FEEDSVC_BASE_URL": BASE,
             "FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_TOPICS": str(topics_file),
             "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_FEED_RECHECK": "0",
@@ -255,7 +260,9 @@ def test_hostile_content_gives_valid_escaped_feeds(env, storage, content_dir, re
     archived = []
     prev = next(link.href for link in parsed.feed.links if link.rel == "prev-archive")
     while prev:
-        archive = check_atom(client.get(prev.removeprefix(BASE)).data, prev, relaxng)
+        body = client.get(prev.removeprefix(BASE)).data
+        assert body.split(b"\n")[1] == f'<?xml-stylesheet type="text/xsl" href="{BASE}/feeds/feed.xsl"?>'.encode()
+        archive = check_atom(body, prev, relaxng)
         archived += archive.entries
         prev = next((link.href for link in archive.feed.links if link.rel == "prev-archive"), None)
     assert archived
@@ -271,7 +278,7 @@ def _surfaces(client, storage, topics) -> dict[str, str]:  # type: ignore[no-unt
     """Every page, feed and archive page a reader can reach for these topics, by path."""
     out: dict[str, str] = {}
     for slug in ("all", *topics):
-        for ext in ("atom", "rss"):
+        for ext in ("atom", "rss", "json"):
             out[f"/feeds/{slug}.{ext}"] = client.get(f"/feeds/{slug}.{ext}").get_data(as_text=True)
         prev = next((link.get("href") for link in etree.fromstring(out[f"/feeds/{slug}.atom"].encode())
                      .findall(f"{ATOM_NS}link") if link.get("rel") == "prev-archive"), None)
@@ -282,6 +289,7 @@ def _surfaces(client, storage, topics) -> dict[str, str]:  # type: ignore[no-unt
             prev = next((link.get("href") for link in etree.fromstring(page.data).findall(f"{ATOM_NS}link")
                          if link.get("rel") == "prev-archive"), None)
     out["/"] = client.get("/").get_data(as_text=True)
+    out["/sitemap.xml"] = client.get("/sitemap.xml").get_data(as_text=True)
     for slug in topics:
         pages = max(1, -(-storage.count_releases(slug) // 30))
         for n in range(1, pages + 1):
@@ -309,7 +317,7 @@ def test_a_withdrawn_release_is_gone_everywhere_and_comes_back_at_its_address(  
         return {path for path, text in surfaces.items() if r.atom_id in text or f"/releases/{r.id}" in text}
 
     before = _surfaces(client, storage, r.topics)
-    assert {"/feeds/archive/all/1.atom"} <= mentions(before)
+    assert {"/feeds/archive/all/1.atom", "/sitemap.xml"} <= mentions(before)
     assert r.id in {x.id for x in storage.releases_between(0, storage.max_seq())}
 
     old.rename(tmp_path / "old.md")  # its file is gone: withdrawn

@@ -22,6 +22,7 @@ from .feeds import FeedDocumentsMixin
 from .limits import LimitsMixin
 from .releases import ReleasesMixin
 from .schema import Base
+from .stamps import StampsMixin
 from .subscribers import SubscribersMixin
 from .versions import VersionsMixin
 
@@ -97,8 +98,8 @@ def make_engine(url: str) -> Engine:
                             connect_args={"prepare_threshold": None})
 
 
-class Storage(ReleasesMixin, VersionsMixin, FeedDocumentsMixin, SubscribersMixin, DigestsMixin, LimitsMixin,
-              ConfirmationsMixin):
+class Storage(ReleasesMixin, VersionsMixin, StampsMixin, FeedDocumentsMixin, SubscribersMixin, DigestsMixin,
+              LimitsMixin, ConfirmationsMixin):
     """The database: opened from a URL, closed with close()."""
 
     def __init__(self, url: str) -> None:

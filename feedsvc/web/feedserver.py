@@ -3,6 +3,10 @@
 Feeds are requested far more often than anything else (every reader polls every feed every 15–60
 minutes), so this path bypasses the framework. The bytes come from the database, built once by
 the publisher, so every web process serves the same bytes under the same ETag.
+
+A browser opening an Atom or RSS feed gets the same bytes as `application/xml`: Chromium and
+Firefox show `application/atom+xml` and `rss+xml` as text (or download them) without running the
+feed's `<?xml-stylesheet?>`, and with `application/xml` they render its readable page (issue 17).
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ class _Doc:
     gz_body: bytes
     headers: list[tuple[str, str]]  # shared by 200 and 304
     gz_headers: list[tuple[str, str]]
+    # Atom and RSS only: the same, as application/xml, for a browser's page load.
+    page_headers: list[tuple[str, str]] | None = None
+    gz_page_headers: list[tuple[str, str]] | None = None
 
 
 def _etag_matches(header: str, doc: _Doc) -> bool:
@@ -55,6 +62,14 @@ def _not_modified_since(header: str, doc: _Doc) -> bool:
     except (TypeError, ValueError, IndexError, OverflowError):
         return False
     return int(doc.last_modified) <= since
+
+
+_FEED_TYPES = ("application/atom+xml", "application/rss+xml")
+
+
+def _wants_page(accept: str) -> bool:
+    """A browser's page load (text/html first in its Accept), not a feed reader naming feed types."""
+    return "text/html" in accept and "atom+xml" not in accept and "rss+xml" not in accept
 
 
 def _accepts_gzip(header: str) -> bool:
@@ -107,11 +122,18 @@ class FeedServer:
         gz = gzip.compress(body, compresslevel=9, mtime=0)  # mtime=0: the same bytes in every process
         gz_etag = etag[:-1] + '-gzip"'
         lm = format_datetime(dt.datetime.fromtimestamp(int(last_modified), dt.timezone.utc), usegmt=True)
-        common = [("Content-Type", content_type), ("Last-Modified", lm),
-                  ("Cache-Control", f"public, max-age={self.max_age}"), ("Vary", "Accept-Encoding"),
-                  *self.extra]
-        return _Doc(etag, gz_etag, last_modified, body, gz,
-                    [("ETag", etag), *common], [("ETag", gz_etag), ("Content-Encoding", "gzip"), *common])
+        xml_feed = content_type.startswith(_FEED_TYPES)
+        vary = "Accept-Encoding, Accept" if xml_feed else "Accept-Encoding"
+        rest = [("Last-Modified", lm), ("Cache-Control", f"public, max-age={self.max_age}"), ("Vary", vary),
+                *self.extra]
+        common = [("Content-Type", content_type), *rest]
+        doc = _Doc(etag, gz_etag, last_modified, body, gz,
+                   [("ETag", etag), *common], [("ETag", gz_etag), ("Content-Encoding", "gzip"), *common])
+        if not xml_feed:
+            return doc
+        page = [("Content-Type", "application/xml; charset=utf-8"), *rest]
+        return dataclasses.replace(doc, page_headers=[("ETag", etag), *page],
+                                   gz_page_headers=[("ETag", gz_etag), ("Content-Encoding", "gzip"), *page])
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -138,6 +160,8 @@ class FeedServer:
             return self.app(environ, start_response)  # archives, OPML, and the proper 404 page
         gz = _accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
         headers = doc.gz_headers if gz else doc.headers
+        if doc.page_headers is not None and _wants_page(environ.get("HTTP_ACCEPT", "")):
+            headers = (doc.gz_page_headers if gz else doc.page_headers) or headers
         inm = environ.get("HTTP_IF_NONE_MATCH")
         ims = environ.get("HTTP_IF_MODIFIED_SINCE")
         # RFC 9110 §13.1.3: If-Modified-Since is ignored when If-None-Match is present.

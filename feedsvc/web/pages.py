@@ -9,7 +9,7 @@ import re
 from flask import Blueprint, Flask, Response, abort, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from .. import history
+from .. import history, structured
 from ..links import ALL
 from ..model import DatabaseUnavailable
 from ..publish import ATOM, OPML
@@ -39,7 +39,8 @@ def _feed_links(*slugs: str) -> list[dict[str, str]]:
     for slug in dict.fromkeys([*slugs, ALL]):
         topic = taxonomy.by_slug(slug)
         title = "All press releases" if slug == ALL else (topic.title if topic else slug)
-        links.append({"slug": slug, "title": title, "href": f"/feeds/{slug}.atom"})
+        links.append({"slug": slug, "title": title, "href": f"/feeds/{slug}.atom",
+                      "json_href": f"/feeds/{slug}.json"})
     return links
 
 
@@ -79,7 +80,9 @@ def release(release_id: str) -> str | tuple[str, int]:
         # notice names the release but not its text; if the text returns, so does this page.
         return render_template("withdrawn.html", release=r, feeds=_feed_links()), 410
     taxonomy = s.taxonomy()
-    return render_template("release.html", release=r, titles=taxonomy.titles,
+    article = structured.news_article(r, links=s.links, organisation=s.settings.organisation,
+                                      language=s.settings.language, topic_titles=taxonomy.titles)
+    return render_template("release.html", release=r, titles=taxonomy.titles, article=article,
                            feeds=_feed_links(*r.topics))
 
 
@@ -97,7 +100,8 @@ def release_history(release_id: str) -> str | tuple[str, int]:
                            feeds=_feed_links(*r.topics))
 
 
-def _conditional(body: bytes, mimetype: str) -> Response:
+def conditional(body: bytes, mimetype: str) -> Response:
+    """`body` with a strong ETag and public max-age (the feeds'), or a 304 when the client has it."""
     resp = Response(body, mimetype=mimetype)
     resp.set_etag(hashlib.sha256(body).hexdigest()[:32])
     resp.cache_control.public = True
@@ -114,10 +118,10 @@ def archive(slug: str, page: int) -> Response:
     body = publisher.archive_atom(info, page, taxonomy) if info else None
     if body is None:
         abort(404, description="There is no such feed archive page.")
-    return _conditional(body, ATOM.split(";")[0])
+    return conditional(body, ATOM.split(";")[0])
 
 
-@bp.get("/feeds/<slug>.<any(atom, rss):ext>")
+@bp.get("/feeds/<slug>.<any(atom, rss, json):ext>")
 def feed(slug: str, ext: str) -> Response:
     """Reached only when the feed server has no built document: unknown topic, or not built yet."""
     s = services()
@@ -140,7 +144,7 @@ def feed(slug: str, ext: str) -> Response:
 @bp.get("/feeds.opml")
 def opml() -> Response:
     s = services()
-    return _conditional(s.publisher.opml(s.taxonomy()), OPML.split(";")[0])
+    return conditional(s.publisher.opml(s.taxonomy()), OPML.split(";")[0])
 
 
 def register_errors(app: Flask) -> None:
