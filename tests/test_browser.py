@@ -263,3 +263,43 @@ def test_a_corrected_release_shows_its_history_on_a_phone(chromium, served, stor
     assert_fits(page, "the history page")
     page.screenshot(path=str(tmp_path / "history.png"), full_page=True)
     context.close()
+
+
+HOSTILE_TITLE = "Border Update <script>alert(1)</script> & Friends"
+
+
+def test_a_feed_opened_in_the_browser_is_a_readable_page_that_says_how_to_subscribe(  # type: ignore[no-untyped-def]
+        chromium, served, storage, content_dir, tmp_path) -> None:
+    (content_dir / "browser.txt").write_text(LISTING, encoding="utf-8")
+    (content_dir / "hostile.txt").write_text(
+        f"{HOSTILE_TITLE}\n\nAnkara – Migrants & refugees crossed the border; <b>bold</b> text.\n", encoding="utf-8")
+    make_ingester(load_settings(served), storage).scan()
+    base = served["FEEDSVC_BASE_URL"]
+    _, browser = chromium
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    for path in ("/feeds/all.atom", "/feeds/all.rss"):
+        response = page.goto(base + path)
+        assert response is not None and response.status == 200
+        assert response.headers["content-type"] == "application/xml; charset=utf-8"  # a page load
+        # What the XSL made of the feed: its title, how to subscribe, and its entries as links.
+        # (Chromium 156 lays a notice that it will drop XSLT over the page's top: see the screenshot.)
+        assert page.get_by_role("heading", name="IOM Turkey: all press releases").is_visible(), path
+        assert page.get_by_role("heading", name="This is a news feed: follow it in a feed reader").is_visible()
+        assert page.locator("code").inner_text() == base + path  # the address to copy into a reader
+        assert page.get_by_text("Prefer email?").is_visible()
+        for title in (HEALTH, BORDERS, HOSTILE_TITLE):
+            link = page.get_by_role("link", name=title, exact=True)
+            assert link.is_visible(), (path, title)
+        assert page.locator("ul.entries > li").count() == storage.count_releases()
+        assert page.locator("script").count() == 0 and dialogs == []  # the release's markup stayed text
+        assert_fits(page, f"the page of {path}")
+        page.screenshot(path=str(tmp_path / f"feed-{path.rsplit('.', 1)[1]}.png"))  # what opening it shows
+        # Its link to the site leads where email subscriptions are made.
+        page.get_by_role("link", name="the website’s page for these press releases").click()
+        page.wait_for_url(base + "/")
+        assert page.get_by_role("button", name="Get the weekly email").is_visible()
+    print(f"\nscreenshots: {tmp_path / 'feed-atom.png'} {tmp_path / 'feed-rss.png'}")
+    context.close()
