@@ -15,6 +15,7 @@ import socket
 import ssl
 import subprocess
 import threading
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -54,12 +55,19 @@ class RecordingHandler:
         self.drop_after_data: set[str] = set()  # recipients whose DATA is recorded, then the line cut
         self.max_per_connection: int | None = None  # 421 at MAIL past this many on one connection
         self.mail_commands = 0
+        # Called in the server's thread at ("connect", n), ("mail", n) and ("data", n) (the n-th of
+        # each since start), before the server answers: a test can act at an exact point of a
+        # conversation, e.g. kill the sending process just before it hears "250" after DATA.
+        self.on_event: Callable[[str, int], None] | None = None
 
     async def handle_MAIL(self, server: SMTP, session: Any, envelope: Any, address: str,
                           mail_options: list[str]) -> str:
         with self.lock:
             self.mail_commands += 1
+            n = self.mail_commands
             reply = self.mail_replies.pop(0) if self.mail_replies else None
+        if self.on_event is not None:
+            self.on_event("mail", n)
         if reply is not None:
             return reply
         count = getattr(session, "transactions", 0)
@@ -88,7 +96,10 @@ class RecordingHandler:
                             getattr(server, "connection_number", 0), tuple(envelope.mail_options))
         with self.lock:
             self.messages.append(received)
+            n = len(self.messages)
             self.arrived.notify_all()
+        if self.on_event is not None:
+            self.on_event("data", n)
         if self.drop_after_data.intersection(envelope.rcpt_tos):
             # Stored, but the client never hears so: the case a mailer must report as in doubt.
             assert server.transport is not None
@@ -113,6 +124,9 @@ class _CountingController(Controller):
         smtp = super().factory()
         self.connections += 1
         smtp.connection_number = self.connections  # type: ignore[attr-defined]
+        hook = getattr(self.handler, "on_event", None)
+        if hook is not None:
+            hook("connect", self.connections)
         return smtp
 
 
