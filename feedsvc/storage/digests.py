@@ -181,16 +181,25 @@ class DigestsMixin:
     def sender_lock(self: Storage) -> Iterator[bool]:
         """Held by the one process sending digests; released by the OS or database if it dies."""
         if self.dialect == "postgresql":
-            with self.engine.connect() as conn:
+            try:
+                conn = self.engine.connect()
                 got = bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"),
                                         {"k": SENDER_LOCK}).scalar())
                 conn.commit()
+            except SQLAlchemyError as exc:
+                raise self.error("taking the sender lock", exc) from exc
+            try:
+                yield got
+            finally:
                 try:
-                    yield got
-                finally:
                     if got:
                         conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": SENDER_LOCK})
                         conn.commit()
+                    conn.close()
+                except SQLAlchemyError:
+                    # The database went away mid-send: the lock ended with its session. Dropping
+                    # the connection (never back to the pool) makes sure no session keeps it.
+                    conn.invalidate()
             return
         database = self.engine.url.database or ""
         path = (database if database and database != ":memory:" else "/tmp/feedsvc") + ".send-lock"
