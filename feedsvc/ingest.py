@@ -22,9 +22,18 @@ from .folder import (
     read_all,
     under,
 )
-from .model import ConfigError, ParseError, ParseWarning, Release, StorageError, shown
+from .instants import Stamps
+from .model import (
+    ConfigError,
+    FileOutcome,
+    ParseError,
+    ParseWarning,
+    Release,
+    ScanSummary,
+    StorageError,
+    shown,
+)
 from .storage import Storage
-from .storage.releases import FileOutcome, ScanSummary, Stamps
 from .taxonomy_keeper import TaxonomyKeeper
 from .topics import Taxonomy, classify
 

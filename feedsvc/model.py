@@ -8,7 +8,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from typing import Any, Literal
+from typing import Any, Final, Generic, Literal, TypeVar, get_args
 
 
 class FeedsvcError(Exception):
@@ -183,6 +183,10 @@ class StoredRelease:
         return " ".join(self.paragraphs)
 
     @property
+    def state(self) -> ReleaseState:
+        return "withdrawn" if self.withdrawn else "live"
+
+    @property
     def order_key(self) -> tuple[dt.date, dt.datetime, str]:
         """Newest first when sorted in reverse; storage's ORDER BY is the same key (`sort_day`)."""
         return sort_day(self.date, self.first_seen), self.first_seen, self.id
@@ -208,16 +212,50 @@ def sort_day(date: dt.date | None, first_seen: dt.datetime) -> dt.date:
     """The day a release is listed under: its stated date, else the (UTC) day it was first seen.
 
     Issue 13: every list is newest day first, then, within a day, the release first seen last
-    first. `first_seen` instants are handed out newest first in listing order (storage's
+    first. `first_seen` instants are handed out newest first in listing order (instants.py's
     `Stamps`), so releases of one listing seen at once keep listing order (position 0 first).
     """
     return date if date is not None else first_seen.astimezone(dt.UTC).date()
 
 
-FREQUENCIES = ("daily", "weekly")
+# -- states and their named transitions ----------------------------------------------------
+
+State = TypeVar("State", bound=str)
+
+
+@dataclasses.dataclass(frozen=True)  # no slots: a subclass (LedgerStep) adds a field
+class Transition(Generic[State]):
+    """One named move of a state machine: a row in one of `source` moves to `target`."""
+
+    name: str
+    source: tuple[State, ...]
+    target: State
+
+
+def parse_state(value: str, states: tuple[State, ...]) -> State:
+    """`value` as one of `states` (a stored string read back); ValueError when it is none of them."""
+    for state in states:
+        if state == value:
+            return state
+    raise ValueError(f"unknown state {value!r}: expected one of {', '.join(states)}")
+
+
+Frequency = Literal["daily", "weekly"]
+FREQUENCIES: Final[tuple[Frequency, ...]] = get_args(Frequency)
+
+# A digest run is planned by the clock for its period, or asked for by the operator.
+RunKind = Literal["scheduled", "manual"]
+
+# A release is live while some file holds it; it is withdrawn (never deleted) when none does,
+# and revived if a file holds it again (storage/releases.py, which stores the state as withdrawn_at).
+ReleaseState = Literal["live", "withdrawn"]
+WITHDRAW: Final[Transition[ReleaseState]] = Transition("withdraw", ("live",), "withdrawn")
+REVIVE: Final[Transition[ReleaseState]] = Transition("revive", ("withdrawn",), "live")
+
 # A subscriber's life: pending until confirmed; unsubscribed by their own link; bounced when the
 # mail server refused the address (or the operator says so).
-SUBSCRIBER_STATES = ("pending", "confirmed", "unsubscribed", "bounced")
+SubscriberState = Literal["pending", "confirmed", "unsubscribed", "bounced"]
+SUBSCRIBER_STATES: Final[tuple[SubscriberState, ...]] = get_args(SubscriberState)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -227,8 +265,8 @@ class Subscriber:
     id: int
     email: str
     topics: tuple[str, ...]  # topic slugs; empty means every topic
-    frequency: str  # one of FREQUENCIES
-    state: str  # one of SUBSCRIBER_STATES
+    frequency: Frequency
+    state: SubscriberState
     created_at: dt.datetime
     confirmed_at: dt.datetime | None = None
     last_digest_at: dt.datetime | None = None  # the cut-off of the last digest they were sent
@@ -242,13 +280,10 @@ DeliveryState = Literal["pending", "sending", "sent", "empty", "failed", "skippe
 OPEN_STATES: tuple[DeliveryState, ...] = ("pending", "sending")  # a run with any of these is not finished
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class LedgerStep:
+@dataclasses.dataclass(frozen=True)
+class LedgerStep(Transition[DeliveryState]):
     """One named transition of a delivery: a row in one of `source` moves to `target`."""
 
-    name: str
-    source: tuple[DeliveryState, ...]
-    target: DeliveryState
     in_doubt: bool = False  # the row is flagged: the message may have reached its subscriber
 
 
@@ -271,7 +306,7 @@ class Delivery:
     subscriber_id: int
     email: str
     topics: tuple[str, ...]
-    frequency: str
+    frequency: Frequency
     period_label: str
     since_seq: int
     until_seq: int
@@ -311,3 +346,45 @@ class RunSummary:
     empty: int  # nothing new for that reader
     skipped: int  # unsubscribed or bounced before it went
     in_doubt: int  # resent after a crash, so possibly received twice (also counted above)
+
+
+# -- ingest -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class FileOutcome:
+    """What storing one listing did."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    topics: set[str] = dataclasses.field(default_factory=set)  # feeds whose content changed
+    new_ids: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ScanSummary:
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    files_scanned: int
+    files_changed: int
+    files_failed: int
+    releases_new: int
+    releases_updated: int
+    releases_unchanged: int
+    releases_withdrawn: int
+    warnings: int = 0  # ParseWarnings of the files read (repaired, still ingested)
+
+
+# -- feeds --------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FeedDocument:
+    """A built feed as every web process serves it."""
+
+    name: str
+    etag: str  # strong, quoted
+    last_modified: dt.datetime
+    content_type: str
+    body: bytes

@@ -13,7 +13,7 @@ import queue
 import threading
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from . import __version__
 from .clock import SYSTEM_CLOCK, Clock
@@ -21,9 +21,9 @@ from .config import Settings
 from .feeds import FeedSpec, build_atom, build_opml, build_rss
 from .jsonfeed import JSON_FEED_TYPE, build_json_feed
 from .links import ALL, FEED_FORMATS, Links
-from .model import StoredRelease
+from .model import FeedDocument, StoredRelease
 from .storage import Storage
-from .storage.feeds import FeedDocument, make_etag
+from .storage.feeds import make_etag
 from .topics import Taxonomy, load_taxonomy
 
 log = logging.getLogger(__name__)
@@ -243,11 +243,11 @@ def _ping(hub: str, url: str) -> None:
     try:
         with urllib.request.urlopen(urllib.request.Request(hub, data=data), timeout=10) as resp:
             log.info("websub: told %s about %s (%s)", hub, url, resp.status)
-    except Exception as exc:  # any failure of the hub is logged and forgotten
+    except Exception as exc:  # noqa: BLE001 - any failure of the hub is logged and forgotten
         log.warning("websub: %s did not take %s: %s", hub, url, exc)
 
 
-def _newest(releases: list) -> dt.datetime:  # type: ignore[type-arg]
+def _newest(releases: Sequence[StoredRelease]) -> dt.datetime:
     if not releases:
-        return dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+        return dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     return max(r.updated for r in releases)

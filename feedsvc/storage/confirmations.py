@@ -6,17 +6,14 @@ send the same one; a claim older than the lease is a dead sender's and is taken 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from typing import TYPE_CHECKING, cast
 
 import sqlalchemy as sa
 
 from ..model import ConfirmationState, QueuedConfirmation
-from .schema import ConfirmationRow, SubscriberRow
-
-C = cast(sa.Table, ConfirmationRow.__table__)
-S = cast(sa.Table, SubscriberRow.__table__)
+from .base import StorageBase
+from .schema import CONFIRMATIONS as C
+from .schema import SUBSCRIBERS as S
 
 QUEUED: tuple[ConfirmationState, ...] = ("pending", "sending")
 
@@ -30,11 +27,7 @@ def queue_confirmation(conn: sa.Connection, subscriber_id: int, now: dt.datetime
                                        queued_at=now))
 
 
-class ConfirmationsMixin:
-    if TYPE_CHECKING:  # Storage's, which this mixin is part of
-        def begin(self, doing: str, *, lock: bool = False) -> contextlib.AbstractContextManager[sa.Connection]: ...
-        def read(self, doing: str) -> contextlib.AbstractContextManager[sa.Connection]: ...
-
+class ConfirmationsMixin(StorageBase):
     def claim_confirmations(self, now: dt.datetime, *, stale_before: dt.datetime,
                             after_id: int = 0, limit: int = 50) -> list[QueuedConfirmation]:
         """Take up to `limit` queued emails (ids above `after_id`) for this sender: `sending` from now."""

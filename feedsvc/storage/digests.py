@@ -7,11 +7,9 @@ import datetime as dt
 import fcntl
 import os
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
-import sqlalchemy.dialects.postgresql
-import sqlalchemy.dialects.sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..model import (
@@ -28,16 +26,14 @@ from ..model import (
     StorageError,
     StoredRelease,
 )
-from .releases import row_to_release
-from .schema import DeliveryRow, DigestRunRow, ReleaseRow, SubscriberRow, UTCDateTime
-
-if TYPE_CHECKING:
-    from . import Storage
-
-DL = DeliveryRow.__table__
-RUN = DigestRunRow.__table__
-S = SubscriberRow.__table__
-R = ReleaseRow.__table__
+from . import base
+from .base import StorageBase
+from .reading import release_order, row_to_release
+from .schema import DELIVERIES as DL
+from .schema import DIGEST_RUNS as RUN
+from .schema import RELEASES as R
+from .schema import SUBSCRIBERS as S
+from .schema import UTCDateTime
 
 SENDER_LOCK = 0x64696765
 
@@ -86,16 +82,15 @@ def _bounce(conn: sa.Connection, subscriber_id: int, reason: str) -> None:
                  .values(state=SKIP.target))
 
 
-class DigestsMixin:
+class DigestsMixin(StorageBase):
     # -- runs ---------------------------------------------------------------------------
 
-    def create_run(self: Storage, key: str, frequency: str, kind: str, period_label: str,
+    def create_run(self, key: str, frequency: str, kind: str, period_label: str,
                    now: dt.datetime) -> tuple[int, bool]:
         """Make the run named `key` and plan its deliveries, once; (run id, made now)."""
         with self.begin(f"planning digest run {key}") as conn:
-            until = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(R.c.seq), 0))).scalar() or 0)
-            insert = (sa.dialects.postgresql.insert if self.dialect == "postgresql"
-                      else sa.dialects.sqlite.insert)(RUN)
+            until = base.max_seq(conn)
+            insert = self.insert(RUN)
             # Two clocks planning the same period race here: the unique key lets exactly one win.
             run_id = conn.execute(insert.values(
                 key=key, frequency=frequency, kind=kind, period_label=period_label, until_seq=until,
@@ -116,7 +111,7 @@ class DigestsMixin:
                              .values(cursor_seq=until), {"ids": [sid for sid, _ in due]})
             return int(run_id), True
 
-    def finish_runs(self: Storage, now: dt.datetime) -> None:
+    def finish_runs(self, now: dt.datetime) -> None:
         """After a batch: each reader's last digest, and the runs with nothing left to send closed."""
         with self.begin("closing finished digest runs") as conn:
             # Set here for the batch rather than per message: it is only shown, and the send
@@ -135,11 +130,11 @@ class DigestsMixin:
             conn.execute(RUN.update().where(RUN.c.finished_at.is_(None), ~open_work)
                          .values(finished_at=now))
 
-    def run_exists(self: Storage, key: str) -> bool:
+    def run_exists(self, key: str) -> bool:
         with self.read("reading digest runs") as conn:
             return conn.execute(sa.select(RUN.c.id).where(RUN.c.key == key)).first() is not None
 
-    def recent_runs(self: Storage, limit: int = 20) -> list[dict[str, Any]]:
+    def recent_runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """Runs, newest first, with their deliveries counted by state."""
         with self.read("reading digest runs") as conn:
             runs = [r._asdict() for r in conn.execute(
@@ -152,7 +147,7 @@ class DigestsMixin:
                     DL.c.run_id == run["id"], DL.c.in_doubt.is_(True))).scalar()
             return runs
 
-    def run_summaries(self: Storage, limit: int = 20) -> list[RunSummary]:
+    def run_summaries(self, limit: int = 20) -> list[RunSummary]:
         """The newest runs with their deliveries counted, in one grouped query."""
         def count(*where: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
             return sa.func.coalesce(sa.func.sum(sa.case((sa.and_(*where), 1), else_=0)), 0)
@@ -178,7 +173,7 @@ class DigestsMixin:
     # -- the ledger ---------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def sender_lock(self: Storage) -> Iterator[bool]:
+    def sender_lock(self) -> Iterator[bool]:
         """Held by the one process sending digests; released by the OS or database if it dies."""
         if self.dialect == "postgresql":
             try:
@@ -214,13 +209,13 @@ class DigestsMixin:
         finally:
             os.close(fd)  # closing releases the lock
 
-    def recover_deliveries(self: Storage) -> int:
+    def recover_deliveries(self) -> int:
         """Call holding the sender lock: what a dead sender left `sending` may have gone out (IN_DOUBT)."""
         with self.begin("recovering interrupted deliveries") as conn:
             return conn.execute(DL.update().where(_in(DL.c.state, IN_DOUBT.source))
                                 .values(state=IN_DOUBT.target, in_doubt=True)).rowcount
 
-    def pending_deliveries(self: Storage, after_id: int = 0, limit: int = 500) -> list[Delivery]:
+    def pending_deliveries(self, after_id: int = 0, limit: int = 500) -> list[Delivery]:
         with self.read("reading the delivery ledger") as conn:
             rows = conn.execute(
                 sa.select(DL.c.id, DL.c.run_id, DL.c.subscriber_id, S.c.email, S.c.topics,
@@ -234,71 +229,71 @@ class DigestsMixin:
                              r.period_label, r.since_seq, r.until_seq, bool(r.in_doubt), r.attempts)
                     for r in rows]
 
-    def count_pending(self: Storage) -> int:
+    def count_pending(self) -> int:
         with self.read("counting pending deliveries") as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(DL)
                                     .where(DL.c.state == "pending")).scalar() or 0)
 
-    def delivery_refused(self: Storage, delivery_id: int, subscriber_id: int, reason: str) -> None:
+    def delivery_refused(self, delivery_id: int, subscriber_id: int, reason: str) -> None:
         """REFUSED: the server refused it for good; the address is bounced and its other digests skipped."""
         with self.begin(f"recording delivery {delivery_id} refused") as conn:
             conn.execute(DL.update().where(DL.c.id == delivery_id, _in(DL.c.state, REFUSED.source))
                          .values(state=REFUSED.target, error=reason))
             _bounce(conn, subscriber_id, reason)
 
-    def bounce(self: Storage, subscriber_id: int, reason: str) -> None:
+    def bounce(self, subscriber_id: int, reason: str) -> None:
         """The address cannot receive mail (a refusal, a bounce message, the operator): mail it no more."""
         with self.begin(f"recording subscriber {subscriber_id} bounced") as conn:
             _bounce(conn, subscriber_id, reason)
 
-    def delivery_in_doubt(self: Storage, delivery_id: int) -> None:
+    def delivery_in_doubt(self, delivery_id: int) -> None:
         """IN_DOUBT: no answer after the message was handed over; sent again, flagged."""
         with self.begin(f"recording delivery {delivery_id} in doubt") as conn:
             conn.execute(DL.update().where(DL.c.id == delivery_id, _in(DL.c.state, IN_DOUBT.source))
                          .values(state=IN_DOUBT.target, in_doubt=True, attempts=DL.c.attempts + 1))
 
-    def ledger_writer(self: Storage) -> LedgerWriter:
+    def ledger_writer(self) -> LedgerWriter:
         """For one thread recording a batch's progress (LedgerWriter.claim and .accepted); close() it after."""
         return LedgerWriter(self)
 
-    def release_delivery(self: Storage, delivery_id: int, error: str) -> None:
+    def release_delivery(self, delivery_id: int, error: str) -> None:
         """RELEASE: not sent (a temporary failure, or never handed over); back for the next attempt."""
         with self.begin(f"releasing delivery {delivery_id}") as conn:
             conn.execute(DL.update().where(DL.c.id == delivery_id, _in(DL.c.state, RELEASE.source)).values(
                 state=RELEASE.target, error=error, attempts=DL.c.attempts + 1))
 
-    def get_delivery(self: Storage, delivery_id: int) -> dict[str, Any] | None:
+    def get_delivery(self, delivery_id: int) -> dict[str, Any] | None:
         with self.read("reading a delivery") as conn:
             row = conn.execute(sa.select(DL, RUN.c.period_label, RUN.c.frequency)
                                .join(RUN, RUN.c.id == DL.c.run_id)
                                .where(DL.c.id == delivery_id)).first()
             return row._asdict() if row else None
 
-    def delivery_counts(self: Storage) -> dict[str, int]:
+    def delivery_counts(self) -> dict[str, int]:
         with self.read("counting deliveries") as conn:
             return {state: n for state, n in conn.execute(
                 sa.select(DL.c.state, sa.func.count()).group_by(DL.c.state))}
 
     # -- what digests carry -------------------------------------------------------------
 
-    def releases_between(self: Storage, since_seq: int, until_seq: int) -> list[StoredRelease]:
+    def releases_between(self, since_seq: int, until_seq: int) -> list[StoredRelease]:
         """Live releases first stored in (since, until], newest first."""
         with self.read("selecting releases for a digest") as conn:
             rows = conn.execute(sa.select(R).where(
                 R.c.seq > since_seq, R.c.seq <= until_seq, R.c.withdrawn_at.is_(None),
-            ).order_by(*self._order(R))).all()
+            ).order_by(*release_order(R))).all()
             return [row_to_release(r) for r in rows]
 
-    def releases_by_ids(self: Storage, ids: list[str]) -> list[StoredRelease]:
+    def releases_by_ids(self, ids: list[str]) -> list[StoredRelease]:
         if not ids:
             return []
         with self.read("reading releases of a digest") as conn:
             rows = {r.id: row_to_release(r) for r in conn.execute(sa.select(R).where(R.c.id.in_(ids)))}
             return [rows[i] for i in ids if i in rows]
 
-    def max_seq(self: Storage) -> int:
+    def max_seq(self) -> int:
         with self.read("reading the release sequence") as conn:
-            return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(R.c.seq), 0))).scalar() or 0)
+            return base.max_seq(conn)
 
 
 class LedgerWriter:
@@ -307,7 +302,7 @@ class LedgerWriter:
     Kept rather than checked out per step: a checkout costs PostgreSQL a ping round trip.
     """
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: StorageBase) -> None:
         self.storage = storage
         self._conn: sa.Connection | None = None
 

@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from .schema import FeedDocumentRow
-
-if TYPE_CHECKING:
-    from . import Storage
-
-FD = FeedDocumentRow.__table__
-
-
-@dataclasses.dataclass(frozen=True)
-class FeedDocument:
-    name: str
-    etag: str  # strong, quoted
-    last_modified: dt.datetime
-    content_type: str
-    body: bytes
+from ..model import FeedDocument
+from .base import StorageBase
+from .schema import FEED_DOCUMENTS as FD
 
 
 def make_etag(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
-class FeedDocumentsMixin:
-    def put_feed_document(self: Storage, name: str, body: bytes, content_type: str,
+class FeedDocumentsMixin(StorageBase):
+    def put_feed_document(self, name: str, body: bytes, content_type: str,
                           last_modified: dt.datetime, now: dt.datetime) -> bool:
         """Store a built feed; True when its bytes changed (so readers and hubs need telling)."""
         etag = make_etag(body)
@@ -39,22 +25,22 @@ class FeedDocumentsMixin:
             old = conn.execute(sa.select(FD.c.etag).where(FD.c.name == name)).scalar()
             if old == etag:
                 return False
-            self.upsert(conn, FD, dict(name=name, etag=etag, last_modified=last_modified,
-                                       content_type=content_type, body=body, built_at=now), ("name",))
+            self.upsert(conn, FD, {'name': name, 'etag': etag, 'last_modified': last_modified,
+                                       'content_type': content_type, 'body': body, 'built_at': now}, ("name",))
             return True
 
-    def feed_etags(self: Storage) -> dict[str, str]:
+    def feed_etags(self) -> dict[str, str]:
         """name → etag of every built feed: the one cheap query a web process polls."""
         with self.read("reading feed validators") as conn:
             return {name: etag for name, etag in conn.execute(sa.select(FD.c.name, FD.c.etag))}
 
-    def get_feed_document(self: Storage, name: str) -> FeedDocument | None:
+    def get_feed_document(self, name: str) -> FeedDocument | None:
         with self.read(f"reading feed {name}") as conn:
             row = conn.execute(sa.select(FD).where(FD.c.name == name)).first()
             if row is None:
                 return None
             return FeedDocument(row.name, row.etag, row.last_modified, row.content_type, row.body)
 
-    def delete_feed_documents(self: Storage, keep: set[str]) -> None:
+    def delete_feed_documents(self, keep: set[str]) -> None:
         with self.begin("removing feeds of topics that are gone") as conn:
             conn.execute(FD.delete().where(FD.c.name.not_in(keep)))

@@ -5,16 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
 
-from .schema import RateLimitRow
-
-RL = cast(sa.Table, RateLimitRow.__table__)
+from .base import StorageBase
+from .schema import RATE_LIMITS as RL
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,14 +27,7 @@ class Hits:
         return max(1, math.ceil((self.window_end - now).total_seconds()))
 
 
-class LimitsMixin:
-    if TYPE_CHECKING:  # what Storage gives this mixin
-        dialect: str
-
-        def read(self, doing: str) -> AbstractContextManager[Connection]: ...
-
-        def begin(self, doing: str, *, lock: bool = False) -> AbstractContextManager[Connection]: ...
-
+class LimitsMixin(StorageBase):
     def hits(self, bucket: str, client: str, now: dt.datetime) -> Hits:
         """The client's attempts in its open window (0 when the window has ended)."""
         with self.read(f"reading the {bucket} limit") as conn:
@@ -50,9 +39,7 @@ class LimitsMixin:
         """Count one attempt: a window opens at the first attempt after the last one closed."""
         values: dict[str, Any] = {"bucket": bucket, "client": client[:200], "hits": 1, "window_end": now + window}
         conflict: dict[str, Any] = {"index_elements": [RL.c.bucket, RL.c.client], "set_": {"hits": RL.c.hits + 1}}
-        stmt = (postgresql.insert(RL).values(values).on_conflict_do_update(**conflict)
-                if self.dialect == "postgresql" else
-                sqlite.insert(RL).values(values).on_conflict_do_update(**conflict))
+        stmt = self.insert(RL).values(values).on_conflict_do_update(**conflict)
         with self.begin(f"counting a {bucket} attempt") as conn:
             # Closed windows go first (ours included, which then starts again at 1): the table
             # holds only clients seen within the longest window.

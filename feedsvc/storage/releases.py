@@ -7,64 +7,32 @@ import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .. import identity
 from ..identity import StoredSnapshot
-from ..model import ParseWarning, Release, StoredRelease
+from ..instants import Stamps
+from ..model import FileOutcome, ParseWarning, Release, ScanSummary
+from .base import StorageBase
 from .batches import IN_BATCH, batches
-from .schema import (
-    FileRow, IngestErrorRow, MetaRow, OccurrenceRow, ReleaseCountRow, ReleaseRow, ReleaseTopicRow,
-    ScanRow,
-)
+from .reading import row_to_release
+from .schema import ALL_KEY, META
+from .schema import FILES as F
+from .schema import INGEST_ERRORS as ERR
+from .schema import OCCURRENCES as OCC
+from .schema import RELEASE_COUNTS as CNT
+from .schema import RELEASE_TOPICS as RT
+from .schema import RELEASES as R
+from .schema import SCANS as SCAN
 from .versions import record_versions
-
-if TYPE_CHECKING:
-    from . import Storage
-
-R = ReleaseRow.__table__
-RT = ReleaseTopicRow.__table__
-OCC = OccurrenceRow.__table__
-F = FileRow.__table__
-ERR = IngestErrorRow.__table__
-SCAN = ScanRow.__table__
-META = MetaRow.__table__
-CNT = ReleaseCountRow.__table__
-ALL_KEY = "*"  # the count of every live release, beside the per-topic ones
 
 Classifier = Callable[[Release], tuple[str, ...]]
 
-# Feeds need distinct `updated` instants (the W3C validator warns on ties, and feed readers
-# compare them to the second) that keep listing order: whole seconds, one per release.
-STAMP_STEP = dt.timedelta(seconds=1)
 # Candidate ids loaded per key with a listing's releases; deeper only when all are taken.
 ID_PROBES = 2
-
-
-@dataclasses.dataclass
-class FileOutcome:
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    topics: set[str] = dataclasses.field(default_factory=set)  # feeds whose content changed
-    new_ids: list[str] = dataclasses.field(default_factory=list)
-
-
-@dataclasses.dataclass(frozen=True)
-class ScanSummary:
-    started_at: dt.datetime
-    finished_at: dt.datetime
-    files_scanned: int
-    files_changed: int
-    files_failed: int
-    releases_new: int
-    releases_updated: int
-    releases_unchanged: int
-    releases_withdrawn: int
-    warnings: int = 0  # ParseWarnings of the files read (repaired, still ingested)
 
 
 def _max_updated(conn: Connection) -> dt.datetime | None:
@@ -72,37 +40,17 @@ def _max_updated(conn: Connection) -> dt.datetime | None:
     if isinstance(latest, str):  # SQLite aggregates lose the column type
         latest = dt.datetime.fromisoformat(latest)
     if latest is not None and latest.tzinfo is None:
-        latest = latest.replace(tzinfo=dt.timezone.utc)
+        latest = latest.replace(tzinfo=dt.UTC)
     return latest
 
 
-class Stamps:
-    """Hands out the `updated` instants of one scan: distinct whole seconds, newest first.
+def _take_stamps(conn: Connection, stamps: Stamps, n: int) -> list[dt.datetime]:
+    """`n` instants from `stamps`, asking the releases table which are free."""
+    def occupied(lowest: dt.datetime, above: dt.datetime) -> bool:
+        return conn.execute(sa.select(R.c.id).where(
+            R.c.updated >= lowest, R.c.updated < above).limit(1)).first() is not None
 
-    A scan counts down from its start, so a first import of 100,000 releases is spread over the
-    past rather than the future; every instant is still later than any stored before the scan.
-    When that room runs out, or another process took those seconds, it counts up past the latest.
-    """
-
-    def __init__(self, now: dt.datetime) -> None:
-        self.start = now.replace(microsecond=0)
-        self.cursor: dt.datetime | None = None
-        self.floor: dt.datetime | None = None
-
-    def take(self, conn: Connection, n: int) -> list[dt.datetime]:
-        if n == 0:
-            return []
-        if self.cursor is None:
-            self.cursor, self.floor = self.start, _max_updated(conn)
-        lowest = self.cursor - (n - 1) * STAMP_STEP
-        taken = conn.execute(sa.select(R.c.id).where(
-            R.c.updated >= lowest, R.c.updated < self.cursor + STAMP_STEP).limit(1)).first()
-        if (self.floor is None or lowest > self.floor) and taken is None:
-            top, self.cursor = self.cursor, lowest - STAMP_STEP
-        else:
-            latest = _max_updated(conn) or self.start
-            top = max(self.start, latest.replace(microsecond=0) + n * STAMP_STEP)
-        return [top - i * STAMP_STEP for i in range(n)]
+    return stamps.take(n, latest=lambda: _max_updated(conn), occupied=occupied)
 
 
 def _values(r: Release, topics: tuple[str, ...]) -> dict[str, Any]:
@@ -115,62 +63,46 @@ def _values(r: Release, topics: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-def _midnight(date: dt.date | None) -> dt.datetime | None:
-    return None if date is None else dt.datetime.combine(date, dt.time(), tzinfo=dt.timezone.utc)
-
-
-def row_to_release(row: Any) -> StoredRelease:
-    return StoredRelease(
-        id=row.id, atom_id=row.atom_id, title=row.title, title_inferred=bool(row.title_inferred),
-        location=row.location, date=row.date, author=row.author, section=row.section,
-        paragraphs=tuple(json.loads(row.paragraphs)),
-        topics=tuple(row.topics.split()) if row.topics else (),
-        published=_midnight(row.date), updated=row.updated, first_seen=row.first_seen,
-        withdrawn=row.withdrawn_at is not None, body_html=row.body_html,
-        withdrawn_at=row.withdrawn_at, revised_at=row.revised_at,
-    )
-
-
-class ReleasesMixin:
+class ReleasesMixin(StorageBase):
     # -- files --------------------------------------------------------------------------
 
-    def file_states(self: Storage) -> dict[str, tuple[int, int, str, str | None]]:
+    def file_states(self) -> dict[str, tuple[int, int, str, str | None]]:
         """path → (size, mtime_ns, sha256, error) as the last scan left them."""
         with self.read("reading file states") as conn:
             rows = conn.execute(sa.select(F.c.path, F.c.size, F.c.mtime_ns, F.c.sha256, F.c.error))
             return {r.path: (r.size, r.mtime_ns, r.sha256, r.error) for r in rows}
 
-    def touch_file(self: Storage, path: str, size: int, mtime_ns: int, now: dt.datetime) -> None:
+    def touch_file(self, path: str, size: int, mtime_ns: int, now: dt.datetime) -> None:
         with self.begin(f"recording {path}") as conn:
             conn.execute(F.update().where(F.c.path == path).values(
                 size=size, mtime_ns=mtime_ns, scanned_at=now))
 
-    def record_file_error(self: Storage, path: str, size: int, mtime_ns: int, sha256: str,
+    def record_file_error(self, path: str, size: int, mtime_ns: int, sha256: str,
                           reason: str, now: dt.datetime) -> None:
         """Remember a file that could not be ingested; the releases it gave before are kept."""
         with self.begin(f"recording the error of {path}") as conn:
             self._upsert_file(conn, path, size, mtime_ns, sha256, None, reason, now, ())
             conn.execute(ERR.insert().values(path=path, reason=reason, occurred_at=now))
 
-    def record_ingest_error(self: Storage, path: str, reason: str, now: dt.datetime) -> None:
+    def record_ingest_error(self, path: str, reason: str, now: dt.datetime) -> None:
         """Remember what stopped part of the folder being read (a folder): no file row, nothing withdrawn."""
         with self.begin(f"recording the error of {path}") as conn:
             conn.execute(ERR.insert().values(path=path, reason=reason, occurred_at=now))
 
-    def _upsert_file(self: Storage, conn: Connection, path: str, size: int, mtime_ns: int,
+    def _upsert_file(self, conn: Connection, path: str, size: int, mtime_ns: int,
                      sha256: str, releases: int | None, error: str | None, now: dt.datetime,
                      warnings: Sequence[ParseWarning]) -> None:
-        values: dict[str, Any] = dict(
-            path=path, size=size, mtime_ns=mtime_ns, sha256=sha256, error=error, scanned_at=now,
-            warnings=json.dumps([[w.line, w.message] for w in warnings], ensure_ascii=False)
-            if warnings else None)
+        values: dict[str, Any] = {
+            "path": path, "size": size, "mtime_ns": mtime_ns, "sha256": sha256, "error": error, "scanned_at": now,
+            "warnings": json.dumps([[w.line, w.message] for w in warnings], ensure_ascii=False)
+            if warnings else None}
         if releases is not None:
             values["releases"] = releases
         elif conn.execute(sa.select(F.c.path).where(F.c.path == path)).first() is None:
             values["releases"] = 0
         self.upsert(conn, F, values, ("path",))
 
-    def forget_files(self: Storage, paths: Iterable[str]) -> None:
+    def forget_files(self, paths: Iterable[str]) -> None:
         """Files gone from the folder: their releases lose these places (withdrawn if none is left)."""
         for path in paths:
             with self.begin(f"forgetting {path}", lock=True) as conn:
@@ -179,7 +111,7 @@ class ReleasesMixin:
 
     # -- releases -----------------------------------------------------------------------
 
-    def apply_file(self: Storage, path: str, size: int, mtime_ns: int, sha256: str,
+    def apply_file(self, path: str, size: int, mtime_ns: int, sha256: str,
                    releases: Sequence[Release], classify: Classifier, now: dt.datetime,
                    tag_authority: str, stamps: Stamps | None = None,
                    warnings: Sequence[ParseWarning] = ()) -> FileOutcome:
@@ -192,7 +124,7 @@ class ReleasesMixin:
             probes = ID_PROBES
             stored = self._snapshots(conn, path, keys, probes)
             matching = identity.match_file(releases, stored)
-            instants = (stamps or Stamps(now)).take(conn, matching.stamps_needed)
+            instants = _take_stamps(conn, stamps or Stamps(now), matching.stamps_needed)
             taken = {s.id for s in stored}
             while True:
                 try:
@@ -209,7 +141,7 @@ class ReleasesMixin:
             self._upsert_file(conn, path, size, mtime_ns, sha256, len(releases), None, now, warnings)
         return out
 
-    def _snapshots(self: Storage, conn: Connection, path: str, keys: Sequence[str],
+    def _snapshots(self, conn: Connection, path: str, keys: Sequence[str],
                    probes: int) -> list[StoredSnapshot]:
         """The releases with these keys, the ones holding their candidate ids, and the ones this
         file held (`here`): one statement per batch of keys."""
@@ -239,11 +171,11 @@ class ReleasesMixin:
                 here=bool(row.here))
         return list(seen.values())
 
-    def _taken_ids(self: Storage, conn: Connection, keys: Sequence[str], probes: int) -> set[str]:
+    def _taken_ids(self, conn: Connection, keys: Sequence[str], probes: int) -> set[str]:
         ids = [c for k in keys for c in identity.candidate_ids(k, probes)]
         return {i for batch in batches(ids) for (i,) in conn.execute(sa.select(R.c.id).where(R.c.id.in_(batch)))}
 
-    def _apply(self: Storage, conn: Connection, path: str, plan: identity.FilePlan) -> FileOutcome:
+    def _apply(self, conn: Connection, path: str, plan: identity.FilePlan) -> FileOutcome:
         """Write a plan as it says: new rows in batches (one round trip each), updates, places."""
         out = FileOutcome(topics=plan.topics)
         new_rows: list[dict[str, Any]] = []
@@ -267,6 +199,7 @@ class ReleasesMixin:
                 out.new += 1
                 out.new_ids.append(intent.id)
             elif isinstance(intent, identity.Update):
+                # model.REVIVE when it was withdrawn: live again, under the same id.
                 values = _values(r, intent.topics) | {"withdrawn_at": None,
                                                       "sort_day": intent.sort_day}
                 if intent.updated is not None:
@@ -292,12 +225,12 @@ class ReleasesMixin:
             conn.execute(OCC.insert(), placed)
         return out
 
-    def _count(self: Storage, conn: Connection, counts: Counter[str]) -> None:
+    def _count(self, conn: Connection, counts: Counter[str]) -> None:
         rows = [{"topic": topic, "live": delta} for topic, delta in sorted(counts.items()) if delta]
         if rows:
             self.upsert(conn, CNT, rows, ("topic",), add="live")
 
-    def _set_topics(self: Storage, conn: Connection, rid: str, topics: Sequence[str],
+    def _set_topics(self, conn: Connection, rid: str, topics: Sequence[str],
                     day: dt.date, first_seen: dt.datetime,
                     was: Sequence[str] | None, counts: Counter[str]) -> None:
         """Re-file a live release under `topics`; `was`: its topics before, None if it was not live."""
@@ -312,7 +245,7 @@ class ReleasesMixin:
                 {"topic": t, "release_id": rid, "sort_day": day, "first_seen": first_seen}
                 for t in topics])
 
-    def withdraw_orphans(self: Storage, now: dt.datetime) -> tuple[int, set[str]]:
+    def withdraw_orphans(self, now: dt.datetime) -> tuple[int, set[str]]:
         """Mark withdrawn every live release that no file holds any more; never delete it."""
         with self.begin("withdrawing releases no file holds", lock=True) as conn:
             orphan = sa.and_(R.c.withdrawn_at.is_(None),
@@ -321,6 +254,7 @@ class ReleasesMixin:
             if not rows:
                 return 0, set()
             ids = [r.id for r in rows]
+            # model.WITHDRAW: the row stays (its id and tag URI may come back), only marked.
             for batch in batches(ids):
                 conn.execute(R.update().where(R.c.id.in_(batch)).values(withdrawn_at=now))
                 conn.execute(RT.delete().where(RT.c.release_id.in_(batch)))
@@ -330,7 +264,7 @@ class ReleasesMixin:
             topics = {"all"} | {t for r in rows for t in r.topics.split()}
             return len(ids), topics
 
-    def reclassify(self: Storage, digest: str, classify: Classifier) -> set[str] | None:
+    def reclassify(self, digest: str, classify: Classifier) -> set[str] | None:
         """Re-run the taxonomy over every release when it changed; return the topics touched."""
         with self.begin("re-classifying releases", lock=True) as conn:
             stored = conn.execute(sa.select(META.c.value).where(META.c.key == "taxonomy")).scalar()
@@ -360,86 +294,17 @@ class ReleasesMixin:
             self._set_meta(conn, "taxonomy", digest)
             return touched | ({"all"} if touched else set())
 
-    def _set_meta(self: Storage, conn: Connection, key: str, value: str) -> None:
+    def _set_meta(self, conn: Connection, key: str, value: str) -> None:
         self.upsert(conn, META, {"key": key, "value": value}, ("key",))
 
-    def set_meta(self: Storage, key: str, value: str) -> None:
+    def set_meta(self, key: str, value: str) -> None:
         with self.begin(f"writing {key}") as conn:
             self._set_meta(conn, key, value)
 
-    def get_meta(self: Storage, key: str) -> str | None:
+    def get_meta(self, key: str) -> str | None:
         with self.read(f"reading {key}") as conn:
             return conn.execute(sa.select(META.c.value).where(META.c.key == key)).scalar()
 
-    def record_scan(self: Storage, s: ScanSummary) -> None:
+    def record_scan(self, s: ScanSummary) -> None:
         with self.begin("recording a scan") as conn:
             conn.execute(SCAN.insert().values(**dataclasses.asdict(s)))
-
-    # -- reading ------------------------------------------------------------------------
-
-    def _order(self: Storage, table: Any, oldest_first: bool = False) -> list[Any]:
-        """The one order of every list (issue 13): `StoredRelease.order_key`, newest first."""
-        cols = [table.c.sort_day, table.c.first_seen, table.c[
-            "release_id" if table is RT else "id"]]
-        return [c.asc() if oldest_first else c.desc() for c in cols]
-
-    def list_releases(self: Storage, topic: str | None = None, *, limit: int = 50, offset: int = 0,
-                      oldest_first: bool = False) -> list[StoredRelease]:
-        """Live releases, newest first (`_order`: day, then first seen last, then listing order).
-
-        The page is chosen on ids alone (an index-only walk, however deep the offset), then
-        only its rows are read.
-        """
-        with self.read(f"listing releases of {topic or 'every topic'}") as conn:
-            if topic is None:
-                ids = (sa.select(R.c.id.label("release_id"), R.c.sort_day, R.c.first_seen)
-                       .where(R.c.withdrawn_at.is_(None)).order_by(*self._order(R, oldest_first)))
-            else:
-                ids = (sa.select(RT.c.release_id, RT.c.sort_day, RT.c.first_seen)
-                       .where(RT.c.topic == topic).order_by(*self._order(RT, oldest_first)))
-            page = ids.limit(limit).offset(offset).subquery()
-            rows = conn.execute(sa.select(R).join(page, page.c.release_id == R.c.id)
-                                .order_by(*self._order(R, oldest_first))).all()
-            return [row_to_release(r) for r in rows]
-
-    def count_releases(self: Storage, topic: str | None = None) -> int:
-        """Live releases (of a topic): one row read, kept current by ingest."""
-        with self.read("counting releases") as conn:
-            return int(conn.execute(sa.select(CNT.c.live).where(
-                CNT.c.topic == (topic or ALL_KEY))).scalar() or 0)
-
-    def get_release(self: Storage, release_id: str) -> StoredRelease | None:
-        with self.read(f"reading release {release_id}") as conn:
-            row = conn.execute(sa.select(R).where(R.c.id == release_id)).first()
-            return row_to_release(row) if row else None
-
-    def topic_counts(self: Storage) -> dict[str, int]:
-        with self.read("counting releases per topic") as conn:
-            return {t: n for t, n in conn.execute(sa.select(CNT.c.topic, CNT.c.live)
-                                                  .where(CNT.c.topic != ALL_KEY))}
-
-    def recent_errors(self: Storage, limit: int = 50) -> list[dict[str, Any]]:
-        with self.read("reading ingest errors") as conn:
-            rows = conn.execute(sa.select(ERR).order_by(ERR.c.id.desc()).limit(limit))
-            return [r._asdict() for r in rows]
-
-    # The ignore is mypy's false alarm on every mixin method's `self: Storage` (see the others).
-    def file_warnings(self: Storage, limit: int = 100) -> list[dict[str, Any]]:  # type: ignore[misc]
-        """The warnings of each file's last read (path, line, message, scanned_at), latest files first."""
-        with self.read("reading ingest warnings") as conn:
-            rows = conn.execute(sa.select(F.c.path, F.c.warnings, F.c.scanned_at)
-                                .where(F.c.warnings.is_not(None))
-                                .order_by(F.c.scanned_at.desc(), F.c.path).limit(limit))
-            return [{"path": r.path, "line": line, "message": message, "scanned_at": r.scanned_at}
-                    for r in rows for line, message in json.loads(r.warnings)][:limit]
-
-    def recent_scans(self: Storage, limit: int = 20) -> list[dict[str, Any]]:
-        with self.read("reading scans") as conn:
-            rows = conn.execute(sa.select(SCAN).order_by(SCAN.c.id.desc()).limit(limit))
-            return [r._asdict() for r in rows]
-
-    def occurrences(self: Storage, release_id: str) -> list[tuple[str, int]]:
-        with self.read("reading where a release stands") as conn:
-            rows = conn.execute(sa.select(OCC.c.path, OCC.c.position)
-                                .where(OCC.c.release_id == release_id).order_by(OCC.c.path))
-            return [(r.path, r.position) for r in rows]

@@ -5,7 +5,19 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
-    BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator, UniqueConstraint,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy import text as sa_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -22,15 +34,15 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the database; feedsvc stores aware UTC only")
-        value = value.astimezone(dt.timezone.utc)
+        value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if getattr(dialect, "name", "") == "sqlite" else value
 
     def process_result_value(self, value: dt.datetime | None, dialect: object) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -168,6 +180,7 @@ class ScanRow(Base):
 
     warnings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
+
 class MetaRow(Base):
     __tablename__ = "meta"
 
@@ -269,6 +282,9 @@ class ConfirmationRow(Base):
     __table_args__ = (Index("ix_confirmations_state", "state", "id"),)
 
 
+ALL_KEY = "*"  # the ReleaseCountRow of every live release, beside the per-topic ones
+
+
 class ReleaseCountRow(Base):
     """Live releases per topic ("*": all), kept in step by the ingest transactions.
 
@@ -293,3 +309,29 @@ class RateLimitRow(Base):
     client: Mapped[str] = mapped_column(String(200), primary_key=True)
     hits: Mapped[int] = mapped_column(Integer, default=0)
     window_end: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+def table_of(row: type[Base]) -> Table:
+    """The Core table of a model: what every storage statement is written against."""
+    table = row.__table__
+    # SQLAlchemy types `__table__` as any selectable; these declarative models map a Table each.
+    if not isinstance(table, Table):
+        raise TypeError(f"{row.__name__} is not mapped to a table")
+    return table
+
+
+RELEASES = table_of(ReleaseRow)
+RELEASE_TOPICS = table_of(ReleaseTopicRow)
+OCCURRENCES = table_of(OccurrenceRow)
+FILES = table_of(FileRow)
+INGEST_ERRORS = table_of(IngestErrorRow)
+SCANS = table_of(ScanRow)
+META = table_of(MetaRow)
+FEED_DOCUMENTS = table_of(FeedDocumentRow)
+SUBSCRIBERS = table_of(SubscriberRow)
+DIGEST_RUNS = table_of(DigestRunRow)
+DELIVERIES = table_of(DeliveryRow)
+RELEASE_COUNTS = table_of(ReleaseCountRow)
+RELEASE_VERSIONS = table_of(ReleaseVersionRow)
+CONFIRMATIONS = table_of(ConfirmationRow)
+RATE_LIMITS = table_of(RateLimitRow)

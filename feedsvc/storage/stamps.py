@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, cast
 
 import sqlalchemy as sa
 
-from .schema import ReleaseRow, ReleaseTopicRow
-
-if TYPE_CHECKING:
-    from . import Storage
-
-R = cast(sa.Table, ReleaseRow.__table__)
-RT = cast(sa.Table, ReleaseTopicRow.__table__)
+from .base import StorageBase
+from .schema import RELEASE_TOPICS as RT
+from .schema import RELEASES as R
 
 
-class StampsMixin:
-    def release_stamps(self: Storage) -> list[tuple[str, dt.datetime]]:
+class StampsMixin(StorageBase):
+    def release_stamps(self) -> list[tuple[str, dt.datetime]]:
         """(id, updated) of every live release, oldest first (the feeds' order, reversed)."""
         with self.read("listing releases for the sitemap") as conn:
             rows = conn.execute(sa.select(R.c.id, R.c.updated).where(R.c.withdrawn_at.is_(None))
                                 .order_by(R.c.sort_day, R.c.first_seen, R.c.id))
             return [(rid, updated) for rid, updated in rows]
 
-    def topic_stamps(self: Storage) -> dict[str, dt.datetime]:
+    def topic_stamps(self) -> dict[str, dt.datetime]:
         """topic → the newest `updated` of its live releases (release_topics holds live ones only)."""
         with self.read("dating topics for the sitemap") as conn:
             rows = conn.execute(sa.select(RT.c.topic, sa.func.max(R.c.updated))

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
 from ..model import SKIP, Subscriber
+from .base import StorageBase, max_seq
 from .confirmations import queue_confirmation
-from .schema import ReleaseRow, SubscriberRow
-
-if TYPE_CHECKING:
-    from . import Storage
-
-S = SubscriberRow.__table__
-R = ReleaseRow.__table__
+from .schema import DELIVERIES as DL
+from .schema import SUBSCRIBERS as S
 
 # At most one confirmation email an hour to one address, so the form cannot be used to flood anyone.
 CONFIRMATION_INTERVAL = dt.timedelta(hours=1)
@@ -29,11 +25,8 @@ def row_to_subscriber(row: Any) -> Subscriber:
         confirmed_at=row.confirmed_at, last_digest_at=row.last_digest_at)
 
 
-class SubscribersMixin:
-    def _max_seq(self: Storage, conn: sa.Connection) -> int:
-        return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(R.c.seq), 0))).scalar() or 0)
-
-    def subscribe(self: Storage, email: str, topics: Sequence[str], frequency: str,
+class SubscribersMixin(StorageBase):
+    def subscribe(self, email: str, topics: Sequence[str], frequency: str,
                   now: dt.datetime) -> tuple[Subscriber, bool]:
         """Record a sign-up; True when its confirmation email was queued (storage/confirmations.py).
 
@@ -60,7 +53,7 @@ class SubscribersMixin:
                 queue_confirmation(conn, sub.id, now)
             return row_to_subscriber(sub), send
 
-    def confirm(self: Storage, subscriber_id: int, now: dt.datetime) -> Subscriber | None:
+    def confirm(self, subscriber_id: int, now: dt.datetime) -> Subscriber | None:
         """Confirm a pending address; its digests start with what is published from now on."""
         with self.begin("confirming a subscription") as conn:
             row = conn.execute(sa.select(S).where(S.c.id == subscriber_id)).first()
@@ -69,35 +62,33 @@ class SubscribersMixin:
             if row.state in ("pending", "unsubscribed", "bounced"):
                 conn.execute(S.update().where(S.c.id == subscriber_id).values(
                     state="confirmed", confirmed_at=now, unsubscribed_at=None, bounce_reason=None,
-                    cursor_seq=self._max_seq(conn)))
+                    cursor_seq=max_seq(conn)))
             return row_to_subscriber(conn.execute(sa.select(S).where(S.c.id == subscriber_id)).one())
 
-    def add_confirmed(self: Storage, email: str, topics: Sequence[str], frequency: str,
+    def add_confirmed(self, email: str, topics: Sequence[str], frequency: str,
                       now: dt.datetime) -> bool:
         """Add (or update) an address whose consent the office already holds; True when new."""
         with self.begin(f"adding {email}") as conn:
             row = conn.execute(sa.select(S.c.id, S.c.state).where(S.c.email == email)).first()
-            values = {"topics": " ".join(topics), "frequency": frequency}
+            values: dict[str, Any] = {"topics": " ".join(topics), "frequency": frequency}
             if row is None:
                 conn.execute(S.insert().values(email=email, state="confirmed", created_at=now,
-                                               confirmed_at=now, cursor_seq=self._max_seq(conn),
+                                               confirmed_at=now, cursor_seq=max_seq(conn),
                                                **values))
                 return True
             if row.state != "confirmed":
                 values |= {"state": "confirmed", "confirmed_at": now, "unsubscribed_at": None,
-                           "bounce_reason": None, "cursor_seq": self._max_seq(conn)}
+                           "bounce_reason": None, "cursor_seq": max_seq(conn)}
             conn.execute(S.update().where(S.c.id == row.id).values(**values))
             return False
 
-    def set_preferences(self: Storage, subscriber_id: int, topics: Sequence[str], frequency: str) -> None:
+    def set_preferences(self, subscriber_id: int, topics: Sequence[str], frequency: str) -> None:
         with self.begin("changing preferences") as conn:
             conn.execute(S.update().where(S.c.id == subscriber_id).values(
                 topics=" ".join(topics), frequency=frequency))
 
-    def unsubscribe(self: Storage, subscriber_id: int, now: dt.datetime) -> bool:
+    def unsubscribe(self, subscriber_id: int, now: dt.datetime) -> bool:
         """Stop every email to this subscriber at once, planned ones included; True if it was on."""
-        from .digests import DL
-
         with self.begin("unsubscribing") as conn:
             done = conn.execute(S.update().where(
                 S.c.id == subscriber_id, S.c.state.in_(("pending", "confirmed"))).values(
@@ -106,22 +97,22 @@ class SubscribersMixin:
                                            DL.c.state.in_(SKIP.source)).values(state=SKIP.target))
             return bool(done)
 
-    def remove_subscriber(self: Storage, email: str) -> bool:
+    def remove_subscriber(self, email: str) -> bool:
         """Forget an address entirely (its ledger rows go with it)."""
         with self.begin(f"removing {email}") as conn:
             return bool(conn.execute(S.delete().where(S.c.email == email)).rowcount)
 
-    def get_subscriber(self: Storage, subscriber_id: int) -> Subscriber | None:
+    def get_subscriber(self, subscriber_id: int) -> Subscriber | None:
         with self.read("reading a subscriber") as conn:
             row = conn.execute(sa.select(S).where(S.c.id == subscriber_id)).first()
             return row_to_subscriber(row) if row else None
 
-    def get_subscriber_by_email(self: Storage, email: str) -> Subscriber | None:
+    def get_subscriber_by_email(self, email: str) -> Subscriber | None:
         with self.read("reading a subscriber") as conn:
             row = conn.execute(sa.select(S).where(S.c.email == email)).first()
             return row_to_subscriber(row) if row else None
 
-    def iter_subscribers(self: Storage, state: str | None = None) -> Iterator[Subscriber]:
+    def iter_subscribers(self, state: str | None = None) -> Iterator[Subscriber]:
         with self.read("listing subscribers") as conn:
             q = sa.select(S).order_by(S.c.id)
             if state:
@@ -129,25 +120,25 @@ class SubscribersMixin:
             for row in conn.execution_options(yield_per=1000).execute(q):
                 yield row_to_subscriber(row)
 
-    def subscriber_cursor(self: Storage, subscriber_id: int) -> int:
+    def subscriber_cursor(self, subscriber_id: int) -> int:
         with self.read("reading a subscriber") as conn:
             return int(conn.execute(sa.select(S.c.cursor_seq).where(S.c.id == subscriber_id)).scalar() or 0)
 
-    def subscriber_counts(self: Storage) -> dict[str, int]:
+    def subscriber_counts(self) -> dict[str, int]:
         with self.read("counting subscribers") as conn:
             return {state: n for state, n in conn.execute(
                 sa.select(S.c.state, sa.func.count()).group_by(S.c.state))}
 
     # -- the operator's list (/admin) ---------------------------------------------------
 
-    def count_subscribers_by_state(self: Storage, address: str = "") -> dict[str, int]:
+    def count_subscribers_by_state(self, address: str = "") -> dict[str, int]:
         """Subscribers per state whose address contains `address` (any case; % and _ are literal)."""
         with self.read("counting subscribers") as conn:
             return {state: n for state, n in conn.execute(
                 sa.select(S.c.state, sa.func.count()).where(*_matching(self.dialect, address))
                 .group_by(S.c.state))}
 
-    def find_subscribers(self: Storage, address: str = "", state: str | None = None, *,
+    def find_subscribers(self, address: str = "", state: str | None = None, *,
                          limit: int, offset: int = 0) -> list[Subscriber]:
         """One page of subscribers, newest first, by address substring and state (as counted above)."""
         with self.read("listing subscribers") as conn:

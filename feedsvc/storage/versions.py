@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .. import identity
 from ..model import Release, ReleaseVersion
-from .schema import ReleaseRow, ReleaseVersionRow
-
-if TYPE_CHECKING:
-    from . import Storage
-
-R = cast(sa.Table, ReleaseRow.__table__)
-V = cast(sa.Table, ReleaseVersionRow.__table__)
+from .base import StorageBase
+from .schema import RELEASE_VERSIONS as V
+from .schema import RELEASES as R
 
 
 def _content(r: Release) -> dict[str, Any]:
@@ -49,8 +45,8 @@ def record_versions(conn: Connection, plan: identity.FilePlan, now: dt.datetime)
         conn.execute(V.insert(), rows)
 
 
-class VersionsMixin:
-    def release_versions(self: Storage, release_id: str) -> list[ReleaseVersion]:  # type: ignore[misc]
+class VersionsMixin(StorageBase):
+    def release_versions(self, release_id: str) -> list[ReleaseVersion]:
         """Every stored version of a release, oldest first ([] for an unknown id)."""
         with self.read(f"reading the versions of release {release_id}") as conn:
             rows = conn.execute(sa.select(V).where(V.c.release_id == release_id)

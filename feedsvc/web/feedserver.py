@@ -121,7 +121,7 @@ class FeedServer:
     def _prepare(self, etag: str, last_modified: float, body: bytes, content_type: str) -> _Doc:
         gz = gzip.compress(body, compresslevel=9, mtime=0)  # mtime=0: the same bytes in every process
         gz_etag = etag[:-1] + '-gzip"'
-        lm = format_datetime(dt.datetime.fromtimestamp(int(last_modified), dt.timezone.utc), usegmt=True)
+        lm = format_datetime(dt.datetime.fromtimestamp(int(last_modified), dt.UTC), usegmt=True)
         xml_feed = content_type.startswith(_FEED_TYPES)
         vary = "Accept-Encoding, Accept" if xml_feed else "Accept-Encoding"
         rest = [("Last-Modified", lm), ("Cache-Control", f"public, max-age={self.max_age}"), ("Vary", vary),
@@ -163,7 +163,7 @@ class FeedServer:
         if doc.page_headers is not None and _wants_page(environ.get("HTTP_ACCEPT", "")):
             headers = (doc.gz_page_headers if gz else doc.page_headers) or headers
         inm = environ.get("HTTP_IF_NONE_MATCH")
-        ims = environ.get("HTTP_IF_MODIFIED_SINCE")
+        ims: str = environ.get("HTTP_IF_MODIFIED_SINCE") or ""
         # RFC 9110 §13.1.3: If-Modified-Since is ignored when If-None-Match is present.
         if (_etag_matches(inm, doc) if inm is not None else bool(ims) and _not_modified_since(ims, doc)):
             start_response("304 Not Modified", headers)

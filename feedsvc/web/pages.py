@@ -106,7 +106,8 @@ def conditional(body: bytes, mimetype: str) -> Response:
     resp.set_etag(hashlib.sha256(body).hexdigest()[:32])
     resp.cache_control.public = True
     resp.cache_control.max_age = int(services().settings.feed_max_age)
-    return resp.make_conditional(request)
+    resp.make_conditional(request)  # in place (it returns the same object, typed as werkzeug's)
+    return resp
 
 
 @bp.get("/feeds/archive/<slug>/<int:page>.atom")
@@ -138,7 +139,8 @@ def feed(slug: str, ext: str) -> Response:
     resp = Response(doc.body, content_type=doc.content_type)
     resp.headers["ETag"] = doc.etag
     resp.last_modified = doc.last_modified
-    return resp.make_conditional(request)
+    resp.make_conditional(request)  # in place (it returns the same object, typed as werkzeug's)
+    return resp
 
 
 @bp.get("/feeds.opml")

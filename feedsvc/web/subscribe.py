@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, ValidationError
 try:  # WTForms 3.3 deprecates (value, label) tuples as choices (a 500 under -W error); 3.4 drops them
     from wtforms import SelectChoice as _choice
 except ImportError:  # older WTForms knows only tuples
-    def _choice(value: str, label: str) -> Any:  # type: ignore[misc]
+    def _choice(value: str, label: str) -> Any:
         return (value, label)
 
 from ..digest import plan_digest
