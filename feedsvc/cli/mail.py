@@ -1,0 +1,163 @@
+"""Commands for the email digest: sending it, and its subscribers."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+import click
+
+from ..config import Settings, with_laptop_secret
+from ..model import FREQUENCIES, SUBSCRIBER_STATES, Delivery, parse_state
+from .common import open_services, postman_or_exit, settings_or_exit
+
+
+@click.command()
+@click.option("--send-now", is_flag=True, help="Make a run now, whatever the schedule, and send it.")
+@click.option("--frequency", type=click.Choice(FREQUENCIES), default=None,
+              help="Only this frequency (default: both).")
+@click.option("--dry-run", is_flag=True, help="Say what would be sent; plan and send nothing.")
+@click.option("--preview", metavar="EMAIL", default=None, help="Print the digest EMAIL would get now.")
+def digest(send_now: bool, frequency: str | None, dry_run: bool, preview: str | None) -> None:
+    """Send digests: resume unfinished work, or make a run now with --send-now."""
+    services = open_services(with_laptop_secret(settings_or_exit()))
+    storage = services.storage
+    postman = postman_or_exit(services)
+    freqs = (parse_state(frequency, FREQUENCIES),) if frequency else FREQUENCIES
+    if preview or dry_run:
+        until = storage.max_seq()
+        if preview:
+            found = storage.get_subscriber_by_email(preview.strip().lower())
+            if found is None:
+                raise click.ClickException(f"no subscriber {preview}")
+            subs = [found]
+        else:
+            subs = [s for s in storage.iter_subscribers("confirmed") if s.frequency in freqs]
+        would = 0
+        for sub in subs:
+            since = storage.subscriber_cursor(sub.id)
+            d = Delivery(0, 0, sub.id, sub.email, sub.topics, sub.frequency, "preview", since,
+                         until, False, 0)
+            msg = postman.preview(d)
+            if preview:
+                click.echo(msg.as_string() if msg else f"{sub.email}: nothing new since the last digest")
+            elif msg is not None:
+                would += 1
+                click.echo(f"would send to {sub.email}: {msg['Subject']}")
+        if dry_run:
+            click.echo(f"dry run: {would} digests would be sent; nothing was planned or sent")
+        return
+    # Confirmation emails queued by sign-ups go first: a reader waits on those, not on a digest.
+    confirmations = services.confirmations().send_queued()
+    if confirmations.sent or confirmations.failed or confirmations.retry_later:
+        click.echo(confirmations.line())
+    if send_now:
+        runs = postman.manual_runs(freqs)
+        click.echo(f"planned run(s) {', '.join(map(str, runs))}")
+    report = postman.send_pending()
+    click.echo(report.line())
+
+
+@click.group()
+def subscribers() -> None:
+    """Manage digest subscribers."""
+
+
+def _parse_topics(raw: str, settings: Settings) -> tuple[str, ...]:
+    from ..topics import load_taxonomy
+
+    slugs = tuple(dict.fromkeys(raw.replace(",", " ").split()))
+    known = set(load_taxonomy(settings.topics_file).slugs)
+    unknown = [s for s in slugs if s not in known]
+    if unknown:
+        raise ValueError(f"unknown topic(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return slugs
+
+
+def _checked_email(raw: str) -> str:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValueError(f"{raw!r} is not a valid email address: {exc}") from None
+
+
+@subscribers.command("add")
+@click.argument("email")
+@click.option("--topics", default="", help="Topic slugs, space or comma separated (default: all).")
+@click.option("--frequency", type=click.Choice(FREQUENCIES), default="weekly", show_default=True)
+def subscribers_add(email: str, topics: str, frequency: str) -> None:
+    """Add a confirmed subscriber (the office holds their consent)."""
+    services = open_services(settings_or_exit())
+    try:
+        new = services.storage.add_confirmed(_checked_email(email), _parse_topics(topics, services.settings),
+                                             parse_state(frequency, FREQUENCIES), services.clock())
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(("added " if new else "updated ") + email)
+
+
+@subscribers.command("remove")
+@click.argument("email")
+def subscribers_remove(email: str) -> None:
+    """Forget a subscriber entirely."""
+    storage = open_services(settings_or_exit()).storage
+    if not storage.remove_subscriber(email.strip().lower()):
+        raise click.ClickException(f"no subscriber {email}")
+    click.echo(f"removed {email}")
+
+
+@subscribers.command("list")
+@click.option("--state", type=click.Choice(SUBSCRIBER_STATES))
+def subscribers_list(state: str | None) -> None:
+    """List subscribers."""
+    storage = open_services(settings_or_exit()).storage
+    for s in storage.iter_subscribers(parse_state(state, SUBSCRIBER_STATES) if state else None):
+        click.echo(f"{s.email}\t{s.state}\t{s.frequency}\t{' '.join(s.topics) or '(all)'}")
+
+
+@subscribers.command("export")
+def subscribers_export() -> None:
+    """Write confirmed subscribers as CSV (email,topics,frequency) to standard output."""
+    import csv
+
+    storage = open_services(settings_or_exit()).storage
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(["email", "topics", "frequency"])
+    for s in storage.iter_subscribers("confirmed"):
+        out.writerow([s.email, " ".join(s.topics), s.frequency])
+
+
+@subscribers.command("import")
+@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+def subscribers_import(csv_file: TextIO) -> None:
+    """Import confirmed subscribers from a CSV file with columns email,topics,frequency."""
+    import csv
+
+    services = open_services(settings_or_exit())
+    storage, settings = services.storage, services.settings
+    reader = csv.DictReader(csv_file)
+    if not reader.fieldnames or "email" not in reader.fieldnames:
+        raise click.ClickException("the CSV file needs a header row with at least an 'email' column")
+    added = updated = 0
+    errors: list[str] = []
+    for line_no, row in enumerate(reader, start=2):
+        try:
+            raw = (row.get("frequency") or "weekly").strip().lower()
+            if raw not in FREQUENCIES:
+                raise ValueError(f"frequency {raw!r} must be daily or weekly")
+            frequency = parse_state(raw, FREQUENCIES)
+            new = storage.add_confirmed(_checked_email(row.get("email") or ""),
+                                        _parse_topics(row.get("topics") or "", settings), frequency,
+                                        services.clock())
+        except ValueError as exc:
+            errors.append(f"line {line_no}: {exc}")
+            continue
+        added += new
+        updated += not new
+    for e in errors:
+        click.echo(e, err=True)
+    click.echo(f"imported: {added} added, {updated} updated, {len(errors)} rejected")
+    if errors:
+        sys.exit(1)
