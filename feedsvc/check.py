@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import email_validator
 
 from .config import MIN_SECRET_KEY, Settings, load_settings
-from .smtp_url import SmtpSettings, parse_smtp_url
 from .model import ConfigError, StorageError
+from .smtp_url import SmtpSettings, parse_smtp_url
 from .topics import load_taxonomy
 
 Status = Literal["ok", "warning", "problem"]
@@ -74,13 +74,15 @@ def _secret(settings: Settings, production: bool) -> Finding:
     if settings.secret_key and production and len(settings.secret_key) < MIN_SECRET_KEY:
         return Finding("SECRET_KEY", "problem", f"{len(settings.secret_key)} characters: the web process "
                        f"refuses fewer than {MIN_SECRET_KEY}",
-                       'set SECRET_KEY to a long random string, e.g. python3 -c "import secrets; print(secrets.token_urlsafe(48))"')
+                       "set SECRET_KEY to a long random string, e.g. "
+                       'python3 -c "import secrets; print(secrets.token_urlsafe(48))"')
     if settings.secret_key:
         return Finding("SECRET_KEY", "ok", "set")
     if not production:
         return Finding("SECRET_KEY", "ok", "unset; debug mode and `feedsvc serve` make their own")
     return Finding("SECRET_KEY", "problem", "unset: the web process refuses to start without it",
-                   'set SECRET_KEY to a long random string, e.g. python3 -c "import secrets; print(secrets.token_urlsafe(48))"')
+                   "set SECRET_KEY to a long random string, e.g. "
+                   'python3 -c "import secrets; print(secrets.token_urlsafe(48))"')
 
 
 def _base_url(settings: Settings, production: bool) -> Finding:
@@ -198,7 +200,8 @@ def _mail_from(settings: Settings) -> Finding:
 
 def _content(folder: Path) -> Finding:
     if not folder.is_dir():
-        return Finding("content folder", "problem", f"{folder} is not a folder", "set FEEDSVC_CONTENT_DIR, or `feedsvc init DIR`")
+        return Finding("content folder", "problem", f"{folder} is not a folder",
+                       "set FEEDSVC_CONTENT_DIR, or `feedsvc init DIR`")
     try:
         with os.scandir(folder) as entries:
             count = sum(1 for _ in entries)

@@ -20,7 +20,7 @@ class SystemClock:
     """The real clock: aware UTC now."""
 
     def __call__(self) -> dt.datetime:
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
 
     def __repr__(self) -> str:
         return "SystemClock()"

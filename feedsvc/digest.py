@@ -19,6 +19,8 @@ import css_inline
 import jinja2
 from markupsafe import Markup
 
+from feedsvc.model import StoredRelease, Subscriber
+from feedsvc.resources import TEMPLATES_DIR
 from feedsvc.transport.mime import (
     absolute_url,
     header,
@@ -27,8 +29,6 @@ from feedsvc.transport.mime import (
     set_alternatives,
     verbatim,
 )
-from feedsvc.model import StoredRelease, Subscriber
-from feedsvc.resources import TEMPLATES_DIR
 
 DEFAULT_TEMPLATES_DIR = TEMPLATES_DIR
 OTHER_TITLE = "Other releases"

@@ -40,7 +40,7 @@ FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005 §4
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ATOM_TYPE = "application/atom+xml"
 RSS_TYPE = "application/rss+xml"
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)  # `updated` of a feed with no entry, by default
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # `updated` of a feed with no entry, by default
 SUMMARY_LIMIT = 300
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July",
            "August", "September", "October", "November", "December")  # not %B: no locale in feeds
@@ -156,7 +156,7 @@ def _utc(when: dt.datetime, what: str) -> dt.datetime:
     if when.tzinfo is None or when.utcoffset() is None:
         # Guessing a zone would move the instant silently; storage promises aware UTC.
         raise ValueError(f"{what} is a naive datetime: feeds need aware UTC instants")
-    return when.astimezone(dt.timezone.utc)
+    return when.astimezone(dt.UTC)
 
 
 def checked(releases: Sequence[StoredRelease]) -> list[StoredRelease]:

@@ -175,5 +175,5 @@ def history(versions: Sequence[ReleaseVersion]) -> list[VersionView]:
     """Versions (any order) newest first, each with its changes against the previous one."""
     ordered = sorted(versions, key=lambda v: v.number)
     views = [VersionView(v, day(v), tuple(changes(prev, v)) if prev else (), prev is None)
-             for prev, v in zip([None, *ordered[:-1]], ordered)]
+             for prev, v in zip([None, *ordered[:-1]], ordered, strict=False)]
     return views[::-1]

@@ -30,7 +30,7 @@ def report_lines(name: str, releases: Sequence[Release], warnings: Sequence[Pars
         index = _release_at(starts, warning.line)
         (loose if index is None else by_release[index]).append(warning)
     out: list[str] = []
-    for number, (release, own) in enumerate(zip(releases, by_release), 1):
+    for number, (release, own) in enumerate(zip(releases, by_release, strict=False), 1):
         out += release_block(number, release, own, classify, width)
         out.append("")
     out.append(summary_line(name, releases, warnings))

@@ -52,7 +52,7 @@ def parse_smtp_url(url: str) -> SmtpSettings:
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if name == "starttls" and value.lower() in ("1", "true", "yes", "0", "false", "no"):
             wanted = value.lower() in ("1", "true", "yes")
-            if security == "tls" and wanted or security == "starttls" and not wanted:
+            if (security == "tls" and wanted) or (security == "starttls" and not wanted):
                 raise invalid(f"starttls={value} contradicts the scheme {parts.scheme}")
             security = "starttls" if wanted else security
         elif name == "timeout" and re.fullmatch(r"\d+(\.\d+)?", value) and float(value) > 0:

@@ -50,7 +50,7 @@ class TaxonomyKeeper:
         self.storage = storage
         self.default = Path(default)
         self._lock = threading.Lock()
-        self._signature: tuple[int, int, int] | None | bool = False  # False: never read
+        self._signature: tuple[int, int, int] | bool | None = False  # False: never read
         self._good: tuple[Taxonomy, str] | None = None  # the file's last valid taxonomy and text
         self._current: Taxonomy = _EMPTY
         self._error: str | None = None

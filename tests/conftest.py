@@ -61,7 +61,7 @@ class Clock:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.timezone.utc))
+    return Clock(dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC))
 
 
 def pg_url_or_skip() -> str:

@@ -29,7 +29,7 @@ def test_parse_json_matches_expected_for_the_samples(tmp_path: Path) -> None:
     expected = json.loads(EXPECTED.read_text(encoding="utf-8"))
     want = [(name, e) for name, items in expected.items() if not name.startswith("_") for e in items]
     assert len(releases) == len(want)
-    for got, (name, e) in zip(releases, want):
+    for got, (name, e) in zip(releases, want, strict=False):
         assert got["source_file"] == name
         if e["title"] is None:
             assert got["title"] and got["title_inferred"] is True

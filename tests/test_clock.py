@@ -14,17 +14,17 @@ READS_THE_CLOCK = re.compile(r"\b(?:datetime\.now|datetime\.utcnow|date\.today|t
 
 
 def test_the_system_clock_is_aware_utc() -> None:
-    before = dt.datetime.now(dt.timezone.utc)
+    before = dt.datetime.now(dt.UTC)
     now = SystemClock()()
     assert now.tzinfo is not None and now.utcoffset() == dt.timedelta(0)
-    assert before <= now <= dt.datetime.now(dt.timezone.utc)
+    assert before <= now <= dt.datetime.now(dt.UTC)
 
 
 def test_the_tests_clock_is_a_clock(clock) -> None:  # type: ignore[no-untyped-def]
     def take(c: Clock) -> dt.datetime:
         return c()
 
-    assert take(clock) == dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.timezone.utc)
+    assert take(clock) == dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
     assert take(SYSTEM_CLOCK).tzinfo is not None
 
 

@@ -120,7 +120,7 @@ def test_an_undated_release_shows_no_publication_date(services: Services, clock)
     ingest_day(services, clock)
     undated = next(r for r in services.storage.list_releases() if r.title == UNDATED)
     dated = next(r for r in services.storage.list_releases() if r.title == EXPECTED[0])
-    first_seen = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.timezone.utc)
+    first_seen = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
     assert (undated.date, undated.published, undated.first_seen) == (None, None, first_seen)
     assert undated.updated == first_seen  # `updated` stays the instant first seen
     client = create_app(services=services).test_client()
@@ -141,7 +141,7 @@ def test_an_undated_release_shows_no_publication_date(services: Services, clock)
     assert entries[UNDATED].findtext(f"{ATOM}updated") == "2026-11-23T08:00:00+00:00"
     assert entries[EXPECTED[4]].findtext(f"{ATOM}published") == "2026-03-02T00:00:00+00:00"
     rss = {e.title: e for e in feedparser.parse(client.get("/feeds/all.rss").data).entries}
-    assert dt.datetime(*rss[UNDATED].published_parsed[:6], tzinfo=dt.timezone.utc) == first_seen
+    assert dt.datetime(*rss[UNDATED].published_parsed[:6], tzinfo=dt.UTC) == first_seen
 
     text = digest_text(services)
     block = text[text.index(UNDATED):]

@@ -18,7 +18,7 @@ def test_sigterm_stops_the_clock_cleanly_and_the_next_process_resumes(
         storage: Storage, db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path,
         smtp_server) -> None:  # type: ignore[no-untyped-def]
     env = child_env(db_url, content_dir, topics_file, tmp_path, smtp_server)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     # The daily digest fell due a minute ago: the clock catches up on it as soon as it starts.
     env |= {"FEEDSVC_DAILY_AT": (now - dt.timedelta(minutes=1)).strftime("%H:%M"), "FEEDSVC_MAIL_RATE": "60"}
     for i in range(200):

@@ -20,7 +20,7 @@ from feedsvc.model import StoredRelease
 from tests.conftest import ATOM_RNG
 
 A = "{http://www.w3.org/2005/Atom}"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 T0 = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
 SPEC = FeedSpec(
@@ -298,7 +298,7 @@ def test_rss_title_and_description_show_the_release_text_in_an_html_reader() -> 
     data = build_rss(rss_spec, RELEASES, topic_titles=TITLES)
     assert b"<script" not in data
     d = parsed_ok(data)
-    for r, e in zip(RELEASES, d.entries):
+    for r, e in zip(RELEASES, d.entries, strict=False):
         assert html_text(e.title) == clean_text(r.title).strip()
         assert html_text(e.summary) == summarize(r.paragraphs[0])
         assert "<script" not in e.title and "<script" not in e.summary

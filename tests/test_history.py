@@ -147,7 +147,7 @@ def test_history_page_shows_each_version_and_what_changed(services: Services, cl
     assert [v.xpath("string(h2)") for v in versions] == [
         "Version 2, seen on 2 December 2026", "Version 1, seen on 23 November 2026"]
     latest = versions[0]
-    changes = dict(zip([dt_.text_content() for dt_ in latest.xpath(".//dt")], latest.xpath(".//dd")))
+    changes = dict(zip([dt_.text_content() for dt_ in latest.xpath(".//dt")], latest.xpath(".//dd"), strict=True))
     assert list(changes) == ["Title changed", "Paragraph 1 changed", "Paragraph 2 added",
                              "Paragraph 3 removed"]
     assert changes["Title changed"].xpath("ins/text()") == ["Sea"]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 from feedsvc.ingest import Ingester
 from feedsvc.model import release_key
 from feedsvc.storage import Storage

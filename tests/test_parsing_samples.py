@@ -25,7 +25,7 @@ def test_sample_matches_expected(name: str) -> None:
         e["title"] for e in expected if e["title"] is not None
     ]
     assert len(releases) == len(expected)
-    for release, want in zip(releases, expected):
+    for release, want in zip(releases, expected, strict=False):
         where = f"{name}[{release.position}]"
         if want["title"] is None:
             assert release.title_inferred and release.title, where

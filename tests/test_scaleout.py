@@ -66,7 +66,7 @@ def test_procfile_on_postgresql_with_two_clocks_and_a_crash(tmp_path: Path, smtp
     content = tmp_path / "releases"
     shutil.copytree(SAMPLES, content)
     port = free_port()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FEEDSVC_", "DATABASE_URL", "SECRET_KEY"))}
     env.update({
         "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}", "DATABASE_URL": url,

@@ -47,7 +47,7 @@ def test_serve_runs_web_watcher_and_scheduler_on_one_storage(tmp_path: Path, con
             monkeypatch.delenv(name)
     monkeypatch.setenv("FEEDSVC_CONTENT_DIR", str(content_dir))
     monkeypatch.setenv("FEEDSVC_INSTANCE_DIR", str(tmp_path / "instance"))
-    monkeypatch.setattr(cli, "setup_logging", lambda level: None)  # no handler on CliRunner's stdout
+    monkeypatch.setattr(cli.common, "setup_logging", lambda level: None)  # no handler on CliRunner's stdout
 
     opened: list[Storage] = []
     real_init = Storage.__init__
@@ -65,7 +65,7 @@ def test_serve_runs_web_watcher_and_scheduler_on_one_storage(tmp_path: Path, con
 
     monkeypatch.setattr(Storage, "__init__", counting_init)
     monkeypatch.setattr(werkzeug.serving, "make_server", make_server)
-    monkeypatch.setattr(cli, "_wait_for_signal", lambda: None)  # stop as soon as everything started
+    monkeypatch.setattr(cli, "wait_for_signal", lambda: None)  # stop as soon as everything started
     try:
         result = CliRunner().invoke(cli.main, ["serve"])
         assert result.exit_code == 0, result.output

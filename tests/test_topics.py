@@ -134,7 +134,7 @@ def test_result_is_sorted_and_unique(small: Taxonomy) -> None:
 
 
 def test_stored_release_is_accepted(small: Taxonomy) -> None:
-    now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     stored = StoredRelease(id="a", atom_id="tag:x,2026:a", title="Border", title_inferred=False,
                            location="Ankara", date=None, author=None, section=None, paragraphs=("p",),
                            topics=(), published=now, updated=now, first_seen=now)
@@ -282,6 +282,6 @@ _PIECE = st.one_of(
                                                            min_size=12, max_size=12),
        location=st.one_of(st.none(), _PIECE))
 def test_fast_matcher_agrees_with_plain_regexes(pieces: list[str], seps: list[str], location: str | None) -> None:
-    text = "".join(p + s for p, s in zip(pieces, seps))
+    text = "".join(p + s for p, s in zip(pieces, seps, strict=False))
     r = release(text[:40], text, location=location)
     assert classify(r, _SHIPPED) == _reference(r, _SHIPPED)

@@ -15,7 +15,6 @@ from lxml import etree
 from feedsvc.cli import make_ingester
 from feedsvc.config import load_settings
 from feedsvc.storage import Storage
-
 from tests.conftest import ATOM_RNG
 
 BASE = "http://localhost"

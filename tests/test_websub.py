@@ -28,7 +28,7 @@ class Hub:
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 hub.waiting.set()
                 hub.release.wait(30)
@@ -72,7 +72,7 @@ def test_feeds_name_the_hub_and_changed_feeds_are_pinged(env, storage: Storage, 
         assert all(p["hub.mode"] == "publish" for p in hub.pings)
         body = make_app(env).test_client().get("/feeds/all.atom").data
         links = etree.fromstring(body).findall("{http://www.w3.org/2005/Atom}link")
-        assert [l.get("href") for l in links if l.get("rel") == "hub"] == [hub.url]
+        assert [link.get("href") for link in links if link.get("rel") == "hub"] == [hub.url]
 
         # An edit pings the feeds that changed and no others.
         hub.pings.clear()

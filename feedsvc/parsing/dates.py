@@ -165,7 +165,7 @@ def is_updated_line(text: str) -> bool:
 
 def parse_meta_line(text: str) -> tuple[dt.date, list[str]] | None:
     """A date line with short labels beside it: `18 December 2019 | Geneva`, `News | 3 Dec 2019`."""
-    if len(text) > _MAX_META_LINE or "|" not in text and "·" not in text:
+    if len(text) > _MAX_META_LINE or ("|" not in text and "·" not in text):
         return None
     parts = [part.strip() for part in _META_SPLIT.split(text)]
     if len(parts) > 3:

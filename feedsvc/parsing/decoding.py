@@ -172,7 +172,7 @@ def _utf8(data: bytes, source_file: str, warnings: list[ParseWarning]) -> str | 
         return None
     lines = _lines_of(data, [start for start, _ in bad])
     _warn(source_file, warnings, "invalid UTF-8 bytes replaced with U+FFFD", _invalid_utf8_message,
-          [(line, " ".join(f"0x{b:02X}" for b in data[start:end])) for line, (start, end) in zip(lines, bad)])
+          [(line, " ".join(f"0x{b:02X}" for b in data[start:end])) for line, (start, end) in zip(lines, bad, strict=False)])
     return "".join(pieces)
 
 
@@ -194,7 +194,7 @@ def _drop_nuls(buf: AnyStr, source_file: str, warnings: list[ParseWarning]) -> A
     lines = _lines_of(buf, [start for start, _ in runs])
     _warn(source_file, warnings, "NUL bytes dropped",
           lambda counts: f"{_count(sum(map(int, counts)), 'NUL byte')} dropped",
-          [(line, str(n)) for line, (_, n) in zip(lines, runs)])
+          [(line, str(n)) for line, (_, n) in zip(lines, runs, strict=False)])
     return kept
 
 

@@ -32,6 +32,13 @@ class Draft:
     # a known place without one), so it is not read twice; None: read it here.
     first_dateline: tuple[Dateline | None, Dateline | None] | None = None
 
+    def fill(self, date: dt.date | None, place: str | None) -> None:
+        """Take a date and a place found for this release, keeping any it already has."""
+        if self.date is None:
+            self.date = date
+        if self.location is None:
+            self.location = place
+
 
 def finish(drafts: Sequence[Draft], source_file: str) -> list[Release]:
     """Releases from drafts: dateline split off, missing titles inferred, keys unique within the file."""
@@ -72,10 +79,7 @@ def _take_dateline(draft: Draft) -> None:
         found = split_dateline(draft.paragraphs[0], gazetteer_only_ok=not draft.opinion)
     if found is None:
         return
-    if draft.location is None:
-        draft.location = found.place
-    if draft.date is None:
-        draft.date = found.date
+    draft.fill(found.date, found.place)
     rest = found.rest.strip()
     if rest:
         draft.paragraphs[0] = rest

@@ -306,7 +306,7 @@ def read_byline(text: str) -> tuple[str, dt.date | None] | None:
         author = parse_byline("By " + dated.group("name")) if found is not None else None
         if author is not None and found is not None:
             return author, found[0]
-    if not text[:1] in "BbPpWOoCc":
+    if text[:1] not in "BbPpWOoCc":
         return None
     date: dt.date | None = None
     posted = _POSTED_ON_BY.fullmatch(text) if text[:1] in "Pp" else None

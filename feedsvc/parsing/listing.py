@@ -62,7 +62,7 @@ def assemble(lines: Sequence[Line], labels: Sequence[int]) -> list[Draft]:
     section: str | None = None
     pending: Line | None = None  # a date line above the release it opens
     previous = -1
-    for line, label in zip(lines, labels):
+    for line, label in zip(lines, labels, strict=False):
         if label == DATE_PRE:
             pending = line
         elif label == TITLE:
@@ -107,9 +107,5 @@ def assemble(lines: Sequence[Line], labels: Sequence[int]) -> list[Draft]:
 
 
 def _take_date(draft: Draft, line: Line | None) -> None:
-    if line is None:
-        return
-    if draft.date is None:
-        draft.date = line.date
-    if draft.location is None:
-        draft.location = line.place
+    if line is not None:
+        draft.fill(line.date, line.place)

@@ -107,7 +107,7 @@ def _without_dateline(blocks: list[Block], before: Sequence[str], after: Sequenc
 
 def _load_front_matter(source: str, source_file: str) -> dict[str, Any]:
     try:
-        data = yaml.load(remove_controls(source), Loader=_Loader)  # noqa: S506 - a safe loader
+        data = yaml.load(remove_controls(source), Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         # +2: the mark counts from 0 and the front matter starts after the `---` line.

@@ -328,7 +328,7 @@ def _viterbi(emissions: list[list[float]], succ: list[list[tuple[int, float]]]) 
                 if candidate > best[s] and emission[s] >= floor:
                     best[s] = candidate
                     pointer[s] = a
-        score = [b + e if b > dead else dead for b, e in zip(best, emission)]
+        score = [b + e if b > dead else dead for b, e in zip(best, emission, strict=False)]
         back.append(pointer)
     # A page does not end between a standfirst or a byline's role line and its body.
     last = max(range(_N), key=lambda s: score[s] + _ENDS.get(s, 0.0))

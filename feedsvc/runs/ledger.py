@@ -45,7 +45,10 @@ class LedgerThread:
         self._thread.start()
 
     def claim(self, sending: Marks, empty: list[int]) -> Future[set[int]]:
-        """Sender thread: CLAIM the rendered deliveries (NOTHING_NEW the empty ones); the future gives the ids claimed."""
+        """Sender thread: CLAIM the rendered deliveries (NOTHING_NEW the empty ones).
+
+        The future gives the ids claimed.
+        """
         future: Future[set[int]] = Future()
         with self._wake:
             if self.error is not None:

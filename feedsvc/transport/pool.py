@@ -180,10 +180,9 @@ class BaseMailer:
                     work.put_nowait(item)
                     return
                 except queue.Full:
-                    try:  # the queue is full: the workers are busy, so wait for their next outcome
+                    # The queue is full: the workers are busy, so wait for their next outcome.
+                    with contextlib.suppress(queue.Empty):
                         handle(results.get(timeout=0.05))
-                    except queue.Empty:
-                        pass
 
         record = on_result if record_in_worker else None
         workers = [threading.Thread(target=self._work, args=(work, results, stop, record), daemon=True,

@@ -15,7 +15,6 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-
 # The URL is parsed where configuration is read (start-up checks it); the mailer uses the result.
 from feedsvc.smtp_url import SmtpSettings, parse_smtp_url
 from feedsvc.transport.outbox import OutboxMailer

@@ -10,9 +10,7 @@ PLACES = ["Ankara", "ISTANBUL", "Gaziantep", "Edirne", "Geneva", "Vienna", "Anta
 DASHES = [" – ", " - ", "\u00a0– ", " — ", "- ", " -- "]
 TOPICS = ["border", "trafficking", "return", "social cohesion", "COVID-19", "partnership",
           "film festival", "funding", "health", "integration"]
-WORDS = ("migrants refugees support programme communities government partners local assistance "
-         "protection services families children training workshop municipality launched report "
-         "figures increase people province humanitarian response agency").split()
+WORDS = ["migrants", "refugees", "support", "programme", "communities", "government", "partners", "local", "assistance", "protection", "services", "families", "children", "training", "workshop", "municipality", "launched", "report", "figures", "increase", "people", "province", "humanitarian", "response", "agency"]
 
 
 def sentence(rng: random.Random, n: int) -> str:

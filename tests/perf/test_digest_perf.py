@@ -25,11 +25,11 @@ import sqlalchemy as sa
 
 from feedsvc.cli import make_ingester
 from feedsvc.config import load_settings
-from feedsvc.transport.wire import message_bytes
+from feedsvc.model import Delivery
 from feedsvc.runs.postman import Postman
 from feedsvc.storage import Storage
-from feedsvc.model import Delivery
 from feedsvc.storage.schema import DeliveryRow, SubscriberRow
+from feedsvc.transport.wire import message_bytes
 from tests.conftest import ROOT
 from tests.smtp_server import free_port
 
@@ -77,7 +77,7 @@ def topic_sets(n: int, rng: random.Random) -> list[tuple[str, ...]]:
 def add_subscribers(storage: Storage, start: int, sets: list[tuple[str, ...]]) -> None:
     """Bulk insert (the benchmark's set-up, not what it measures); cursors at the newest release."""
     S = SubscriberRow.__table__
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cursor = storage.max_seq()
     rows = [{"email": f"reader{start + i:05}@example.org", "topics": " ".join(t),
              "frequency": "weekly", "state": "confirmed", "created_at": now, "confirmed_at": now,

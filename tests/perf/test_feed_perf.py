@@ -132,7 +132,7 @@ def grow(site: Site, total: int) -> float:
     if isinstance(oldest, str):
         oldest = dt.datetime.fromisoformat(oldest)
     if oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=dt.timezone.utc)
+        oldest = oldest.replace(tzinfo=dt.UTC)
     oldest = oldest.replace(microsecond=0)
     i = 0
     while live < total:
@@ -290,7 +290,7 @@ def test_feed_serving(small_site: Site, tmp_path: Path) -> None:
                     r = servers.wrk(port, FEED, headers=headers, duration=DURATION)
                     # CPU the server's workers used, in all and per request: how evenly the two
                     # workers shared the load, and a cost per request that a busy machine blurs less.
-                    r["cpu"] = [servers.cpu_seconds(w) - b for w, b in zip(workers, before)]
+                    r["cpu"] = [servers.cpu_seconds(w) - b for w, b in zip(workers, before, strict=False)]
                     r["cpu_us"] = sum(r["cpu"]) / max(1, r["requests"]) * 1e6
                     if path not in results[name] or r["rps"] > results[name][path]["rps"]:
                         results[name][path] = r
@@ -407,9 +407,9 @@ def _build_figures(site: Site, slugs: tuple[str, ...]) -> dict[str, tuple[float,
         info = publisher.feed_info(feed, taxonomy)
         assert info is not None
         topic = None if feed == ALL else feed
-        out[f"current_atom {feed}"] = _median_ms(lambda: publisher.current_atom(info, taxonomy), 11)
-        out[f"  list_releases {feed}"] = _median_ms(lambda: storage.list_releases(topic, limit=PAGE_SIZE), 11)
-        out[f"  count_releases {feed}"] = _median_ms(lambda: storage.count_releases(topic), 11)
+        out[f"current_atom {feed}"] = _median_ms(lambda info=info: publisher.current_atom(info, taxonomy), 11)
+        out[f"  list_releases {feed}"] = _median_ms(lambda topic=topic: storage.list_releases(topic, limit=PAGE_SIZE), 11)
+        out[f"  count_releases {feed}"] = _median_ms(lambda topic=topic: storage.count_releases(topic), 11)
     out[f"rebuild [all, {slugs[0]}]"] = _median_ms(lambda: publisher.rebuild([ALL, slugs[0]]), 5)
     return out
 

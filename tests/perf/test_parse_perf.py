@@ -73,7 +73,7 @@ def _title_lines(lines: list[str], releases: list[Release]) -> list[tuple[int, t
     """For each release with a title, the line best matching it and the words there we may replace."""
     out = []
     starts = [r.line - 1 for r in releases] + [len(lines)]
-    for r, start, end in zip(releases, starts, starts[1:]):
+    for r, start, end in zip(releases, starts, starts[1:], strict=False):
         if r.title_inferred or start < 0:
             continue
         want = set(_TOKENS.findall(r.title.casefold()))

@@ -64,7 +64,7 @@ def _load() -> str:
 
 def procfile_web(port: int) -> list[str]:
     """The Procfile's web command, bound to 127.0.0.1:`port` instead of 0.0.0.0:$PORT."""
-    line = next(l for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("web:"))
+    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
     cmd = shlex.split(line[len("web:"):])
     assert cmd[0] == "gunicorn", cmd
     cmd[0] = str(servers.GUNICORN)
@@ -348,7 +348,7 @@ def test_soak(site: dict[str, Any], tmp_path: Path) -> None:
             sampler.stop.set()
             sampler.join()
         rss_after = {p: servers.rss_mb(p) for p in workers}
-        cpu = [servers.cpu_seconds(w) - b for w, b in zip(workers, cpu_before)]
+        cpu = [servers.cpu_seconds(w) - b for w, b in zip(workers, cpu_before, strict=False)]
         load_after = _load()
         workers_after = servers.children(proc.pid)
         master_rss = servers.rss_mb(proc.pid)
@@ -371,13 +371,13 @@ def test_soak(site: dict[str, Any], tmp_path: Path) -> None:
           f"p99 {lat.get('p99', 0) / 1000:.2f} ms  p99.9 {lat.get('p999', 0) / 1000:.2f} ms  "
           f"max {lat.get('max', 0) / 1000:.1f} ms  (wrk --latency: "
           + "  ".join(f"p{k} {v:.2f} ms" for k, v in sorted(r["lat_pct_ms"].items())) + ")")
-    print(f"    statuses: " + ", ".join(f"{k}: {v:,}" for k, v in sorted(status.items())))
-    print(f"    sent by kind: " + ", ".join(f"{k}: {v:,}" for k, v in sorted(soak["sent"].items())))
+    print("    statuses: " + ", ".join(f"{k}: {v:,}" for k, v in sorted(status.items())))
+    print("    sent by kind: " + ", ".join(f"{k}: {v:,}" for k, v in sorted(soak["sent"].items())))
     print(f"    conditional requests sent {int(cond.get('sent', 0)):,}; answered 200 instead of 304: "
           f"{int(cond.get('cond_200', 0))}; 304 with a body: {int(cond.get('body_304', 0))}")
-    print(f"    socket errors: " + ", ".join(f"{k} {int(v)}" for k, v in errors.items())
+    print("    socket errors: " + ", ".join(f"{k} {int(v)}" for k, v in errors.items())
           + f"; wrk's Non-2xx or 3xx: {r['non2xx3xx']}")
-    print(f"  worker VmRSS (MB): after start → after warm-up → samples during the run → after the run")
+    print("  worker VmRSS (MB): after start → after warm-up → samples during the run → after the run")
     growth = {}
     for p in workers:
         growth[p] = (rss_after[p] - rss_before[p]) / rss_before[p] * 100
@@ -387,8 +387,8 @@ def test_soak(site: dict[str, Any], tmp_path: Path) -> None:
               f"{growth[p]:+.1f}% over the run (target < {RSS_TARGET:.0f}%) {verdict}")
     print(f"    master {proc.pid}: {master_rss:.1f} MB")
     boots = log_text.count("Booting worker")
-    bad_log = [l for l in log_text.splitlines()
-               if re.search(r"Traceback|\bERROR\b|CRITICAL|WORKER TIMEOUT|Worker exiting", l)]
+    bad_log = [entry for entry in log_text.splitlines()
+               if re.search(r"Traceback|\bERROR\b|CRITICAL|WORKER TIMEOUT|Worker exiting", entry)]
     if boots != WORKERS:
         bad_log.append(f"{boots} workers booted ({WORKERS} expected)")
     if bad_log:
@@ -409,4 +409,4 @@ def test_soak(site: dict[str, Any], tmp_path: Path) -> None:
     # A request still in flight when wrk stops is sent but never answered: one per connection at most.
     assert sent_cond - CONNECTIONS - int(errors.get("timeout", 0)) <= status.get("304", 0) <= sent_cond, \
         (sent_cond, status)
-    assert not [l for l in bad_log if "Traceback" in l or "WORKER TIMEOUT" in l], bad_log
+    assert not [e for e in bad_log if "Traceback" in e or "WORKER TIMEOUT" in e], bad_log
