@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -55,10 +57,35 @@ def test_dry_run_and_preview_send_nothing(env: dict[str, str], storage: Storage,
     run("ingest", env=env, cwd=tmp_path)
     dry = run("digest", "--dry-run", env=env, cwd=tmp_path).stdout
     assert "would send to reader@example.org" in dry and "23 new" in dry
-    preview = run("digest", "--preview", "reader@example.org", env=env, cwd=tmp_path).stdout
-    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in preview
+    preview = run("digest", "--preview", "reader@example.org", "--html", str(tmp_path / "digest.html"),
+                  env=env, cwd=tmp_path).stdout
+    # Decoded as a reader sees it: headers and the text part, no MIME or quoted-printable.
+    head, _, text = preview.partition("\n\n")
+    assert "To: reader@example.org" in head and "Subject: " in head and "List-Unsubscribe: <" in head
+    assert "Content-Transfer-Encoding" not in preview and not re.search(r"=[0-9A-F]{2}", preview)
+    assert "Unsubscribe" in text and "–" in text  # the en dash of a dateline, as a character
+    html = (tmp_path / "digest.html").read_text(encoding="utf-8")
+    assert html.lstrip().lower().startswith("<!doctype html") and "unsubscribe" in html.lower()
+    lonely = run("digest", "--html", str(tmp_path / "x.html"), env=env, cwd=tmp_path, check=False)
+    assert lonely.returncode != 0 and "--html goes with --preview" in lonely.stderr
     assert not (tmp_path / "inst" / "outbox").exists()
     assert storage.recent_runs() == []
     sent = run("digest", "--send-now", env=env, cwd=tmp_path).stdout
     assert "1 sent" in sent and len(list((tmp_path / "inst" / "outbox").glob("*.eml"))) == 1
     assert "0 sent" in run("digest", "--send-now", env=env, cwd=tmp_path).stdout
+
+
+def test_a_digest_run_shows_progress_and_one_summary(env: dict[str, str], storage: Storage,
+                                                     tmp_path: Path) -> None:
+    for i in range(60):
+        storage.add_confirmed(f"reader{i:02}@example.org", (), "daily", dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    run("ingest", env=env, cwd=tmp_path)
+    done = run("digest", "--send-now", env=env, cwd=tmp_path)
+    # Not a terminal (a log): a line per tenth of the way with counts and rate, ending at all 60.
+    progress = [line for line in done.stderr.splitlines() if line.startswith("sending digests:")]
+    assert progress and progress[-1].startswith("sending digests: 60/60 digests (")
+    assert progress[-1].endswith("digests/s)")
+    assert "digests: 60 sent" in done.stdout
+    # The outbox names each message only at LOG_LEVEL=DEBUG; the run's summary is the log.
+    assert "outbox:" not in done.stderr
+    assert len(list((tmp_path / "inst" / "outbox").glob("*.eml"))) == 60

@@ -6,6 +6,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING
 
 import click
@@ -64,27 +65,33 @@ def postman_or_exit(services: Services) -> Postman:
 
 
 class Progress:
-    """A bar on a terminal; a log line every tenth of the way elsewhere (CI, a PaaS log)."""
+    """A bar with counts and rate on a terminal; a line at each tenth of the way elsewhere (CI, a PaaS log)."""
 
-    def __init__(self, label: str) -> None:
-        self.label = label
+    def __init__(self, label: str, unit: str = "files", *, minimum: int = 50) -> None:
+        self.label, self.unit, self.minimum = label, unit, minimum
         self.tty = sys.stderr.isatty()
         self.bar: ProgressBar[int] | None = None
         self.last = 0
+        self.started = time.monotonic()
+
+    def rate(self, done: int) -> str:
+        elapsed = time.monotonic() - self.started
+        return f"{done / elapsed:,.0f} {self.unit}/s" if elapsed > 0 else ""
 
     def __call__(self, done: int, total: int) -> None:
-        if total < 50:
+        if total < self.minimum:
             return
         if self.tty:
             if self.bar is None:
-                self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+                self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr, show_pos=True,
+                                             item_show_func=lambda _: self.rate(self.last))
                 self.bar.__enter__()
-            self.bar.update(done - self.last)
-            self.last = done
-            if done == total:
+            step, self.last = done - self.last, done
+            self.bar.update(step)
+            if done >= total:
                 self.bar.__exit__(None, None, None)
-        elif done * 10 // total != self.last * 10 // total or done == total:
-            click.echo(f"{self.label}: {done}/{total} files", err=True)
+        elif done * 10 // total != self.last * 10 // total or done >= total:
+            click.echo(f"{self.label}: {done:,}/{total:,} {self.unit} ({self.rate(done)})", err=True)
             self.last = done
 
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from typing import TextIO
+import threading
+from email.message import EmailMessage
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from ..config import Settings, with_laptop_secret
-from ..model import FREQUENCIES, SUBSCRIBER_STATES, Delivery, parse_state
-from .common import open_services, postman_or_exit, settings_or_exit
+from ..model import FREQUENCIES, SUBSCRIBER_STATES, Delivery, FeedsvcError, parse_state
+from .common import Progress, open_services, postman_or_exit, settings_or_exit
+
+if TYPE_CHECKING:
+    from ..runs.batch import SendReport
+    from ..runs.postman import Postman
+    from ..storage import Storage
 
 
 @click.command()
@@ -17,13 +26,19 @@ from .common import open_services, postman_or_exit, settings_or_exit
 @click.option("--frequency", type=click.Choice(FREQUENCIES), default=None,
               help="Only this frequency (default: both).")
 @click.option("--dry-run", is_flag=True, help="Say what would be sent; plan and send nothing.")
-@click.option("--preview", metavar="EMAIL", default=None, help="Print the digest EMAIL would get now.")
-def digest(send_now: bool, frequency: str | None, dry_run: bool, preview: str | None) -> None:
+@click.option("--preview", metavar="EMAIL", default=None,
+              help="Print the digest EMAIL would get now: its subject and text, decoded.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --preview: also write the HTML part to FILE, to look at in a browser.")
+def digest(send_now: bool, frequency: str | None, dry_run: bool, preview: str | None,
+           html_file: Path | None) -> None:
     """Send digests: resume unfinished work, or make a run now with --send-now."""
     services = open_services(with_laptop_secret(settings_or_exit()))
     storage = services.storage
     postman = postman_or_exit(services)
     freqs = (parse_state(frequency, FREQUENCIES),) if frequency else FREQUENCIES
+    if html_file is not None and not preview:
+        raise click.UsageError("--html goes with --preview EMAIL")
     if preview or dry_run:
         until = storage.max_seq()
         if preview:
@@ -40,7 +55,10 @@ def digest(send_now: bool, frequency: str | None, dry_run: bool, preview: str | 
                          until, False, 0)
             msg = postman.preview(d)
             if preview:
-                click.echo(msg.as_string() if msg else f"{sub.email}: nothing new since the last digest")
+                if msg is None:
+                    click.echo(f"{sub.email}: nothing new since the last digest")
+                else:
+                    _show(msg, html_file)
             elif msg is not None:
                 would += 1
                 click.echo(f"would send to {sub.email}: {msg['Subject']}")
@@ -54,8 +72,50 @@ def digest(send_now: bool, frequency: str | None, dry_run: bool, preview: str | 
     if send_now:
         runs = postman.manual_runs(freqs)
         click.echo(f"planned run(s) {', '.join(map(str, runs))}")
-    report = postman.send_pending()
+    report = _send_with_progress(postman, storage)
     click.echo(report.line())
+
+
+def _show(msg: EmailMessage, html_file: Path | None) -> None:
+    """The message as a reader sees it: headers decoded, the text part as text, not quoted-printable."""
+    for name in ("From", "To", "Subject", "List-Unsubscribe"):
+        if msg[name]:
+            click.echo(f"{name}: {msg[name]}")
+    text = msg.get_body(("plain",))
+    click.echo("")
+    click.echo(text.get_content() if isinstance(text, EmailMessage) else "(no text part)")
+    if html_file is not None:
+        html = msg.get_body(("html",))
+        if not isinstance(html, EmailMessage):
+            raise click.ClickException("this message has no HTML part")
+        html_file.write_text(html.get_content(), encoding="utf-8")
+        click.echo(f"HTML part written to {html_file}", err=True)
+
+
+def _send_with_progress(postman: Postman, storage: Storage) -> SendReport:
+    """send_pending, with a bar (or a line per tenth on a log) counting the deliveries answered.
+
+    The count is read from the ledger once a second, in a thread of its own: the send path
+    itself knows nothing of terminals.
+    """
+    total = storage.count_pending()
+    progress = Progress("sending digests", "digests")
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(1.0):
+            with contextlib.suppress(FeedsvcError):  # a database hiccup only skips a tick
+                progress(max(0, total - storage.count_pending()), total)
+
+    watcher = threading.Thread(target=watch, name="feedsvc-progress", daemon=True)
+    watcher.start()
+    try:
+        report = postman.send_pending()
+    finally:
+        stop.set()
+        watcher.join()
+    progress(total - report.retry_later, total)
+    return report
 
 
 @click.group()

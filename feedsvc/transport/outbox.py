@@ -43,6 +43,7 @@ class OutboxMailer(BaseMailer):
                 raise
         except OSError as exc:  # disk full, permissions: nothing else will get through either
             raise TemporaryFailure(message_id, f"cannot write to {self.outbox_dir}: {exc}", connection=True) from None
-        log.info("outbox: %s to %s subject %r", name, msg.get("To"), str(msg.get("Subject", "")))
+        # One line per address only when asked: a run logs its summary (runs/postman.py).
+        log.debug("outbox: %s to %s subject %r", name, msg.get("To"), str(msg.get("Subject", "")))
         return SendResult("accepted", message_id, None, str(self.outbox_dir / name))
 
