@@ -157,8 +157,17 @@ def test_the_database_lost_in_the_middle_of_a_send_loses_no_digest(
         got_before = len(smtp_server.messages)
         assert 15 <= got_before < 40
 
-        proxy.start()  # it comes back; the next sender finishes the run
-        report = Postman(storage, settings, clock=clock).send_pending()
+        proxy.start()  # it comes back; the next senders finish the run
+        # As the clock does (it resumes every minute): send until nothing is open. More than one
+        # pass can be needed: the dead sender's last claim may still be running on the server
+        # when the next sender recovers, and commit after it; the pass after that resends it.
+        recovered = 0
+        for _ in range(5):
+            report = Postman(storage, settings, clock=clock).send_pending()
+            recovered += report.in_doubt
+            counts_now = storage.delivery_counts()
+            if not counts_now.get("pending") and not counts_now.get("sending"):
+                break
         storage.close()
     DL = DeliveryRow.__table__
     with direct.read("test: the ledger") as conn:
@@ -169,4 +178,4 @@ def test_the_database_lost_in_the_middle_of_a_send_loses_no_digest(
     assert set(counts) == set(readers)  # nobody missed it
     assert states == {"sent": 40}
     duplicates = sum(n - 1 for n in counts.values())
-    assert duplicates <= len(in_doubt) == report.in_doubt  # only what the ledger marked in doubt
+    assert duplicates <= len(in_doubt) <= recovered  # only what the ledger marked in doubt
