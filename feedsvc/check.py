@@ -10,7 +10,7 @@ import ipaddress
 import os
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
@@ -51,8 +51,16 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
-def run_checks(env: Mapping[str, str] | None = None, *, smtp_optional: bool = False) -> list[Finding]:
-    """Every check, in the order an operator fixes them; later checks need the settings."""
+#: A DNS name -> its TXT records, each one string; raises when the lookup fails.
+TxtLookup = Callable[[str], list[str]]
+
+
+def run_checks(env: Mapping[str, str] | None = None, *, smtp_optional: bool = False,
+               txt_lookup: TxtLookup | None = None) -> list[Finding]:
+    """Every check, in the order an operator fixes them; later checks need the settings.
+
+    `txt_lookup` answers the DKIM record's lookup (default: dnspython with a short timeout).
+    """
     try:
         settings = load_settings(env)
     except ConfigError as exc:
@@ -65,6 +73,7 @@ def run_checks(env: Mapping[str, str] | None = None, *, smtp_optional: bool = Fa
         _database(settings),
         _smtp(settings, smtp_optional),
         _mail_from(settings),
+        _dkim(settings, txt_lookup or dns_txt),
         _content(settings.content_dir),
         _taxonomy(settings.topics_file),
     ]
@@ -217,3 +226,35 @@ def _taxonomy(path: Path) -> Finding:
     except ConfigError as exc:
         return Finding("taxonomy", "problem", str(exc), "correct the file (README: Topics)")
     return Finding("taxonomy", "ok", f"{path} ({len(taxonomy.topics)} topics)")
+
+
+def dns_txt(name: str) -> list[str]:
+    """The TXT records at `name`, through the system's resolver, giving up after 3 seconds."""
+    import dns.resolver
+
+    answer = dns.resolver.resolve(name, "TXT", lifetime=3.0)
+    return [b"".join(rdata.strings).decode("ascii", "replace") for rdata in answer]
+
+
+def _dkim(settings: Settings, lookup: TxtLookup) -> Finding:
+    from .transport.dkim import published_key, signer_for
+
+    signer = signer_for(settings)
+    if signer is None:
+        return Finding("DKIM", "ok", "DKIM_PRIVATE_KEY and DKIM_SELECTOR unset: mail goes out unsigned")
+    record, name = signer.dns_record(), signer.record_name
+    publish = f'publish at {name} the TXT record "{record}"'
+    try:
+        published = [key for txt in lookup(name) if (key := published_key(txt)) is not None]
+    except Exception as exc:  # noqa: BLE001 - any resolver failure (timeout, NXDOMAIN, no network) is the same to the operator
+        return Finding("DKIM", "warning", f"could not look it up ({_first_line(exc)}); {publish}",
+                       "publish the record, then run `feedsvc check` where DNS is reachable")
+    if not published:
+        return Finding("DKIM", "problem", f"{name} has no DKIM record: receivers cannot check the signature; {publish}",
+                       "publish that record at your DNS host")
+    if published_key(record) not in published:
+        return Finding("DKIM", "problem", f"{name} publishes a different key than DKIM_PRIVATE_KEY's: "
+                       f"signatures will fail; {publish}",
+                       "replace the published record, or set DKIM_PRIVATE_KEY to the key it belongs to")
+    return Finding("DKIM", "ok", f"signing as d={signer.domain} s={signer.selector}; the record published at "
+                   f"{name} matches the key: \"{record}\"")

@@ -55,6 +55,10 @@ class Settings:
     # and warns about the other when SMTP_URL is set).
     base_url_given: bool = True
     mail_from_given: bool = True
+    # DKIM: the PEM (read from the file when DKIM_PRIVATE_KEY names one), never shown in a repr.
+    dkim_private_key: bytes | None = dataclasses.field(default=None, repr=False)
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
 
     @property
     def outbox_dir(self) -> Path:
@@ -87,6 +91,9 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("FEEDSVC_FEED_RECHECK", "2", "how often a web process checks the database for rebuilt feeds, seconds"),
     ("FEEDSVC_MAIL_RATE", "0", "messages per second, all connections together (0: unlimited)"),
     ("FEEDSVC_MAIL_CONNECTIONS", "4", "SMTP connections used in parallel for a digest run (1–16)"),
+    ("DKIM_PRIVATE_KEY", "(unset: mail is not signed)", "RSA private key (PEM, 2048 bits) that signs every email: the PEM text itself, or the path of a PEM file; one that does not load stops start-up"),
+    ("DKIM_SELECTOR", "(unset)", "DKIM selector; signing needs both it and DKIM_PRIVATE_KEY (`feedsvc check` prints the DNS record)"),
+    ("DKIM_DOMAIN", "domain of MAIL_FROM", "the d= domain of the signature"),
     ("FEEDSVC_DEBUG", "0", "1 turns on debug mode (never in production)"),
 )
 
@@ -187,6 +194,9 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
     if hub and urlsplit(hub).scheme not in ("http", "https"):
         raise ConfigError(f"FEEDSVC_WEBSUB_HUB={hub!r} must be an http(s) URL")
 
+    mail_from = env.get("MAIL_FROM", "").strip() or "Press office <noreply@localhost>"
+    dkim_key, dkim_selector, dkim_domain = _dkim(env, mail_from)
+
     return Settings(
         database_url=database_url,
         instance_dir=instance_dir,
@@ -199,7 +209,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
         organisation=env.get("FEEDSVC_ORGANISATION", "").strip() or "Press office",
         language=env.get("FEEDSVC_LANGUAGE", "").strip() or "en",
         smtp_url=smtp_url,
-        mail_from=env.get("MAIL_FROM", "").strip() or "Press office <noreply@localhost>",
+        mail_from=mail_from,
         timezone=tz,
         daily_at=daily_at,
         weekly_on=weekly_on,
@@ -217,7 +227,34 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
         debug=(env.get("FEEDSVC_DEBUG", "").strip().lower() in ("1", "true", "yes")),
         base_url_given=bool(env.get("FEEDSVC_BASE_URL", "").strip()),
         mail_from_given=bool(env.get("MAIL_FROM", "").strip()),
+        dkim_private_key=dkim_key,
+        dkim_selector=dkim_selector,
+        dkim_domain=dkim_domain,
     )
+
+
+def _dkim(env: Mapping[str, str], mail_from: str) -> tuple[bytes | None, str | None, str | None]:
+    raw_key, selector = env.get("DKIM_PRIVATE_KEY", "").strip(), env.get("DKIM_SELECTOR", "").strip()
+    if not raw_key and not selector:
+        return None, None, None
+    if not raw_key or not selector:
+        given, missing = ("DKIM_SELECTOR", "DKIM_PRIVATE_KEY") if selector else ("DKIM_PRIVATE_KEY", "DKIM_SELECTOR")
+        raise ConfigError(f"{given} is set but {missing} is not: DKIM signing needs both")
+    from email.utils import parseaddr
+
+    from .transport.dkim import SELECTOR, DkimKeyError, read_private_key
+
+    if not SELECTOR.fullmatch(selector):
+        raise ConfigError(f"DKIM_SELECTOR={selector!r} must be a DNS name such as 'feedsvc2026'")
+    domain = (env.get("DKIM_DOMAIN", "").strip() or parseaddr(mail_from)[1].rpartition("@")[2]).lower().rstrip(".")
+    if not domain or not SELECTOR.fullmatch(domain) or "." not in domain:
+        raise ConfigError(f"DKIM_DOMAIN={domain!r} must be the domain the mail is sent from, such as example.org "
+                          "(it defaults to MAIL_FROM's)")
+    try:
+        key = read_private_key(raw_key)
+    except DkimKeyError as exc:
+        raise ConfigError(f"DKIM_PRIVATE_KEY: {exc}") from None
+    return key, selector, domain
 
 
 def production_warnings(settings: Settings) -> list[str]:

@@ -22,6 +22,7 @@ from ..links import Links
 from ..model import QueuedConfirmation
 from ..storage import Storage
 from ..tokens import CONFIRM_MAX_AGE
+from ..transport.dkim import signer_for
 from ..transport.outcomes import TemporaryFailure
 from ..transport.pool import BaseMailer
 from ..transport.smtp import make_mailer
@@ -54,8 +55,9 @@ class ConfirmationSender:
     def __init__(self, storage: Storage, settings: Settings, links: Links, clock: Clock, *,
                  mailer_factory: Callable[[], BaseMailer] | None = None) -> None:
         self.storage, self.settings, self.links, self.clock = storage, settings, links, clock
+        signer = signer_for(settings)
         self.mailer_factory: Callable[[], BaseMailer] = mailer_factory or (
-            lambda: make_mailer(settings.smtp_url, settings.outbox_dir))
+            lambda: make_mailer(settings.smtp_url, settings.outbox_dir, signer=signer))
         self._draining = threading.Lock()
 
     def send_queued(self) -> ConfirmationReport:

@@ -25,6 +25,7 @@ from ..model import FREQUENCIES, Delivery, StoredRelease
 from ..storage import Storage
 from ..tokens import Tokens
 from ..topics import Taxonomy, load_taxonomy
+from ..transport.dkim import signer_for
 from ..transport.pool import BaseMailer
 from ..transport.smtp import make_mailer
 from .batch import Batch, SendReport
@@ -60,8 +61,9 @@ class Postman:
         self._taxonomy_source = taxonomy  # the taxonomy in force (services' TaxonomyKeeper)
         self._taxonomy: Taxonomy | None = None
         self.stopping = threading.Event()  # SIGTERM: finish the message in flight, leave the rest
+        signer = signer_for(settings)  # built once: the key is parsed at start-up, not per run
         self.mailer_factory: Callable[[], BaseMailer] = mailer_factory or (lambda: make_mailer(
-            settings.smtp_url, settings.outbox_dir, rate=settings.mail_rate))
+            settings.smtp_url, settings.outbox_dir, rate=settings.mail_rate, signer=signer))
 
     # -- planning -----------------------------------------------------------------------
 

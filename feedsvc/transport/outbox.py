@@ -12,9 +12,9 @@ from email.message import Message
 from pathlib import Path
 
 from feedsvc.clock import SYSTEM_CLOCK, Clock
+from feedsvc.transport.dkim import Signer
 from feedsvc.transport.outcomes import SendResult, TemporaryFailure
 from feedsvc.transport.pool import BaseMailer
-from feedsvc.transport.wire import message_bytes
 
 log = logging.getLogger("feedsvc.mailer")
 
@@ -23,8 +23,8 @@ class OutboxMailer(BaseMailer):
     """Writes each message as a .eml file in a folder: the embedded default for development."""
 
     def __init__(self, outbox_dir: str | Path, *,
-                 now: Clock = SYSTEM_CLOCK) -> None:
-        self.outbox_dir, self._now = Path(outbox_dir), now
+                 now: Clock = SYSTEM_CLOCK, signer: Signer | None = None) -> None:
+        self.outbox_dir, self._now, self.signer = Path(outbox_dir), now, signer
 
     def send(self, msg: Message) -> SendResult:
         message_id = str(msg.get("Message-ID", "")) or f"<{secrets.token_hex(8)}@outbox>"
@@ -36,7 +36,7 @@ class OutboxMailer(BaseMailer):
             fd, tmp = tempfile.mkstemp(dir=self.outbox_dir, prefix=".", suffix=".tmp")
             try:
                 with os.fdopen(fd, "wb") as f:
-                    f.write(message_bytes(msg))
+                    f.write(self.wire_bytes(msg))
                 os.replace(tmp, self.outbox_dir / name)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)

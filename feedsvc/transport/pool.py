@@ -16,9 +16,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from email.message import Message
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from feedsvc.transport.outcomes import SendResult, TemporaryFailure
+from feedsvc.transport.wire import message_bytes
+
+if TYPE_CHECKING:
+    from feedsvc.transport.dkim import Signer
 
 log = logging.getLogger("feedsvc.mailer")
 
@@ -88,7 +92,14 @@ def _quick_gil_turns() -> Iterator[None]:
 
 
 class BaseMailer:
-    """The part both mailers share: a context manager and send_many()."""
+    """The part both mailers share: a context manager, the bytes to send, and send_many()."""
+
+    signer: Signer | None = None  # DKIM; one for all threads (it holds no state between messages)
+
+    def wire_bytes(self, msg: Message) -> bytes:
+        """The message's bytes exactly as they go out, DKIM-signed when a signer is set."""
+        data = message_bytes(msg)
+        return data if self.signer is None else self.signer.sign(data)
 
     def send(self, msg: Message) -> SendResult:
         raise NotImplementedError

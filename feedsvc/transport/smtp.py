@@ -17,10 +17,11 @@ from typing import Any
 
 # The URL is parsed where configuration is read (start-up checks it); the mailer uses the result.
 from feedsvc.smtp_url import SmtpSettings, parse_smtp_url
+from feedsvc.transport.dkim import Signer
 from feedsvc.transport.outbox import OutboxMailer
 from feedsvc.transport.outcomes import MailerError, SendResult, TemporaryFailure
 from feedsvc.transport.pool import BaseMailer, TokenBucket
-from feedsvc.transport.wire import envelope, message_bytes
+from feedsvc.transport.wire import envelope
 
 log = logging.getLogger("feedsvc.mailer")
 
@@ -53,11 +54,11 @@ class SmtpMailer(BaseMailer):
                  retries: int = 3, backoff: float = 1.0, envelope_from: str | None = None,
                  ssl_context: ssl.SSLContext | None = None, local_hostname: str | None = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 limiter: TokenBucket | None = None) -> None:
+                 limiter: TokenBucket | None = None, signer: Signer | None = None) -> None:
         self.settings = settings
         self.max_per_connection, self.retries, self.backoff = max_per_connection, retries, backoff
         self.envelope_from, self.ssl_context, self.local_hostname = envelope_from, ssl_context, local_hostname
-        self._sleep = sleep
+        self._sleep, self.signer = sleep, signer
         # One bucket shared by every clone: `rate` is what the provider allows this sender in all.
         self.limiter = limiter or TokenBucket(rate, clock=clock, sleep=sleep)
         self._conn: smtplib.SMTP | None = None
@@ -67,7 +68,8 @@ class SmtpMailer(BaseMailer):
     def _clone(self) -> SmtpMailer:
         return SmtpMailer(self.settings, max_per_connection=self.max_per_connection, retries=self.retries,
                           backoff=self.backoff, envelope_from=self.envelope_from, ssl_context=self.ssl_context,
-                          local_hostname=self.local_hostname, sleep=self._sleep, limiter=self.limiter)
+                          local_hostname=self.local_hostname, sleep=self._sleep, limiter=self.limiter,
+                          signer=self.signer)
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
@@ -130,7 +132,7 @@ class SmtpMailer(BaseMailer):
         sender, recipients = envelope(msg, self.envelope_from)
         if not all(a.isascii() for a in (sender, *recipients)):
             return SendResult("permanent_failure", message_id, None, "non-ASCII address (SMTPUTF8 unsupported)")
-        data = _dot_stuffed(message_bytes(msg))
+        data = _dot_stuffed(self.wire_bytes(msg))
         failures, stale_reconnected = 0, False
         while True:
             try:
@@ -222,4 +224,4 @@ def make_mailer(smtp_url: str | None, outbox_dir: str | Path, **opts: Any) -> Sm
     """An SmtpMailer for SMTP_URL, else an OutboxMailer (which ignores the SMTP options)."""
     if smtp_url:
         return SmtpMailer(parse_smtp_url(smtp_url), **opts)
-    return OutboxMailer(outbox_dir, **{k: v for k, v in opts.items() if k == "now"})
+    return OutboxMailer(outbox_dir, **{k: v for k, v in opts.items() if k in ("now", "signer")})
