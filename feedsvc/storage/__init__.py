@@ -19,6 +19,7 @@ from .limits import LimitsMixin
 from .reading import ReadingMixin
 from .releases import ReleasesMixin
 from .schema import Base
+from .search import SearchMixin
 from .stamps import StampsMixin
 from .subscribers import SubscribersMixin
 from .versions import VersionsMixin
@@ -32,7 +33,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
 class Storage(ReleasesMixin, ReadingMixin, VersionsMixin, StampsMixin, FeedDocumentsMixin, SubscribersMixin,
-              DigestsMixin, LimitsMixin, ConfirmationsMixin, StorageBase):
+              DigestsMixin, LimitsMixin, ConfirmationsMixin, SearchMixin, StorageBase):
     """The database: opened from a URL, closed with close()."""
 
     def __init__(self, url: str) -> None:
@@ -77,6 +78,9 @@ class Storage(ReleasesMixin, ReadingMixin, VersionsMixin, StampsMixin, FeedDocum
     def drop_everything(self) -> None:
         """Tests only: an empty database."""
         with self.begin("dropping every table") as conn:
+            if self.dialect == "sqlite":  # migration 0013's index is not in the models
+                conn.execute(sa.text("DROP TABLE IF EXISTS release_fts"))
+                conn.execute(sa.text("DROP VIEW IF EXISTS release_search_text"))
             Base.metadata.drop_all(conn)
             conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
 
