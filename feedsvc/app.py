@@ -48,10 +48,11 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services: Servic
     from flask_wtf.csrf import CSRFProtect
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from .web import admin, formats, health, pages, security, subscribe
+    from .web import admin, formats, health, pages, search, security, subscribe
 
     csrf = CSRFProtect(app)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(search.bp)
     app.register_blueprint(formats.bp)
     app.register_blueprint(subscribe.bp)
     app.register_blueprint(admin.bp)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 if TYPE_CHECKING:  # only typed here: feeds.py imports this module, and must stay free of itsdangerous
     from .tokens import Tokens
@@ -42,6 +42,18 @@ class Links:
     def release_history(self, release_id: str) -> str:
         """Every stored version of a release and what changed (issue 13 item 5)."""
         return f"{self.release(release_id)}/history"
+
+    def search(self, query: str = "") -> str:
+        """The search page, for `query` if given."""
+        return f"{self.base_url}/search" + (f"?{urlencode({'q': query})}" if query else "")
+
+    def search_template(self) -> str:
+        """The search page as an OpenSearch URL template: a browser puts the words in {searchTerms}."""
+        return f"{self.base_url}/search?q={{searchTerms}}"
+
+    def opensearch(self) -> str:
+        """The OpenSearch description, which lets a browser add this site's search."""
+        return f"{self.base_url}/opensearch.xml"
 
     def topic(self, slug: str) -> str:
         """The HTML page of a topic; the feed of everything has the home page as its page."""

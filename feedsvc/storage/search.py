@@ -38,7 +38,7 @@ class SearchHit:
 
 
 class SearchMixin:
-    def search(self: Storage, query: str, topic: str | None = None, place: str | None = None,
+    def search(self: Storage, query: str, topic: str | None = None, place: str | None = None,  # type: ignore[misc]
                year: int | None = None, limit: int = 20, offset: int = 0) -> tuple[list[SearchHit], int]:
         """Live releases holding every word of `query` (in title, body or place), newest first,
         and how many there are in all. A query with no words finds nothing."""

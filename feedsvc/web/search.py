@@ -1,0 +1,59 @@
+"""/search and /opensearch.xml (issue 17 item 5): full-text search for people and browsers."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, abort, render_template, request
+
+from ..links import ALL
+from . import services
+from .pages import _feed_links, page_number
+
+bp = Blueprint("search", __name__)
+PAGE_SIZE = 20
+MAX_QUERY = 500  # characters kept of q: a longer one is cut, never refused
+MAX_PLACE = 200
+OPENSEARCH = "application/opensearchdescription+xml"
+
+
+def _year() -> int | None:
+    raw = request.args.get("year", "").strip()
+    if raw == "":
+        return None
+    if not re.fullmatch(r"[0-9]{4}", raw):
+        abort(400, description=f"The year must be four digits, like 2024, not {raw[:20]!r}.")
+    return int(raw)
+
+
+@bp.get("/search")
+def search() -> str:
+    s = services()
+    taxonomy = s.taxonomy()
+    query = request.args.get("q", "")[:MAX_QUERY].strip()
+    topic = request.args.get("topic", "").strip() or None
+    if topic is not None and taxonomy.by_slug(topic) is None:
+        abort(400, description=f"There is no topic {topic[:80]!r} to search in.")
+    place = request.args.get("place", "")[:MAX_PLACE].strip() or None
+    year = _year()
+    form = {"q": query, "topic": topic or "", "place": place or "", "year": "" if year is None else str(year)}
+    if not query:  # nothing asked: the form alone
+        return render_template("search.html", form=form, topics=taxonomy.topics, hits=None, total=0,
+                               page=1, pages=1, titles=taxonomy.titles, feeds=_feed_links(ALL))
+    page = page_number(10**9)  # its form only: whether such a page exists is known after the count
+    hits, total = s.storage.search(query, topic=topic, place=place, year=year,
+                                   limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    pages = max(1, -(-total // PAGE_SIZE))
+    if page > pages:
+        abort(404, description=f"There is no page {page} of these results: they have {pages}.")
+    return render_template("search.html", form=form, topics=taxonomy.topics, hits=hits, total=total,
+                           page=page, pages=pages, titles=taxonomy.titles, feeds=_feed_links(ALL))
+
+
+@bp.get("/opensearch.xml")
+def opensearch() -> Response:
+    s = services()
+    body = render_template("opensearch.xml", organisation=s.settings.organisation,
+                           template=s.links.search_template(), self_url=s.links.opensearch(),
+                           home=s.links.search(), language=s.settings.language)
+    return Response(body, mimetype=OPENSEARCH)
