@@ -60,12 +60,16 @@ class SearchMixin:
                 source = R.join(FTS, FTS.c.rowid == R.c.seq)
                 total = conn.execute(sa.select(sa.func.count()).select_from(source)
                                      .where(match, *filters)).scalar_one()
+                # The page's rows first, then snippets for those 20 only: asked in one query,
+                # SQLite computes snippet() for every match before sorting them.
+                page = (sa.select(R.c.seq).select_from(source).where(match, *filters)
+                        .order_by(*order).limit(limit).offset(offset).subquery("page"))
                 marks = f"'{START}', '{END}'"
                 rows = conn.execute(
                     sa.select(R, sa.literal_column(f"highlight(release_fts, 0, {marks})").label("hl_title"),
                               sa.literal_column(f"snippet(release_fts, 1, {marks}, '…', {SNIPPET_WORDS})")
                               .label("hl_body"))
-                    .select_from(source).where(match, *filters).order_by(*order).limit(limit).offset(offset)
+                    .select_from(source).where(match, R.c.seq.in_(sa.select(page.c.seq))).order_by(*order)
                 ).all()
             else:
                 tsq = sa.func.plainto_tsquery(sa.literal_column("'simple'::regconfig"), " ".join(words))
