@@ -84,8 +84,9 @@ class SearchMixin:
                     "<", LT)
                 cfg: Any = sa.literal_column("'simple'::regconfig")
                 rows = conn.execute(
-                    sa.select(page, sa.func.ts_headline(cfg, sa.func.replace(page.c.title, "<", LT), tsq, "HighlightAll=true, "
-                                                        f"StartSel={START}, StopSel={END}").label("hl_title"),
+                    sa.select(page, sa.func.ts_headline(cfg, sa.func.replace(page.c.title, "<", LT), tsq,
+                                                        f"HighlightAll=true, StartSel={START}, StopSel={END}")
+                              .label("hl_title"),
                               sa.func.ts_headline(cfg, body, tsq, PG_HEADLINE).label("hl_body"))
                     .order_by(page.c.sort_day.desc(), page.c.first_seen.desc(), page.c.id.desc())
                 ).all()

@@ -94,7 +94,7 @@ def measure(storage: Storage) -> list[tuple[str, int, float]]:
         times = []
         for _ in range(RUNS):
             t = time.perf_counter()
-            hits, total = storage.search(query, limit=20, **kw)
+            _, total = storage.search(query, limit=20, **kw)
             times.append(time.perf_counter() - t)
         label = query + "".join(f" {k}={v}" for k, v in kw.items())
         figures.append((label, total, statistics.median(times) * 1000))
