@@ -1,12 +1,12 @@
 """full-text search over releases: FTS5 on SQLite, a tsvector column with a GIN index on PostgreSQL
 
-Revision ID: 0013
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-02
 """
 from alembic import op
 
-revision = '0013'
+revision = '0012'
 down_revision = '0011'
 branch_labels = None
 depends_on = None
