@@ -78,7 +78,7 @@ class Storage(ReleasesMixin, ReadingMixin, VersionsMixin, StampsMixin, FeedDocum
     def drop_everything(self) -> None:
         """Tests only: an empty database."""
         with self.begin("dropping every table") as conn:
-            if self.dialect == "sqlite":  # migration 0013's index is not in the models
+            if self.dialect == "sqlite":  # migration 0012's index is not in the models
                 conn.execute(sa.text("DROP TABLE IF EXISTS release_fts"))
                 conn.execute(sa.text("DROP VIEW IF EXISTS release_search_text"))
             Base.metadata.drop_all(conn)

@@ -1,6 +1,6 @@
 """Full-text search over live releases (issue 17 item 5): FTS5 on SQLite, tsvector on PostgreSQL.
 
-Both index what migration 0013 set up. Results come newest first, as every list on the site
+Both index what migration 0012 set up. Results come newest first, as every list on the site
 does; the order never depends on either database's own ranking, so both answer alike.
 """
 
