@@ -9,10 +9,12 @@ import pytest
 
 from feedsvc.cli import make_ingester
 from feedsvc.config import load_settings
+from feedsvc.links import Links
 from feedsvc.runs.postman import Postman
 from feedsvc.scheduler import Clock as DigestClock
 from feedsvc.scheduler import latest_due
 from feedsvc.storage import Storage
+from feedsvc.tokens import Tokens
 
 NEW_RELEASES = """Press Releases
 
@@ -52,6 +54,11 @@ def by_recipient(smtp_server) -> dict[str, list]:  # type: ignore[no-untyped-def
         msg = m.message
         out.setdefault(str(msg["To"]), []).append(msg)
     return out
+
+
+def signed_links(env: dict[str, str]) -> Links:
+    settings = load_settings(env)
+    return Links(settings.base_url, Tokens(settings.secret_key))
 
 
 def body_text(msg) -> str:  # type: ignore[no-untyped-def]
@@ -147,6 +154,29 @@ def test_one_click_unsubscribe_post_acts_get_only_shows(env, storage, postman, s
     postman.manual_runs(("daily",))
     postman.send_pending()
     assert len(by_recipient(smtp_server)["leaver@example.org"]) == 1
+
+
+def test_view_in_browser_shows_exactly_what_that_digest_carried(env, storage, postman, smtp_server, content_dir,
+                                                               clock, make_app) -> None:  # type: ignore[no-untyped-def]
+    ingest(env, storage)
+    storage.add_confirmed("op@example.org", ("opinion",), "daily", clock())
+    (content_dir / "new.txt").write_text(NEW_RELEASES, encoding="utf-8")
+    ingest(env, storage)
+    postman.manual_runs(("daily",))
+    postman.send_pending()
+    (msg,) = by_recipient(smtp_server)["op@example.org"]
+    (url,) = {w for w in body_text(msg).split() if "/digests/" in w}
+    path = url.strip("<>()").removeprefix("https://press.example.org")
+    client = make_app(env).test_client()
+
+    page = client.get(path)
+    assert page.status_code == 200
+    assert b"Why Safe Migration Matters" in page.data
+    assert b"Scales Up Aid at the Border" not in page.data  # not one of this subscriber's topics
+    assert client.get(path[:-3] + "xyz").status_code == 400  # a forged token shows nothing
+    # A genuine token for a delivery that never carried anything (or never existed) is a 404.
+    missing = signed_links(env).digest_archive(999_999).removeprefix("https://press.example.org")
+    assert client.get(missing).status_code == 404
 
 
 def test_smtp_outage_then_everything_delivered_once(env, storage, clock, content_dir, smtp_server) -> None:  # type: ignore[no-untyped-def]
