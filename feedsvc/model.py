@@ -79,6 +79,28 @@ def release_key(title: str, location: str | None) -> str:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Embargo:
+    """An embargo as a listing line or front matter states it (issue 17 item 1)."""
+
+    text: str  # as written, for /admin and warnings
+    line: int  # 1-based line of the file that states it
+    # The stated date and time: aware when a zone was written, naive when none was (then it is
+    # in FEEDSVC_TIMEZONE); None when it could not be read: the release is held until it is fixed.
+    wall: dt.datetime | None
+    note: str | None = None  # why it could not be read, or what reading it had to choose
+
+    def until(self, zone: dt.tzinfo) -> dt.datetime | None:
+        """The aware UTC instant the embargo ends, a zone-less time read in `zone`; None if unreadable."""
+        if self.wall is None:
+            return None
+        return (self.wall if self.wall.tzinfo else self.wall.replace(tzinfo=zone)).astimezone(dt.UTC)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "line": self.line,
+                "until": self.wall.isoformat() if self.wall else None, "note": self.note}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Release:
     """One press release as parsed from a listing (before storage gives it a lasting identity)."""
 
@@ -100,6 +122,9 @@ class Release:
     # The body as sanitised HTML (Markdown files only; safe to show unescaped). None: show the
     # paragraphs, escaped, as for text listings.
     body_html: str | None = None
+    # Kept from the public until this ends; not in content_hash: readers never see it, and a
+    # file still stating a lifted embargo must not count as a correction.
+    embargo: Embargo | None = None
 
     @property
     def body(self) -> str:
@@ -138,6 +163,8 @@ class Release:
             out["links"] = [list(link) for link in self.links]
         if self.body_html is not None:
             out["body_html"] = self.body_html
+        if self.embargo is not None:
+            out["embargo"] = self.embargo.to_json()
         return out
 
 
@@ -360,6 +387,9 @@ class FileOutcome:
     unchanged: int = 0
     topics: set[str] = dataclasses.field(default_factory=set)  # feeds whose content changed
     new_ids: list[str] = dataclasses.field(default_factory=list)
+    held: int = 0  # releases of the file an embargo keeps from the public
+    lifted: list[str] = dataclasses.field(default_factory=list)  # held ones made public (embargo gone)
+    warnings: list[ParseWarning] = dataclasses.field(default_factory=list)  # from storing it
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -24,10 +24,12 @@ def report_lines(name: str, releases: Sequence[Release], warnings: Sequence[Pars
     `classify` None: the taxonomy could not be loaded, and no topics line is shown.
     """
     starts = [r.line for r in releases]
+    # An embargo line stands above its release: its warning goes with that release.
+    embargo_lines = {r.embargo.line: i for i, r in enumerate(releases) if r.embargo is not None}
     by_release: list[list[ParseWarning]] = [[] for _ in releases]
     loose: list[ParseWarning] = []
     for warning in warnings:
-        index = _release_at(starts, warning.line)
+        index = embargo_lines.get(warning.line or 0, _release_at(starts, warning.line))
         (loose if index is None else by_release[index]).append(warning)
     out: list[str] = []
     for number, (release, own) in enumerate(zip(releases, by_release, strict=False), 1):
@@ -55,6 +57,8 @@ def release_block(number: int, release: Release, warnings: Sequence[ParseWarning
         out += _field("topics", ", ".join(topics) if topics else f"{_NONE} (only the feed of all releases)",
                       width)
     out += _field("body", _clip(release.body, width - len(INDENT) - _LABEL) if release.body else _NONE, width)
+    if release.embargo is not None:
+        out += _field("embargo", embargo_text(release), width)
     for note in notes(release):
         out += _field("note", note, width)
     for warning in warnings:
@@ -70,6 +74,23 @@ def notes(release: Release) -> list[str]:
     if release.date is None:
         found.append("no date: shown as added on the day first seen")
     return found
+
+
+def embargo_text(release: Release) -> str:
+    """When an embargo ends, as read: the zone written, else FEEDSVC_TIMEZONE's; or that it holds."""
+    embargo = release.embargo
+    if embargo is None:
+        return _NONE
+    if embargo.wall is None:
+        return "not understood: held, published nowhere, until the line is corrected"
+    wall = embargo.wall
+    zone = " in FEEDSVC_TIMEZONE"
+    if wall.tzinfo is not None:
+        offset = wall.strftime("%z")
+        offset = f"UTC{offset[:3]}:{offset[3:]}"
+        name = getattr(wall.tzinfo, "key", None)  # a ZoneInfo's name (`America/New_York`)
+        zone = f" {name} ({offset})" if name else f" {offset}"
+    return f"held until {wall:%Y-%m-%d %H:%M}{zone}"
 
 
 def summary_line(name: str, releases: Sequence[Release], warnings: Sequence[ParseWarning]) -> str:

@@ -10,6 +10,7 @@ must raise ParseError. Conventions follow data/releases' expected.json:
   paragraphs           how many body paragraphs
   topics               front-matter topics, in order
   line                 1-based line where the release's title (or byline) starts
+  embargo              {"text", "line", "until", "note"} of an embargo line or field, or null
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def release_fields(release: Release) -> dict[str, Any]:
         "paragraphs": len(release.paragraphs),
         "topics": list(release.topics),
         "line": release.line,
+        "embargo": release.embargo.to_json() if release.embargo else None,
     }
 
 

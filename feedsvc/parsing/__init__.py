@@ -14,7 +14,8 @@ from feedsvc.parsing.listing import parse_listing
 from feedsvc.parsing.markdown import has_front_matter, parse_markdown
 from feedsvc.parsing.normalise import normalise_text
 
-__all__ = ["ParseError", "ParseWarning", "Parsed", "decode", "decode_with_warnings", "normalise_text",
+__all__ = ["ParseError", "ParseWarning", "Parsed", "decode", "decode_with_warnings", "embargo_warnings",
+           "normalise_text",
            "parse_bytes", "parse_file", "parse_file_with_warnings", "parse_text", "read_listing"]
 
 _MARKDOWN_SUFFIXES = (".md", ".markdown")
@@ -45,12 +46,30 @@ class Parsed:
 
 
 def read_listing(data: bytes, source_file: str) -> Parsed:
-    """Decode then parse a listing's bytes, keeping the decoder's warnings."""
+    """Decode then parse a listing's bytes, keeping the decoder's warnings and the embargoes'."""
     if is_html_name(source_file):
         page = html_to_text(data, source_file)  # decoded by the page's own charset declaration
-        return Parsed(_parse_page(page, source_file), page.warnings)
+        releases = _parse_page(page, source_file)
+        return Parsed(releases, (*page.warnings, *embargo_warnings(releases, source_file)))
     text, warnings = decode_with_warnings(data, source_file)
-    return Parsed(parse_text(text, source_file), warnings)
+    releases = parse_text(text, source_file)
+    return Parsed(releases, (*warnings, *embargo_warnings(releases, source_file)))
+
+
+def embargo_warnings(releases: list[Release], source_file: str) -> list[ParseWarning]:
+    """A warning per embargo that could not be read (its release is held) or was read by a choice."""
+    out = []
+    for r in releases:
+        e = r.embargo
+        if e is None or e.note is None:
+            continue
+        if e.wall is None:
+            message = (f"embargo {e.text!r} not understood ({e.note}): {r.title[:60]!r} is held, "
+                       "published nowhere, until the line is corrected")
+        else:
+            message = f"embargo {e.text!r}: {e.note}"
+        out.append(ParseWarning(source_file, e.line, message))
+    return out
 
 
 def _parse_page(page: HtmlText, source_file: str) -> list[Release]:

@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
-from feedsvc.model import Release, release_key
+from feedsvc.model import Embargo, Release, release_key
 from feedsvc.parsing.datelines import Dateline, split_dateline
 
 _INFERRED_MAX = 90  # an inferred title up to this length is the whole first sentence
@@ -31,6 +31,7 @@ class Draft:
     # The first paragraph's dateline as the line reader found it (with a separator, and
     # a known place without one), so it is not read twice; None: read it here.
     first_dateline: tuple[Dateline | None, Dateline | None] | None = None
+    embargoes: list[Embargo] = dataclasses.field(default_factory=list)  # the lines holding it back
 
     def fill(self, date: dt.date | None, place: str | None) -> None:
         """Take a date and a place found for this release, keeping any it already has."""
@@ -66,8 +67,19 @@ def finish(drafts: Sequence[Draft], source_file: str) -> list[Release]:
             topics=draft.topics,
             line=draft.line,
             key=key,
+            embargo=one_embargo(draft.embargoes),
         ))
     return releases
+
+
+def one_embargo(embargoes: Sequence[Embargo]) -> Embargo | None:
+    """The one embargo of a release; two lines for one release hold it until one is removed."""
+    if len(embargoes) <= 1:
+        return embargoes[0] if embargoes else None
+    first = embargoes[0]
+    return Embargo(first.text, first.line, None,
+                   f"{len(embargoes)} embargo lines for one release (lines "
+                   f"{', '.join(str(e.line) for e in embargoes)}): keep one")
 
 
 def _take_dateline(draft: Draft) -> None:

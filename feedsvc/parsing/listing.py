@@ -3,6 +3,8 @@
 Lines are described on their own (lines.py), labelled as a whole page (sequence.py),
 then assembled here: a release opens at its date line above the title, at its title,
 or at a byline or body that follows no title; what the labels call noise is dropped.
+`Embargoed until …` lines leave the page before it is labelled (the page reads as if they
+were not there) and are given to the release of the next line that belongs to one.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from feedsvc.model import Embargo
 from feedsvc.parsing.dates import numeric_order, split_title_date
 from feedsvc.parsing.drafts import Draft
+from feedsvc.parsing.embargo import embargo_line
 from feedsvc.parsing.lines import Line, describe
 from feedsvc.parsing.normalise import normalise_text, split_lines
 from feedsvc.parsing.sequence import (
@@ -51,18 +55,47 @@ def read_lines(text: str) -> list[Line]:
 
 def parse_listing(text: str) -> list[Draft]:
     """The releases of a listing, in order, before dateline and key handling."""
-    lines = read_lines(text)
-    return assemble(lines, label_lines(lines))
+    lines, embargoes = take_embargo_lines(read_lines(text))
+    return assemble(lines, label_lines(lines), embargoes)
 
 
-def assemble(lines: Sequence[Line], labels: Sequence[int]) -> list[Draft]:
-    """Drafts from labelled lines."""
+def take_embargo_lines(lines: Sequence[Line]) -> tuple[list[Line], list[Embargo]]:
+    """The lines without their embargo lines, and those lines' embargoes in file order.
+
+    The line after an embargo line takes its gap, so the page's shape is as if it were absent.
+    """
+    kept: list[Line] = []
+    embargoes: list[Embargo] = []
+    gap = False
+    for line in lines:
+        text = line.paragraph
+        found = embargo_line(text, line.no) if ("mbargo" in text or "MBARGO" in text) else None
+        if found is not None:
+            embargoes.append(found)
+            gap = gap or line.gap
+            continue
+        if gap:
+            line.gap, gap = True, False
+        kept.append(line)
+    return kept, embargoes
+
+
+# Labels whose line belongs to the release `assemble` has open after reading it.
+_OWNED = frozenset([TITLE, TITLE_MORE, DATE_POST, BYLINE_L, STANDFIRST, BODY_FIRST, BODY_MORE])
+
+
+def assemble(lines: Sequence[Line], labels: Sequence[int], embargoes: Sequence[Embargo] = ()) -> list[Draft]:
+    """Drafts from labelled lines; each embargo goes to the release of the next line that has one."""
     drafts: list[Draft] = []
     current: Draft | None = None
     section: str | None = None
     pending: Line | None = None  # a date line above the release it opens
     previous = -1
+    unplaced = list(embargoes)
+    waiting: list[Embargo] = []  # embargo lines read, not yet given to a release
     for line, label in zip(lines, labels, strict=False):
+        while unplaced and unplaced[0].line < line.no:
+            waiting.append(unplaced.pop(0))
         if label == DATE_PRE:
             pending = line
         elif label == TITLE:
@@ -103,6 +136,12 @@ def assemble(lines: Sequence[Line], labels: Sequence[int]) -> list[Draft]:
             section = line.text
         if label != ROLE:  # a role line under a byline does not end the byline's header
             previous = label
+        if waiting and label in _OWNED and current is not None:
+            current.embargoes += waiting
+            waiting = []
+    if drafts and (waiting or unplaced):
+        # Below the last release: it is that release's (holding it errs late, never early).
+        drafts[-1].embargoes += waiting + unplaced
     return drafts
 
 

@@ -17,6 +17,7 @@ from feedsvc.model import ParseError, Release
 from feedsvc.parsing.datelines import spell_place
 from feedsvc.parsing.dates import parse_date_value
 from feedsvc.parsing.drafts import Draft, finish
+from feedsvc.parsing.embargo import front_matter_embargo
 from feedsvc.parsing.markdown_body import Block, read_blocks, to_html, without_lead
 from feedsvc.parsing.normalise import normalise_text, remove_controls, split_lines
 
@@ -24,6 +25,7 @@ from feedsvc.parsing.normalise import normalise_text, remove_controls, split_lin
 _FENCE = re.compile(r"(?:---|\.\.\.)[ \t]*")
 _TOPIC_SPLIT = re.compile(r"[,;]")
 _FIELD = re.compile(r"[A-Za-z_][\w -]*:(?:\s|$)")
+_EMBARGO_FIELD = re.compile(r"\s*embargo\s*:\s*(?P<value>.*?)\s*", re.IGNORECASE)
 
 try:  # the C loader is several times faster when libyaml is present
     _Loader: Any = yaml.CSafeLoader
@@ -50,12 +52,18 @@ def parse_markdown(text: str, source_file: str) -> list[Release]:
     lines = split_lines(text)
     meta: dict[str, Any] = {}
     body_start = 0
+    embargo = None
     if lines and _FENCE.fullmatch(lines[0]) and not lines[0].startswith("..."):
         end = next((i for i in range(1, len(lines)) if _FENCE.fullmatch(lines[i])), None)
         if end is None:
             raise ParseError(source_file, "front matter is not closed by a '---' line", 1)
         meta = _load_front_matter("\n".join(lines[1:end]), source_file)
         body_start = end + 1
+        if "embargo" in meta:
+            # The line as written (YAML keeps only the value) for /admin and the warnings.
+            no, written = next(((i + 1, m.group("value")) for i in range(1, end)
+                                if (m := _EMBARGO_FIELD.fullmatch(lines[i]))), (2, str(meta["embargo"])))
+            embargo = front_matter_embargo(meta["embargo"], written.strip("'\""), no)
     title = _text(meta.get("title"))
     blocks = read_blocks("\n".join(lines[body_start:]))
     opening = next((b for b in blocks if b.paragraphs), None)
@@ -84,7 +92,7 @@ def parse_markdown(text: str, source_file: str) -> list[Release]:
     draft.read_dateline = location is None
     (release,) = finish([draft], source_file)
     blocks = _without_dateline(blocks, paragraphs, release.paragraphs)
-    return [dataclasses.replace(release, body_html=to_html(blocks))]
+    return [dataclasses.replace(release, body_html=to_html(blocks), embargo=embargo)]
 
 
 def _without_dateline(blocks: list[Block], before: Sequence[str], after: Sequence[str]) -> list[Block]:
