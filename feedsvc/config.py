@@ -79,7 +79,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("FEEDSVC_LANGUAGE", "en", "feed language"),
     ("SMTP_URL", "(unset: mail goes to instance/outbox/)", "smtp://user:pass@host:port, smtp+starttls://…, smtps://…; any other scheme, or no host, stops start-up"),
     ("MAIL_FROM", "Press office <noreply@localhost>", "From and Reply-To of every email"),
-    ("FEEDSVC_TIMEZONE", "UTC", "time zone of the digest schedule"),
+    ("FEEDSVC_TIMEZONE", "UTC", "time zone of the digest schedule, and of an embargo's time written without a zone"),
     ("FEEDSVC_DAILY_AT", "08:00", "time of day digests go out"),
     ("FEEDSVC_WEEKLY_ON", "mon", "weekday of the weekly digest"),
     ("FEEDSVC_WEBSUB_HUB", "(unset)", "WebSub hub to announce and ping"),

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 
+from .embargoes import Hold, HoldRule, no_hold
 from .model import Release, sort_day
 
 Classifier = Callable[[Release], tuple[str, ...]]
@@ -37,6 +38,7 @@ class StoredSnapshot:
     first_seen: dt.datetime
     withdrawn: bool
     here: bool  # placed in the listing being planned when it was last read
+    held: bool = False  # kept from the public by an embargo (public nowhere yet)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -49,6 +51,7 @@ class New:
     first_seen: dt.datetime  # also its first `updated`
     sort_day: dt.date  # `model.sort_day`: the stated date, else the day first seen
     topics: tuple[str, ...]
+    hold: Hold | None = None  # stored but public nowhere until this lifts
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -64,6 +67,8 @@ class Update:
     first_seen: dt.datetime
     updated: dt.datetime | None  # None: content unchanged (only revived), `updated` stays
     key_changed: bool  # matched by its body, not its key (an edited title or place)
+    held: bool = False  # stored held: nothing public changes, whatever the content
+    hold: Hold | None = None  # for a held one, its hold now; None: it becomes public now
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -72,6 +77,18 @@ class Unchanged:
 
     id: str
     release: Release
+    held: bool = False
+    hold: Hold | None = None  # as for Update
+
+
+def keeps_back(intent: Intent) -> bool:
+    """Whether nothing public changes by this intent: a held release, stored or kept held."""
+    return intent.hold is not None or (not isinstance(intent, New) and intent.held)
+
+
+def goes_public(intent: Intent) -> bool:
+    """A held release whose embargo is gone (passed, or its line removed): public as of this scan."""
+    return not isinstance(intent, New) and intent.held and intent.hold is None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -103,17 +120,24 @@ class FilePlan:
 
     intents: tuple[Intent, ...]
     left: tuple[Left, ...] = ()
+    # Public releases whose file now states an embargo still to come: too late, it is ignored.
+    late_embargoes: tuple[Release, ...] = ()
 
     @property
     def topics(self) -> set[str]:
-        """Feeds whose content changes: the topics of new and updated releases, before and after."""
+        """Feeds whose content changes: the topics of new and updated releases, before and after.
+
+        Held releases change no feed (one going public is storage's to count, as it lifts it).
+        """
         out: set[str] = set()
         for i in self.intents:
+            if keeps_back(i):
+                continue
             if isinstance(i, New):
                 out.update(i.topics)
             elif isinstance(i, Update):
                 out.update(i.topics, i.stored_topics)
-        if any(not isinstance(i, Unchanged) for i in self.intents):
+        if any(not isinstance(i, Unchanged) and not keeps_back(i) for i in self.intents):
             out.add("all")
         return out
 
@@ -163,12 +187,13 @@ def atom_id(tag_authority: str, first_seen: dt.datetime, rid: str) -> str:
 
 
 def plan_file(matching: Matching, *, stamps: Sequence[dt.datetime], taken_ids: AbstractSet[str],
-              probes: int, tag_authority: str, classify: Classifier) -> FilePlan:
+              probes: int, tag_authority: str, classify: Classifier, hold: HoldRule = no_hold) -> FilePlan:
     """Mint ids, tag URIs and instants for a matched listing and say what each release needs.
 
     Args:
         stamps: exactly `matching.stamps_needed` distinct `updated` instants, newest first.
         taken_ids: the stored ids among `candidate_ids(key, probes)` of the unmatched keys.
+        hold: each release's embargo hold now (embargoes.holding); a public release is never held again.
     Raises:
         IdProbesExhausted: an unmatched key's `probes` candidate ids are all taken.
     """
@@ -177,7 +202,12 @@ def plan_file(matching: Matching, *, stamps: Sequence[dt.datetime], taken_ids: A
     free_stamps = iter(stamps)
     minted: set[str] = set()
     intents: list[Intent] = []
+    late: list[Release] = []
     for r, snap in matching.pairs:
+        held = snap is not None and snap.held
+        kept = hold(r) if snap is None or held else None
+        if snap is not None and not held and r.embargo is not None and hold(r) is not None:
+            late.append(r)
         if snap is None:
             first_seen = next(free_stamps)
             rid = next((c for c in candidate_ids(r.key, probes)
@@ -187,14 +217,15 @@ def plan_file(matching: Matching, *, stamps: Sequence[dt.datetime], taken_ids: A
             minted.add(rid)
             intents.append(New(release=r, id=rid, atom_id=atom_id(tag_authority, first_seen, rid),
                                first_seen=first_seen, sort_day=sort_day(r.date, first_seen),
-                               topics=classify(r)))
+                               topics=classify(r), hold=kept))
         elif snap.content_hash != r.content_hash or snap.withdrawn:
             changed = snap.content_hash != r.content_hash
             intents.append(Update(
                 id=snap.id, release=r, topics=classify(r),
                 stored_topics=snap.topics, revived=snap.withdrawn,
                 sort_day=sort_day(r.date, snap.first_seen), first_seen=snap.first_seen,
-                updated=next(free_stamps) if changed else None, key_changed=snap.key != r.key))
+                updated=next(free_stamps) if changed else None, key_changed=snap.key != r.key,
+                held=held, hold=kept))
         else:
-            intents.append(Unchanged(id=snap.id, release=r))
-    return FilePlan(tuple(intents), tuple(Left(i) for i in matching.left))
+            intents.append(Unchanged(id=snap.id, release=r, held=held, hold=kept))
+    return FilePlan(tuple(intents), tuple(Left(i) for i in matching.left), tuple(late))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import parsing
 from .clock import SYSTEM_CLOCK, Clock
+from .embargoes import holding
 from .folder import (
     Entry,
     NotReadable,
@@ -57,6 +58,8 @@ class ScanResult:
     errors: list[tuple[str, str]]
     # What reading the changed files repaired (they were ingested); source_file is the folder path.
     warnings: list[ParseWarning] = dataclasses.field(default_factory=list)
+    held: int = 0  # releases of the changed files an embargo keeps from the public
+    lifted: int = 0  # held releases made public by this scan (their embargo passed or was removed)
 
     def lines(self) -> list[str]:
         s = self.summary
@@ -64,7 +67,9 @@ class ScanResult:
         return [
             f"files: {s.files_scanned} scanned, {s.files_changed} changed, {s.files_failed} failed{warned}",
             (f"releases: {s.releases_new} new, {s.releases_updated} updated, "
-             f"{s.releases_unchanged} unchanged, {s.releases_withdrawn} withdrawn"),
+             f"{s.releases_unchanged} unchanged, {s.releases_withdrawn} withdrawn"
+             + (f"; {self.held} held by an embargo" if self.held else "")
+             + (f"; {self.lifted} made public as their embargo ended" if self.lifted else "")),
             *(f"warning: {w}" for w in self.warnings),
             *(f"error: {shown(path)}: {reason}" for path, reason in self.errors),
         ]
@@ -75,8 +80,10 @@ class Ingester:
 
     def __init__(self, storage: Storage, content_dir: Path, topics_file: Path, *,
                  tag_authority: str, max_file_bytes: int = 20_000_000, clock: Clock = SYSTEM_CLOCK,
-                 on_feeds_changed: FeedsChanged | None = None, keeper: TaxonomyKeeper | None = None) -> None:
+                 on_feeds_changed: FeedsChanged | None = None, keeper: TaxonomyKeeper | None = None,
+                 timezone: str = "UTC") -> None:
         self.storage = storage
+        self.timezone = timezone  # FEEDSVC_TIMEZONE: an embargo's time written without a zone is in it
         self.content_dir = Path(content_dir)
         self.topics_file = Path(topics_file)
         self.tag_authority = tag_authority
@@ -132,7 +139,7 @@ class Ingester:
         gone = [p for p in candidates if p in known and p not in present and not under(p, unreadable)]
 
         stamps = Stamps(started)
-        counts = {"changed": 0, "failed": 0, "new": 0, "updated": 0, "unchanged": 0}
+        counts = {"changed": 0, "failed": 0, "new": 0, "updated": 0, "unchanged": 0, "held": 0, "lifted": 0}
         errors: list[tuple[str, str]] = []
         if taxonomy_error is not None:
             errors.append(("taxonomy", taxonomy_error))
@@ -160,6 +167,8 @@ class Ingester:
                     counts["new"] += outcome.new
                     counts["updated"] += outcome.updated
                     counts["unchanged"] += outcome.unchanged
+                    counts["held"] += outcome.held
+                    counts["lifted"] += len(outcome.lifted)
                     topics_changed |= outcome.topics
             if progress:
                 progress(done, len(entries))
@@ -169,6 +178,10 @@ class Ingester:
             log.info("files gone from the folder: %s", ", ".join(shown(p) for p in gone[:20]))
         withdrawn, touched = self.storage.withdraw_orphans(self.clock())
         topics_changed |= touched
+        # Embargoes that ended since the last scan or lift: public now, with the feeds rebuilt below.
+        lifted = self.storage.lift_embargoes(self.clock())
+        topics_changed |= lifted.topics
+        counts["lifted"] += len(lifted.ids)
 
         for warning in warnings:
             log.warning("ingest warning: %s", warning)
@@ -182,7 +195,7 @@ class Ingester:
             warnings=len(warnings))
         if counts["changed"] or counts["failed"] or gone or withdrawn or topics_changed:
             self.storage.record_scan(summary)
-        result = ScanResult(summary, topics_changed, errors, warnings)
+        result = ScanResult(summary, topics_changed, errors, warnings, counts["held"], counts["lifted"])
         if self.on_feeds_changed:
             self.on_feeds_changed(topics_changed)
         return result
@@ -240,8 +253,9 @@ class Ingester:
         # The parser names a file by its base name (Release.source_file); the office needs its path.
         found = [dataclasses.replace(w, source_file=name) for w in parsed.warnings]
         outcome = self.storage.apply_file(name, st.st_size, st.st_mtime_ns, sha, parsed.releases,
-                                          classify_release, now, self.tag_authority, stamps, found)
-        warnings.extend(found)
+                                          classify_release, now, self.tag_authority, stamps, found,
+                                          hold=holding(self.timezone, now))
+        warnings.extend([*found, *outcome.warnings])
         log.info("ingested %s: %d new, %d updated, %d unchanged", shown(name), outcome.new,
                  outcome.updated, outcome.unchanged)
         return outcome

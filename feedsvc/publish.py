@@ -170,10 +170,31 @@ class Publisher:
         return build_opml(f"{org} press releases", feeds)
 
     def after_scan(self, slugs: set[str]) -> list[str]:
-        """What the ingester calls after every scan."""
+        """What the ingester calls after every scan (which lifts due embargoes too)."""
+        stale = self.storage.stale_feeds()
         if self.needs_full_rebuild():
-            return self.ensure_current()
-        return self.rebuild(slugs) if slugs else []
+            changed = self.ensure_current()
+        else:
+            changed = self.rebuild(slugs | set(stale)) if slugs or stale else []
+        if stale:
+            self.storage.feeds_rebuilt(stale)
+        return changed
+
+    def lift_embargoes(self) -> list[str]:
+        """The lift job: make public every release whose embargo has ended, rebuild the feeds they
+        change and ping the hub about them; return the feed documents that changed.
+
+        Also rebuilds feeds an earlier lift left stale (its process died before rebuilding them).
+        """
+        lifted = self.storage.lift_embargoes(self.clock())
+        if lifted.ids:
+            log.info("embargo ended: %d release(s) now public: %s", len(lifted.ids), ", ".join(lifted.ids))
+        stale = self.storage.stale_feeds()
+        if not stale:
+            return []
+        changed = self.rebuild(stale)
+        self.storage.feeds_rebuilt(stale)
+        return changed
 
     def _fingerprint(self, taxonomy: Taxonomy) -> str:
         s = self.settings

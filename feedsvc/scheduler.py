@@ -1,4 +1,5 @@
-"""The clock: digests on schedule in the configured time zone, catch-up after downtime, resumption.
+"""The clock: digests on schedule in the configured time zone, catch-up after downtime, resumption,
+and the lift job that publishes releases whose embargo has ended (issue 17 item 1).
 
 Several clocks may run at once by mistake: a scheduled run is keyed by its period in the
 database, so they make one run between them, and only the holder of the sender lock sends.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import zoneinfo
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -16,9 +18,15 @@ from apscheduler.triggers.cron import CronTrigger
 from .config import Settings
 from .runs.postman import Postman, period_key
 
+if TYPE_CHECKING:
+    from .publish import Publisher
+
 log = logging.getLogger(__name__)
 
 RESUME_EVERY_SECONDS = 60
+# Issue 17 item 1: a release is public everywhere within 60 s of its embargo's end. A lift runs
+# every 15 s, and the web processes see rebuilt feeds within FEEDSVC_FEED_RECHECK (2 s).
+LIFT_EVERY_SECONDS = 15
 
 
 def latest_due(frequency: str, settings: Settings, now: dt.datetime) -> dt.datetime:
@@ -34,11 +42,12 @@ def latest_due(frequency: str, settings: Settings, now: dt.datetime) -> dt.datet
 
 
 class Clock:
-    """Runs the digest schedule in a background thread."""
+    """Runs the digest schedule, and the lifting of embargoes, in a background thread."""
 
-    def __init__(self, postman: Postman, settings: Settings) -> None:
+    def __init__(self, postman: Postman, settings: Settings, publisher: Publisher | None = None) -> None:
         self.postman = postman
         self.settings = settings
+        self.publisher = publisher
         self.scheduler = BackgroundScheduler(timezone=zoneinfo.ZoneInfo(settings.timezone))
 
     def catch_up(self) -> list[str]:
@@ -70,6 +79,14 @@ class Clock:
         except Exception:
             log.exception("resuming digests failed; trying again in %ss", RESUME_EVERY_SECONDS)
 
+    def lift_embargoes(self) -> None:
+        if self.publisher is None:
+            return
+        try:
+            self.publisher.lift_embargoes()
+        except Exception:  # the clock must keep running; the next tick lifts them
+            log.exception("lifting embargoes failed; trying again in %ss", LIFT_EVERY_SECONDS)
+
     def _resume_at_start(self) -> None:
         self.resume()
         # Operators (and the scale-out test) read this line as "this clock has done its start-up work".
@@ -87,6 +104,9 @@ class Clock:
                                misfire_grace_time=3600)
         self.scheduler.add_job(self.resume, "interval", seconds=RESUME_EVERY_SECONDS, id="resume",
                                coalesce=True, max_instances=1)
+        if self.publisher is not None:
+            self.scheduler.add_job(self.lift_embargoes, "interval", seconds=LIFT_EVERY_SECONDS, id="embargoes",
+                                   coalesce=True, max_instances=1)
         self.catch_up()
         self.scheduler.start()
         self.scheduler.add_job(self._resume_at_start, id="resume-now")  # whatever a dead sender left, now

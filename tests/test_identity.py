@@ -165,3 +165,61 @@ def test_stamps_must_match_what_the_plan_needs() -> None:
     with pytest.raises(ValueError):
         identity.plan_file(matching, stamps=[], taken_ids=set(), probes=2,
                            tag_authority=AUTHORITY, classify=classify)
+
+
+# ---------------------------------------------------------------- embargoes (issue 17 item 1)
+
+LATER = NOW + dt.timedelta(days=1)
+
+
+def embargoed(r: Release, until: dt.datetime | None = LATER) -> Release:
+    from feedsvc.model import Embargo
+
+    return dataclasses.replace(r, embargo=Embargo("Embargoed until …", 1, until))
+
+
+def plan_at(parsed: Sequence[Release], snapshots: Sequence[StoredSnapshot] = ()) -> FilePlan:
+    from feedsvc.embargoes import holding
+
+    matching = identity.match_file(parsed, snapshots)
+    stamps = [NOW - dt.timedelta(seconds=i) for i in range(matching.stamps_needed)]
+    return identity.plan_file(matching, stamps=stamps, taken_ids={s.id for s in snapshots}, probes=2,
+                              tag_authority=AUTHORITY, classify=classify, hold=holding("UTC", NOW))
+
+
+def test_a_new_embargoed_release_is_held_and_changes_no_feed() -> None:
+    from feedsvc.embargoes import Hold
+
+    r = embargoed(release("Migrants Rescued Off the Coast of Izmir", RESCUE))
+    (intent,) = plan_at([r]).intents
+    assert isinstance(intent, New) and intent.hold == Hold("Embargoed until …", LATER)
+    assert plan_at([r]).topics == set()
+    unreadable = embargoed(r, None)
+    (intent,) = plan_at([unreadable]).intents
+    assert isinstance(intent, New) and intent.hold == Hold("Embargoed until …", None)
+    passed = embargoed(r, NOW)
+    (intent,) = plan_at([passed]).intents
+    assert isinstance(intent, New) and intent.hold is None and plan_at([passed]).topics == {"migration", "all"}
+
+
+def test_a_held_release_stays_held_or_goes_public_when_its_embargo_is_gone() -> None:
+    r = release("Migrants Rescued Off the Coast of Izmir", RESCUE)
+    snap = dataclasses.replace(stored(r, here=True), held=True)
+    (still,) = plan_at([embargoed(r)], [snap]).intents
+    assert isinstance(still, Unchanged) and still.held and still.hold is not None
+    assert identity.keeps_back(still) and not identity.goes_public(still)
+    for gone in (r, embargoed(r, NOW - dt.timedelta(seconds=1))):
+        (public,) = plan_at([gone], [snap]).intents
+        assert isinstance(public, Unchanged) and identity.goes_public(public)
+    edited = dataclasses.replace(embargoed(r), paragraphs=(RESCUE + " More.",))
+    p = plan_at([edited], [snap])
+    (update,) = p.intents
+    assert isinstance(update, Update) and update.held and update.hold is not None and p.topics == set()
+
+
+def test_an_embargo_on_a_public_release_is_too_late() -> None:
+    r = release("Migrants Rescued Off the Coast of Izmir", RESCUE)
+    p = plan_at([embargoed(r)], [stored(r, here=True)])
+    (intent,) = p.intents
+    assert isinstance(intent, Unchanged) and intent.hold is None and not intent.held
+    assert p.late_embargoes == (embargoed(r),)

@@ -52,7 +52,7 @@ def scheduler() -> None:
         log.info("first scan: %s", line)
     watcher = Watcher(ingester, rescan_seconds=settings.rescan_seconds)
     watcher.start()
-    clock = DigestClock(postman_or_exit(services), settings)
+    clock = DigestClock(postman_or_exit(services), settings, services.publisher)
     clock.start()
     confirmations = services.start_confirmation_worker()  # also those the web processes queue
     wait_for_signal()
@@ -90,7 +90,7 @@ def serve(host: str, port: int | None) -> None:
     watcher.start()
     from ..scheduler import Clock as DigestClock
 
-    clock = DigestClock(postman_or_exit(services), settings)
+    clock = DigestClock(postman_or_exit(services), settings, services.publisher)
     clock.start()
     # Sign-ups queue their confirmation email; this thread sends it as soon as the request is done.
     confirmations = services.start_confirmation_worker()

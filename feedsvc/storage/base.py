@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from ..instants import Stamps
 from ..model import DatabaseUnavailable, StorageError
+from .schema import RELEASE_COUNTS as CNT
 from .schema import RELEASES as R
 
 # One number for every process: a PostgreSQL advisory lock that serialises writers of releases.
@@ -95,6 +99,25 @@ def max_seq(conn: Connection) -> int:
     return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(R.c.seq), 0))).scalar() or 0)
 
 
+def max_updated(conn: Connection) -> dt.datetime | None:
+    """The latest `updated` of any stored release."""
+    latest = conn.execute(sa.select(sa.func.max(R.c.updated))).scalar()
+    if isinstance(latest, str):  # SQLite aggregates lose the column type
+        latest = dt.datetime.fromisoformat(latest)
+    if latest is not None and latest.tzinfo is None:
+        latest = latest.replace(tzinfo=dt.UTC)
+    return latest
+
+
+def take_stamps(conn: Connection, stamps: Stamps, n: int) -> list[dt.datetime]:
+    """`n` instants from `stamps`, asking the releases table which are free."""
+    def occupied(lowest: dt.datetime, above: dt.datetime) -> bool:
+        return conn.execute(sa.select(R.c.id).where(
+            R.c.updated >= lowest, R.c.updated < above).limit(1)).first() is not None
+
+    return stamps.take(n, latest=lambda: max_updated(conn), occupied=occupied)
+
+
 class StorageBase:
     """What every domain mixin of `Storage` builds on: opened from a URL, closed with close()."""
 
@@ -161,6 +184,12 @@ class StorageBase:
     def insert(self, table: sa.Table) -> Upsert:
         """INSERT in this database's dialect, so it can say what to do ON CONFLICT."""
         return postgresql.insert(table) if self.dialect == "postgresql" else sqlite.insert(table)
+
+    def count_live(self, conn: Connection, counts: Counter[str]) -> None:
+        """Add `counts` (topic → change; schema.ALL_KEY: every release) to the public counts."""
+        rows = [{"topic": topic, "live": delta} for topic, delta in sorted(counts.items()) if delta]
+        if rows:
+            self.upsert(conn, CNT, rows, ("topic",), add="live")
 
     def upsert(self, conn: Connection, table: sa.Table, values: dict[str, Any] | list[dict[str, Any]],
                keys: tuple[str, ...], add: str | None = None) -> None:

@@ -28,7 +28,7 @@ from ..model import (
 )
 from . import base
 from .base import StorageBase
-from .reading import release_order, row_to_release
+from .reading import PUBLIC, release_order, row_to_release
 from .schema import DELIVERIES as DL
 from .schema import DIGEST_RUNS as RUN
 from .schema import RELEASES as R
@@ -277,10 +277,10 @@ class DigestsMixin(StorageBase):
     # -- what digests carry -------------------------------------------------------------
 
     def releases_between(self, since_seq: int, until_seq: int) -> list[StoredRelease]:
-        """Live releases first stored in (since, until], newest first."""
+        """Public releases that became public in (since, until], newest first."""
         with self.read("selecting releases for a digest") as conn:
             rows = conn.execute(sa.select(R).where(
-                R.c.seq > since_seq, R.c.seq <= until_seq, R.c.withdrawn_at.is_(None),
+                R.c.seq > since_seq, R.c.seq <= until_seq, PUBLIC,
             ).order_by(*release_order(R))).all()
             return [row_to_release(r) for r in rows]
 

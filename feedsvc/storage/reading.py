@@ -19,6 +19,10 @@ from .schema import RELEASE_TOPICS as RT
 from .schema import RELEASES as R
 from .schema import SCANS as SCAN
 
+# Whom a release is shown to: anyone, once it is live (not withdrawn) and no embargo holds it.
+# Every public read says this, in these words: it is the predicate of ix_releases_live_order.
+PUBLIC = sa.and_(R.c.withdrawn_at.is_(None), R.c.embargo.is_(None))
+
 
 def release_order(table: sa.Table, oldest_first: bool = False) -> list[sa.UnaryExpression[Any]]:
     """The one order of every list (issue 13): `StoredRelease.order_key`, newest first.
@@ -49,7 +53,7 @@ class ReadingMixin(StorageBase):
 
     def list_releases(self, topic: str | None = None, *, limit: int = 50, offset: int = 0,
                       oldest_first: bool = False) -> list[StoredRelease]:
-        """Live releases, newest first (`_order`: day, then first seen last, then listing order).
+        """Public releases, newest first (`_order`: day, then first seen last, then listing order).
 
         The page is chosen on ids alone (an index-only walk, however deep the offset), then
         only its rows are read.
@@ -57,7 +61,7 @@ class ReadingMixin(StorageBase):
         with self.read(f"listing releases of {topic or 'every topic'}") as conn:
             if topic is None:
                 ids = (sa.select(R.c.id.label("release_id"), R.c.sort_day, R.c.first_seen)
-                       .where(R.c.withdrawn_at.is_(None)).order_by(*release_order(R, oldest_first)))
+                       .where(PUBLIC).order_by(*release_order(R, oldest_first)))
             else:
                 ids = (sa.select(RT.c.release_id, RT.c.sort_day, RT.c.first_seen)
                        .where(RT.c.topic == topic).order_by(*release_order(RT, oldest_first)))
@@ -73,8 +77,9 @@ class ReadingMixin(StorageBase):
                 CNT.c.topic == (topic or ALL_KEY))).scalar() or 0)
 
     def get_release(self, release_id: str) -> StoredRelease | None:
+        """A release that is or was public (withdrawn ones too); None for one an embargo holds."""
         with self.read(f"reading release {release_id}") as conn:
-            row = conn.execute(sa.select(R).where(R.c.id == release_id)).first()
+            row = conn.execute(sa.select(R).where(R.c.id == release_id, R.c.embargo.is_(None))).first()
             return row_to_release(row) if row else None
 
     def topic_counts(self) -> dict[str, int]:

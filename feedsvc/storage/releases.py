@@ -6,24 +6,25 @@ import dataclasses
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .. import identity
+from ..embargoes import HoldRule, no_hold
 from ..identity import StoredSnapshot
 from ..instants import Stamps
 from ..model import FileOutcome, ParseWarning, Release, ScanSummary
-from .base import StorageBase
+from .base import take_stamps
 from .batches import IN_BATCH, batches
+from .embargoes import EmbargoesMixin, held_seqs, hold_values
 from .reading import row_to_release
 from .schema import ALL_KEY, META
 from .schema import FILES as F
 from .schema import INGEST_ERRORS as ERR
 from .schema import OCCURRENCES as OCC
-from .schema import RELEASE_COUNTS as CNT
 from .schema import RELEASE_TOPICS as RT
 from .schema import RELEASES as R
 from .schema import SCANS as SCAN
@@ -33,24 +34,6 @@ Classifier = Callable[[Release], tuple[str, ...]]
 
 # Candidate ids loaded per key with a listing's releases; deeper only when all are taken.
 ID_PROBES = 2
-
-
-def _max_updated(conn: Connection) -> dt.datetime | None:
-    latest = conn.execute(sa.select(sa.func.max(R.c.updated))).scalar()
-    if isinstance(latest, str):  # SQLite aggregates lose the column type
-        latest = dt.datetime.fromisoformat(latest)
-    if latest is not None and latest.tzinfo is None:
-        latest = latest.replace(tzinfo=dt.UTC)
-    return latest
-
-
-def _take_stamps(conn: Connection, stamps: Stamps, n: int) -> list[dt.datetime]:
-    """`n` instants from `stamps`, asking the releases table which are free."""
-    def occupied(lowest: dt.datetime, above: dt.datetime) -> bool:
-        return conn.execute(sa.select(R.c.id).where(
-            R.c.updated >= lowest, R.c.updated < above).limit(1)).first() is not None
-
-    return stamps.take(n, latest=lambda: _max_updated(conn), occupied=occupied)
 
 
 def _values(r: Release, topics: tuple[str, ...]) -> dict[str, Any]:
@@ -63,7 +46,7 @@ def _values(r: Release, topics: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-class ReleasesMixin(StorageBase):
+class ReleasesMixin(EmbargoesMixin):
     # -- files --------------------------------------------------------------------------
 
     def file_states(self) -> dict[str, tuple[int, int, str, str | None]]:
@@ -114,23 +97,25 @@ class ReleasesMixin(StorageBase):
     def apply_file(self, path: str, size: int, mtime_ns: int, sha256: str,
                    releases: Sequence[Release], classify: Classifier, now: dt.datetime,
                    tag_authority: str, stamps: Stamps | None = None,
-                   warnings: Sequence[ParseWarning] = ()) -> FileOutcome:
+                   warnings: Sequence[ParseWarning] = (), hold: HoldRule = no_hold) -> FileOutcome:
         """Store what one listing holds now, in one transaction: load, plan (`identity`), apply.
 
-        `warnings` (what reading it repaired) replace the file's previous ones.
+        `warnings` (what reading it repaired) replace the file's previous ones; `hold` says which
+        releases an embargo keeps from the public (a held one whose embargo is gone goes public).
         """
+        stamps = stamps or Stamps(now)
         with self.begin(f"storing the releases of {path}", lock=True) as conn:
             keys = [r.key for r in releases]
             probes = ID_PROBES
             stored = self._snapshots(conn, path, keys, probes)
             matching = identity.match_file(releases, stored)
-            instants = _take_stamps(conn, stamps or Stamps(now), matching.stamps_needed)
+            instants = take_stamps(conn, stamps, matching.stamps_needed)
             taken = {s.id for s in stored}
             while True:
                 try:
                     plan = identity.plan_file(matching, stamps=instants, taken_ids=taken,
                                               probes=probes, tag_authority=tag_authority,
-                                              classify=classify)
+                                              classify=classify, hold=hold)
                     break
                 except identity.IdProbesExhausted:
                     probes *= 8
@@ -138,7 +123,14 @@ class ReleasesMixin(StorageBase):
                                              probes)
             out = self._apply(conn, path, plan)
             record_versions(conn, plan, now)
-            self._upsert_file(conn, path, size, mtime_ns, sha256, len(releases), None, now, warnings)
+            lifted = self._make_public(conn, [i.id for i in plan.intents if identity.goes_public(i)], stamps)
+            out.topics |= lifted.topics
+            out.lifted = list(lifted.ids)
+            out.warnings = [ParseWarning(path, (r.embargo.line if r.embargo else r.line),
+                                         f"embargo ignored: {r.title[:60]!r} is already public")
+                            for r in plan.late_embargoes]
+            self._upsert_file(conn, path, size, mtime_ns, sha256, len(releases), None, now,
+                              [*warnings, *out.warnings])
         return out
 
     def _snapshots(self, conn: Connection, path: str, keys: Sequence[str],
@@ -146,7 +138,7 @@ class ReleasesMixin(StorageBase):
         """The releases with these keys, the ones holding their candidate ids, and the ones this
         file held (`here`): one statement per batch of keys."""
         cols = (R.c.id, R.c.key, R.c.title, R.c.paragraphs, R.c.content_hash, R.c.topics,
-                R.c.first_seen, R.c.withdrawn_at)
+                R.c.first_seen, R.c.withdrawn_at, R.c.embargo)
         # Three indexed branches rather than one OR, which planners may answer with a full scan.
         queries: list[Any] = [sa.select(*cols, sa.literal(1).label("here"))
                               .select_from(R.join(OCC, OCC.c.release_id == R.c.id))
@@ -168,7 +160,7 @@ class ReleasesMixin(StorageBase):
                 id=row.id, key=row.key, title=row.title, paragraphs=tuple(json.loads(row.paragraphs)),
                 content_hash=row.content_hash, topics=tuple(row.topics.split()),
                 first_seen=row.first_seen, withdrawn=row.withdrawn_at is not None,
-                here=bool(row.here))
+                here=bool(row.here), held=row.embargo is not None)
         return list(seen.values())
 
     def _taken_ids(self, conn: Connection, keys: Sequence[str], probes: int) -> set[str]:
@@ -183,15 +175,26 @@ class ReleasesMixin(StorageBase):
         counts: Counter[str] = Counter()
         placed: list[dict[str, Any]] = []
         next_seq = 0
-        if any(isinstance(i, identity.New) for i in plan.intents):
+        if any(isinstance(i, identity.New) and i.hold is None for i in plan.intents):
             next_seq = (conn.execute(sa.select(sa.func.max(R.c.seq))).scalar() or 0) + 1
+        held_seq: Iterator[int] | None = None
         for intent in plan.intents:
             r = intent.release
-            if isinstance(intent, identity.New):
+            if isinstance(intent, identity.New) and intent.hold is not None:
+                # Held: stored with its place and versions, outside every public list and count.
+                held_seq = held_seq or held_seqs(conn)
+                new_rows.append({
+                    "seq": next(held_seq), "id": intent.id, "first_seen": intent.first_seen,
+                    "sort_day": intent.sort_day, "atom_id": intent.atom_id, "updated": intent.first_seen,
+                    "withdrawn_at": None, **_values(r, intent.topics), **hold_values(intent.hold)})
+                out.new += 1
+                out.held += 1
+            elif isinstance(intent, identity.New):
                 new_rows.append({
                     "seq": next_seq, "id": intent.id, "first_seen": intent.first_seen,
                     "sort_day": intent.sort_day, "atom_id": intent.atom_id,
-                    "updated": intent.first_seen, "withdrawn_at": None, **_values(r, intent.topics)})
+                    "updated": intent.first_seen, "withdrawn_at": None, **_values(r, intent.topics),
+                    "embargo": None, "embargo_until": None})  # every row of one INSERT names the same columns
                 topic_rows += [{"topic": t, "release_id": intent.id, "sort_day": intent.sort_day,
                                 "first_seen": intent.first_seen} for t in intent.topics]
                 counts.update([*intent.topics, ALL_KEY])
@@ -204,31 +207,33 @@ class ReleasesMixin(StorageBase):
                                                       "sort_day": intent.sort_day}
                 if intent.updated is not None:
                     values["updated"] = intent.updated
+                if intent.hold is not None:
+                    values |= hold_values(intent.hold)
                 conn.execute(R.update().where(R.c.id == intent.id).values(**values))
-                self._set_topics(conn, intent.id, intent.topics, intent.sort_day,
-                                 intent.first_seen, None if intent.revived else intent.stored_topics,
-                                 counts)
+                if not intent.held:  # a held one is filed under its topics as it goes public
+                    self._set_topics(conn, intent.id, intent.topics, intent.sort_day,
+                                     intent.first_seen, None if intent.revived else intent.stored_topics,
+                                     counts)
                 out.updated += 1
             else:
+                if intent.hold is not None:  # still held: its embargo may have been moved
+                    conn.execute(R.update().where(R.c.id == intent.id).values(**hold_values(intent.hold)))
                 out.unchanged += 1
+            if not isinstance(intent, identity.New) and intent.hold is not None:
+                out.held += 1
             placed.append({"path": path, "position": r.position, "release_id": intent.id,
                            "line": r.line})
         if new_rows:
             conn.execute(R.insert(), new_rows)
         if topic_rows:
             conn.execute(RT.insert(), topic_rows)
-        self._count(conn, counts)
+        self.count_live(conn, counts)
         # Releases that left (`plan.left`) lose this place with the rest; withdraw_orphans
         # withdraws them at the scan's end if no other file holds them.
         conn.execute(OCC.delete().where(OCC.c.path == path))
         if placed:
             conn.execute(OCC.insert(), placed)
         return out
-
-    def _count(self, conn: Connection, counts: Counter[str]) -> None:
-        rows = [{"topic": topic, "live": delta} for topic, delta in sorted(counts.items()) if delta]
-        if rows:
-            self.upsert(conn, CNT, rows, ("topic",), add="live")
 
     def _set_topics(self, conn: Connection, rid: str, topics: Sequence[str],
                     day: dt.date, first_seen: dt.datetime,
@@ -250,7 +255,7 @@ class ReleasesMixin(StorageBase):
         with self.begin("withdrawing releases no file holds", lock=True) as conn:
             orphan = sa.and_(R.c.withdrawn_at.is_(None),
                              ~sa.exists().where(OCC.c.release_id == R.c.id))
-            rows = conn.execute(sa.select(R.c.id, R.c.topics).where(orphan)).all()
+            rows = conn.execute(sa.select(R.c.id, R.c.topics, R.c.embargo).where(orphan)).all()
             if not rows:
                 return 0, set()
             ids = [r.id for r in rows]
@@ -258,10 +263,12 @@ class ReleasesMixin(StorageBase):
             for batch in batches(ids):
                 conn.execute(R.update().where(R.c.id.in_(batch)).values(withdrawn_at=now))
                 conn.execute(RT.delete().where(RT.c.release_id.in_(batch)))
+            # A held one (still held, so never public) was in no count and no feed.
+            public = [r for r in rows if r.embargo is None]
             counts: Counter[str] = Counter()
-            counts.subtract([ALL_KEY] * len(ids) + [t for r in rows for t in r.topics.split()])
-            self._count(conn, counts)
-            topics = {"all"} | {t for r in rows for t in r.topics.split()}
+            counts.subtract([ALL_KEY] * len(public) + [t for r in public for t in r.topics.split()])
+            self.count_live(conn, counts)
+            topics = {"all"} | {t for r in public for t in r.topics.split()} if public else set()
             return len(ids), topics
 
     def reclassify(self, digest: str, classify: Classifier) -> set[str] | None:
@@ -287,10 +294,11 @@ class ReleasesMixin(StorageBase):
                     topics = classify(probe)
                     if " ".join(topics) != row.topics:
                         conn.execute(R.update().where(R.c.id == row.id).values(topics=" ".join(topics)))
-                        self._set_topics(conn, row.id, topics, row.sort_day, row.first_seen,
-                                         row.topics.split(), counts)
-                        touched.update(topics, row.topics.split())
-            self._count(conn, counts)
+                        if row.embargo is None:  # a held one is filed under its topics when it lifts
+                            self._set_topics(conn, row.id, topics, row.sort_day, row.first_seen,
+                                             row.topics.split(), counts)
+                            touched.update(topics, row.topics.split())
+            self.count_live(conn, counts)
             self._set_meta(conn, "taxonomy", digest)
             return touched | ({"all"} if touched else set())
 

@@ -49,6 +49,10 @@ class Base(DeclarativeBase):
     pass
 
 
+# A release anyone may see: not withdrawn and not held by an embargo (storage.reading.PUBLIC).
+PUBLIC_SQL = "withdrawn_at IS NULL AND embargo IS NULL"
+
+
 class ReleaseRow(Base):
     __tablename__ = "releases"
 
@@ -78,15 +82,24 @@ class ReleaseRow(Base):
     # When its latest version was stored, once it has more than one (release_versions); read
     # with every list, so a feed or page knows "Updated on D" without one lookup per release.
     revised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    # Order of first storage, gapless and committed in order (assigned under the ingest lock):
+    # Order of becoming public, gapless and committed in order (assigned under the ingest lock):
     # digests select "new since" by it, since first_seen may be set back for feed ordering.
+    # A release held by an embargo waits outside that order with a negative seq, and takes the
+    # next one when it becomes public, so a digest planned meanwhile can never skip it.
     seq: Mapped[int] = mapped_column(BigInteger)
+    # Issue 17 item 1: while not NULL the release is held, public nowhere: the embargo as written,
+    # and the instant it ends (NULL: unreadable, held until corrected). Both NULL once public.
+    embargo: Mapped[str | None] = mapped_column(Text)
+    embargo_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         Index("ix_releases_order", "sort_day", "first_seen", "id"),
-        # Live releases in feed order, so a deep archive page is an index-only walk.
+        # Public releases in feed order, so a deep archive page is an index-only walk.
         Index("ix_releases_live_order", "sort_day", "first_seen", "id",
-              postgresql_where=sa_text("withdrawn_at IS NULL"), sqlite_where=sa_text("withdrawn_at IS NULL")),
+              postgresql_where=sa_text(PUBLIC_SQL), sqlite_where=sa_text(PUBLIC_SQL)),
+        # The few held releases, by the instant they are due (the lift job's question).
+        Index("ix_releases_held", "embargo_until",
+              postgresql_where=sa_text("embargo IS NOT NULL"), sqlite_where=sa_text("embargo IS NOT NULL")),
         UniqueConstraint("seq", name="uq_releases_seq"),
     )
 

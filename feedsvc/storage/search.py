@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from ..model import StoredRelease
 from ..searchterms import END, LT, START, fts5_match, marked_html, terms
-from .reading import row_to_release
+from .reading import PUBLIC, row_to_release
 from .schema import ReleaseRow, ReleaseTopicRow
 
 if TYPE_CHECKING:
@@ -40,12 +40,12 @@ class SearchHit:
 class SearchMixin:
     def search(self: Storage, query: str, topic: str | None = None, place: str | None = None,  # type: ignore[misc]
                year: int | None = None, limit: int = 20, offset: int = 0) -> tuple[list[SearchHit], int]:
-        """Live releases holding every word of `query` (in title, body or place), newest first,
+        """Public releases holding every word of `query` (in title, body or place), newest first,
         and how many there are in all. A query with no words finds nothing."""
         words = terms(query)
         if not words:
             return [], 0
-        filters: list[Any] = [R.c.withdrawn_at.is_(None)]
+        filters: list[Any] = [PUBLIC]
         if topic:
             filters.append(sa.exists().where(RT.c.topic == topic, RT.c.release_id == R.c.id))
         if place:

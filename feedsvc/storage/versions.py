@@ -27,12 +27,16 @@ def record_versions(conn: Connection, plan: identity.FilePlan, now: dt.datetime)
 
     A new release is version 1, seen when it was first seen; a content change is the next
     version, seen `now`, and marks the release revised. A withdrawal, a return with the same
-    content or an unchanged re-read make none.
+    content or an unchanged re-read make none. A release held by an embargo was never public:
+    a change replaces its version 1, which is seen when it goes public (storage/embargoes.py).
     """
     rows = [{"release_id": i.id, "version": 1, "seen_at": i.first_seen, **_content(i.release)}
             for i in plan.intents if isinstance(i, identity.New)]
-    changed = {i.id: i.release for i in plan.intents
-               if isinstance(i, identity.Update) and i.updated is not None}
+    edits = [i for i in plan.intents if isinstance(i, identity.Update) and i.updated is not None]
+    for i in edits:
+        if i.held:
+            conn.execute(V.update().where(V.c.release_id == i.id, V.c.version == 1).values(**_content(i.release)))
+    changed = {i.id: i.release for i in edits if not i.held}
     if changed:
         # Numbered under the ingest lock apply_file holds, so two writers never take one number.
         latest = dict(conn.execute(sa.select(V.c.release_id, sa.func.max(V.c.version))

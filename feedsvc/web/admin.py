@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -155,6 +156,7 @@ def dashboard() -> Any:
     # File names are shown escaped (a newline or an escape sequence in a name must not forge a row).
     errors = [e | {"path": shown(e["path"])} for e in storage.recent_errors(50)]
     warnings = [w | {"path": shown(w["path"])} for w in storage.file_warnings(100)]
+    held = [dataclasses.replace(h, paths=tuple(shown(p) for p in h.paths)) for h in storage.held_releases()]
 
     def list_url(**changes: str | int | None) -> str:
         # url_for leaves out None: an address, state or page not given is not in the link.
@@ -162,7 +164,7 @@ def dashboard() -> Any:
         return url_for("admin.dashboard", _anchor="subscribers", **args)
 
     return render_template(
-        "admin.html", feeds=[], scans=storage.recent_scans(20), errors=errors, warnings=warnings,
+        "admin.html", feeds=[], scans=storage.recent_scans(20), errors=errors, warnings=warnings, held=held,
         taxonomy_error=s.keeper.error,
         topics=[(t.slug, t.title, topic_counts.get(t.slug, 0)) for t in taxonomy.topics],
         total=storage.count_releases(), runs=storage.run_summaries(20),

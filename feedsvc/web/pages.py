@@ -19,6 +19,10 @@ bp = Blueprint("pages", __name__)
 log = logging.getLogger("feedsvc.web")
 LIST_SIZE = 30
 RETRY_AFTER = 30  # seconds: what a 503 asks clients to wait while the database is away
+# Pages showing releases change when an embargo ends, at an instant a cache cannot know: a shared
+# cache may keep them but must ask again before each use, so none holds a release back (issue 17
+# item 1). A release address that is a 404 now (held, or never there) is answered alike.
+REVALIDATED = frozenset(["pages.home", "pages.topic", "pages.release", "pages.release_history", "search.search"])
 
 
 def page_number(pages: int) -> int:
@@ -150,6 +154,12 @@ def opml() -> Response:
 
 
 def register_errors(app: Flask) -> None:
+    @app.after_request
+    def revalidate_pages(resp: Response) -> Response:
+        if request.endpoint in REVALIDATED and "Cache-Control" not in resp.headers:
+            resp.headers["Cache-Control"] = "no-cache"
+        return resp
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[str, int]:
         return render_template("error.html", code=exc.code, name=exc.name,
