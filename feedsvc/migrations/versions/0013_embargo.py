@@ -1,13 +1,13 @@
 """embargoes: a release held from the public until an instant (issue 17 item 1)
 
-Revision ID: 0014
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-05
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0014'
+revision = '0013'
 down_revision = '0012'
 branch_labels = None
 depends_on = None
