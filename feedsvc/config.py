@@ -59,6 +59,12 @@ class Settings:
     dkim_private_key: bytes | None = dataclasses.field(default=None, repr=False)
     dkim_selector: str | None = None
     dkim_domain: str | None = None
+    # Bounces and complaints (issue 16 item 4): VERP return paths, the bounce mailbox, the webhooks.
+    bounce_domain: str | None = None
+    bounce_mailbox: str | None = dataclasses.field(default=None, repr=False)  # may carry a password
+    ses_topic_arns: tuple[str, ...] = ()
+    postmark_user: str | None = None
+    postmark_password: str | None = dataclasses.field(default=None, repr=False)
 
     @property
     def outbox_dir(self) -> Path:
@@ -94,6 +100,11 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("DKIM_PRIVATE_KEY", "(unset: mail is not signed)", "RSA private key (PEM, 2048 bits) that signs every email: the PEM text itself, or the path of a PEM file; one that does not load stops start-up"),
     ("DKIM_SELECTOR", "(unset)", "DKIM selector; signing needs both it and DKIM_PRIVATE_KEY (`feedsvc check` prints the DNS record)"),
     ("DKIM_DOMAIN", "domain of MAIL_FROM", "the d= domain of the signature"),
+    ("FEEDSVC_BOUNCE_DOMAIN", "(unset: MAIL_FROM is the return path)", "domain of the VERP return path: each message goes out with MAIL FROM `bounces+<signed token>@` this domain, which names its subscriber and delivery; give it an MX that delivers into FEEDSVC_BOUNCE_MAILBOX"),
+    ("FEEDSVC_BOUNCE_MAILBOX", "(unset: no mailbox is read)", "where bounces arrive: `imaps://user:password@host[:port]/INBOX`, `imap://…` (STARTTLS required) or a maildir path; read by `feedsvc bounces` and by the clock every 5 minutes"),
+    ("FEEDSVC_SES_TOPIC_ARN", "(unset: /webhooks/ses is off)", "the SNS topic(s) (comma-separated ARNs) whose signed SES bounce and complaint notifications /webhooks/ses accepts"),
+    ("FEEDSVC_POSTMARK_WEBHOOK_USER", "(unset: /webhooks/postmark is off)", "HTTP basic-auth user Postmark's bounce and spam-complaint webhook must give"),
+    ("FEEDSVC_POSTMARK_WEBHOOK_PASSWORD", "(unset)", "its password; both or neither"),
     ("FEEDSVC_DEBUG", "0", "1 turns on debug mode (never in production)"),
 )
 
@@ -196,6 +207,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
 
     mail_from = env.get("MAIL_FROM", "").strip() or "Press office <noreply@localhost>"
     dkim_key, dkim_selector, dkim_domain = _dkim(env, mail_from)
+    bounce_domain, bounce_mailbox = _bounces(env)
+    postmark_user, postmark_password = _postmark(env)
 
     return Settings(
         database_url=database_url,
@@ -230,7 +243,49 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
         dkim_private_key=dkim_key,
         dkim_selector=dkim_selector,
         dkim_domain=dkim_domain,
+        bounce_domain=bounce_domain,
+        bounce_mailbox=bounce_mailbox,
+        ses_topic_arns=_topic_arns(env),
+        postmark_user=postmark_user,
+        postmark_password=postmark_password,
     )
+
+
+# A DNS name: labels of letters, digits and inner hyphens, at least two of them.
+_DOMAIN = re.compile(r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+")
+# arn:aws:sns:<region>:<account>:<topic> (aws-cn and aws-us-gov partitions too)
+_TOPIC_ARN = re.compile(r"arn:aws(?:-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}")
+
+
+def _bounces(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    domain = env.get("FEEDSVC_BOUNCE_DOMAIN", "").strip().lower().rstrip(".") or None
+    if domain is not None and not _DOMAIN.fullmatch(domain):
+        raise ConfigError(f"FEEDSVC_BOUNCE_DOMAIN={domain!r} must be a domain name such as bounces.example.org")
+    mailbox = env.get("FEEDSVC_BOUNCE_MAILBOX", "").strip() or None
+    if mailbox is not None:
+        from .bounces.mailbox_url import parse_mailbox
+
+        parse_mailbox(mailbox)  # checked at start-up, as SMTP_URL is; the message never shows the password
+    return domain, mailbox
+
+
+def _topic_arns(env: Mapping[str, str]) -> tuple[str, ...]:
+    arns = tuple(a.strip() for a in env.get("FEEDSVC_SES_TOPIC_ARN", "").split(",") if a.strip())
+    for arn in arns:
+        if not _TOPIC_ARN.fullmatch(arn):
+            raise ConfigError(f"FEEDSVC_SES_TOPIC_ARN: {arn!r} is not an SNS topic ARN "
+                              "(arn:aws:sns:REGION:ACCOUNT:TOPIC)")
+    return arns
+
+
+def _postmark(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    user = env.get("FEEDSVC_POSTMARK_WEBHOOK_USER", "").strip() or None
+    password = env.get("FEEDSVC_POSTMARK_WEBHOOK_PASSWORD", "").strip() or None
+    if (user is None) != (password is None):
+        given, missing = (("FEEDSVC_POSTMARK_WEBHOOK_USER", "FEEDSVC_POSTMARK_WEBHOOK_PASSWORD") if user
+                          else ("FEEDSVC_POSTMARK_WEBHOOK_PASSWORD", "FEEDSVC_POSTMARK_WEBHOOK_USER"))
+        raise ConfigError(f"{given} is set but {missing} is not: the Postmark webhook needs both")
+    return user, password
 
 
 def _dkim(env: Mapping[str, str], mail_from: str) -> tuple[bytes | None, str | None, str | None]:

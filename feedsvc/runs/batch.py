@@ -51,8 +51,12 @@ class SendReport:
     in_doubt: int = 0  # resent after a crash: these subscribers may have it twice
     retry_later: int = 0
     busy: bool = False  # another process holds the sender lock and is sending
+    paused: str | None = None  # why sending is paused (bounces/policy.py): nothing was sent
 
     def line(self) -> str:
+        if self.paused is not None:
+            return (f"sending is paused ({self.paused}); unsent digests wait: "
+                    "lift it with `feedsvc digest --resume` or on /admin")
         if self.busy:
             return "another process is sending digests; it will finish the work"
         return (f"digests: {self.sent} sent, {self.empty} with nothing new, {self.failed} failed, "

@@ -15,6 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from ..bounces.verp import return_paths_for, stamp
 from ..clock import Clock
 from ..config import Settings
 from ..digest import render_confirmation
@@ -59,6 +60,7 @@ class ConfirmationSender:
         self.mailer_factory: Callable[[], BaseMailer] = mailer_factory or (
             lambda: make_mailer(settings.smtp_url, settings.outbox_dir, signer=signer))
         self._draining = threading.Lock()
+        self.return_paths = return_paths_for(settings)  # VERP, when FEEDSVC_BOUNCE_DOMAIN is set
 
     def send_queued(self) -> ConfirmationReport:
         """Send every queued confirmation email once; what the server cannot take now stays queued."""
@@ -104,6 +106,7 @@ class ConfirmationSender:
         msg = render_confirmation(queued.email, confirm_url=self.links.confirm(queued.subscriber_id),
                                   settings=mail_settings(self.settings), now=now,
                                   templates_dir=self.settings.templates_dir)
+        stamp(msg, self.return_paths, queued.subscriber_id, "confirmation", queued.id)
         try:
             result = mailer.send(msg)
         except TemporaryFailure as exc:

@@ -100,6 +100,11 @@ class Postman:
     def send_pending(self, *, connections: int | None = None) -> SendReport:
         """Send every planned delivery not yet sent, whatever run it belongs to."""
         report = SendReport()
+        pause = self.storage.sending_pause()  # too many complaints: held until an operator resumes
+        if pause is not None:
+            report.paused = pause.reason
+            log.info(report.line())
+            return report
         with self.storage.sender_lock() as got:
             if not got:
                 report.busy = True

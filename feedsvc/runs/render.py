@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from email.message import EmailMessage
 
+from ..bounces.verp import return_paths_for, stamp
 from ..clock import Clock
 from ..config import Settings
 from ..digest import (
@@ -44,6 +45,7 @@ class DigestRenderer:
         self.mail_settings = mail_settings(settings)
         self._release_url = release_url
         self._windows: dict[tuple[int, int], _Window] = {}
+        self.return_paths = return_paths_for(settings)  # VERP, when FEEDSVC_BOUNCE_DOMAIN is set
 
     def render(self, d: Delivery) -> tuple[EmailMessage | None, list[str]]:
         """The delivery's message and the ids of the releases it carries; None when nothing is new."""
@@ -72,4 +74,5 @@ class DigestRenderer:
         msg = render_digest(subscriber, sections, period_label=d.period_label, links=links,
                             settings=self.mail_settings, now=self.clock(), run_id=f"{d.run_id}.{d.id}",
                             templates_dir=self.settings.templates_dir)
+        stamp(msg, self.return_paths, d.subscriber_id, "digest", d.id)
         return msg, ids

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..model import StorageError
 from .base import StorageBase
+from .bounces import BouncesMixin
 from .confirmations import ConfirmationsMixin
 from .digests import DigestsMixin
 from .feeds import FeedDocumentsMixin
@@ -33,7 +34,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
 class Storage(ReleasesMixin, ReadingMixin, VersionsMixin, StampsMixin, FeedDocumentsMixin, SubscribersMixin,
-              DigestsMixin, LimitsMixin, ConfirmationsMixin, SearchMixin, StorageBase):
+              DigestsMixin, LimitsMixin, ConfirmationsMixin, SearchMixin, BouncesMixin, StorageBase):
     """The database: opened from a URL, closed with close()."""
 
     def __init__(self, url: str) -> None:

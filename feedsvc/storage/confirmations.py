@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from ..model import ConfirmationState, QueuedConfirmation
 from .base import StorageBase
+from .bounces import active as suppressed
 from .schema import CONFIRMATIONS as C
 from .schema import SUBSCRIBERS as S
 
@@ -34,6 +35,10 @@ class ConfirmationsMixin(StorageBase):
         takeable = sa.or_(C.c.state == "pending",
                           sa.and_(C.c.state == "sending", C.c.claimed_at < stale_before))
         with self.begin("claiming confirmation emails") as conn:
+            # A sign-up from a suppressed address is queued like any other (the form tells nobody
+            # which addresses are known) and dropped here, never sent.
+            conn.execute(C.update().where(C.c.state == "pending", C.c.subscriber_id.in_(
+                sa.select(S.c.id).where(suppressed(S.c.email)))).values(state="failed", error="address suppressed"))
             rows = conn.execute(
                 sa.select(C.c.id, C.c.subscriber_id, S.c.email, C.c.queued_at, C.c.attempts)
                 .join(S, S.c.id == C.c.subscriber_id)

@@ -28,6 +28,7 @@ from ..model import (
 )
 from . import base
 from .base import StorageBase
+from .bounces import active as suppressed
 from .reading import PUBLIC, release_order, row_to_release
 from .schema import DELIVERIES as DL
 from .schema import DIGEST_RUNS as RUN
@@ -101,6 +102,7 @@ class DigestsMixin(StorageBase):
             # in the same transaction, so no later run can plan them again.
             due = conn.execute(sa.select(S.c.id, S.c.cursor_seq).where(
                 S.c.state == "confirmed", S.c.frequency == frequency, S.c.cursor_seq < until,
+                ~suppressed(S.c.email),  # a suppressed address is never mailed (storage/bounces.py)
             ).with_for_update()).all()
             if due:
                 conn.execute(DL.insert(), [

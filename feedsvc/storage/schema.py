@@ -324,6 +324,53 @@ class RateLimitRow(Base):
     window_end: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
 
 
+# A bounce that quotes our Message-ID finds its delivery by it (migration 0015). Declared here,
+# beside the bounce tables, rather than in DeliveryRow: that class belongs to the ledger.
+Index("ix_deliveries_message_id", DeliveryRow.message_id)
+
+
+class BounceEventRow(Base):
+    """A bounce or complaint recorded (issue 16 item 4): one per report and address, whatever brought it.
+
+    (source, event_key, email) is unique: a DSN read twice, or a webhook delivered twice, is one row.
+    """
+
+    __tablename__ = "bounce_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(12))  # bounces.events.BounceSource
+    event_key: Mapped[str] = mapped_column(String(300))
+    email: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(12))  # hard | soft | complaint
+    subscriber_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("subscribers.id", ondelete="SET NULL"))
+    delivery_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("deliveries.id", ondelete="SET NULL"))
+    run_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("digest_runs.id", ondelete="SET NULL"))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("source", "event_key", "email", name="uq_bounce_events_key"),
+        Index("ix_bounce_events_email", "email", "occurred_at"),
+        Index("ix_bounce_events_run", "run_id", "kind"),
+    )
+
+
+class SuppressionRow(Base):
+    """An address never mailed while its suppression stands (lifted_at NULL); lifting keeps the row."""
+
+    __tablename__ = "suppressions"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))  # the event that suppressed it: hard | soft | complaint
+    reason: Mapped[str] = mapped_column(Text)
+    suppressed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    lifted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_suppressions_active", "lifted_at", "suppressed_at"),)
+
+
 def table_of(row: type[Base]) -> Table:
     """The Core table of a model: what every storage statement is written against."""
     table = row.__table__
@@ -348,3 +395,5 @@ RELEASE_COUNTS = table_of(ReleaseCountRow)
 RELEASE_VERSIONS = table_of(ReleaseVersionRow)
 CONFIRMATIONS = table_of(ConfirmationRow)
 RATE_LIMITS = table_of(RateLimitRow)
+BOUNCE_EVENTS = table_of(BounceEventRow)
+SUPPRESSIONS = table_of(SuppressionRow)

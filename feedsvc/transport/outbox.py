@@ -15,6 +15,7 @@ from feedsvc.clock import SYSTEM_CLOCK, Clock
 from feedsvc.transport.dkim import Signer
 from feedsvc.transport.outcomes import SendResult, TemporaryFailure
 from feedsvc.transport.pool import BaseMailer
+from feedsvc.transport.wire import return_path
 
 log = logging.getLogger("feedsvc.mailer")
 
@@ -36,6 +37,11 @@ class OutboxMailer(BaseMailer):
             fd, tmp = tempfile.mkstemp(dir=self.outbox_dir, prefix=".", suffix=".tmp")
             try:
                 with os.fdopen(fd, "wb") as f:
+                    # Written as a delivering server would (RFC 5322 §3.6.7): the bounce address on
+                    # top, outside what DKIM signed, so the outbox shows each message's VERP too.
+                    bounce_to = return_path(msg)
+                    if bounce_to:
+                        f.write(f"Return-Path: <{bounce_to}>\r\n".encode("ascii", "replace"))
                     f.write(self.wire_bytes(msg))
                 os.replace(tmp, self.outbox_dir / name)
             except BaseException:

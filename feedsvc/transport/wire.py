@@ -1,4 +1,9 @@
-"""A message as it goes on the wire: its bytes (CRLF, no Bcc) and its SMTP envelope."""
+"""A message as it goes on the wire: its bytes (CRLF, no Bcc, no Return-Path) and its SMTP envelope.
+
+A message may carry its own bounce address as a Return-Path header (the VERP return path of
+bounces/verp.py): the envelope's MAIL FROM is taken from it and the header is left out of the
+bytes sent, as RFC 5321 §4.4 asks (the final delivery server writes Return-Path itself).
+"""
 
 from __future__ import annotations
 
@@ -25,19 +30,29 @@ class _CrlfGenerator(BytesGenerator):
 
 
 def message_bytes(msg: Message) -> bytes:
-    """The message as sent: CRLF line endings whatever its policy, Bcc left out."""
+    """The message as sent: CRLF line endings whatever its policy, Bcc and Return-Path left out."""
     policy = msg.policy if msg.policy.linesep == "\r\n" else msg.policy.clone(linesep="\r\n")
-    if "Bcc" in msg:
-        msg = copy.copy(msg)  # __delitem__ builds a new header list: the caller's copy keeps Bcc
+    if "Bcc" in msg or "Return-Path" in msg:
+        msg = copy.copy(msg)  # __delitem__ builds a new header list: the caller's copy keeps them
         del msg["Bcc"]
+        del msg["Return-Path"]
     buf = io.BytesIO()
     _CrlfGenerator(buf, mangle_from_=False, policy=policy).flatten(msg, unixfrom=False)
     return buf.getvalue()
 
 
+def return_path(msg: Message) -> str | None:
+    """The message's own bounce address (its Return-Path header), if it has one."""
+    value = msg.get("Return-Path")
+    if value is None:
+        return None
+    return parseaddr(str(value))[1] or None
+
+
 def envelope(msg: Message, envelope_from: str | None = None) -> tuple[str, list[str]]:
-    """The SMTP envelope: bounce address and recipients (To, Cc, Bcc)."""
-    sender = envelope_from or _address(str(msg.get("Sender") or msg.get("From") or ""))
+    """The SMTP envelope: bounce address (the message's Return-Path, else `envelope_from`, else its
+    Sender or From) and recipients (To, Cc, Bcc)."""
+    sender = return_path(msg) or envelope_from or _address(str(msg.get("Sender") or msg.get("From") or ""))
     fields = [str(v) for name in ("To", "Cc", "Bcc") for v in msg.get_all(name, [])]
     if all(SIMPLE_ADDRESS.fullmatch(f) for f in fields):
         recipients = fields  # the usual digest: one bare address, no parsing needed
