@@ -48,7 +48,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services: Servic
     from flask_wtf.csrf import CSRFProtect
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from .web import admin, formats, health, pages, search, security, subscribe
+    from .web import admin, formats, health, pages, search, security, subscribe, webhooks
 
     csrf = CSRFProtect(app)
     app.register_blueprint(pages.bp)
@@ -57,9 +57,12 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services: Servic
     app.register_blueprint(subscribe.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(webhooks.bp)
     security.install(app, settings.base_url)
     # RFC 8058: the mailbox provider's one-click POST carries no CSRF token; the signed URL is the proof.
     csrf.exempt(subscribe.unsubscribe)
+    # Bounce webhooks prove themselves by SNS's signature or Postmark's basic auth, not a form token.
+    csrf.exempt(webhooks.bp)
     pages.register_errors(app)
 
     feed_server = FeedServer(app.wsgi_app, services.storage, recheck_seconds=settings.feed_recheck_seconds,

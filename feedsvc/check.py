@@ -53,14 +53,19 @@ def is_loopback(host: str | None) -> bool:
 
 #: A DNS name -> its TXT records, each one string; raises when the lookup fails.
 TxtLookup = Callable[[str], list[str]]
+#: A domain -> the host names of its MX records; raises when the lookup fails.
+MxLookup = Callable[[str], list[str]]
 
 
 def run_checks(env: Mapping[str, str] | None = None, *, smtp_optional: bool = False,
-               txt_lookup: TxtLookup | None = None) -> list[Finding]:
+               txt_lookup: TxtLookup | None = None, mx_lookup: MxLookup | None = None) -> list[Finding]:
     """Every check, in the order an operator fixes them; later checks need the settings.
 
-    `txt_lookup` answers the DKIM record's lookup (default: dnspython with a short timeout).
+    `txt_lookup` answers the DKIM record's lookup, `mx_lookup` the bounce domain's (default:
+    dnspython with a short timeout).
     """
+    from .bounces.check import bounce_findings, dns_mx  # it builds Findings: imported once they exist
+
     try:
         settings = load_settings(env)
     except ConfigError as exc:
@@ -74,6 +79,7 @@ def run_checks(env: Mapping[str, str] | None = None, *, smtp_optional: bool = Fa
         _smtp(settings, smtp_optional),
         _mail_from(settings),
         _dkim(settings, txt_lookup or dns_txt),
+        *bounce_findings(settings, mx_lookup or dns_mx),
         _content(settings.content_dir),
         _taxonomy(settings.topics_file),
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import zoneinfo
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -27,6 +28,7 @@ RESUME_EVERY_SECONDS = 60
 # Issue 17 item 1: a release is public everywhere within 60 s of its embargo's end. A lift runs
 # every 15 s, and the web processes see rebuilt feeds within FEEDSVC_FEED_RECHECK (2 s).
 LIFT_EVERY_SECONDS = 15
+BOUNCES_EVERY_SECONDS = 300  # FEEDSVC_BOUNCE_MAILBOX read every 5 minutes
 
 
 def latest_due(frequency: str, settings: Settings, now: dt.datetime) -> dt.datetime:
@@ -44,10 +46,12 @@ def latest_due(frequency: str, settings: Settings, now: dt.datetime) -> dt.datet
 class Clock:
     """Runs the digest schedule, and the lifting of embargoes, in a background thread."""
 
-    def __init__(self, postman: Postman, settings: Settings, publisher: Publisher | None = None) -> None:
+    def __init__(self, postman: Postman, settings: Settings, publisher: Publisher | None = None, *,
+                 read_bounces: Callable[[], object] | None = None) -> None:
         self.postman = postman
         self.settings = settings
         self.publisher = publisher
+        self.read_bounces = read_bounces  # drains the bounce mailbox (when FEEDSVC_BOUNCE_MAILBOX is set)
         self.scheduler = BackgroundScheduler(timezone=zoneinfo.ZoneInfo(settings.timezone))
 
     def catch_up(self) -> list[str]:
@@ -87,6 +91,14 @@ class Clock:
         except Exception:  # the clock must keep running; the next tick lifts them
             log.exception("lifting embargoes failed; trying again in %ss", LIFT_EVERY_SECONDS)
 
+    def bounces(self) -> None:
+        if self.read_bounces is None:
+            return
+        try:
+            self.read_bounces()
+        except Exception:  # an unreachable mailbox must not stop the clock; its messages wait
+            log.exception("reading the bounce mailbox failed; trying again in %ss", BOUNCES_EVERY_SECONDS)
+
     def _resume_at_start(self) -> None:
         self.resume()
         # Operators (and the scale-out test) read this line as "this clock has done its start-up work".
@@ -106,6 +118,9 @@ class Clock:
                                coalesce=True, max_instances=1)
         if self.publisher is not None:
             self.scheduler.add_job(self.lift_embargoes, "interval", seconds=LIFT_EVERY_SECONDS, id="embargoes",
+                                   coalesce=True, max_instances=1)
+        if self.read_bounces is not None:
+            self.scheduler.add_job(self.bounces, "interval", seconds=BOUNCES_EVERY_SECONDS, id="bounces",
                                    coalesce=True, max_instances=1)
         self.catch_up()
         self.scheduler.start()

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .bounces.fetch import fetch_url
 from .clock import Clock
 from .config import Settings
 from .links import Links
@@ -21,6 +23,7 @@ from .tokens import Tokens
 from .topics import Taxonomy
 
 if TYPE_CHECKING:  # imported when first asked for: `feedsvc ingest` never loads the email stack
+    from .bounces.processor import BounceProcessor
     from .ingest import Ingester
     from .runs.confirmations import ConfirmationSender, ConfirmationWorker
     from .runs.postman import Postman
@@ -34,6 +37,7 @@ class _Once:
         self.postman: Postman | None = None
         self.confirmations: ConfirmationSender | None = None
         self.worker: ConfirmationWorker | None = None
+        self.bounces: BounceProcessor | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +52,9 @@ class Services:
     # The taxonomy in force: topics.toml while it is valid, else the last good one (taxonomy_keeper).
     keeper: TaxonomyKeeper
     _senders: _Once = dataclasses.field(default_factory=_Once, repr=False, compare=False)
+    # The network, for the bounce webhooks' GETs (SNS certificates, SubscribeURL): tests hand in
+    # their own network here, the one edge they may fake.
+    http_get: Callable[[str], bytes] = dataclasses.field(default=fetch_url, repr=False, compare=False)
 
     def taxonomy(self) -> Taxonomy:
         return self.keeper.current()
@@ -84,6 +91,15 @@ class Services:
                 self._senders.confirmations = ConfirmationSender(self.storage, self.settings, self.links,
                                                                  self.clock)
             return self._senders.confirmations
+
+    def bounces(self) -> BounceProcessor:
+        """The process's recorder of bounces and complaints (mailbox and webhooks)."""
+        from .bounces.processor import BounceProcessor
+
+        with self._senders._lock:
+            if self._senders.bounces is None:
+                self._senders.bounces = BounceProcessor(self.storage, self.settings, self.clock)
+            return self._senders.bounces
 
     def start_confirmation_worker(self) -> ConfirmationWorker:
         """Drain the confirmation queue in the background of this process (serve, scheduler)."""

@@ -9,7 +9,8 @@ import click
 
 from ..config import Settings, production_warnings, serve_base_url, with_laptop_secret
 from ..model import ConfigError
-from . import content, deploy, mail
+from . import bounces, content, deploy, mail
+from .bounces import bounce_reader
 from .common import (
     Progress,
     make_ingester,
@@ -52,7 +53,8 @@ def scheduler() -> None:
         log.info("first scan: %s", line)
     watcher = Watcher(ingester, rescan_seconds=settings.rescan_seconds)
     watcher.start()
-    clock = DigestClock(postman_or_exit(services), settings, services.publisher)
+    clock = DigestClock(postman_or_exit(services), settings, services.publisher,
+                        read_bounces=bounce_reader(services))
     clock.start()
     confirmations = services.start_confirmation_worker()  # also those the web processes queue
     wait_for_signal()
@@ -90,7 +92,8 @@ def serve(host: str, port: int | None) -> None:
     watcher.start()
     from ..scheduler import Clock as DigestClock
 
-    clock = DigestClock(postman_or_exit(services), settings, services.publisher)
+    clock = DigestClock(postman_or_exit(services), settings, services.publisher,
+                        read_bounces=bounce_reader(services))
     clock.start()
     # Sign-ups queue their confirmation email; this thread sends it as soon as the request is done.
     confirmations = services.start_confirmation_worker()
@@ -114,5 +117,5 @@ def serve(host: str, port: int | None) -> None:
 
 
 for command in (content.parse, content.ingest, content.watch, content.db, mail.digest, mail.subscribers,
-                deploy.init, deploy.check):
+                bounces.bounces, deploy.init, deploy.check):
     main.add_command(command)

@@ -30,11 +30,17 @@ if TYPE_CHECKING:
               help="Print the digest EMAIL would get now: its subject and text, decoded.")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="With --preview: also write the HTML part to FILE, to look at in a browser.")
+@click.option("--resume", is_flag=True,
+              help="Lift the pause spam complaints put on sending (see /admin), then send what waits.")
 def digest(send_now: bool, frequency: str | None, dry_run: bool, preview: str | None,
-           html_file: Path | None) -> None:
+           html_file: Path | None, resume: bool) -> None:
     """Send digests: resume unfinished work, or make a run now with --send-now."""
     services = open_services(with_laptop_secret(settings_or_exit()))
     storage = services.storage
+    if resume:
+        lifted = storage.resume_sending()
+        click.echo(f"sending resumed (paused since {lifted.since:%Y-%m-%d %H:%M} UTC: {lifted.reason})"
+                   if lifted else "sending was not paused")
     postman = postman_or_exit(services)
     freqs = (parse_state(frequency, FREQUENCIES),) if frequency else FREQUENCIES
     if html_file is not None and not preview:

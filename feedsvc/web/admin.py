@@ -20,9 +20,10 @@ from flask import (
     url_for,
 )
 from flask_wtf import FlaskForm
-from wtforms import PasswordField
+from wtforms import HiddenField, PasswordField
 from wtforms.validators import DataRequired
 
+from ..bounces.policy import COMPLAINT_LIMIT
 from ..model import SUBSCRIBER_STATES, shown
 from . import services
 from .pages import page_number
@@ -39,6 +40,12 @@ BUCKET = "admin"
 
 class LoginForm(FlaskForm):
     token = PasswordField("Admin token", validators=[DataRequired()])
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something (resume sending, lift a suppression): CSRF-protected."""
+
+    email = HiddenField()
 
 
 def _token() -> str | None:
@@ -139,6 +146,7 @@ def logout() -> Any:
 
 
 SUBSCRIBERS_PER_PAGE = 25
+SUPPRESSIONS_SHOWN = 100  # the newest; `feedsvc bounces --list` prints them all
 MAX_SEARCH = 320  # the longest address there can be (RFC 5321 §4.5.3.1): longer matches nothing
 
 
@@ -163,17 +171,46 @@ def dashboard() -> Any:
         args: dict[str, Any] = {"q": address or None, "state": state} | changes
         return url_for("admin.dashboard", _anchor="subscribers", **args)
 
+    runs = storage.run_summaries(20)
     return render_template(
         "admin.html", feeds=[], scans=storage.recent_scans(20), errors=errors, warnings=warnings, held=held,
         taxonomy_error=s.keeper.error,
         topics=[(t.slug, t.title, topic_counts.get(t.slug, 0)) for t in taxonomy.topics],
-        total=storage.count_releases(), runs=storage.run_summaries(20),
+        total=storage.count_releases(), runs=runs, rates=storage.run_rates([r.id for r in runs]),
+        complaint_limit=COMPLAINT_LIMIT, pause=storage.sending_pause(), action_form=ActionForm(),
+        suppressions=storage.suppressions(limit=SUPPRESSIONS_SHOWN), suppressed=storage.count_suppressions(),
         states=SUBSCRIBER_STATES, counts=counts, titles=taxonomy.titles,
         all_subscribers=storage.count_subscribers_by_state() if address else counts,
         address=address, state=state, matched=matched, page=page, pages=pages, list_url=list_url,
         subscribers=storage.find_subscribers(address, state, limit=SUBSCRIBERS_PER_PAGE,
                                              offset=(page - 1) * SUBSCRIBERS_PER_PAGE),
         logout_form=LoginForm())
+
+
+@bp.post("/resume")
+def resume() -> Any:
+    """Lift the pause that spam complaints put on sending (as `feedsvc digest --resume` does)."""
+    if not ActionForm().validate_on_submit():
+        abort(400, description="The form has expired: reload /admin and try again.")
+    lifted = services().storage.resume_sending()
+    if lifted is not None:
+        log.warning("admin: sending resumed from %r (it was paused since %s: %s)", _client(),
+                    lifted.since.isoformat(), lifted.reason)
+    return redirect("/admin#digests", 303)
+
+
+@bp.post("/suppressions/lift")
+def lift_suppression() -> Any:
+    """Let a suppressed address be mailed again."""
+    form = ActionForm()
+    if not form.validate_on_submit() or not form.email.data:
+        abort(400, description="The form has expired: reload /admin and try again.")
+    s = services()
+    email = str(form.email.data).strip().lower()
+    if not s.storage.lift_suppression(email, s.clock()):
+        abort(404, description=f"{email[:320]} is not suppressed.")
+    log.warning("admin: suppression of %s lifted from %r", email, _client())
+    return redirect("/admin#suppressions", 303)
 
 
 def _subscriber_filter() -> tuple[str, str | None]:
