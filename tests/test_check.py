@@ -154,3 +154,50 @@ def test_the_command_exits_non_zero_on_a_problem_and_zero_at_release_with_the_re
     released = subprocess.run([*cmd, "--release"], env=env, capture_output=True, text=True, check=False)
     assert released.returncode == 0, released.stdout + released.stderr
     assert "warning  SMTP server" in released.stdout and "all checks passed" in released.stdout
+
+
+def test_bounce_settings_are_checked(deployment: dict[str, str], tmp_path: Path) -> None:
+    import mailbox
+
+    found = by_check(run_checks(deployment))
+    assert found["bounce return path"].status == "ok" and "not read" in found["bounce return path"].detail
+    assert found["bounce mailbox"].status == "ok"
+
+    maildir = tmp_path / "Maildir"
+    mailbox.Maildir(maildir, create=True).add(b"From: MAILER-DAEMON@x\r\n\r\nbounce\r\n")
+    configured = {**deployment, "FEEDSVC_BOUNCE_DOMAIN": "bounces.press-office.org",
+                  "FEEDSVC_BOUNCE_MAILBOX": str(maildir)}
+    found = by_check(run_checks(configured, mx_lookup=lambda domain: ["mx1.press-office.org"]))
+    assert found["bounce return path"].status == "ok"
+    assert "bounces+<token>@bounces.press-office.org; MX mx1.press-office.org" in found["bounce return path"].detail
+    assert found["bounce mailbox"].status == "ok"
+    assert "reachable, 1 message waiting (nothing read or moved)" in found["bounce mailbox"].detail
+    assert len(mailbox.Maildir(maildir)) == 1  # a check only looks
+
+    no_mx = by_check(run_checks(configured, mx_lookup=lambda domain: []))
+    assert no_mx["bounce return path"].status == "problem" and "no MX record" in no_mx["bounce return path"].detail
+    gone = by_check(run_checks({**configured, "FEEDSVC_BOUNCE_MAILBOX": str(tmp_path / "nowhere")},
+                               mx_lookup=lambda domain: ["mx1.press-office.org"]))
+    assert gone["bounce mailbox"].status == "problem" and "not a maildir" in gone["bounce mailbox"].detail
+    refused = by_check(run_checks({**configured, "FEEDSVC_BOUNCE_MAILBOX": f"imaps://u:p@127.0.0.1:{free_port()}/INBOX"},
+                                  mx_lookup=lambda domain: ["mx1.press-office.org"]))
+    assert refused["bounce mailbox"].status == "problem" and "cannot connect" in refused["bounce mailbox"].detail
+    assert ":p@" not in refused["bounce mailbox"].detail  # never the password
+    unread = by_check(run_checks({**configured, "FEEDSVC_BOUNCE_MAILBOX": ""},
+                                 mx_lookup=lambda domain: ["mx1.press-office.org"]))
+    assert unread["bounce mailbox"].status == "warning"
+
+
+def test_a_reachable_imap_bounce_mailbox(deployment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.dovecot import run_dovecot
+
+    servers = run_dovecot()
+    dovecot = next(servers)
+    try:
+        monkeypatch.setenv("SSL_CERT_FILE", str(dovecot.cert))  # the test server's certificate, trusted
+        found = by_check(run_checks({**deployment, "FEEDSVC_BOUNCE_MAILBOX": dovecot.url("imap")}))
+        assert found["bounce mailbox"].status == "ok", found["bounce mailbox"].lines()
+        assert found["bounce mailbox"].detail.startswith(f"imap://bounces@127.0.0.1:{dovecot.imap_port}/INBOX: "
+                                                         "reachable, 0 messages waiting")
+    finally:
+        servers.close()
