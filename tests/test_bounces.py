@@ -236,3 +236,28 @@ def test_the_clock_reads_the_mailbox_every_five_minutes_and_survives_its_failure
     (maildir / "new").rename(tmp_path / "gone")  # the mailbox breaks: logged, the clock goes on
     digest_clock.bounces()
     assert "reading the bounce mailbox failed" in caplog.text and "not a maildir" in caplog.text
+
+
+def test_a_bounced_confirmation_email_suppresses_its_address_without_touching_any_run(  # type: ignore[no-untyped-def]
+        env, storage, clock, content_dir, smtp_server, tmp_path: Path) -> None:
+    import mailbox
+
+    from feedsvc.services import build_services
+
+    got = send_digest(env, storage, clock, content_dir, smtp_server, ["reader@example.net"])  # a run, sent
+    run_id = storage.get_delivery(ReturnPaths(SECRET, DOMAIN).read(got["reader@example.net"].mail_from).ref)["run_id"]  # type: ignore[union-attr, index]
+    services = build_services(load_settings(env), clock, storage=storage)
+    # The reader leaves, then signs up again: the confirmation email is what bounces, not the digest.
+    reader = storage.get_subscriber_by_email("reader@example.net")
+    assert reader is not None and storage.unsubscribe(reader.id, clock())
+    storage.subscribe("reader@example.net", (), "weekly", clock.advance(hours=1))
+    assert services.confirmations().send_queued().sent == 1
+    sent = smtp_server.messages[-1]
+    token = ReturnPaths(SECRET, DOMAIN).read(sent.mail_from)
+    assert token is not None and token.kind == "confirmation"
+    maildir = tmp_path / "Maildir"
+    mailbox.Maildir(maildir, create=True).add(gmail_hard_bounce(sent.mail_from, sent.data))
+    processor = BounceProcessor(storage, load_settings({**env, "FEEDSVC_BOUNCE_MAILBOX": str(maildir)}), clock)
+    assert processor.read_mailbox().suppressed == ["reader@example.net"]
+    assert storage.get_subscriber_by_email("reader@example.net").state == "bounced"  # type: ignore[union-attr]
+    assert storage.run_rates([run_id])[run_id].bounced == 0  # a confirmation is no digest run's bounce

@@ -71,7 +71,8 @@ class BounceProcessor:
         target = self.storage.bounce_target(
             subscriber_id=token.subscriber_id if token else None,
             delivery_id=token.delivery_id if token else None,
-            message_id=report.message_id, address=report.address, occurred_at=occurred)
+            message_id=report.message_id, address=report.address, occurred_at=occurred,
+            guess_delivery=token is None)  # a token for a confirmation email names no digest
         if target.email is None:
             tally.unmatched += 1
             log.info("a %s %s names no address we know (%s); ignored", report.source, report.kind, report.detail)

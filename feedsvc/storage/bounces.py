@@ -62,9 +62,10 @@ class BouncesMixin(StorageBase):
     # -- who a bounce is about --------------------------------------------------------------
 
     def bounce_target(self, *, subscriber_id: int | None, delivery_id: int | None, message_id: str | None,
-                      address: str | None, occurred_at: dt.datetime) -> BounceTarget:
+                      address: str | None, occurred_at: dt.datetime, guess_delivery: bool = True) -> BounceTarget:
         """The subscriber and delivery a report names: by token (ids), else by quoted Message-ID, else by
-        address, whose delivery is then the last one sent to it before the bounce."""
+        address. With `guess_delivery` (no token said what was sent), a subscriber found without its
+        delivery is given the last one sent to it before the bounce: the digest most likely bounced."""
         with self.read("finding who a bounce is about") as conn:
             row = None
             if delivery_id is not None:
@@ -83,7 +84,7 @@ class BouncesMixin(StorageBase):
             if email is None and address:
                 found = conn.execute(sa.select(S.c.id, S.c.email).where(S.c.email == address)).first()
                 subscriber_id, email = (found.id, found.email) if found else (None, address)
-            if row is None and subscriber_id is not None and delivery_id is None:
+            if row is None and subscriber_id is not None and guess_delivery:
                 row = conn.execute(sa.select(DL.c.id, DL.c.run_id, DL.c.subscriber_id).where(
                     DL.c.subscriber_id == subscriber_id, DL.c.state == "sent", DL.c.sent_at <= occurred_at,
                 ).order_by(DL.c.sent_at.desc(), DL.c.id.desc()).limit(1)).first()
