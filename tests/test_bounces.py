@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from feedsvc.bounces.mailbox import PROCESSED, UNRECOGNISED, MailboxError, open_mailbox
+from feedsvc.bounces.mailbox import PROCESSED, UNRECOGNISED, ImapBox, MailboxError, open_mailbox
 from feedsvc.bounces.mailbox_url import parse_mailbox
 from feedsvc.bounces.processor import BounceProcessor
 from feedsvc.bounces.verp import ReturnPaths
@@ -160,6 +160,7 @@ def test_imap_with_starttls_and_a_wrong_password(dovecot: Dovecot) -> None:
     box = open_mailbox(parse_mailbox(dovecot.url("imap")), ssl_context=dovecot.client_tls)
     try:
         assert box.count() == 0
+        assert isinstance(box, ImapBox) and {"MOVE", "UIDPLUS"} <= box.capabilities  # as logged in, not at the greeting
     finally:
         box.close()
     wrong = dovecot.url("imap").replace("s3cret", "wrong")

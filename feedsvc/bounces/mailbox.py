@@ -107,7 +107,11 @@ class ImapBox:
         try:
             self.conn.login(settings.username, settings.password)
             self._ok(self.conn.select(_quote(self.folder)), f"cannot open the folder {self.folder}")
-            self.capabilities = {str(c).upper() for c in self.conn.capabilities}
+            # Asked again once logged in: servers announce MOVE and UIDPLUS only then (imaplib
+            # keeps the list it got at the greeting).
+            _, data = self._ok(self.conn.capability(), "cannot list the server's capabilities")
+            listed = data[0] if data and isinstance(data[0], bytes) else b""
+            self.capabilities = set(listed.decode("ascii", "replace").upper().split())
         except imaplib.IMAP4.error as exc:
             self._drop()
             raise MailboxError(f"{self.where}: {_said(exc)}") from None
