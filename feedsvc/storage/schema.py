@@ -324,7 +324,7 @@ class RateLimitRow(Base):
     window_end: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
 
 
-# A bounce that quotes our Message-ID finds its delivery by it (migration 0015). Declared here,
+# A bounce that quotes our Message-ID finds its delivery by it (migration 0014). Declared here,
 # beside the bounce tables, rather than in DeliveryRow: that class belongs to the ledger.
 Index("ix_deliveries_message_id", DeliveryRow.message_id)
 

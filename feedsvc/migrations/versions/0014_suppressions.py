@@ -1,13 +1,13 @@
 """bounces and complaints: bounce_events, suppressions, and deliveries found by Message-ID
 
-Revision ID: 0015
-Revises: 0013 (0014 comes between at merge: re-chain then)
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-05
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0015'
+revision = '0014'
 down_revision = '0013'  # main's head when this branch was rebased; one linear chain
 branch_labels = None
 depends_on = None
