@@ -15,6 +15,9 @@ from .model import ConfigError
 from .services import Services, build_services
 from .web.feedserver import FeedServer
 
+# Proxies in front of a production web process when FEEDSVC_PROXY_HOPS is not set: the PaaS router.
+PAAS_PROXY_HOPS = 1
+
 
 def create_app(test_config: Mapping[str, Any] | None = None, *, services: Services | None = None) -> Flask:
     """The web application. `test_config` overrides environment variables by name.
@@ -63,13 +66,18 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services: Servic
     csrf.exempt(subscribe.unsubscribe)
     # Bounce webhooks prove themselves by SNS's signature or Postmark's basic auth, not a form token.
     csrf.exempt(webhooks.bp)
+    # Likewise a confirmation's POST: the signed link is the proof (and a mail app's browser may
+    # keep no cookie between the page and its button).
+    csrf.exempt(subscribe.confirm)
     pages.register_errors(app)
 
     feed_server = FeedServer(app.wsgi_app, services.storage, recheck_seconds=settings.feed_recheck_seconds,
                              max_age=settings.feed_max_age, extra_headers=security.COMMON)
     app.extensions["feedsvc.feed_server"] = feed_server
-    # The PaaS router is the one proxy in front: its X-Forwarded-* say how the client came in.
-    app.wsgi_app = ProxyFix(feed_server, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    # FEEDSVC_PROXY_HOPS proxies stand in front (by default the PaaS router, `serve` none): only
+    # the X-Forwarded-* values they appended are believed; what a client wrote there itself is not.
+    hops = PAAS_PROXY_HOPS if settings.proxy_hops is None else settings.proxy_hops
+    app.wsgi_app = ProxyFix(feed_server, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     return app
 
 

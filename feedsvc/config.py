@@ -65,6 +65,11 @@ class Settings:
     ses_topic_arns: tuple[str, ...] = ()
     postmark_user: str | None = None
     postmark_password: str | None = dataclasses.field(default=None, repr=False)
+    # X-Forwarded-For hops to trust; None when FEEDSVC_PROXY_HOPS is not set: create_app() then
+    # trusts one (the PaaS router), `feedsvc serve` none (nothing stands in front of a laptop).
+    proxy_hops: int | None = None
+    # Permanent refusals in a row, for that many different domains, that pause sending (relay.py).
+    relay_failures: int = 20
 
     @property
     def outbox_dir(self) -> Path:
@@ -97,6 +102,8 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("FEEDSVC_FEED_RECHECK", "2", "how often a web process checks the database for rebuilt feeds, seconds"),
     ("FEEDSVC_MAIL_RATE", "0", "messages per second, all connections together (0: unlimited)"),
     ("FEEDSVC_MAIL_CONNECTIONS", "4", "SMTP connections used in parallel for a digest run (1–16)"),
+    ("FEEDSVC_RELAY_FAILURES", "20", "permanent refusals in a row, for that many different recipient domains, that mean the relay is failing: sending pauses, nobody is marked bounced, `feedsvc digest` resumes (0: never pause)"),
+    ("FEEDSVC_PROXY_HOPS", "1 (`feedsvc serve`: 0)", "proxies in front of the web process whose X-Forwarded-For (and -Proto, -Host) to trust: the client address the sign-up and /admin limits count by is the one the outermost trusted proxy saw; 0 trusts none"),
     ("DKIM_PRIVATE_KEY", "(unset: mail is not signed)", "RSA private key (PEM, 2048 bits) that signs every email: the PEM text itself, or the path of a PEM file; one that does not load stops start-up"),
     ("DKIM_SELECTOR", "(unset)", "DKIM selector; signing needs both it and DKIM_PRIVATE_KEY (`feedsvc check` prints the DNS record)"),
     ("DKIM_DOMAIN", "domain of MAIL_FROM", "the d= domain of the signature"),
@@ -248,6 +255,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
         ses_topic_arns=_topic_arns(env),
         postmark_user=postmark_user,
         postmark_password=postmark_password,
+        proxy_hops=_int(env, "FEEDSVC_PROXY_HOPS", 0, 0, 10) if env.get("FEEDSVC_PROXY_HOPS", "").strip() else None,
+        relay_failures=_int(env, "FEEDSVC_RELAY_FAILURES", 20, 0),
     )
 
 

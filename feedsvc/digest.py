@@ -266,8 +266,11 @@ def digest_subject(list_name: str, period_label: str, count: int) -> str:
 
 def render_digest(subscriber: Subscriber, sections: Sequence[DigestSection], *, period_label: str,
                   links: DigestLinks, settings: MailSettings, now: dt.datetime, run_id: int | str,
-                  templates_dir: Path | str | None = None) -> EmailMessage:
-    """The digest email (text and HTML alternatives) for one subscriber."""
+                  message_id: str | None = None, templates_dir: Path | str | None = None) -> EmailMessage:
+    """The digest email (text and HTML alternatives) for one subscriber.
+
+    `message_id`: the one an earlier attempt carried (a resend keeps it); else a new one.
+    """
     if not sections:
         raise ValueError("an empty digest is not sent: check plan_digest's result first")
     unsubscribe_url = absolute_url(links.unsubscribe_url, "unsubscribe_url")
@@ -290,7 +293,7 @@ def render_digest(subscriber: Subscriber, sections: Sequence[DigestSection], *, 
     text, html = _render(env, "digest", context)
     msg = new_message(mail_from=settings.mail_from, reply_to=settings.reply_to, to=subscriber.email, now=now,
                       subject=digest_subject(settings.list_name, period_label, count),
-                      idstring=f"digest.{run_id}.{subscriber.id}")
+                      idstring=f"digest.{run_id}.{subscriber.id}", message_id=message_id)
     msg["List-Id"] = header("List-Id", one_line(settings.list_id))
     # RFC 8058: an https URL in List-Unsubscribe plus this exact -Post value lets Gmail and Yahoo
     # offer one-click unsubscribe (required of bulk senders since 2024).

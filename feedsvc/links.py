@@ -97,20 +97,22 @@ class Links:
 
     # -- signed links in emails ----------------------------------------------------------
 
-    def _token(self, purpose: str, value: int) -> str:
+    def _tokens(self) -> Tokens:
         if self.tokens is None:
             raise ValueError("signed links need SECRET_KEY: these Links were made without tokens")
-        return self.tokens.make(purpose, value)
+        return self.tokens
 
-    def confirm(self, subscriber_id: int) -> str:
-        return f"{self.base_url}/confirm/{self._token('confirm', subscriber_id)}"
+    def confirm(self, subscriber_id: int, email: str, confirmation_id: int) -> str:
+        """The link of one confirmation email: it confirms that sign-up once (issue 14.2)."""
+        token = self._tokens().for_subscriber("confirm", subscriber_id, email, confirmation_id)
+        return f"{self.base_url}/confirm/{token}"
 
-    def preferences(self, subscriber_id: int) -> str:
-        return f"{self.base_url}/preferences/{self._token('manage', subscriber_id)}"
+    def preferences(self, subscriber_id: int, email: str) -> str:
+        return f"{self.base_url}/preferences/{self._tokens().for_subscriber('manage', subscriber_id, email)}"
 
-    def unsubscribe(self, subscriber_id: int) -> str:
-        return f"{self.base_url}/unsubscribe/{self._token('unsubscribe', subscriber_id)}"
+    def unsubscribe(self, subscriber_id: int, email: str) -> str:
+        return f"{self.base_url}/unsubscribe/{self._tokens().for_subscriber('unsubscribe', subscriber_id, email)}"
 
     def digest_archive(self, delivery_id: int) -> str:
         """"View in browser": the releases one digest carried."""
-        return f"{self.base_url}/digests/{self._token('digest', delivery_id)}"
+        return f"{self.base_url}/digests/{self._tokens().make('digest', delivery_id)}"

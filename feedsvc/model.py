@@ -285,6 +285,12 @@ SubscriberState = Literal["pending", "confirmed", "unsubscribed", "bounced"]
 SUBSCRIBER_STATES: Final[tuple[SubscriberState, ...]] = get_args(SubscriberState)
 
 
+# What a confirmation link can do (issue 14.2): confirm a pending sign-up ("ready", then
+# "confirmed"), nothing more once the subscription is confirmed ("already"), nothing at all once
+# it was used, replaced or its subscriber left since ("used"), or its subscriber was deleted ("gone").
+ConfirmLinkState = Literal["ready", "confirmed", "already", "used", "gone"]
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Subscriber:
     """Someone who gets the email digest."""
@@ -297,82 +303,6 @@ class Subscriber:
     created_at: dt.datetime
     confirmed_at: dt.datetime | None = None
     last_digest_at: dt.datetime | None = None  # the cut-off of the last digest they were sent
-
-
-# ---------------------------------------------------------------- the delivery ledger
-
-# A digest delivery's states. `in doubt` is not a state but a flag on a `pending` row: the server
-# may already have that message, so its subscriber may get it twice.
-DeliveryState = Literal["pending", "sending", "sent", "empty", "failed", "skipped"]
-OPEN_STATES: tuple[DeliveryState, ...] = ("pending", "sending")  # a run with any of these is not finished
-
-
-@dataclasses.dataclass(frozen=True)
-class LedgerStep(Transition[DeliveryState]):
-    """One named transition of a delivery: a row in one of `source` moves to `target`."""
-
-    in_doubt: bool = False  # the row is flagged: the message may have reached its subscriber
-
-
-# Every transition of the ledger, each named once; storage/digests.py applies them, runs/ decides.
-CLAIM = LedgerStep("claim", ("pending",), "sending")  # rendered, about to go to the server
-NOTHING_NEW = LedgerStep("nothing new", ("pending",), "empty")  # no release for this subscriber
-ACCEPTED = LedgerStep("accepted", ("sending",), "sent")  # the server took it (250 after DATA)
-REFUSED = LedgerStep("refused", ("sending",), "failed")  # refused for good (5xx): a bounce
-RELEASE = LedgerStep("release", ("sending",), "pending")  # not sent: a temporary failure, or never handed over
-IN_DOUBT = LedgerStep("in doubt", ("sending",), "pending", in_doubt=True)  # no answer after DATA, or a dead sender's
-SKIP = LedgerStep("skip", ("pending",), "skipped")  # its subscriber left (unsubscribe, bounce) before it went
-
-
-@dataclasses.dataclass(frozen=True)
-class Delivery:
-    """One planned digest: a subscriber's releases (since_seq, until_seq] in one run."""
-
-    id: int
-    run_id: int
-    subscriber_id: int
-    email: str
-    topics: tuple[str, ...]
-    frequency: Frequency
-    period_label: str
-    since_seq: int
-    until_seq: int
-    in_doubt: bool
-    attempts: int
-
-
-# A queued confirmation email (double opt-in): sent by whichever process drains the queue.
-ConfirmationState = Literal["pending", "sending", "sent", "failed"]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class QueuedConfirmation:
-    """A confirmation email to send: claimed from the queue, its subscriber read with it."""
-
-    id: int
-    subscriber_id: int
-    email: str
-    queued_at: dt.datetime
-    attempts: int
-
-
-@dataclasses.dataclass(frozen=True)
-class RunSummary:
-    """A digest run and its deliveries counted by where they stand (for /admin)."""
-
-    id: int
-    period_label: str
-    frequency: str
-    kind: str
-    created_at: dt.datetime
-    finished_at: dt.datetime | None
-    planned: int  # every delivery the run planned: the states below add up to it
-    sent: int
-    failed: int
-    pending: int  # still to send, `sending` included
-    empty: int  # nothing new for that reader
-    skipped: int  # unsubscribed or bounced before it went
-    in_doubt: int  # resent after a crash, so possibly received twice (also counted above)
 
 
 # -- ingest -------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """A real SMTP server for tests: aiosmtpd on 127.0.0.1 and a free port, recording what it accepts.
 
-The handler can be told to answer given recipients with 4xx/5xx codes, to cut the connection
+The handler can be told to answer given recipients (or all) with 4xx/5xx codes, to cut the connection
 after accepting DATA (the "in doubt" case), or to answer 421 past N messages on a connection.
 Also here: a fake monotonic clock for back-off and rate limits, and a small message to send.
 """
@@ -52,6 +52,8 @@ class RecordingHandler:
         self.messages: list[Received] = []
         self.mail_replies: list[str] = []  # replies to MAIL given in turn, then 250
         self.rcpt_replies: dict[str, list[str]] = {}  # recipient -> replies given in turn, then 250
+        self.rcpt_default: str | None = None  # the reply to every other RCPT (a misconfigured relay), else 250
+        self.rcpt_commands = 0
         self.drop_after_data: set[str] = set()  # recipients whose DATA is recorded, then the line cut
         self.max_per_connection: int | None = None  # 421 at MAIL past this many on one connection
         self.mail_commands = 0
@@ -82,8 +84,9 @@ class RecordingHandler:
     async def handle_RCPT(self, server: SMTP, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
         with self.lock:
+            self.rcpt_commands += 1
             replies = self.rcpt_replies.get(address)
-            reply = replies.pop(0) if replies else None
+            reply = replies.pop(0) if replies else self.rcpt_default
         if reply is not None:
             if reply.startswith("421"):
                 _close_soon(server)

@@ -85,6 +85,19 @@ def fill(env: dict[str, str], storage: Storage) -> None:
         writer.close()
     storage.delivery_refused(second.id, second.subscriber_id, "550 mailbox unavailable")
     storage.recover_deliveries()  # the first was handed over when its sender died: in doubt
+    # A reader whose server never answered after DATA, three times: parked, needs attention.
+    (unlucky,) = [d for d in storage.pending_deliveries() if d.email == OTHER]
+    for attempt in range(3):
+        writer = storage.ledger_writer()
+        try:
+            writer.claim([(unlucky.id, "r", "<unlucky@x>")])
+        finally:
+            writer.close()
+        storage.delivery_in_doubt(unlucky.id, f"connection lost awaiting the reply (attempt {attempt + 1})")
+    # And the relay failing: the runs paused, the banner on top.
+    storage.pause_sending("the relay refused 20 messages in a row, for 20 different recipient domains "
+                          "(last answer: 554 RCPT: 5.7.1 Relay access denied): nobody was marked bounced for it",
+                          t0 + dt.timedelta(hours=3), cause="relay")
 
 
 def check_fits(page: Any, what: str) -> list[str]:
@@ -113,6 +126,8 @@ def test_admin_tables_fit_a_laptop_and_a_phone(chromium, served, storage: Storag
         assert runs.count() == 3  # the daily and weekly runs of send_digests, and the later one
         assert "week 48 (again)" in runs.first.inner_text()
         assert page.locator("#subscriber-list tbody tr").count() == 25
+        assert OTHER in page.locator("#parked-deliveries tbody tr").all_inner_texts()[0]
+        assert page.get_by_role("alert").filter(has_text="Sending is paused").is_visible()
         scrolling = check_fits(page, f"/admin at {viewport['width']}px")
         assert scrolling == [], f"at {viewport['width']}px these tables scroll: {scrolling}"
         page.screenshot(path=str(tmp_path / f"admin-{name}-{viewport['width']}.png"), full_page=True)

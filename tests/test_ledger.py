@@ -12,7 +12,8 @@ from unittest import mock
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from feedsvc.model import Delivery, StorageError
+from feedsvc.deliveries import Delivery
+from feedsvc.model import StorageError
 from feedsvc.storage import Storage
 from feedsvc.tokens import BadToken, Tokens
 from feedsvc.transport.outcomes import SendResult

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from feedsvc.links import ALL, Links
-from feedsvc.tokens import Tokens
+from feedsvc.tokens import BadToken, Tokens
 
 TOKENS = Tokens("test-secret")
 
@@ -39,27 +39,36 @@ def test_a_path_prefix_is_kept_in_every_url(base: str) -> None:
     assert links.feed("health", "rss") == prefix + "/feeds/health.rss"
     assert links.feed_archive(ALL, 1) == prefix + "/feeds/archive/all/1.atom"
     assert links.opml() == prefix + "/feeds.opml"
-    for url in (links.confirm(7), links.preferences(7), links.unsubscribe(7), links.digest_archive(9)):
+    for url in (links.confirm(7, "a@x.org", 3), links.preferences(7, "a@x.org"), links.unsubscribe(7, "a@x.org"),
+                links.digest_archive(9)):
         assert url.startswith(prefix + "/") and "//" not in url[len("https://"):]
 
 
 def test_signed_links_carry_a_token_for_their_own_purpose() -> None:
     links = Links("https://example.org/press/", TOKENS)
-    for url, path, purpose, value in (
-            (links.confirm(7), "/confirm/", "confirm", 7),
-            (links.preferences(7), "/preferences/", "manage", 7),
-            (links.unsubscribe(7), "/unsubscribe/", "unsubscribe", 7),
-            (links.digest_archive(42), "/digests/", "digest", 42)):
+    for url, path, purpose, confirmation in (
+            (links.confirm(7, "ayse@example.org", 3), "/confirm/", "confirm", 3),
+            (links.preferences(7, "ayse@example.org"), "/preferences/", "manage", None),
+            (links.unsubscribe(7, "ayse@example.org"), "/unsubscribe/", "unsubscribe", None)):
         head, token = url.rsplit("/", 1)
         assert head + "/" == "https://example.org/press" + path
-        assert TOKENS.read(purpose, token) == value
+        link = TOKENS.read_subscriber(purpose, token)
+        assert (link.subscriber_id, link.confirmation_id) == (7, confirmation)
+        # Bound to the address as well as the id: the same id with another address is not named.
+        assert link.names(TOKENS, "ayse@example.org", created_at=link.signed_at)
+        assert not link.names(TOKENS, "someone.else@example.org", created_at=link.signed_at)
+        assert "ayse" not in token  # the address is named by a keyed digest, never shown
+        with pytest.raises(BadToken):
+            TOKENS.read_subscriber("digest" if purpose != "digest" else "confirm", token)
+    head, token = links.digest_archive(42).rsplit("/", 1)
+    assert head == "https://example.org/press/digests" and TOKENS.read("digest", token) == 42
 
 
 def test_links_without_tokens_make_every_unsigned_url_and_refuse_signed_ones() -> None:
     links = Links("https://example.org")
     assert links.release("abc") == "https://example.org/releases/abc"
     with pytest.raises(ValueError, match="SECRET_KEY"):
-        links.unsubscribe(1)
+        links.unsubscribe(1, "a@x.org")
 
 
 def test_an_unknown_feed_format_is_refused() -> None:

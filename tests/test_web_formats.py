@@ -208,7 +208,8 @@ def test_robots_txt_allows_all_but_admin_and_signed_links(client) -> None:  # ty
     assert "/admin" in disallowed
     # Every signed link an email carries is under a disallowed path.
     links = Links(BASE, Tokens("test-secret"))
-    for url in (links.confirm(1), links.preferences(1), links.unsubscribe(1), links.digest_archive(1)):
+    for url in (links.confirm(1, "a@x.org", 1), links.preferences(1, "a@x.org"), links.unsubscribe(1, "a@x.org"),
+                links.digest_archive(1)):
         path = url.removeprefix(BASE)
         assert any(path.startswith(d) for d in disallowed), path
     assert set(TOKEN_PATHS) <= set(disallowed)

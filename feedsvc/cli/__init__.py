@@ -65,10 +65,13 @@ def scheduler() -> None:
 
 
 def serve_settings(settings: Settings, port: int) -> Settings:
-    """`serve`'s settings: links from http://localhost:PORT (the port it listens on) unless FEEDSVC_BASE_URL is set."""
+    """`serve`'s settings: links from http://localhost:PORT (the port it listens on) unless FEEDSVC_BASE_URL
+    is set; no proxy trusted unless FEEDSVC_PROXY_HOPS says so (a laptop's browser talks to it directly,
+    so an X-Forwarded-For it sends is the client's own say)."""
     import dataclasses
 
-    return dataclasses.replace(settings, base_url=serve_base_url(settings, port))
+    hops = 0 if settings.proxy_hops is None else settings.proxy_hops
+    return dataclasses.replace(settings, base_url=serve_base_url(settings, port), proxy_hops=hops)
 
 
 @main.command()

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, TextIO
 import click
 
 from ..config import Settings, with_laptop_secret
-from ..model import FREQUENCIES, SUBSCRIBER_STATES, Delivery, FeedsvcError, parse_state
+from ..deliveries import Delivery
+from ..model import FREQUENCIES, SUBSCRIBER_STATES, FeedsvcError, parse_state
 from .common import Progress, open_services, postman_or_exit, settings_or_exit
 
 if TYPE_CHECKING:
@@ -31,10 +32,13 @@ if TYPE_CHECKING:
 @click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="With --preview: also write the HTML part to FILE, to look at in a browser.")
 @click.option("--resume", is_flag=True,
-              help="Lift the pause spam complaints put on sending (see /admin), then send what waits.")
+              help="Lift any pause on sending (spam complaints, a failing relay; see /admin), then send what waits.")
+@click.option("--retry-parked", is_flag=True,
+              help="Give each delivery parked after its last attempt (see /admin) one more attempt.")
 def digest(send_now: bool, frequency: str | None, dry_run: bool, preview: str | None,
-           html_file: Path | None, resume: bool) -> None:
-    """Send digests: resume unfinished work, or make a run now with --send-now."""
+           html_file: Path | None, resume: bool, retry_parked: bool) -> None:
+    """Send digests: resume unfinished work (sending paused by a failing relay too), or make a run now
+    with --send-now."""
     services = open_services(with_laptop_secret(settings_or_exit()))
     storage = services.storage
     if resume:
@@ -48,7 +52,7 @@ def digest(send_now: bool, frequency: str | None, dry_run: bool, preview: str | 
     if preview or dry_run:
         until = storage.max_seq()
         if preview:
-            found = storage.get_subscriber_by_email(preview.strip().lower())
+            found = storage.get_subscriber_by_email(_stored_form(preview))
             if found is None:
                 raise click.ClickException(f"no subscriber {preview}")
             subs = [found]
@@ -75,10 +79,14 @@ def digest(send_now: bool, frequency: str | None, dry_run: bool, preview: str | 
     confirmations = services.confirmations().send_queued()
     if confirmations.sent or confirmations.failed or confirmations.retry_later:
         click.echo(confirmations.line())
+    if retry_parked:
+        click.echo(f"{storage.retry_parked()} parked deliveries back in the queue for one more attempt")
     if send_now:
         runs = postman.manual_runs(freqs)
         click.echo(f"planned run(s) {', '.join(map(str, runs))}")
     report = _send_with_progress(postman, storage)
+    if report.resumed:
+        click.echo(f"sending resumed (it was paused: {report.resumed})")
     click.echo(report.line())
 
 
@@ -116,7 +124,7 @@ def _send_with_progress(postman: Postman, storage: Storage) -> SendReport:
     watcher = threading.Thread(target=watch, name="feedsvc-progress", daemon=True)
     watcher.start()
     try:
-        report = postman.send_pending()
+        report = postman.send_pending(resume_relay=True)  # the operator runs it once the relay is fixed
     finally:
         stop.set()
         watcher.join()
@@ -141,12 +149,20 @@ def _parse_topics(raw: str, settings: Settings) -> tuple[str, ...]:
 
 
 def _checked_email(raw: str) -> str:
-    from email_validator import EmailNotValidError, validate_email
+    from ..addresses import AddressError, checked_address
 
     try:
-        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
+        return checked_address(raw)
+    except AddressError as exc:
         raise ValueError(f"{raw!r} is not a valid email address: {exc}") from None
+
+
+def _stored_form(raw: str) -> str:
+    """An address as it is stored (IDNA domain, lower case), to find it; as typed if it is not valid now."""
+    try:
+        return _checked_email(raw)
+    except ValueError:
+        return raw.strip().lower()
 
 
 @subscribers.command("add")
@@ -169,7 +185,7 @@ def subscribers_add(email: str, topics: str, frequency: str) -> None:
 def subscribers_remove(email: str) -> None:
     """Forget a subscriber entirely."""
     storage = open_services(settings_or_exit()).storage
-    if not storage.remove_subscriber(email.strip().lower()):
+    if not storage.remove_subscriber(_stored_form(email)):
         raise click.ClickException(f"no subscriber {email}")
     click.echo(f"removed {email}")
 

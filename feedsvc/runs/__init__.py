@@ -9,5 +9,5 @@
 - `render`: a planned delivery rendered as its email (digest.py does the pure part).
 - `confirmations`: the queue of double opt-in emails, drained by the same sender processes.
 
-The ledger's states and steps are named once, in model.py (`DeliveryState`, CLAIM, ACCEPTED…).
+The ledger's states and steps are named once, in deliveries.py (`DeliveryState`, CLAIM, ACCEPTED…).
 """

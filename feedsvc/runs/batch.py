@@ -1,17 +1,22 @@
 """One batch: every pending delivery rendered, claimed, sent and answered, each step named once.
 
-The steps, and the thread each runs in (the ledger step it applies, model.py, in capitals):
+The steps, and the thread each runs in (the ledger step it applies, deliveries.py, in capitals):
 
   claim               sender thread  render a group (as many deliveries as connections) and
                                      hand it to the ledger thread: CLAIM, or NOTHING_NEW
   hand_over           sender thread  once a group's claim is committed, give its messages to
                                      the pool (transport.pool.BaseMailer.send_many)
-  accepted            SMTP worker    ACCEPTED, committed before that worker sends anything else
-  refused             SMTP worker    REFUSED, and the address bounced
+  accepted            SMTP worker    ACCEPTED, committed before that worker sends anything else;
+                                     the refusals held so far become bounces
+  refused             SMTP worker    a 5xx: held (relay.py) until an acceptance shows it was the
+                                     recipient's (REFUSED, the address bounced), or the row of
+                                     refusals shows the relay failing (RELEASE, the runs paused)
   in_doubt            SMTP worker    IN_DOUBT: the line died after DATA; sent again, flagged
+                                     (PARK at the MAX_ATTEMPTS-th attempt)
   release             sender thread  RELEASE: a temporary failure send_many listed
   release_unanswered  sender thread  RELEASE every claimed delivery with no answer (the batch
-                                     stopped: SIGTERM, the server down, the ledger failed)
+                                     stopped: SIGTERM, the server down, the ledger failed, the
+                                     relay failing), and the refusals still held
 
 The sender thread is the one that called Batch.run. The SMTP workers are send_many's threads:
 they call `answered` (record_in_worker=True), which runs accepted, refused or in_doubt. What
@@ -33,7 +38,9 @@ from concurrent.futures import Future
 from email.message import EmailMessage
 
 from ..clock import Clock
-from ..model import Delivery
+from ..deliveries import MAX_ATTEMPTS, Delivery
+from ..model import FeedsvcError
+from ..relay import DEFAULT_THRESHOLD, RefusalRow
 from ..storage import Storage
 from ..transport.outcomes import SendResult, TemporaryFailure
 from ..transport.pool import BaseMailer
@@ -50,8 +57,11 @@ class SendReport:
     failed: int = 0
     in_doubt: int = 0  # resent after a crash: these subscribers may have it twice
     retry_later: int = 0
+    parked: int = 0  # attempted MAX_ATTEMPTS times: they wait on /admin (also counted in retry_later)
     busy: bool = False  # another process holds the sender lock and is sending
-    paused: str | None = None  # why sending is paused (bounces/policy.py): nothing was sent
+    paused: str | None = None  # why sending is paused (bounces/policy.py, or a relay): nothing was sent
+    relay_failing: str | None = None  # this batch found the relay failing and paused sending (relay.py)
+    resumed: str | None = None  # the relay's pause this send lifted first (`feedsvc digest`), if one
 
     def line(self) -> str:
         if self.paused is not None:
@@ -59,8 +69,17 @@ class SendReport:
                     "lift it with `feedsvc digest --resume` or on /admin")
         if self.busy:
             return "another process is sending digests; it will finish the work"
-        return (f"digests: {self.sent} sent, {self.empty} with nothing new, {self.failed} failed, "
+        line = (f"digests: {self.sent} sent, {self.empty} with nothing new, {self.failed} failed, "
                 f"{self.retry_later} left for a retry, {self.in_doubt} resent after an interruption")
+        if self.parked:
+            line += f", {self.parked} parked after {MAX_ATTEMPTS} attempts (see /admin)"
+        if self.relay_failing:
+            line += f"; sending PAUSED: {self.relay_failing} (`feedsvc digest` resumes once it is fixed)"
+        return line
+
+
+class RelayFailing(FeedsvcError):
+    """Raised by the worker that saw the relay fail: stops send_many; the runs are already paused."""
 
 
 # A rendered group whose claim is being committed: the claim, its messages, how many were empty.
@@ -71,9 +90,16 @@ class Batch:
     """Sends every pending delivery once through `mailer`; run() it once, from the sender thread."""
 
     def __init__(self, storage: Storage, renderer: DigestRenderer, mailer: BaseMailer, clock: Clock,
-                 report: SendReport, *, connections: int, stopping: threading.Event) -> None:
+                 report: SendReport, *, connections: int, stopping: threading.Event,
+                 relay_failures: int = DEFAULT_THRESHOLD) -> None:
         self.storage, self.renderer, self.mailer, self.clock = storage, renderer, mailer, clock
         self.report, self.connections, self.stopping = report, connections, stopping
+        self.relay_failures = relay_failures
+        # Refusals since the last acceptance (relay.py), not yet recorded: their deliveries
+        # stay `sending` meanwhile. Under the lock, as everything both sides touch.
+        self._row = RefusalRow()
+        self._held: dict[int, tuple[Delivery, str]] = {}
+        self._paused: str | None = None
         self._lock = threading.Lock()
         self._claimed: dict[int, Delivery] = {}  # CLAIMed, no answer recorded yet
         # Groups whose claim is under way; at most two, so the next group renders while the
@@ -87,9 +113,16 @@ class Batch:
             result = self.mailer.send_many(self._messages(), connections=self.connections,
                                            on_result=self.answered, record_in_worker=True)
             for delivery_id, failure in result.temporary_failures:
-                self.release(delivery_id, failure.reason)
+                self.release(delivery_id, failure.reason, attempted=not failure.connection)
+            self.bounce_held()  # fewer refusals in a row than a failing relay makes: the recipients'
         except TemporaryFailure as exc:
             log.warning("mail server unavailable (%s); unsent digests wait for the next attempt", exc.reason)
+        except RelayFailing as exc:
+            self.report.relay_failing = str(exc)
+            self.storage.pause_sending(f"{exc}: nobody was marked bounced for it", self.clock(), cause="relay")
+            log.error("digest sending PAUSED: %s. Nobody was marked bounced for it; the digests wait. "
+                      "Fix the relay (SMTP_URL, its credentials, its relaying rules), then run "
+                      "`feedsvc digest` to resume.", exc)
         finally:
             try:
                 ledger.close()  # commits every claim still queued; raises if the ledger failed
@@ -145,12 +178,17 @@ class Batch:
                 return  # the group's rest stays claimed: release_unanswered gives it back
             yield d.id, msg
 
-    def release(self, delivery_id: int, reason: str) -> None:
-        """RELEASE: a temporary failure; back to pending for the next attempt."""
+    def release(self, delivery_id: int, reason: str, *, attempted: bool) -> None:
+        """RELEASE: a temporary failure; back to pending for the next attempt (PARK after the last)."""
         with self._lock:
             self._claimed.pop(delivery_id, None)
             self.report.retry_later += 1
-        self.storage.release_delivery(delivery_id, reason)
+        self._count_parked(self.storage.release_delivery(delivery_id, reason, attempted=attempted))
+
+    def _count_parked(self, parked: bool) -> None:
+        if parked:
+            with self._lock:
+                self.report.parked += 1
 
     def release_unanswered(self) -> None:
         """RELEASE what was claimed and never answered: the server has not accepted it."""
@@ -162,9 +200,13 @@ class Batch:
         self._groups.clear()
         with self._lock:
             unanswered, self._claimed = list(self._claimed), {}
+            # Refusals not judged yet when the batch stopped: neither bounced nor attempted.
+            unanswered += list(self._held)
+            self._held, self._row = {}, RefusalRow()
             self.report.retry_later += len(unanswered)
+        reason = f"relay failing: {self._paused}" if self._paused else "not attempted: the batch stopped"
         for delivery_id in unanswered:
-            self.storage.release_delivery(delivery_id, "not attempted: the batch stopped")
+            self.storage.release_delivery(delivery_id, reason, attempted=False)
 
     # -- SMTP worker threads ------------------------------------------------------------
 
@@ -174,10 +216,12 @@ class Batch:
             d = self._claimed.pop(delivery_id)
         if result.accepted:
             self.accepted(d)
+        elif result.permanent_failure and result.code is None:
+            self.refused(d, result.detail)  # refused before reaching the server: the address itself
         elif result.permanent_failure:
-            self.refused(d, f"{result.code} {result.detail}".strip())
+            self.held_refusal(d, f"{result.code} {result.detail}".strip())
         else:
-            self.in_doubt(d)
+            self.in_doubt(d, result.detail)
 
     def accepted(self, d: Delivery) -> None:
         """ACCEPTED, committed on this worker's ledger connection before it sends anything else."""
@@ -185,6 +229,34 @@ class Batch:
         self._ledger.accepted(d.id)
         with self._lock:
             self.report.sent += 1
+            held = bool(self._held)
+        if held:
+            self.bounce_held()  # the relay works: the refusals before this were the recipients' own
+
+    def held_refusal(self, d: Delivery, reason: str) -> None:
+        """A 5xx: held until the row it joins is judged (relay.py). Raises RelayFailing, which stops
+        send_many at once, when the row shows the relay failing: release_unanswered then gives
+        every held delivery back, unbounced and unattempted, and run() pauses the runs."""
+        with self._lock:
+            self._held[d.id] = (d, reason)
+            if self._paused is None:
+                self._row = self._row.after_refusal(d.id, d.email, reason)
+                if not self._row.failing(self.relay_failures):
+                    return
+                self._paused = self._row.summary()
+            # Raised again by each worker whose answer comes after the verdict (it is given back
+            # like the rest): each stops at once, so every other connection sends one more at most.
+            paused = self._paused
+        raise RelayFailing(paused)
+
+    def bounce_held(self) -> None:
+        """REFUSED, each held refusal: the row they made was not a failing relay's."""
+        with self._lock:
+            if self._paused is not None:
+                return
+            held, self._held, self._row = list(self._held.values()), {}, RefusalRow()
+        for d, reason in held:
+            self.refused(d, reason)
 
     def refused(self, d: Delivery, reason: str) -> None:
         """REFUSED for good: the delivery failed and its address is bounced."""
@@ -192,8 +264,9 @@ class Batch:
         with self._lock:
             self.report.failed += 1
 
-    def in_doubt(self, d: Delivery) -> None:
-        """IN_DOUBT: the server may have it; resent, so nobody misses it, and flagged."""
-        self.storage.delivery_in_doubt(d.id)
+    def in_doubt(self, d: Delivery, detail: str = "") -> None:
+        """IN_DOUBT: the server may have it; resent (with its Message-ID), flagged; PARKed after the last attempt."""
+        parked = self.storage.delivery_in_doubt(d.id, detail)
         with self._lock:
             self.report.retry_later += 1
+        self._count_parked(parked)

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from ..bounces.verp import return_paths_for, stamp
 from ..clock import Clock
 from ..config import Settings
+from ..deliveries import QueuedConfirmation
 from ..digest import render_confirmation
 from ..links import Links
-from ..model import QueuedConfirmation
 from ..storage import Storage
 from ..tokens import CONFIRM_MAX_AGE
 from ..transport.dkim import signer_for
@@ -103,7 +103,8 @@ class ConfirmationSender:
             self.storage.confirmation_failed(queued.id, "expired: its link would no longer work")
             report.failed += 1
             return True
-        msg = render_confirmation(queued.email, confirm_url=self.links.confirm(queued.subscriber_id),
+        confirm_url = self.links.confirm(queued.subscriber_id, queued.email, queued.id)
+        msg = render_confirmation(queued.email, confirm_url=confirm_url,
                                   settings=mail_settings(self.settings), now=now,
                                   templates_dir=self.settings.templates_dir)
         stamp(msg, self.return_paths, queued.subscriber_id, "confirmation", queued.id)

@@ -1,11 +1,16 @@
 """Digest runs: plan once per period, send each planned delivery exactly once, resume after a crash.
 
-The ledger protocol (model.py names each step; storage/digests.py applies them): a run's
+The ledger protocol (deliveries.py names each step; storage/digests.py applies them): a run's
 deliveries are planned in one transaction that also moves each subscriber's cursor; a delivery
 is CLAIMed (`sending`, committed) before its message is handed to SMTP and ACCEPTED (`sent`,
 committed) just after the server accepts it. Only one process sends at a time (the sender
 lock); whoever takes the lock next finds any `sending` rows of a dead sender, resends them and
 flags them IN_DOUBT. How one batch is sent, and which thread does what: batch.py.
+
+A delivery is handed over at most MAX_ATTEMPTS times (deliveries.py), then parked until the
+operator retries it; each resend carries the Message-ID of its first hand-over. A relay that
+refuses message after message pauses sending (relay.py decides; batch.py applies) until
+`feedsvc digest` resumes it (send_pending(resume_relay=True)).
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from email.message import EmailMessage
 
 from ..clock import SYSTEM_CLOCK, Clock
 from ..config import Settings
+from ..deliveries import Delivery
 from ..links import Links
-from ..model import FREQUENCIES, Delivery, StoredRelease
+from ..model import FREQUENCIES, StoredRelease
 from ..storage import Storage
 from ..tokens import Tokens
 from ..topics import Taxonomy, load_taxonomy
@@ -97,11 +103,21 @@ class Postman:
     def preview(self, delivery: Delivery) -> EmailMessage | None:
         return self.renderer().render(delivery)[0]
 
-    def send_pending(self, *, connections: int | None = None) -> SendReport:
-        """Send every planned delivery not yet sent, whatever run it belongs to."""
+    def send_pending(self, *, connections: int | None = None, resume_relay: bool = False) -> SendReport:
+        """Send every planned delivery not yet sent, whatever run it belongs to.
+
+        Nothing while sending is paused (storage/bounces.py), except that `resume_relay` (the
+        operator's `feedsvc digest`, once the relay is fixed) first lifts a pause a failing relay
+        caused; a pause for spam complaints waits for `--resume` or /admin. The clock never lifts one.
+        """
         report = SendReport()
-        pause = self.storage.sending_pause()  # too many complaints: held until an operator resumes
-        if pause is not None:
+        pause = self.storage.sending_pause()
+        if pause is not None and resume_relay and pause.cause == "relay":
+            lifted = self.storage.resume_sending()
+            report.resumed = lifted.reason if lifted else None
+            log.warning("sending resumed: it was paused since %s UTC: %s", f"{pause.since:%Y-%m-%d %H:%M}",
+                        pause.reason)
+        elif pause is not None:
             report.paused = pause.reason
             log.info(report.line())
             return report
@@ -116,7 +132,7 @@ class Postman:
             try:
                 Batch(self.storage, self.renderer(), self.mailer_factory(), self.clock, report,
                       connections=connections or self.settings.mail_connections,
-                      stopping=self.stopping).run()
+                      stopping=self.stopping, relay_failures=self.settings.relay_failures).run()
             finally:
                 self.storage.finish_runs(self.clock())
         log.info(report.line())

@@ -8,6 +8,7 @@ from email.message import EmailMessage
 from ..bounces.verp import return_paths_for, stamp
 from ..clock import Clock
 from ..config import Settings
+from ..deliveries import Delivery
 from ..digest import (
     DigestLinks,
     DigestSection,
@@ -16,7 +17,7 @@ from ..digest import (
     render_digest,
 )
 from ..links import Links
-from ..model import Delivery, StoredRelease, Subscriber
+from ..model import StoredRelease, Subscriber
 from ..storage import Storage
 from ..topics import Taxonomy
 
@@ -67,12 +68,12 @@ class DigestRenderer:
         sections, ids = plans[d.topics]
         if not sections:
             return None, []
-        links = DigestLinks(unsubscribe_url=self.links.unsubscribe(d.subscriber_id),
-                            preferences_url=self.links.preferences(d.subscriber_id),
+        links = DigestLinks(unsubscribe_url=self.links.unsubscribe(d.subscriber_id, d.email),
+                            preferences_url=self.links.preferences(d.subscriber_id, d.email),
                             archive_url=self.links.digest_archive(d.id),
                             release_url=self._release_url, base_url=self.links.base_url)
         msg = render_digest(subscriber, sections, period_label=d.period_label, links=links,
                             settings=self.mail_settings, now=self.clock(), run_id=f"{d.run_id}.{d.id}",
-                            templates_dir=self.settings.templates_dir)
+                            message_id=d.message_id, templates_dir=self.settings.templates_dir)
         stamp(msg, self.return_paths, d.subscriber_id, "digest", d.id)
         return msg, ids

@@ -19,6 +19,7 @@ from .feeds import FeedDocumentsMixin
 from .limits import LimitsMixin
 from .reading import ReadingMixin
 from .releases import ReleasesMixin
+from .runs import RunsMixin
 from .schema import Base
 from .search import SearchMixin
 from .stamps import StampsMixin
@@ -34,7 +35,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
 class Storage(ReleasesMixin, ReadingMixin, VersionsMixin, StampsMixin, FeedDocumentsMixin, SubscribersMixin,
-              DigestsMixin, LimitsMixin, ConfirmationsMixin, SearchMixin, BouncesMixin, StorageBase):
+              DigestsMixin, RunsMixin, LimitsMixin, ConfirmationsMixin, SearchMixin, BouncesMixin,
+              StorageBase):
     """The database: opened from a URL, closed with close()."""
 
     def __init__(self, url: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..bounces.policy import RunRates, SoftBounce
-from ..model import SKIP
+from ..deliveries import SKIP
 from .base import StorageBase, max_seq
 from .schema import BOUNCE_EVENTS as BE
 from .schema import CONFIRMATIONS as C
@@ -46,11 +46,23 @@ class Suppression:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SendingPause:
-    """Digests are held: why, since when, and the run whose complaints caused it (if one did)."""
+    """Digests are held: why, since when, and the run whose complaints caused it (if one did).
+
+    `cause`: "complaints" (bounces/policy.py; only an operator's `--resume` or /admin lifts it)
+    or "relay" (the relay refused message after message, relay.py; plain `feedsvc digest`
+    lifts it too: the operator runs it once the relay is fixed).
+    """
 
     reason: str
     since: dt.datetime
     run_id: int | None = None
+    cause: str = "complaints"
+
+
+def _pause(value: str) -> SendingPause:
+    data = json.loads(value)
+    return SendingPause(data["reason"], dt.datetime.fromisoformat(data["since"]), data.get("run_id"),
+                        data.get("cause", "complaints"))
 
 
 def active(email: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
@@ -147,6 +159,8 @@ class BouncesMixin(StorageBase):
                              .values(state=SKIP.target))
                 conn.execute(C.update().where(C.c.subscriber_id == sub, C.c.state == "pending")
                              .values(state="failed", error=f"address suppressed: {reason[:200]}"))
+                # Nor does any confirmation link of theirs act again (issue 14.2), as after an unsubscribe.
+                conn.execute(C.update().where(C.c.subscriber_id == sub, C.c.used_at.is_(None)).values(used_at=now))
             return True
 
     def lift_suppression(self, email: str, now: dt.datetime) -> bool:
@@ -210,14 +224,13 @@ class BouncesMixin(StorageBase):
         """The pause in force, or None while digests may go out."""
         with self.read("reading whether sending is paused") as conn:
             value = conn.execute(sa.select(META.c.value).where(META.c.key == PAUSE_KEY)).scalar()
-        if value is None:
-            return None
-        data = json.loads(value)
-        return SendingPause(data["reason"], dt.datetime.fromisoformat(data["since"]), data.get("run_id"))
+        return None if value is None else _pause(value)
 
-    def pause_sending(self, reason: str, now: dt.datetime, run_id: int | None = None) -> bool:
+    def pause_sending(self, reason: str, now: dt.datetime, run_id: int | None = None, *,
+                      cause: str = "complaints") -> bool:
         """Hold every digest until resume_sending(); False when sending was already paused (kept as it was)."""
-        value = json.dumps({"reason": reason, "since": now.astimezone(dt.UTC).isoformat(), "run_id": run_id})
+        value = json.dumps({"reason": reason, "since": now.astimezone(dt.UTC).isoformat(), "run_id": run_id,
+                            "cause": cause})
         stmt = self.insert(META).values(key=PAUSE_KEY, value=value).on_conflict_do_nothing(index_elements=["key"])
         with self.begin("pausing sending") as conn:
             return bool(conn.execute(stmt).rowcount)
@@ -230,10 +243,11 @@ class BouncesMixin(StorageBase):
             if value is None:
                 return None
             conn.execute(sa.delete(META).where(META.c.key == PAUSE_KEY))
-            data = json.loads(value)
-            if data.get("run_id") is not None:
-                self.upsert(conn, META, {"key": f"{_ACKNOWLEDGED}{data['run_id']}", "value": data["since"]}, ("key",))
-        return SendingPause(data["reason"], dt.datetime.fromisoformat(data["since"]), data.get("run_id"))
+            pause = _pause(value)
+            if pause.run_id is not None:
+                self.upsert(conn, META, {"key": f"{_ACKNOWLEDGED}{pause.run_id}", "value": pause.since.isoformat()},
+                            ("key",))
+        return pause
 
     def pause_acknowledged(self, run_id: int) -> bool:
         with self.read("reading acknowledged pauses") as conn:

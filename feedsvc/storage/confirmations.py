@@ -7,16 +7,35 @@ send the same one; a claim older than the lease is a dead sender's and is taken 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 
-from ..model import ConfirmationState, QueuedConfirmation
+from ..deliveries import ConfirmationState, QueuedConfirmation
 from .base import StorageBase
 from .bounces import active as suppressed
 from .schema import CONFIRMATIONS as C
 from .schema import SUBSCRIBERS as S
 
 QUEUED: tuple[ConfirmationState, ...] = ("pending", "sending")
+
+
+def void_confirmation_links(conn: sa.Connection, subscriber_id: int, now: dt.datetime) -> None:
+    """Inside a confirmation or an unsubscribe: none of the subscriber's confirmation links acts again."""
+    conn.execute(C.update().where(C.c.subscriber_id == subscriber_id, C.c.used_at.is_(None)).values(used_at=now))
+
+
+def confirmation_link_row(conn: sa.Connection, subscriber_id: int, confirmation_id: int | None,
+                          signed_before: dt.datetime) -> sa.Row[Any, Any] | None:
+    """(id, used_at) of the confirmation email a link was made for, if it is this subscriber's.
+
+    A link made before links named their email (`confirmation_id` None) is taken for the
+    subscriber's last email queued before it was signed: the one it was made for.
+    """
+    q = sa.select(C.c.id, C.c.used_at).where(C.c.subscriber_id == subscriber_id)
+    if confirmation_id is not None:
+        return conn.execute(q.where(C.c.id == confirmation_id)).first()
+    return conn.execute(q.where(C.c.queued_at < signed_before).order_by(C.c.id.desc()).limit(1)).first()
 
 
 def queue_confirmation(conn: sa.Connection, subscriber_id: int, now: dt.datetime) -> None:

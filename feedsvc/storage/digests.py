@@ -1,4 +1,4 @@
-"""Digest runs and the delivery ledger: what makes each digest go out exactly once."""
+"""The delivery ledger: what makes each digest go out exactly once (the runs themselves: runs.py)."""
 
 from __future__ import annotations
 
@@ -12,23 +12,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..model import (
+from ..deliveries import (
     ACCEPTED,
     CLAIM,
     IN_DOUBT,
+    MAX_ATTEMPTS,
     NOTHING_NEW,
-    OPEN_STATES,
+    PARK,
     REFUSED,
     RELEASE,
     SKIP,
     Delivery,
-    RunSummary,
-    StorageError,
-    StoredRelease,
 )
+from ..model import StorageError, StoredRelease
 from . import base
 from .base import StorageBase
-from .bounces import active as suppressed
 from .reading import PUBLIC, release_order, row_to_release
 from .schema import DELIVERIES as DL
 from .schema import DIGEST_RUNS as RUN
@@ -48,8 +46,10 @@ def _sql_states(states: tuple[str, ...]) -> str:
 
 # The per-message ledger statements, built once: constructing them per call cost more than the
 # database's own work (≈0.1 ms a message, in the one thread that feeds every SMTP connection).
+# A delivery keeps the Message-ID of its first hand-over (the renderer reuses it; COALESCE makes sure).
 _MARK_SENDING = DL.update().where(DL.c.id == sa.bindparam("d_id"), _in(DL.c.state, CLAIM.source)).values(
-    state=CLAIM.target, release_ids=sa.bindparam("d_rids"), message_id=sa.bindparam("d_mid"))
+    state=CLAIM.target, release_ids=sa.bindparam("d_rids"),
+    message_id=sa.func.coalesce(DL.c.message_id, sa.bindparam("d_mid")))
 _MARK_EMPTY = DL.update().where(DL.c.id == sa.bindparam("d_id"), _in(DL.c.state, NOTHING_NEW.source)).values(
     state=NOTHING_NEW.target)
 _MARK_SENT = DL.update().where(DL.c.id.in_(sa.bindparam("d_ids", expanding=True)),
@@ -68,7 +68,8 @@ WITH nothing_new AS (
     UPDATE deliveries SET state = '{NOTHING_NEW.target}'
     WHERE id = ANY(CAST(:empty AS integer[])) AND state IN ({_sql_states(NOTHING_NEW.source)})
 )
-UPDATE deliveries AS d SET state = '{CLAIM.target}', release_ids = v.rids, message_id = v.mid
+UPDATE deliveries AS d SET state = '{CLAIM.target}', release_ids = v.rids,
+    message_id = COALESCE(d.message_id, v.mid)
 FROM unnest(CAST(:ids AS integer[]), CAST(:rids AS text[]), CAST(:mids AS text[])) AS v(id, rids, mid)
 WHERE d.id = v.id AND d.state IN ({_sql_states(CLAIM.source)})
 RETURNING d.id
@@ -83,95 +84,18 @@ def _bounce(conn: sa.Connection, subscriber_id: int, reason: str) -> None:
                  .values(state=SKIP.target))
 
 
+def _failed_attempt(**values: Any) -> dict[str, Any]:
+    """RELEASE or IN_DOUBT counting one attempt: the MAX_ATTEMPTS-th PARKs the delivery instead."""
+    parked = DL.c.attempts + 1 >= MAX_ATTEMPTS
+    return values | {"attempts": DL.c.attempts + 1,
+                     "state": sa.case((parked, PARK.target), else_=values["state"])}
+
+
+def _parked(state: str | None) -> bool:
+    return state == PARK.target
+
+
 class DigestsMixin(StorageBase):
-    # -- runs ---------------------------------------------------------------------------
-
-    def create_run(self, key: str, frequency: str, kind: str, period_label: str,
-                   now: dt.datetime) -> tuple[int, bool]:
-        """Make the run named `key` and plan its deliveries, once; (run id, made now)."""
-        with self.begin(f"planning digest run {key}") as conn:
-            until = base.max_seq(conn)
-            insert = self.insert(RUN)
-            # Two clocks planning the same period race here: the unique key lets exactly one win.
-            run_id = conn.execute(insert.values(
-                key=key, frequency=frequency, kind=kind, period_label=period_label, until_seq=until,
-                created_at=now).on_conflict_do_nothing(index_elements=["key"]).returning(RUN.c.id)).scalar()
-            if run_id is None:
-                return int(conn.execute(sa.select(RUN.c.id).where(RUN.c.key == key)).scalar_one()), False
-            # Each planned delivery owns the releases (since, until]: the subscriber's cursor moves
-            # in the same transaction, so no later run can plan them again.
-            due = conn.execute(sa.select(S.c.id, S.c.cursor_seq).where(
-                S.c.state == "confirmed", S.c.frequency == frequency, S.c.cursor_seq < until,
-                ~suppressed(S.c.email),  # a suppressed address is never mailed (storage/bounces.py)
-            ).with_for_update()).all()
-            if due:
-                conn.execute(DL.insert(), [
-                    {"run_id": run_id, "subscriber_id": sid, "state": "pending", "since_seq": cursor,
-                     "until_seq": until, "release_ids": "", "in_doubt": False, "attempts": 0}
-                    for sid, cursor in due])
-                conn.execute(S.update().where(S.c.id.in_(sa.bindparam("ids", expanding=True)))
-                             .values(cursor_seq=until), {"ids": [sid for sid, _ in due]})
-            return int(run_id), True
-
-    def finish_runs(self, now: dt.datetime) -> None:
-        """After a batch: each reader's last digest, and the runs with nothing left to send closed."""
-        with self.begin("closing finished digest runs") as conn:
-            # Set here for the batch rather than per message: it is only shown, and the send
-            # loop's commits are the window in which a crash makes a duplicate.
-            # Grouped from the open runs' rows (index on state, run_id): a correlated max() per
-            # reader was planned as a scan of every `sent` row per reader (97 s at 340,000).
-            batch = (sa.select(DL.c.subscriber_id, sa.func.max(DL.c.sent_at).label("at"))
-                     .where(DL.c.state == ACCEPTED.target,
-                            DL.c.run_id.in_(sa.select(RUN.c.id).where(RUN.c.finished_at.is_(None))))
-                     .group_by(DL.c.subscriber_id).subquery())
-            conn.execute(S.update().where(
-                S.c.id == batch.c.subscriber_id,
-                sa.or_(S.c.last_digest_at.is_(None), S.c.last_digest_at < batch.c.at),
-            ).values(last_digest_at=batch.c.at))
-            open_work = sa.exists().where(DL.c.run_id == RUN.c.id, DL.c.state.in_(OPEN_STATES))
-            conn.execute(RUN.update().where(RUN.c.finished_at.is_(None), ~open_work)
-                         .values(finished_at=now))
-
-    def run_exists(self, key: str) -> bool:
-        with self.read("reading digest runs") as conn:
-            return conn.execute(sa.select(RUN.c.id).where(RUN.c.key == key)).first() is not None
-
-    def recent_runs(self, limit: int = 20) -> list[dict[str, Any]]:
-        """Runs, newest first, with their deliveries counted by state."""
-        with self.read("reading digest runs") as conn:
-            runs = [r._asdict() for r in conn.execute(
-                sa.select(RUN).order_by(RUN.c.id.desc()).limit(limit))]
-            for run in runs:
-                run["counts"] = {state: n for state, n in conn.execute(
-                    sa.select(DL.c.state, sa.func.count()).where(DL.c.run_id == run["id"])
-                    .group_by(DL.c.state))}
-                run["in_doubt"] = conn.execute(sa.select(sa.func.count()).where(
-                    DL.c.run_id == run["id"], DL.c.in_doubt.is_(True))).scalar()
-            return runs
-
-    def run_summaries(self, limit: int = 20) -> list[RunSummary]:
-        """The newest runs with their deliveries counted, in one grouped query."""
-        def count(*where: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
-            return sa.func.coalesce(sa.func.sum(sa.case((sa.and_(*where), 1), else_=0)), 0)
-
-        newest = sa.select(RUN).order_by(RUN.c.id.desc()).limit(limit).subquery()
-        # Each run's rows are found through uq_deliveries_run_subscriber (run_id leads it).
-        query = (sa.select(newest.c.id, newest.c.period_label, newest.c.frequency, newest.c.kind,
-                           newest.c.created_at, newest.c.finished_at,
-                           sa.func.count(DL.c.id).label("planned"),
-                           count(DL.c.state == "sent").label("sent"),
-                           count(DL.c.state == "failed").label("failed"),
-                           count(DL.c.state.in_(("pending", "sending"))).label("pending"),
-                           count(DL.c.state == "empty").label("empty"),
-                           count(DL.c.state == "skipped").label("skipped"),
-                           count(DL.c.in_doubt.is_(True)).label("in_doubt"))
-                 .select_from(newest.outerjoin(DL, DL.c.run_id == newest.c.id))
-                 .group_by(*newest.c).order_by(newest.c.id.desc()))
-        with self.read("reading digest runs") as conn:
-            return [RunSummary(r.id, r.period_label, r.frequency, r.kind, r.created_at, r.finished_at,
-                               *(int(n) for n in r[6:]))
-                    for r in conn.execute(query)]
-
     # -- the ledger ---------------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -212,23 +136,29 @@ class DigestsMixin(StorageBase):
             os.close(fd)  # closing releases the lock
 
     def recover_deliveries(self) -> int:
-        """Call holding the sender lock: what a dead sender left `sending` may have gone out (IN_DOUBT)."""
+        """Call holding the sender lock: what a dead sender left `sending` may have gone out (IN_DOUBT).
+
+        Each counts an attempt: a message that kills its sender every time is parked, not sent for ever.
+        """
         with self.begin("recovering interrupted deliveries") as conn:
-            return conn.execute(DL.update().where(_in(DL.c.state, IN_DOUBT.source))
-                                .values(state=IN_DOUBT.target, in_doubt=True)).rowcount
+            return conn.execute(DL.update().where(_in(DL.c.state, IN_DOUBT.source)).values(
+                **_failed_attempt(state=IN_DOUBT.target, in_doubt=True,
+                                  error="in doubt: its sender stopped before the server's answer"))).rowcount
 
     def pending_deliveries(self, after_id: int = 0, limit: int = 500) -> list[Delivery]:
+        """Deliveries to send now: pending, of a confirmed reader."""
         with self.read("reading the delivery ledger") as conn:
             rows = conn.execute(
                 sa.select(DL.c.id, DL.c.run_id, DL.c.subscriber_id, S.c.email, S.c.topics,
                           S.c.frequency, RUN.c.period_label, DL.c.since_seq, DL.c.until_seq,
-                          DL.c.in_doubt, DL.c.attempts)
+                          DL.c.in_doubt, DL.c.attempts, DL.c.message_id)
                 .join(S, S.c.id == DL.c.subscriber_id).join(RUN, RUN.c.id == DL.c.run_id)
                 .where(DL.c.state == CLAIM.source[0], DL.c.id > after_id, S.c.state == "confirmed")
                 .order_by(DL.c.id).limit(limit)).all()
             return [Delivery(r.id, r.run_id, r.subscriber_id, r.email,
                              tuple(r.topics.split()) if r.topics else (), r.frequency,
-                             r.period_label, r.since_seq, r.until_seq, bool(r.in_doubt), r.attempts)
+                             r.period_label, r.since_seq, r.until_seq, bool(r.in_doubt), r.attempts,
+                             r.message_id)
                     for r in rows]
 
     def count_pending(self) -> int:
@@ -248,21 +178,31 @@ class DigestsMixin(StorageBase):
         with self.begin(f"recording subscriber {subscriber_id} bounced") as conn:
             _bounce(conn, subscriber_id, reason)
 
-    def delivery_in_doubt(self, delivery_id: int) -> None:
-        """IN_DOUBT: no answer after the message was handed over; sent again, flagged."""
+    def delivery_in_doubt(self, delivery_id: int, reason: str = "") -> bool:
+        """IN_DOUBT: no answer after the message was handed over; sent again, flagged. True: PARKed instead."""
         with self.begin(f"recording delivery {delivery_id} in doubt") as conn:
-            conn.execute(DL.update().where(DL.c.id == delivery_id, _in(DL.c.state, IN_DOUBT.source))
-                         .values(state=IN_DOUBT.target, in_doubt=True, attempts=DL.c.attempts + 1))
+            return _parked(conn.execute(
+                DL.update().where(DL.c.id == delivery_id, _in(DL.c.state, IN_DOUBT.source))
+                .values(**_failed_attempt(state=IN_DOUBT.target, in_doubt=True,
+                                          error=f"in doubt: {reason}" if reason else "in doubt"))
+                .returning(DL.c.state)).scalar())
 
     def ledger_writer(self) -> LedgerWriter:
         """For one thread recording a batch's progress (LedgerWriter.claim and .accepted); close() it after."""
         return LedgerWriter(self)
 
-    def release_delivery(self, delivery_id: int, error: str) -> None:
-        """RELEASE: not sent (a temporary failure, or never handed over); back for the next attempt."""
+    def release_delivery(self, delivery_id: int, error: str, *, attempted: bool = True) -> bool:
+        """RELEASE: not sent; back for the next attempt.
+
+        `attempted`: the server answered for this message (a 4xx to its recipient), which counts
+        an attempt (the MAX_ATTEMPTS-th PARKs it). Never handed over, or refused by a failing
+        relay or an unreachable server, it counts none: the fault is not the delivery's. True: PARKed.
+        """
+        values: dict[str, Any] = {"state": RELEASE.target, "error": error}
         with self.begin(f"releasing delivery {delivery_id}") as conn:
-            conn.execute(DL.update().where(DL.c.id == delivery_id, _in(DL.c.state, RELEASE.source)).values(
-                state=RELEASE.target, error=error, attempts=DL.c.attempts + 1))
+            return _parked(conn.execute(
+                DL.update().where(DL.c.id == delivery_id, _in(DL.c.state, RELEASE.source))
+                .values(**(_failed_attempt(**values) if attempted else values)).returning(DL.c.state)).scalar())
 
     def get_delivery(self, delivery_id: int) -> dict[str, Any] | None:
         with self.read("reading a delivery") as conn:

@@ -231,9 +231,12 @@ class SubscriberRow(Base):
     last_digest_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     bounce_reason: Mapped[str | None] = mapped_column(Text)
 
-    # /admin's list: one state, newest first, a page at a time (migration 0012). On PostgreSQL
-    # with pg_trgm, 0012 also adds a trigram index (ix_subscribers_email_trgm) for the address search.
-    __table_args__ = (Index("ix_subscribers_state_id", "state", "id"),)
+    # /admin's list: one state, newest first, a page at a time (migration 0011). On PostgreSQL
+    # with pg_trgm, 0011 also adds a trigram index (ix_subscribers_email_trgm) for the address search.
+    # AUTOINCREMENT (migration 0015): SQLite otherwise hands a deleted last id to the next sign-up,
+    # and a link made for the one would name the other (issue 14.2). PostgreSQL's sequences never
+    # give a number twice.
+    __table_args__ = (Index("ix_subscribers_state_id", "state", "id"), {"sqlite_autoincrement": True})
 
 
 class DigestRunRow(Base):
@@ -274,6 +277,7 @@ class DeliveryRow(Base):
     __table_args__ = (
         UniqueConstraint("run_id", "subscriber_id", name="uq_deliveries_run_subscriber"),
         Index("ix_deliveries_state", "state", "run_id"),
+        {"sqlite_autoincrement": True},  # its id is in "view in browser" links (migration 0015)
     )
 
 
@@ -291,8 +295,12 @@ class ConfirmationRow(Base):
     queued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # when a sender took it
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When its link can no longer confirm: it was used, another of the subscriber's links was,
+    # or the subscriber unsubscribed or bounced since (migration 0015). A link acts once.
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_confirmations_state", "state", "id"),)
+    # AUTOINCREMENT: its id is in the confirmation link (migration 0015).
+    __table_args__ = (Index("ix_confirmations_state", "state", "id"), {"sqlite_autoincrement": True})
 
 
 ALL_KEY = "*"  # the ReleaseCountRow of every live release, beside the per-topic ones

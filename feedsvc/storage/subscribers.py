@@ -8,9 +8,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..model import SKIP, Subscriber
+from ..deliveries import SKIP
+from ..model import ConfirmLinkState, Subscriber
 from .base import StorageBase, max_seq
-from .confirmations import queue_confirmation
+from .confirmations import confirmation_link_row, queue_confirmation, void_confirmation_links
 from .schema import DELIVERIES as DL
 from .schema import SUBSCRIBERS as S
 
@@ -42,6 +43,9 @@ class SubscribersMixin(StorageBase):
                 send = True
             elif row.state == "confirmed":
                 send = False
+                # A write all the same: every answer to the form then costs one committed write
+                # (SQLite's commit of a write is most of a sign-up's time), whatever the state.
+                conn.execute(S.update().where(S.c.id == row.id).values(state=row.state))
             else:
                 send = row.confirm_sent_at is None or now - row.confirm_sent_at >= CONFIRMATION_INTERVAL
                 update: dict[str, Any] = dict(values, state="pending")
@@ -53,17 +57,28 @@ class SubscribersMixin(StorageBase):
                 queue_confirmation(conn, sub.id, now)
             return row_to_subscriber(sub), send
 
-    def confirm(self, subscriber_id: int, now: dt.datetime) -> Subscriber | None:
-        """Confirm a pending address; its digests start with what is published from now on."""
+    def confirm_link_state(self, subscriber_id: int, confirmation_id: int | None,
+                           signed_at: dt.datetime) -> ConfirmLinkState:
+        """What a confirmation link would do now (its GET page shows it; only a POST acts)."""
+        with self.read("reading a confirmation link") as conn:
+            return _link_state(conn, subscriber_id, confirmation_id, signed_at)
+
+    def confirm_by_link(self, subscriber_id: int, confirmation_id: int | None, signed_at: dt.datetime,
+                        now: dt.datetime) -> ConfirmLinkState:
+        """Confirm the sign-up a link was made for, once: "confirmed", or why not (model.ConfirmLinkState).
+
+        Every confirmation link of the subscriber stops working with it, as they do when the
+        subscriber unsubscribes: an old link never subscribes anyone again.
+        """
         with self.begin("confirming a subscription") as conn:
-            row = conn.execute(sa.select(S).where(S.c.id == subscriber_id)).first()
-            if row is None:
-                return None
-            if row.state in ("pending", "unsubscribed", "bounced"):
-                conn.execute(S.update().where(S.c.id == subscriber_id).values(
-                    state="confirmed", confirmed_at=now, unsubscribed_at=None, bounce_reason=None,
-                    cursor_seq=max_seq(conn)))
-            return row_to_subscriber(conn.execute(sa.select(S).where(S.c.id == subscriber_id)).one())
+            state = _link_state(conn, subscriber_id, confirmation_id, signed_at)
+            if state != "ready":
+                return state
+            conn.execute(S.update().where(S.c.id == subscriber_id, S.c.state == "pending").values(
+                state="confirmed", confirmed_at=now, unsubscribed_at=None, bounce_reason=None,
+                cursor_seq=max_seq(conn)))
+            void_confirmation_links(conn, subscriber_id, now)
+            return "confirmed"
 
     def add_confirmed(self, email: str, topics: Sequence[str], frequency: str,
                       now: dt.datetime) -> bool:
@@ -95,6 +110,7 @@ class SubscribersMixin(StorageBase):
                 state="unsubscribed", unsubscribed_at=now)).rowcount
             conn.execute(DL.update().where(DL.c.subscriber_id == subscriber_id,
                                            DL.c.state.in_(SKIP.source)).values(state=SKIP.target))
+            void_confirmation_links(conn, subscriber_id, now)
             return bool(done)
 
     def remove_subscriber(self, email: str) -> bool:
@@ -147,6 +163,20 @@ class SubscribersMixin(StorageBase):
             rows = conn.execute(sa.select(S).where(*_matching(self.dialect, address, state))
                                 .order_by(S.c.id.desc()).limit(limit).offset(offset))
             return [row_to_subscriber(r) for r in rows]
+
+
+def _link_state(conn: sa.Connection, subscriber_id: int, confirmation_id: int | None,
+                signed_at: dt.datetime) -> ConfirmLinkState:
+    state = conn.execute(sa.select(S.c.state).where(S.c.id == subscriber_id)).scalar()
+    if state is None:
+        return "gone"
+    if state == "confirmed":
+        return "already"
+    # Links carry whole seconds: an email queued within the second its link was signed is before it.
+    row = confirmation_link_row(conn, subscriber_id, confirmation_id, signed_at + dt.timedelta(seconds=1))
+    if row is None or row.used_at is not None or state != "pending":
+        return "used"
+    return "ready"
 
 
 def _matching(dialect: str, address: str, state: str | None = None) -> list[sa.ColumnElement[bool]]:

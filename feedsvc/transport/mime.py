@@ -101,8 +101,12 @@ def _recipient(address: str) -> BaseHeader | str:
 
 
 def new_message(*, mail_from: str, to: str, subject: str, now: dt.datetime, idstring: str,
-                reply_to: str | None = None) -> EmailMessage:
-    """A message with its envelope headers set, each sanitised; Message-ID's domain is mail_from's."""
+                reply_to: str | None = None, message_id: str | None = None) -> EmailMessage:
+    """A message with its envelope headers set, each sanitised; Message-ID's domain is mail_from's.
+
+    `message_id` given (a resend of a message that may have arrived): that one, so a receiver
+    that deduplicates by Message-ID shows one message.
+    """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     msg = EmailMessage(policy=POLICY)
@@ -112,7 +116,7 @@ def new_message(*, mail_from: str, to: str, subject: str, now: dt.datetime, idst
     if reply_to:
         msg["Reply-To"] = header("Reply-To", one_line(reply_to))
     msg["Date"] = header("Date", format_datetime(now))
-    msg_id = make_msgid(re.sub(r"[^A-Za-z0-9.-]", "", idstring), domain=address_domain(mail_from))
+    msg_id = message_id or make_msgid(re.sub(r"[^A-Za-z0-9.-]", "", idstring), domain=address_domain(mail_from))
     msg["Message-ID"] = verbatim("Message-ID", msg_id)
     return msg
 

@@ -24,9 +24,11 @@ from wtforms import HiddenField, PasswordField
 from wtforms.validators import DataRequired
 
 from ..bounces.policy import COMPLAINT_LIMIT
+from ..deliveries import MAX_ATTEMPTS
 from ..model import SUBSCRIBER_STATES, shown
 from . import services
 from .pages import page_number
+from .security import client_key
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 log = logging.getLogger("feedsvc.admin")
@@ -43,9 +45,13 @@ class LoginForm(FlaskForm):
 
 
 class ActionForm(FlaskForm):
-    """A button that changes something (resume sending, lift a suppression): CSRF-protected."""
+    """A button that changes something (resume sending, retry parked deliveries, lift a suppression):
+    CSRF-protected."""
 
     email = HiddenField()
+
+
+PARKED_SHOWN = 100
 
 
 def _token() -> str | None:
@@ -61,8 +67,8 @@ def _matches(given: str) -> bool:
 
 
 def _client() -> str:
-    # ProxyFix has put the address the router saw here.
-    return request.remote_addr or "unknown"
+    # ProxyFix has put the address the outermost trusted proxy saw here (FEEDSVC_PROXY_HOPS).
+    return client_key(request.remote_addr)
 
 
 def _throttled() -> Response | None:
@@ -184,12 +190,22 @@ def dashboard() -> Any:
         address=address, state=state, matched=matched, page=page, pages=pages, list_url=list_url,
         subscribers=storage.find_subscribers(address, state, limit=SUBSCRIBERS_PER_PAGE,
                                              offset=(page - 1) * SUBSCRIBERS_PER_PAGE),
-        logout_form=LoginForm())
+        parked=storage.parked_deliveries(PARKED_SHOWN), max_attempts=MAX_ATTEMPTS, logout_form=LoginForm())
+
+
+@bp.post("/retry-parked")
+def retry_parked() -> Any:
+    """Parked deliveries get one more attempt: the clock's next pass (within a minute) sends them."""
+    if not ActionForm().validate_on_submit():
+        abort(400, description="The form expired: reload /admin and press the button again.")
+    n = services().storage.retry_parked()
+    log.warning("admin: %d parked deliveries put back for one more attempt by %r", n, _client())
+    return redirect("/admin#attention", 303)
 
 
 @bp.post("/resume")
 def resume() -> Any:
-    """Lift the pause that spam complaints put on sending (as `feedsvc digest --resume` does)."""
+    """Lift the pause on sending, spam complaints' or a failing relay's (as `feedsvc digest --resume` does)."""
     if not ActionForm().validate_on_submit():
         abort(400, description="The form has expired: reload /admin and try again.")
     lifted = services().storage.resume_sending()

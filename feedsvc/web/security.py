@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, Response, request
@@ -10,6 +11,22 @@ CSP = ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' dat
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 COMMON = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "strict-origin-when-cross-origin")]
 HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
+def client_key(remote_addr: str | None) -> str:
+    """Who a per-client limit counts: the address the trusted proxy saw (ProxyFix has put it in
+    REMOTE_ADDR), and for IPv6 its /64, the block one subscriber line is given."""
+    if not remote_addr:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(remote_addr)
+    except ValueError:
+        return remote_addr[:100]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def pinned_location(location: str, base_url: str) -> str:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-import time
+import datetime as dt
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_wtf import FlaskForm
 from wtforms import EmailField, RadioField, SelectMultipleField, widgets
 from wtforms.validators import DataRequired, ValidationError
@@ -18,11 +16,13 @@ except ImportError:  # older WTForms knows only tuples
     def _choice(value: str, label: str) -> Any:
         return (value, label)
 
+from ..addresses import AddressError, checked_address
 from ..digest import plan_digest
 from ..links import Links
 from ..model import Subscriber
-from ..tokens import CONFIRM_MAX_AGE, BadToken, Tokens
+from ..tokens import CONFIRM_MAX_AGE, BadToken, SubscriberLink, Tokens
 from . import services
+from .security import client_key
 
 bp = Blueprint("subscribe", __name__)
 
@@ -36,10 +36,10 @@ class _Checkboxes(SelectMultipleField):
 
 
 def _valid_email(form: Any, field: Any) -> None:
+    # Syntax only, no DNS look-up: tests and offline laptops work, and a typo'd domain just never confirms.
     try:
-        # No DNS look-up: tests and offline laptops work, and a typo'd domain just never confirms.
-        field.data = validate_email(field.data or "", check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
+        field.data = checked_address(field.data or "")
+    except AddressError as exc:
         raise ValidationError(str(exc)) from None
 
 
@@ -58,28 +58,11 @@ class PreferencesForm(FlaskForm):
     frequency = RadioField("How often", choices=FREQUENCY_CHOICES)
 
 
-class _RateLimit:
-    """At most `limit` sign-ups per client address per window, in this process."""
-
-    def __init__(self, limit: int = 5, window: float = 600.0) -> None:
-        self.limit, self.window = limit, window
-        self.hits: dict[str, list[float]] = {}
-        self.lock = threading.Lock()
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        with self.lock:
-            hits = [t for t in self.hits.get(key, []) if now - t < self.window]
-            if len(self.hits) > 10_000:
-                self.hits.clear()
-            allowed = len(hits) < self.limit
-            if allowed:
-                hits.append(now)
-            self.hits[key] = hits
-            return allowed
-
-
-_limiter = _RateLimit()
+# Sign-ups a client address may make in a window, counted in the database so that every web
+# process counts the same ones (issue 14.2); the client is the one the trusted proxy saw.
+SIGNUP_LIMIT = 5
+SIGNUP_WINDOW = dt.timedelta(minutes=10)
+SIGNUP_BUCKET = "signup"
 
 
 def _links() -> Links:
@@ -97,15 +80,18 @@ def _topic_choices() -> list[Any]:
     return [_choice(t.slug, t.title) for t in services().taxonomy().topics]
 
 
-def _subscriber(purpose: str, token: str, max_age: int | None = None) -> Subscriber:
+def _subscriber(purpose: str, token: str, max_age: int | None = None) -> tuple[Subscriber, SubscriberLink]:
+    """The subscriber a signed link was made for, or the page saying why there is none."""
     try:
-        sid = _tokens().read(purpose, token, max_age)
+        link = _tokens().read_subscriber(purpose, token, max_age)
     except BadToken as exc:
         abort(400, description=str(exc))
-    sub = services().storage.get_subscriber(sid)
-    if sub is None:
+    sub = services().storage.get_subscriber(link.subscriber_id)
+    # A link made for someone else than the subscriber now holding its id (an id reused before
+    # migration 0015, another database) is, to that subscriber, a link that does not exist.
+    if sub is None or not link.names(_tokens(), sub.email, sub.created_at):
         abort(404, description="This subscription no longer exists.")
-    return sub
+    return sub, link
 
 
 @bp.route("/subscribe", methods=["GET", "POST"])
@@ -118,10 +104,14 @@ def subscribe() -> Any:
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("subscribe.html", form=form, feeds=[]), status
-    if not _limiter.allow(request.remote_addr or "?"):
-        return render_template("message.html", title="Too many requests", feeds=[],
-                               message="Too many sign-ups from your address: please try again later."), 429
     s = services()
+    hits = s.storage.add_hit(SIGNUP_BUCKET, client_key(request.remote_addr), s.clock(), SIGNUP_WINDOW)
+    if hits.count > SIGNUP_LIMIT:
+        resp = Response(render_template(
+            "message.html", title="Too many requests", feeds=[],
+            message="Too many sign-ups from your address: please try again later."), 429)
+        resp.headers["Retry-After"] = str(hits.retry_after(s.clock()))
+        return resp
     # The confirmation email is queued with the sign-up, not sent here: the answer never waits on
     # (or tells anything about) the mail server. A sender process drains the queue.
     _, queued = s.storage.subscribe(form.email.data, tuple(form.topics.data or ()), form.frequency.data,
@@ -131,42 +121,70 @@ def subscribe() -> Any:
     return render_template("message.html", title="Check your inbox", message=SAME_ANSWER, feeds=[])
 
 
+# What a confirmation link's page says when it cannot confirm: (status, title, message).
+_CANNOT_CONFIRM = {
+    "already": (200, "Already confirmed", "This subscription is already confirmed: nothing more to do."),
+    "used": (410, "Link no longer valid",
+             "This confirmation link was already used, or replaced by a newer one, or the address was "
+             "unsubscribed since. To subscribe, sign up again: a new link will be sent."),
+    "gone": (404, "Link no longer valid", "This subscription no longer exists. To subscribe, sign up again."),
+}
+
+
 @bp.get("/confirm/<token>")
+def confirm_page(token: str) -> Any:
+    # Link scanners GET every URL in a message: the GET only shows a button; the POST confirms.
+    sub, link = _subscriber("confirm", token, CONFIRM_MAX_AGE)
+    state = services().storage.confirm_link_state(sub.id, link.confirmation_id, link.signed_at)
+    if state == "ready":
+        return render_template("confirm.html", sub=sub, feeds=[])
+    return _cannot_confirm(state, sub)
+
+
+@bp.post("/confirm/<token>")
 def confirm(token: str) -> Any:
-    sub = _subscriber("confirm", token, CONFIRM_MAX_AGE)
-    sub = services().storage.confirm(sub.id, services().clock()) or sub
-    return render_template("message.html", title="Subscription confirmed", feeds=[],
-                           message="You will receive the digest from the next one on.",
-                           link=_links().preferences(sub.id), link_text="Manage your subscription")
+    sub, link = _subscriber("confirm", token, CONFIRM_MAX_AGE)
+    state = services().storage.confirm_by_link(sub.id, link.confirmation_id, link.signed_at, services().clock())
+    if state == "confirmed":
+        return render_template("message.html", title="Subscription confirmed", feeds=[],
+                               message="You will receive the digest from the next one on.",
+                               link=_links().preferences(sub.id, sub.email), link_text="Manage your subscription")
+    return _cannot_confirm(state, sub)
+
+
+def _cannot_confirm(state: str, sub: Subscriber) -> Any:
+    status, title, message = _CANNOT_CONFIRM[state]
+    manage = {"link": _links().preferences(sub.id, sub.email), "link_text": "Manage your subscription"}
+    return render_template("message.html", title=title, message=message, feeds=[],
+                           **(manage if state == "already" else {})), status
 
 
 @bp.route("/preferences/<token>", methods=["GET", "POST"])
 def preferences(token: str) -> Any:
-    sub = _subscriber("manage", token)
+    sub, _ = _subscriber("manage", token)
     form = PreferencesForm(data={"topics": list(sub.topics), "frequency": sub.frequency})
     form.topics.choices = _topic_choices()
+    unsubscribe = _links().unsubscribe(sub.id, sub.email)
     saved = False
     if form.validate_on_submit():
         services().storage.set_preferences(sub.id, tuple(form.topics.data or ()), form.frequency.data)
         saved = True
     elif request.method == "POST":
-        return render_template("preferences.html", form=form, sub=sub, feeds=[],
-                               unsubscribe=_links().unsubscribe(sub.id)), 400
-    return render_template("preferences.html", form=form, sub=sub, saved=saved, feeds=[],
-                           unsubscribe=_links().unsubscribe(sub.id))
+        return render_template("preferences.html", form=form, sub=sub, feeds=[], unsubscribe=unsubscribe), 400
+    return render_template("preferences.html", form=form, sub=sub, saved=saved, feeds=[], unsubscribe=unsubscribe)
 
 
 @bp.get("/unsubscribe/<token>")
 def unsubscribe_page(token: str) -> Any:
     # Link scanners GET every URL in a message: a GET only shows the button.
-    sub = _subscriber("unsubscribe", token)
+    sub, _ = _subscriber("unsubscribe", token)
     return render_template("unsubscribe.html", sub=sub, feeds=[])
 
 
 @bp.post("/unsubscribe/<token>")
 def unsubscribe(token: str) -> Any:
     """RFC 8058 one-click: the mailbox provider POSTs `List-Unsubscribe=One-Click`; no other step."""
-    sub = _subscriber("unsubscribe", token)
+    sub, _ = _subscriber("unsubscribe", token)
     services().storage.unsubscribe(sub.id, services().clock())
     return render_template("message.html", title="Unsubscribed", feeds=[],
                            message=f"{sub.email} will get no more emails from us.")

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from feedsvc.cli import make_ingester
 from feedsvc.config import load_settings
-from feedsvc.model import Delivery
+from feedsvc.deliveries import Delivery
 from feedsvc.runs.postman import Postman
 from feedsvc.storage import Storage
 from feedsvc.storage.schema import DeliveryRow, SubscriberRow
