@@ -100,6 +100,75 @@ class Embargo:
                 "until": self.wall.isoformat() if self.wall else None, "note": self.note}
 
 
+# -- media and contacts (issue 17 item 3) ------------------------------------------------
+
+MediaOrigin = Literal["image", "link", "front matter"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MediaRef:
+    """A file a Markdown release names beside it, as written: resolved and checked at ingest (media.py)."""
+
+    target: str  # the path as written (percent-decoded), relative to the Markdown file's folder
+    text: str  # the image's alt text, the link's text, or the front matter's alt/title
+    line: int  # 1-based line of the file that names it
+    origin: MediaOrigin
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target": self.target, "text": self.text, "line": self.line, "origin": self.origin}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file stored with a release and served at a content-addressed URL (links.media)."""
+
+    name: str  # its base name in the content folder: the URL's last segment and the download's name
+    sha256: str  # hex digest of its bytes: the URL's key, and what stores it once however often named
+    content_type: str  # from its bytes, one of media.CONTENT_TYPES
+    size: int  # bytes
+    width: int | None = None  # pixels, for images whose header says
+    height: int | None = None
+    alt: str = ""  # what it shows or is, for readers who cannot see it; may be empty
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "sha256": self.sha256, "type": self.content_type, "size": self.size,
+                "width": self.width, "height": self.height, "alt": self.alt}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Attachment:
+        return cls(d["name"], d["sha256"], d["type"], int(d["size"]), d.get("width"), d.get("height"),
+                   d.get("alt") or "")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Contact:
+    """A press contact from front matter `contacts:`; at least one of name, email, phone is set."""
+
+    name: str | None = None
+    role: str | None = None
+    email: str | None = None  # checked as an address when parsed
+    phone: str | None = None  # as written; `tel` is its link form
+
+    @property
+    def tel(self) -> str | None:
+        """The phone as a tel: URI's number (RFC 3966): digits, and a leading + kept."""
+        if not self.phone:
+            return None
+        digits = "".join(ch for ch in self.phone if ch.isdigit())
+        return ("+" + digits) if self.phone.lstrip().startswith("+") else digits
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "role": self.role, "email": self.email, "phone": self.phone}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Contact:
+        return cls(d.get("name"), d.get("role"), d.get("email"), d.get("phone"))
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Release:
     """One press release as parsed from a listing (before storage gives it a lasting identity)."""
@@ -125,6 +194,14 @@ class Release:
     # Kept from the public until this ends; not in content_hash: readers never see it, and a
     # file still stating a lifted embargo must not count as a correction.
     embargo: Embargo | None = None
+    # Issue 17 item 3 (Markdown only): the files it names, as written (ingest checks and reads them
+    # into `attachments`), and its press contacts. `media` is not in content_hash: what readers see
+    # is `attachments`, which the parser leaves empty.
+    media: tuple[MediaRef, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    contacts: tuple[Contact, ...] = ()
+    # What reading this release's front matter had to leave out (a contact without an address…).
+    warnings: tuple[ParseWarning, ...] = ()
 
     @property
     def body(self) -> str:
@@ -137,6 +214,8 @@ class Release:
                              self.author, self.section, list(self.paragraphs), sorted(self.topics)]
         if self.body_html is not None:  # only then, so releases without it keep their stored hashes
             fields.append(self.body_html)
+        if self.attachments or self.contacts:  # likewise: a release without either keeps its hash
+            fields.append([[a.to_json() for a in self.attachments], [c.to_json() for c in self.contacts]])
         payload = json.dumps(fields, ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
@@ -165,6 +244,10 @@ class Release:
             out["body_html"] = self.body_html
         if self.embargo is not None:
             out["embargo"] = self.embargo.to_json()
+        if self.media:
+            out["media"] = [m.to_json() for m in self.media]
+        if self.contacts:
+            out["contacts"] = [c.to_json() for c in self.contacts]
         return out
 
 
@@ -204,6 +287,8 @@ class StoredRelease:
     # Aware UTC instant its latest version was stored, once its content changed after first
     # publication (issue 13 item 5: "Updated on D", a history page); None while it has one version.
     revised_at: dt.datetime | None = None
+    attachments: tuple[Attachment, ...] = ()  # images first named first; served by links.media
+    contacts: tuple[Contact, ...] = ()
 
     @property
     def body(self) -> str:

@@ -59,6 +59,10 @@ def release_block(number: int, release: Release, warnings: Sequence[ParseWarning
     out += _field("body", _clip(release.body, width - len(INDENT) - _LABEL) if release.body else _NONE, width)
     if release.embargo is not None:
         out += _field("embargo", embargo_text(release), width)
+    if release.media:  # as named: whether each exists and may be attached is seen at ingest
+        out += _field("media", ", ".join(m.target for m in release.media), width)
+    for c in release.contacts:
+        out += _field("contact", " · ".join(v for v in (c.name, c.role, c.email, c.phone) if v), width)
     for note in notes(release):
         out += _field("note", note, width)
     for warning in warnings:

@@ -53,7 +53,9 @@ def read_listing(data: bytes, source_file: str) -> Parsed:
         return Parsed(releases, (*page.warnings, *embargo_warnings(releases, source_file)))
     text, warnings = decode_with_warnings(data, source_file)
     releases = parse_text(text, source_file)
-    return Parsed(releases, (*warnings, *embargo_warnings(releases, source_file)))
+    # A Markdown release's own warnings: front matter entries it could not use (parsing/attached.py).
+    own = [w for r in releases for w in r.warnings]
+    return Parsed(releases, (*warnings, *embargo_warnings(releases, source_file), *own))
 
 
 def embargo_warnings(releases: list[Release], source_file: str) -> list[ParseWarning]:

@@ -13,12 +13,13 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped, unused-ignore]
 
-from feedsvc.model import ParseError, Release
+from feedsvc.model import ParseError, ParseWarning, Release
+from feedsvc.parsing.attached import body_media, front_matter_contacts, front_matter_media, item_lines
 from feedsvc.parsing.datelines import spell_place
 from feedsvc.parsing.dates import parse_date_value
 from feedsvc.parsing.drafts import Draft, finish
 from feedsvc.parsing.embargo import front_matter_embargo
-from feedsvc.parsing.markdown_body import Block, read_blocks, to_html, without_lead
+from feedsvc.parsing.markdown_body import Block, read_body, to_html, without_lead
 from feedsvc.parsing.normalise import normalise_text, remove_controls, split_lines
 
 # Front matter is found by these line checks alone; the body is never matched with patterns.
@@ -53,11 +54,13 @@ def parse_markdown(text: str, source_file: str) -> list[Release]:
     meta: dict[str, Any] = {}
     body_start = 0
     embargo = None
+    front = ""
     if lines and _FENCE.fullmatch(lines[0]) and not lines[0].startswith("..."):
         end = next((i for i in range(1, len(lines)) if _FENCE.fullmatch(lines[i])), None)
         if end is None:
             raise ParseError(source_file, "front matter is not closed by a '---' line", 1)
-        meta = _load_front_matter("\n".join(lines[1:end]), source_file)
+        front = "\n".join(lines[1:end])
+        meta = _load_front_matter(front, source_file)
         body_start = end + 1
         if "embargo" in meta:
             # The line as written (YAML keeps only the value) for /admin and the warnings.
@@ -65,7 +68,7 @@ def parse_markdown(text: str, source_file: str) -> list[Release]:
                                 if (m := _EMBARGO_FIELD.fullmatch(lines[i]))), (2, str(meta["embargo"])))
             embargo = front_matter_embargo(meta["embargo"], written.strip("'\""), no)
     title = _text(meta.get("title"))
-    blocks = read_blocks("\n".join(lines[body_start:]))
+    blocks, local = read_body("\n".join(lines[body_start:]))
     opening = next((b for b in blocks if b.paragraphs), None)
     if opening is not None and opening.is_heading and (
             title is None or title.casefold() == opening.paragraphs[0].casefold()):
@@ -92,7 +95,15 @@ def parse_markdown(text: str, source_file: str) -> list[Release]:
     draft.read_dateline = location is None
     (release,) = finish([draft], source_file)
     blocks = _without_dateline(blocks, paragraphs, release.paragraphs)
-    return [dataclasses.replace(release, body_html=to_html(blocks), embargo=embargo)]
+    # Files and contacts (issue 17 item 3); the front matter's lines count from the file's line 2.
+    media, notes = front_matter_media(meta, lambda key: item_lines(front, key, 2))
+    media += body_media(local, body_start + 1)
+    contacts, contact_notes = front_matter_contacts(meta.get("contacts"), item_lines(front, "contacts", 2)
+                                                    if "contacts" in meta else [])
+    warnings = tuple(ParseWarning(source_file, line, f"{release.title[:60]!r}: {message}")
+                     for line, message in [*notes, *contact_notes])
+    return [dataclasses.replace(release, body_html=to_html(blocks), embargo=embargo, media=tuple(media),
+                                contacts=tuple(contacts), warnings=warnings)]
 
 
 def _without_dateline(blocks: list[Block], before: Sequence[str], after: Sequence[str]) -> list[Block]:

@@ -12,7 +12,8 @@ import dataclasses
 import html
 import unicodedata
 from collections.abc import Iterator, Sequence
-from urllib.parse import urlsplit
+from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
@@ -21,8 +22,8 @@ from markdown_it.token import Token
 
 from feedsvc.parsing.normalise import normalise_text, remove_controls
 
-__all__ = ["ALLOWED_TAGS", "BRACKET_BUDGET", "LINK_REL", "LINK_SCHEMES", "Block", "read_blocks", "sanitise",
-           "to_html", "without_lead"]
+__all__ = ["ALLOWED_TAGS", "BRACKET_BUDGET", "LINK_REL", "LINK_SCHEMES", "Block", "LocalRef", "read_blocks",
+           "read_body", "sanitise", "to_html", "without_lead"]
 
 # h1 is the page's title: the body's own level-1 headings are demoted to h2 before rendering.
 ALLOWED_TAGS = frozenset({"p", "a", "em", "strong", "ul", "ol", "li", "h2", "h3", "h4", "h5", "h6",
@@ -85,19 +86,45 @@ class Block:
         return bool(self.tokens) and self.tokens[0].type == "paragraph_open"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class LocalRef:
+    """A relative image or link of the body: a file beside the release (issue 17 item 3)."""
+
+    kind: Literal["image", "link"]
+    target: str  # percent-decoded path, without query or fragment
+    text: str  # alt text, or the link's text
+    line: int  # 1-based line of the body
+
+
 def read_blocks(source: str) -> list[Block]:
     """The body's top-level blocks, links and images made safe, level-1 headings demoted."""
+    return read_body(source)[0]
+
+
+def read_body(source: str) -> tuple[list[Block], list[LocalRef]]:
+    """read_blocks, and the files the body names by relative paths, in reading order.
+
+    Such an image is left out of both renderings: it becomes an attachment, shown beside the body
+    (a paragraph that held nothing else goes with it). Such a link keeps its text, as before.
+    """
     source = remove_controls(source)
     if not source.isascii() and not unicodedata.is_normalized("NFC", source):
         # As normalise_text does for the plain paragraphs, so both renderings hold the same text.
         source = unicodedata.normalize("NFC", source)
     tokens = _MD.parse(source)
+    refs: list[LocalRef] = []
+    emptied: set[int] = set()  # inline tokens that lost an image to the attachments
     for token in tokens:
         if token.type in ("heading_open", "heading_close") and token.tag == "h1":
             token.tag = "h2"
         elif token.type == "inline" and token.children:
+            found = _local_refs(token.children, token.map[0] + 1 if token.map else 1)
+            if any(ref.kind == "image" for ref in found):
+                emptied.add(id(token))
+            refs += found
             token.children = _safe_inline(token.children)
-    return [Block(block, tuple(_plain_paragraphs(block))) for block in _top_level(tokens)]
+    blocks = [Block(block, tuple(_plain_paragraphs(block))) for block in _top_level(tokens)]
+    return [b for b in blocks if b.paragraphs or not any(id(t) in emptied for t in b.tokens)], refs
 
 
 def to_html(blocks: Sequence[Block]) -> str:
@@ -156,6 +183,32 @@ def without_lead(block: Block, lead: str, rest: str) -> Block | None:
 # -- inline tokens ----------------------------------------------------------------------------
 
 
+def _local_path(url: object) -> str | None:
+    """The path of a relative URL (`photo.png`, `docs/a%20b.pdf#p2`), percent-decoded; None for any other."""
+    if not isinstance(url, str) or not url:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme or parts.netloc or not parts.path:
+        return None
+    return unquote(parts.path)
+
+
+def _local_refs(children: list[Token], line: int) -> list[LocalRef]:
+    out: list[LocalRef] = []
+    for i, child in enumerate(children):
+        if child.type in ("softbreak", "hardbreak"):
+            line += 1
+        elif child.type == "image" and (path := _local_path(child.attrGet("src"))) is not None:
+            out.append(LocalRef("image", path, _inline_text(child.children or []), line))
+        elif child.type == "link_open" and (path := _local_path(child.attrGet("href"))) is not None:
+            end = next((j for j in range(i + 1, len(children)) if children[j].type == "link_close"), len(children))
+            out.append(LocalRef("link", path, _inline_text(children[i + 1:end]), line))
+    return out
+
+
 def _allowed_url(url: object) -> bool:
     if not isinstance(url, str) or not url:
         return False
@@ -203,8 +256,8 @@ def _image_as_link(image: Token, *, inside_link: bool) -> list[Token]:
     # No image is loaded: not in pages (a third party would see every reader), not in email
     # (clients block them, and a pixel would track). Its description stays, linked to the picture.
     alt = _inline_text(image.children or [])
-    if not alt:
-        return []
+    if not alt or _local_path(image.attrGet("src")) is not None:
+        return []  # a file beside the release: an attachment, shown with the alt text beside the body
     text = Token("text", "", 0, content=alt)
     src = image.attrGet("src")
     if inside_link or not _allowed_url(src):
