@@ -70,6 +70,7 @@ class Settings:
     proxy_hops: int | None = None
     # Permanent refusals in a row, for that many different domains, that pause sending (relay.py).
     relay_failures: int = 20
+    max_media_bytes: int = 20_000_000
 
     @property
     def outbox_dir(self) -> Path:
@@ -98,6 +99,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR"),
     ("FEEDSVC_RESCAN_SECONDS", "300", "full rescan of the content folder, as a safety net for missed events"),
     ("FEEDSVC_MAX_FILE_BYTES", "20000000", "larger files are refused with an ingest error"),
+    ("FEEDSVC_MAX_MEDIA_BYTES", "20000000", "an image or PDF a release names that is larger is not attached (an ingest warning; the release is published without it)"),
     ("FEEDSVC_FEED_MAX_AGE", "300", "Cache-Control max-age of feeds, seconds"),
     ("FEEDSVC_FEED_RECHECK", "2", "how often a web process checks the database for rebuilt feeds, seconds"),
     ("FEEDSVC_MAIL_RATE", "0", "messages per second, all connections together (0: unlimited)"),
@@ -257,6 +259,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
         postmark_password=postmark_password,
         proxy_hops=_int(env, "FEEDSVC_PROXY_HOPS", 0, 0, 10) if env.get("FEEDSVC_PROXY_HOPS", "").strip() else None,
         relay_failures=_int(env, "FEEDSVC_RELAY_FAILURES", 20, 0),
+        max_media_bytes=_int(env, "FEEDSVC_MAX_MEDIA_BYTES", 20_000_000, 1),
     )
 
 

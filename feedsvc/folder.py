@@ -137,10 +137,12 @@ def _opened_path(fd: int, full: str, st: os.stat_result) -> str | None:
         return None
 
 
-def open_entry(entry: Entry, root_real: str) -> tuple[int, os.stat_result]:
+def open_entry(entry: Entry, root_real: str, *, confine: bool = False) -> tuple[int, os.stat_result]:
     """A descriptor on the entry's regular file and its fstat; raises NotReadable saying why not.
 
     `root_real` is the content folder's realpath, which a followed symlink must stay within.
+    `confine`: every file must, not only links: for a path not taken from a listing (a file a
+    release names), a folder on the way may have become a symlink since the folder was listed.
     """
     link = stat.S_ISLNK(entry.listed.st_mode)
     if not link and not stat.S_ISREG(entry.listed.st_mode):
@@ -167,10 +169,11 @@ def open_entry(entry: Entry, root_real: str) -> tuple[int, os.stat_result]:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise NotReadable(f"symlink to {_kind(st.st_mode)} (not followed)" if link else _swapped(entry, st), st)
-        if link:
+        if link or confine:
             where = _opened_path(fd, entry.full, st)
             if where is None or os.path.commonpath([root_real, where]) != root_real:
-                raise NotReadable("symlink pointing outside the content folder (not followed)", st)
+                raise NotReadable("symlink pointing outside the content folder (not followed)" if link
+                                  else "outside the content folder (reached through a symlink)", st)
     except BaseException:
         os.close(fd)
         raise

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from . import parsing
+from . import media_files, parsing
 from .clock import SYSTEM_CLOCK, Clock
 from .embargoes import holding
 from .folder import (
@@ -24,6 +24,7 @@ from .folder import (
     under,
 )
 from .instants import Stamps
+from .media import is_media_name
 from .model import (
     ConfigError,
     FileOutcome,
@@ -81,13 +82,14 @@ class Ingester:
     def __init__(self, storage: Storage, content_dir: Path, topics_file: Path, *,
                  tag_authority: str, max_file_bytes: int = 20_000_000, clock: Clock = SYSTEM_CLOCK,
                  on_feeds_changed: FeedsChanged | None = None, keeper: TaxonomyKeeper | None = None,
-                 timezone: str = "UTC") -> None:
+                 timezone: str = "UTC", max_media_bytes: int = 20_000_000) -> None:
         self.storage = storage
         self.timezone = timezone  # FEEDSVC_TIMEZONE: an embargo's time written without a zone is in it
         self.content_dir = Path(content_dir)
         self.topics_file = Path(topics_file)
         self.tag_authority = tag_authority
         self.max_file_bytes = max_file_bytes
+        self.max_media_bytes = max_media_bytes  # FEEDSVC_MAX_MEDIA_BYTES: a larger named file is not attached
         self.clock = clock
         self.on_feeds_changed = on_feeds_changed
         self.keeper = keeper or TaxonomyKeeper(self.topics_file, storage)
@@ -125,14 +127,19 @@ class Ingester:
             self.keeper.remember()
         known = self.storage.file_states()
         listing = list_folder(str(self.content_dir))
-        entries = listing.entries
+        # Images and PDFs are not listings: releases name them (media_files.py reads them from here).
+        listed = {e.rel: e for e in listing.entries}
+        entries = [e for e in listing.entries if not is_media_name(e.rel)]
         # What could not be listed is not absent: nothing stored from under it is taken for gone.
         unreadable = {db_path(folder): reason for folder, reason in listing.unreadable.items()}
         present = {db_path(e.rel) for e in entries}
+        # Markdown files one of whose named files changed since their last read: read again.
+        stale = {path for path, named in self.storage.media_references().items()
+                 if any(media_files.state(listed.get(target)) != (size, mtime) for target, size, mtime in named)}
         if only is not None:
             wanted = {os.path.relpath(os.path.abspath(p), self.content_dir).replace(os.sep, "/")
                       if os.path.isabs(p) else p for p in only}
-            entries = [e for e in entries if e.rel in wanted]
+            entries = [e for e in entries if e.rel in wanted or db_path(e.rel) in stale]
             candidates: Iterable[str] = (db_path(p) for p in wanted)
         else:
             candidates = known
@@ -152,7 +159,9 @@ class Ingester:
             name = db_path(entry.rel)
             try:
                 outcome = self._file(entry, name, root_real, known.get(name), classify_release,
-                                     stamps, warnings)
+                                     stamps, warnings, listed,
+                                     # A file in error is read again when it changes, not when what it names does.
+                                     force=name in stale and not (name in known and known[name][3]))
             except ParseError as exc:
                 errors.append((name, exc.reason))
                 counts["failed"] += 1
@@ -214,14 +223,16 @@ class Ingester:
 
     def _file(self, entry: Entry, name: str, root_real: str, known: tuple[int, int, str, str | None] | None,
               classify_release: Callable[[Release], tuple[str, ...]], stamps: Stamps,
-              warnings: list[ParseWarning]) -> FileOutcome | None:
+              warnings: list[ParseWarning], listed: dict[str, Entry], *, force: bool = False) -> FileOutcome | None:
         """Ingest one file if it changed; None when it did not. Raises ParseError for a bad file.
 
-        What reading it repaired is added to `warnings`, named by its path in the folder.
+        What reading it repaired is added to `warnings`, named by its path in the folder. `force`:
+        read it even if unchanged (a file it names changed); `listed` is the scan's listing.
         """
         now = self.clock()
-        listed = entry.listed
-        if known and stat.S_ISREG(listed.st_mode) and known[:2] == (listed.st_size, listed.st_mtime_ns):
+        last = None if force else known  # forced: as if never read, for every "unchanged" shortcut
+        st0 = entry.listed
+        if last and stat.S_ISREG(st0.st_mode) and last[:2] == (st0.st_size, st0.st_mtime_ns):
             return None  # unchanged since the last scan, good or bad: not read or reported again
         if self.before_open is not None:
             self.before_open(entry.full)
@@ -231,7 +242,7 @@ class Ingester:
             self._refuse(name, exc, known)
             return None
         try:
-            if known and known[:2] == (st.st_size, st.st_mtime_ns):
+            if last and last[:2] == (st.st_size, st.st_mtime_ns):
                 return None  # a followed symlink whose target did not change
             data = b"" if st.st_size > self.max_file_bytes else read_all(fd, self.max_file_bytes)
         finally:
@@ -242,7 +253,7 @@ class Ingester:
                 "see FEEDSVC_MAX_FILE_BYTES)", st), known)
             return None
         sha = hashlib.sha256(data).hexdigest()
-        if known and known[2] == sha and known[3] is None:
+        if last and last[2] == sha and last[3] is None:
             self.storage.touch_file(name, st.st_size, st.st_mtime_ns, now)
             return None
         try:
@@ -252,9 +263,11 @@ class Ingester:
             raise ParseError(name, exc.reason, exc.line) from None
         # The parser names a file by its base name (Release.source_file); the office needs its path.
         found = [dataclasses.replace(w, source_file=name) for w in parsed.warnings]
-        outcome = self.storage.apply_file(name, st.st_size, st.st_mtime_ns, sha, parsed.releases,
+        releases, media, refused = media_files.attach(name, parsed.releases, listed, root_real, self.max_media_bytes)
+        found += refused
+        outcome = self.storage.apply_file(name, st.st_size, st.st_mtime_ns, sha, releases,
                                           classify_release, now, self.tag_authority, stamps, found,
-                                          hold=holding(self.timezone, now))
+                                          hold=holding(self.timezone, now), media=media)
         warnings.extend([*found, *outcome.warnings])
         log.info("ingested %s: %d new, %d updated, %d unchanged", shown(name), outcome.new,
                  outcome.updated, outcome.unchanged)

@@ -66,7 +66,8 @@ class Services:
         s = self.settings
         return Ingester(self.storage, s.content_dir, s.topics_file, tag_authority=s.tag_authority,
                         max_file_bytes=s.max_file_bytes, clock=self.clock,
-                        on_feeds_changed=self.publisher.after_scan, keeper=self.keeper, timezone=s.timezone)
+                        on_feeds_changed=self.publisher.after_scan, keeper=self.keeper, timezone=s.timezone,
+                        max_media_bytes=s.max_media_bytes)
 
     def postman(self) -> Postman:
         """The process's Postman (digests); ConfigError without SECRET_KEY, which its links need."""

@@ -17,6 +17,7 @@ from .confirmations import ConfirmationsMixin
 from .digests import DigestsMixin
 from .feeds import FeedDocumentsMixin
 from .limits import LimitsMixin
+from .media import MediaMixin
 from .reading import ReadingMixin
 from .releases import ReleasesMixin
 from .runs import RunsMixin
@@ -36,7 +37,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 class Storage(ReleasesMixin, ReadingMixin, VersionsMixin, StampsMixin, FeedDocumentsMixin, SubscribersMixin,
               DigestsMixin, RunsMixin, LimitsMixin, ConfirmationsMixin, SearchMixin, BouncesMixin,
-              StorageBase):
+              MediaMixin, StorageBase):
     """The database: opened from a URL, closed with close()."""
 
     def __init__(self, url: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..model import StoredRelease
+from ..model import Attachment, Contact, StoredRelease
 from .base import StorageBase
 from .schema import ALL_KEY
 from .schema import FILES as F
@@ -37,7 +37,15 @@ def _midnight(date: dt.date | None) -> dt.datetime | None:
     return None if date is None else dt.datetime.combine(date, dt.time(), tzinfo=dt.UTC)
 
 
+def read_extras(row: sa.Row[Any]) -> tuple[tuple[Attachment, ...], tuple[Contact, ...]]:
+    """A release row's attachments and contacts (issue 17 item 3), as storage/media.extras_values wrote them."""
+    attachments = tuple(Attachment.from_json(d) for d in json.loads(row.attachments)) if row.attachments else ()
+    contacts = tuple(Contact.from_json(d) for d in json.loads(row.contacts)) if row.contacts else ()
+    return attachments, contacts
+
+
 def row_to_release(row: sa.Row[Any]) -> StoredRelease:
+    attachments, contacts = read_extras(row)
     return StoredRelease(
         id=row.id, atom_id=row.atom_id, title=row.title, title_inferred=bool(row.title_inferred),
         location=row.location, date=row.date, author=row.author, section=row.section,
@@ -45,7 +53,7 @@ def row_to_release(row: sa.Row[Any]) -> StoredRelease:
         topics=tuple(row.topics.split()) if row.topics else (),
         published=_midnight(row.date), updated=row.updated, first_seen=row.first_seen,
         withdrawn=row.withdrawn_at is not None, body_html=row.body_html,
-        withdrawn_at=row.withdrawn_at, revised_at=row.revised_at,
+        withdrawn_at=row.withdrawn_at, revised_at=row.revised_at, attachments=attachments, contacts=contacts,
     )
 
 

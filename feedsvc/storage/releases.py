@@ -16,14 +16,17 @@ from .. import identity
 from ..embargoes import HoldRule, no_hold
 from ..identity import StoredSnapshot
 from ..instants import Stamps
+from ..media import FileMedia
 from ..model import FileOutcome, ParseWarning, Release, ScanSummary
 from .base import take_stamps
 from .batches import IN_BATCH, batches
 from .embargoes import EmbargoesMixin, held_seqs, hold_values
+from .media import extras_values, set_references, store_attachments
 from .reading import row_to_release
 from .schema import ALL_KEY, META
 from .schema import FILES as F
 from .schema import INGEST_ERRORS as ERR
+from .schema import MEDIA_REFERENCES as MREF
 from .schema import OCCURRENCES as OCC
 from .schema import RELEASE_TOPICS as RT
 from .schema import RELEASES as R
@@ -42,7 +45,7 @@ def _values(r: Release, topics: tuple[str, ...]) -> dict[str, Any]:
         "date": r.date, "author": r.author, "section": r.section,
         "paragraphs": json.dumps(list(r.paragraphs), ensure_ascii=False), "body_html": r.body_html,
         "topics": " ".join(topics), "declared_topics": "\t".join(r.topics),
-        "content_hash": r.content_hash,
+        "content_hash": r.content_hash, **extras_values(r),
     }
 
 
@@ -91,17 +94,20 @@ class ReleasesMixin(EmbargoesMixin):
             with self.begin(f"forgetting {path}", lock=True) as conn:
                 conn.execute(OCC.delete().where(OCC.c.path == path))
                 conn.execute(F.delete().where(F.c.path == path))
+                conn.execute(MREF.delete().where(MREF.c.path == path))
 
     # -- releases -----------------------------------------------------------------------
 
     def apply_file(self, path: str, size: int, mtime_ns: int, sha256: str,
                    releases: Sequence[Release], classify: Classifier, now: dt.datetime,
                    tag_authority: str, stamps: Stamps | None = None,
-                   warnings: Sequence[ParseWarning] = (), hold: HoldRule = no_hold) -> FileOutcome:
+                   warnings: Sequence[ParseWarning] = (), hold: HoldRule = no_hold,
+                   media: FileMedia | None = None) -> FileOutcome:
         """Store what one listing holds now, in one transaction: load, plan (`identity`), apply.
 
         `warnings` (what reading it repaired) replace the file's previous ones; `hold` says which
-        releases an embargo keeps from the public (a held one whose embargo is gone goes public).
+        releases an embargo keeps from the public (a held one whose embargo is gone goes public);
+        `media` holds the bytes of the releases' attachments and what the file named (storage/media.py).
         """
         stamps = stamps or Stamps(now)
         with self.begin(f"storing the releases of {path}", lock=True) as conn:
@@ -123,6 +129,12 @@ class ReleasesMixin(EmbargoesMixin):
                                              probes)
             out = self._apply(conn, path, plan)
             record_versions(conn, plan, now)
+            # New and changed releases only: an unchanged one carries what it carried (its hash says so).
+            store_attachments(conn, [(i.id, i.release.attachments) for i in plan.intents
+                                     if isinstance(i, (identity.New, identity.Update))],
+                              media.blobs if media else {}, now)
+            if media is not None:
+                set_references(conn, path, media)
             lifted = self._make_public(conn, [i.id for i in plan.intents if identity.goes_public(i)], stamps)
             out.topics |= lifted.topics
             out.lifted = list(lifted.ids)

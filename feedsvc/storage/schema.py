@@ -91,6 +91,10 @@ class ReleaseRow(Base):
     # and the instant it ends (NULL: unreadable, held until corrected). Both NULL once public.
     embargo: Mapped[str | None] = mapped_column(Text)
     embargo_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Issue 17 item 3: JSON lists of model.Attachment and model.Contact (NULL: none), read with
+    # every list so a feed of 50 entries needs no second query for its enclosures.
+    attachments: Mapped[str | None] = mapped_column(Text)
+    contacts: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Index("ix_releases_order", "sort_day", "first_seen", "id"),
@@ -303,6 +307,47 @@ class ConfirmationRow(Base):
     __table_args__ = (Index("ix_confirmations_state", "state", "id"), {"sqlite_autoincrement": True})
 
 
+class MediaRow(Base):
+    """A file releases carry, stored once by its SHA-256 (issue 17 item 3).
+
+    In the database, not on disk: on a PaaS the clock process ingests and the web processes serve,
+    and they share no filesystem; every process shares the database.
+    """
+
+    __tablename__ = "media"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ReleaseMediaRow(Base):
+    """Which release carries which file under which name: what /media/<sha256>/<name> may serve."""
+
+    __tablename__ = "release_media"
+
+    release_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), ForeignKey("media.sha256"))
+    name: Mapped[str] = mapped_column(String(1000))
+
+    __table_args__ = (Index("ix_release_media_file", "sha256", "name"),)
+
+
+class MediaReferenceRow(Base):
+    """A file a Markdown file named at its last read, and how it was then: a change re-reads the Markdown."""
+
+    __tablename__ = "media_references"
+
+    path: Mapped[str] = mapped_column(String(1000), primary_key=True)  # the Markdown file
+    target: Mapped[str] = mapped_column(String(1000), primary_key=True)  # the file it names
+    size: Mapped[int] = mapped_column(BigInteger)  # -1: absent when read
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+
+
 ALL_KEY = "*"  # the ReleaseCountRow of every live release, beside the per-topic ones
 
 
@@ -405,3 +450,6 @@ CONFIRMATIONS = table_of(ConfirmationRow)
 RATE_LIMITS = table_of(RateLimitRow)
 BOUNCE_EVENTS = table_of(BounceEventRow)
 SUPPRESSIONS = table_of(SuppressionRow)
+MEDIA = table_of(MediaRow)
+RELEASE_MEDIA = table_of(ReleaseMediaRow)
+MEDIA_REFERENCES = table_of(MediaReferenceRow)
