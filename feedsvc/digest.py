@@ -19,7 +19,8 @@ import css_inline
 import jinja2
 from markupsafe import Markup
 
-from feedsvc.model import StoredRelease, Subscriber
+from feedsvc.entry_extras import file_label
+from feedsvc.model import Attachment, StoredRelease, Subscriber
 from feedsvc.resources import TEMPLATES_DIR
 from feedsvc.transport.mime import (
     absolute_url,
@@ -33,6 +34,13 @@ from feedsvc.transport.mime import (
 DEFAULT_TEMPLATES_DIR = TEMPLATES_DIR
 OTHER_TITLE = "Other releases"
 SUMMARY_CHARS = 280
+# Pictures in the digest (issue 17 item 3). No scaled copy is made (Pillow is not a dependency): the
+# mail client fetches the original and draws it at most this wide (the container's 600px less its
+# padding), by width/height attributes. So only types every client shows, of a known size and at
+# most EMAIL_IMAGE_BYTES, are shown; any other picture is a link with its size, as files are.
+EMAIL_IMAGE_WIDTH = 560
+EMAIL_IMAGE_BYTES = 1_000_000
+EMAIL_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif"})
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July",
            "August", "September", "October", "November", "December")
 
@@ -144,6 +152,8 @@ class DigestLinks:
     archive_url: str  # /digests/<id>: "view in browser"
     release_url: str | Callable[[StoredRelease], str]  # "https://…/releases/{id}" or a function
     base_url: str
+    # links.Links.media: the address of an attachment (sha256, name); None: attachments not listed.
+    media_url: Callable[[str, str], str] | None = None
 
     def url_for(self, release: StoredRelease) -> str:
         return _release_url(self.release_url, release)
@@ -218,12 +228,30 @@ def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> tupl
             env.get_template(f"email/{name}.html").render(context))
 
 
+def email_image_size(a: Attachment) -> tuple[int, int] | None:
+    """The width and height a picture is drawn at in the digest; None: it is linked, not shown."""
+    if a.content_type not in EMAIL_IMAGE_TYPES or a.size > EMAIL_IMAGE_BYTES or not a.width or not a.height:
+        return None
+    width = min(a.width, EMAIL_IMAGE_WIDTH)
+    return width, max(1, round(a.height * width / a.width))
+
+
+def _media(release: StoredRelease, media_url: Callable[[str, str], str] | None) -> list[tuple[Any, ...]]:
+    """(attachment, address, size drawn or None, "PDF, 1.2 MB") of each thing a release carries."""
+    if media_url is None:
+        return []
+    return [(a, absolute_url(media_url(a.sha256, a.name), "media URL"), email_image_size(a), file_label(a))
+            for a in release.attachments]
+
+
 @functools.lru_cache(maxsize=64)
 def _render_sections(env: jinja2.Environment, sections: tuple[DigestSection, ...],
-                     release_url: str | Callable[[StoredRelease], str]) -> tuple[str, Markup]:
+                     release_url: str | Callable[[StoredRelease], str],
+                     media_url: Callable[[str, str], str] | None = None) -> tuple[str, Markup]:
     # Subscribers of the same topics get equal sections: rendering them once per run rather than
     # per subscriber halves the cost of a digest. Pass the same release_url for the whole run.
-    context = {"sections": [(s, [(i, _release_url(release_url, i.release), _email_body(env, i.release.body_html))
+    context = {"sections": [(s, [(i, _release_url(release_url, i.release), _email_body(env, i.release.body_html),
+                                  _media(i.release, media_url))
                                  for i in s.items]) for s in sections]}
     text, html = _render(env, "_digest_sections", context)
     return text, Markup(html)
@@ -276,7 +304,7 @@ def render_digest(subscriber: Subscriber, sections: Sequence[DigestSection], *, 
     unsubscribe_url = absolute_url(links.unsubscribe_url, "unsubscribe_url")
     count = sum(len(s.items) for s in sections)
     env = render_environment(templates_dir)
-    sections_text, sections_html = _render_sections(env, tuple(sections), links.release_url)
+    sections_text, sections_html = _render_sections(env, tuple(sections), links.release_url, links.media_url)
     context = {
         "sections_text": sections_text,
         "sections_html": sections_html,

@@ -27,6 +27,7 @@ from typing import Any
 from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
 from lxml import etree
 
+from feedsvc.entry_extras import extras_html
 from feedsvc.links import Links
 from feedsvc.model import StoredRelease
 
@@ -115,17 +116,24 @@ class _NoFeedExtension:
 
 
 class _EntryLinkRel(_NoFeedExtension):
-    """Writes back the rel and type that feedgen 1.0.0 drops from entry links.
+    """Writes back the rel and type that feedgen 1.0.0 drops from entry links, then the enclosures.
 
-    Our only entry link is the release's HTML page. feedgen builds Atom elements without a namespace
-    (xmlns is a plain attribute of the root), hence the bare "link".
+    The only link given to feedgen is the release's HTML page; enclosures (issue 17 item 3: one per
+    attachment, with its length and type) are written here whole, as feedgen would drop their rel,
+    type and length too. feedgen builds Atom elements without a namespace (xmlns is a plain attribute
+    of the root), hence the bare "link".
     """
+
+    def __init__(self) -> None:
+        self.enclosures: list[dict[str, str]] = []  # attributes of each <link rel="enclosure">
 
     def extend_atom(self, entry: Any) -> Any:
         for link in entry.iterfind("link"):
             if "rel" not in link.attrib:
                 link.set("rel", "alternate")
                 link.set("type", "text/html")
+        for attrs in self.enclosures:
+            etree.SubElement(entry, "link", attrs)
         return entry
 
 
@@ -241,16 +249,18 @@ def entry_summary(r: StoredRelease) -> str:
 def content_html(r: StoredRelease, links: Links, summary: str) -> str | None:
     """The entry's HTML content (Atom `content`, JSON Feed `content_html`); None when the summary says all."""
     updated_line = _updated_line(r, links)
+    # Its pictures, files and press contacts after the text (issue 17 item 3), escaped as they are built.
+    extras = clean_text(extras_html(r.attachments, r.contacts, links)).rstrip()
     body_html = clean_text(r.body_html or "").strip()
     if body_html:
         # A Markdown body: already sanitised (allow-listed tags, http(s)/mailto links) when parsed.
-        return updated_line + body_html
+        return updated_line + body_html + extras
     paragraphs = _paragraphs(r)
     if paragraphs:
         # Escaped here (and again by the XML writer): readers see text, never the release's markup.
-        return updated_line + "\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
-    if updated_line:  # no body, but the correction is still said where readers look
-        return updated_line + f"<p>{html.escape(summary)}</p>"
+        return updated_line + "\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs) + extras
+    if updated_line or extras:  # no body, but the correction or the extras are still said
+        return updated_line + f"<p>{html.escape(summary)}</p>" + extras
     return None
 
 
@@ -306,6 +316,15 @@ def _add_entries(fg: FeedGenerator, spec: FeedSpec, shown: Sequence[StoredReleas
         if content is not None:  # the XML writer escapes it once, as type="html" requires
             fe.content(content, type="html")
         fe.link(href=links.release(clean_text(r.id)), rel="alternate", type="text/html")
+        if rss and r.attachments:
+            # RSS 2.0 allows one enclosure an item: the first the release names (all are in its content).
+            first = r.attachments[0]
+            fe.enclosure(links.media(first.sha256, first.name), first.size, first.content_type)
+        elif r.attachments:
+            fe.feedsvc_rel.enclosures = [
+                {"rel": "enclosure", "href": links.media(a.sha256, a.name), "type": a.content_type,
+                 "length": str(a.size), **({"title": clean_text(a.alt)} if a.alt else {})}
+                for a in r.attachments]
 
 
 def build_atom(

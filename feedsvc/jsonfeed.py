@@ -57,6 +57,10 @@ def _item(r: StoredRelease, spec: FeedSpec, links: Links, topic_titles: Mapping[
     item["authors"] = [{"name": entry_author(r, spec)}]
     if r.topics:
         item["tags"] = [clean_text(topic_titles.get(slug, slug)) for slug in r.topics]
+    if r.attachments:  # issue 17 item 3: what Atom lists as enclosures
+        item["attachments"] = [{"url": links.media(a.sha256, a.name), "mime_type": a.content_type,
+                                "title": clean_text(a.alt or a.name), "size_in_bytes": a.size}
+                               for a in r.attachments]
     item["language"] = spec.language
     return item
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 if TYPE_CHECKING:  # only typed here: feeds.py imports this module, and must stay free of itsdangerous
     from .tokens import Tokens
@@ -58,6 +58,11 @@ class Links:
     def topic(self, slug: str) -> str:
         """The HTML page of a topic; the feed of everything has the home page as its page."""
         return self.home() if slug == ALL else f"{self.base_url}/topics/{slug}"
+
+    def media(self, sha256: str, name: str) -> str:
+        """A file a release carries (issue 17 item 3): addressed by its bytes' SHA-256, so what an
+        address serves never changes (cached as immutable); its name last, for readers and downloads."""
+        return f"{self.base_url}/media/{sha256}/{quote(name, safe='')}"
 
     # -- feeds ---------------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ class DigestRenderer:
         self.taxonomy = taxonomy
         self.mail_settings = mail_settings(settings)
         self._release_url = release_url
+        self._media_url = self.links.media  # one bound method for the batch: the section cache's key
         self._windows: dict[tuple[int, int], _Window] = {}
         self.return_paths = return_paths_for(settings)  # VERP, when FEEDSVC_BOUNCE_DOMAIN is set
 
@@ -71,7 +72,8 @@ class DigestRenderer:
         links = DigestLinks(unsubscribe_url=self.links.unsubscribe(d.subscriber_id, d.email),
                             preferences_url=self.links.preferences(d.subscriber_id, d.email),
                             archive_url=self.links.digest_archive(d.id),
-                            release_url=self._release_url, base_url=self.links.base_url)
+                            release_url=self._release_url, base_url=self.links.base_url,
+                            media_url=self._media_url)
         msg = render_digest(subscriber, sections, period_label=d.period_label, links=links,
                             settings=self.mail_settings, now=self.clock(), run_id=f"{d.run_id}.{d.id}",
                             message_id=d.message_id, templates_dir=self.settings.templates_dir)

@@ -10,6 +10,7 @@ from flask import Blueprint, Flask, Response, abort, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from .. import history, structured
+from ..entry_extras import file_label
 from ..links import ALL
 from ..model import DatabaseUnavailable
 from ..publish import ATOM, OPML
@@ -86,8 +87,10 @@ def release(release_id: str) -> str | tuple[str, int]:
     taxonomy = s.taxonomy()
     article = structured.news_article(r, links=s.links, organisation=s.settings.organisation,
                                       language=s.settings.language, topic_titles=taxonomy.titles)
+    # Issue 17 item 3: each attachment with its address (links.media) and, for files, "PDF, 1.2 MB".
+    attachments = [(a, s.links.media(a.sha256, a.name), file_label(a)) for a in r.attachments]
     return render_template("release.html", release=r, titles=taxonomy.titles, article=article,
-                           feeds=_feed_links(*r.topics))
+                           feeds=_feed_links(*r.topics), attachments=attachments)
 
 
 @bp.get("/releases/<release_id>/history")
