@@ -47,4 +47,7 @@ def news_article(r: StoredRelease, *, links: Links, organisation: str, language:
         article["dateline"] = clean_text(r.location)
     if r.topics:
         article["articleSection"] = [clean_text(topic_titles.get(t, t)) for t in r.topics]
+    images = [links.media(a.sha256, a.name) for a in r.attachments if a.is_image]
+    if images:  # issue 17 item 3: the pictures it carries (search engines show one beside the result)
+        article["image"] = images
     return article

@@ -129,6 +129,8 @@ def test_a_picture_and_a_pdf_are_served_shown_enclosed_and_mailed(  # type: igno
     assert '<a href="tel:+41227179111">+41 22 717 91 11</a>' in page
     assert "Jane Doe, Press officer" in page and "Omar Haddad" in page
     assert "the annual report" in page  # the link's words stay in the text
+    ld = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.DOTALL)
+    assert ld is not None and json.loads(ld.group(1))["image"] == [photo_url]  # NewsArticle's picture
     assert release.paragraphs == ("The border crossing at Kapıköy reopened today for families.",
                                   "The full figures are in the annual report.")
 
