@@ -13,6 +13,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import feedparser
 import pytest
@@ -275,13 +276,15 @@ def test_a_changed_picture_rereads_its_release_and_its_old_address_goes(  # type
 
 def test_a_file_only_an_embargoed_release_carries_is_served_when_it_lifts(  # type: ignore[no-untyped-def]
         env: dict[str, str], storage: Storage, folder: Path, clock) -> None:
-    (folder / "photo.svg").write_bytes(SVG)
+    name = "logo Çeşme\n.svg"  # a folder may hold any name: the header still carries it safely
+    (folder / name).write_bytes(SVG)
     (folder / "release.md").write_text(
-        f"---\ntitle: {TITLE}\nembargo: 2026-11-23T09:00:00Z\nmedia: [photo.svg]\n---\nText.\n", encoding="utf-8")
+        f"---\ntitle: {TITLE}\nembargo: 2026-11-23T09:00:00Z\nmedia: [\"logo Çeşme\\n.svg\"]\n---\nText.\n",
+        encoding="utf-8")
     services = open_services(env, storage, clock)
-    services.ingester().scan()
+    assert services.ingester().scan().warnings == []
     client = create_app(services=services).test_client()
-    url = path_of(media_url(SVG, "photo.svg"))
+    url = path_of(media_url(SVG, quote(name, safe="")))
     assert client.get(url).status_code == 404
     clock.advance(hours=2)
     services.publisher.lift_embargoes()
@@ -290,5 +293,7 @@ def test_a_file_only_an_embargoed_release_carries_is_served_when_it_lifts(  # ty
     # An SVG may carry script: opened by itself it runs in a sandbox, with nothing to load.
     assert resp.headers["Content-Security-Policy"].endswith("sandbox")
     assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
+    assert resp.headers["Content-Disposition"] == (
+        "inline; filename=\"logo Cesme_.svg\"; filename*=UTF-8''logo%20%C3%87e%C5%9Fme%0A.svg")
     (release,) = storage.list_releases()
     assert [(a.width, a.height) for a in release.attachments] == [(120, 60)]

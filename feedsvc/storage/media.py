@@ -110,7 +110,7 @@ class MediaMixin(StorageBase):
         return StoredMedium(row.sha256, row.content_type, int(row.size), bytes(row.body) if body else None)
 
     def media_count(self) -> tuple[int, int]:
-        """Files stored and their bytes in total (for /admin and the README's sizing)."""
+        """Files stored, and their bytes in total: what media take of the database."""
         with self.read("counting media") as conn:
             count, total = conn.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(M.c.size), 0))).one()
             return int(count), int(total)

@@ -9,6 +9,8 @@ that was replaced, is the 404 of an address that never existed.
 from __future__ import annotations
 
 import re
+import unicodedata
+from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, request
 
@@ -39,7 +41,7 @@ def medium(sha256: str, name: str) -> Response:
     resp = Response(found.body or b"", content_type=found.content_type)
     resp.set_etag(sha256)
     resp.headers["Cache-Control"] = IMMUTABLE
-    resp.headers.set("Content-Disposition", "inline", filename=name)
+    resp.headers.set("Content-Disposition", "inline", **_filename(name))
     resp.headers["Content-Security-Policy"] = IMAGE_CSP if found.content_type.startswith("image/") else FILE_CSP
     if unchanged:
         resp.status_code = 304
@@ -48,3 +50,15 @@ def medium(sha256: str, name: str) -> Response:
     # Ranges too: PDF viewers fetch a large file in parts.
     resp.make_conditional(request, accept_ranges=True, complete_length=found.size)
     return resp
+
+
+def _filename(name: str) -> dict[str, str]:
+    """Content-Disposition's name: as is when plain ASCII; else an ASCII stand-in and RFC 6266's `filename*`.
+
+    Header values are Latin-1 and may hold no control character: a name may hold anything a folder can.
+    """
+    plain = "".join(ch if " " <= ch < "\x7f" else "_" for ch in
+                    unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")) or "file"
+    if plain == name:
+        return {"filename": name}
+    return {"filename": plain, "filename*": "UTF-8''" + quote(name, safe="!#$&+-.^_`|~")}
