@@ -119,6 +119,6 @@ def serve(host: str, port: int | None) -> None:
     watcher.stop()
 
 
-for command in (content.parse, content.ingest, content.watch, content.db, mail.digest, mail.subscribers,
+for command in (content.parse, content.ingest, content.watch, content.db, mail.digest, mail.sender, mail.subscribers,
                 bounces.bounces, deploy.init, deploy.check):
     main.add_command(command)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 import threading
 from email.message import EmailMessage
@@ -88,6 +89,37 @@ def digest(send_now: bool, frequency: str | None, dry_run: bool, preview: str | 
     if report.resumed:
         click.echo(f"sending resumed (it was paused: {report.resumed})")
     click.echo(report.line())
+
+
+# An idle sender looks for planned deliveries this often (the clock plans runs; any sender may
+# find them first). A wait on an event, not a sleep: SIGTERM ends it at once.
+SENDER_POLL_SECONDS = 5.0
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Send what waits now, then exit.")
+def sender(once: bool) -> None:
+    """A sender process: sends the planned digests as they wait (the Procfile's `sender`).
+
+    On PostgreSQL, run as many as you like, on one machine or several: they share each run, a
+    few deliveries at a time, and finish a killed one's work. On SQLite one sends at a time.
+    """
+    services = open_services(settings_or_exit())
+    postman = postman_or_exit(services)
+    stop = threading.Event()
+
+    def on_signal(*_: object) -> None:
+        postman.stopping.set()  # finish the message in flight; the rest waits for the others
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    while not stop.is_set():
+        report = postman.send_pending()
+        if report.sent or report.failed or report.retry_later or report.in_doubt or report.paused:
+            click.echo(report.line(), err=True)
+        if once or stop.wait(SENDER_POLL_SECONDS):
+            break
 
 
 def _show(msg: EmailMessage, html_file: Path | None) -> None:

@@ -78,6 +78,10 @@ class SendReport:
         return line
 
 
+# PostgreSQL: a sender reserves this many groups (one message per connection each) at a time.
+RESERVE_GROUPS = 4
+
+
 class RelayFailing(FeedsvcError):
     """Raised by the worker that saw the relay fail: stops send_many; the runs are already paused."""
 
@@ -91,8 +95,9 @@ class Batch:
 
     def __init__(self, storage: Storage, renderer: DigestRenderer, mailer: BaseMailer, clock: Clock,
                  report: SendReport, *, connections: int, stopping: threading.Event,
-                 relay_failures: int = DEFAULT_THRESHOLD) -> None:
+                 relay_failures: int = DEFAULT_THRESHOLD, owner: int | None = None) -> None:
         self.storage, self.renderer, self.mailer, self.clock = storage, renderer, mailer, clock
+        self.owner = owner  # this sender session (storage/senders.py)
         self.report, self.connections, self.stopping = report, connections, stopping
         self.relay_failures = relay_failures
         # Refusals since the last acceptance (relay.py), not yet recorded: their deliveries
@@ -108,7 +113,7 @@ class Batch:
         self._ledger: LedgerThread | None = None
 
     def run(self) -> None:
-        ledger = self._ledger = LedgerThread(self.storage, self.clock)
+        ledger = self._ledger = LedgerThread(self.storage, self.clock, self.owner)
         try:
             result = self.mailer.send_many(self._messages(), connections=self.connections,
                                            on_result=self.answered, record_in_worker=True)
@@ -132,11 +137,35 @@ class Batch:
 
     # -- sender thread ------------------------------------------------------------------
 
+    def _pages(self) -> Iterator[list[Delivery]]:
+        """The deliveries this sender sends, a page at a time.
+
+        SQLite (one sender): the pending rows in id order. PostgreSQL (any number): small batches
+        reserved for this sender alone, each after recovering what dead senders left, so a
+        killed sender's rows go out from the others while they run; small, so that senders
+        finishing a run wait for each other at most one batch.
+        """
+        if self.owner is None or not self.storage.senders_share_runs:
+            last_id = 0
+            while page := self.storage.pending_deliveries(after_id=last_id):
+                last_id = page[-1].id
+                yield page
+            return
+        while True:
+            recovered = self.storage.recover_deliveries()
+            if recovered:
+                with self._lock:
+                    self.report.in_doubt += recovered
+                log.warning("%d deliveries were being sent by a sender that stopped; resending them "
+                            "(marked in doubt: those subscribers may get them twice)", recovered)
+            page = self.storage.reserve_deliveries(self.owner, RESERVE_GROUPS * self.connections)
+            if not page:
+                return
+            yield page
+
     def _messages(self) -> Iterator[tuple[int, EmailMessage]]:
         """What send_many sends, rendered lazily as it asks (so rendering overlaps sending)."""
-        last_id = 0
-        while page := self.storage.pending_deliveries(after_id=last_id):
-            last_id = page[-1].id
+        for page in self._pages():
             for start in range(0, len(page), self.connections):
                 if self.stopping.is_set():
                     return

@@ -33,8 +33,8 @@ class LedgerThread:
     SQLite from 1 to 13, for no gain in throughput.
     """
 
-    def __init__(self, storage: Storage, clock: Clock) -> None:
-        self._storage, self._clock = storage, clock
+    def __init__(self, storage: Storage, clock: Clock, owner: int | None = None) -> None:
+        self._storage, self._clock, self._owner = storage, clock, owner
         self._claims: list[tuple[Future[set[int]], Marks, list[int]]] = []
         self._wake = threading.Condition()
         self._closing = False
@@ -80,7 +80,7 @@ class LedgerThread:
             raise self.error
 
     def _run(self) -> None:
-        writer = self._storage.ledger_writer()
+        writer = self._storage.ledger_writer(self._owner)
         try:
             while True:
                 with self._wake:

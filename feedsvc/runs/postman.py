@@ -3,9 +3,11 @@
 The ledger protocol (deliveries.py names each step; storage/digests.py applies them): a run's
 deliveries are planned in one transaction that also moves each subscriber's cursor; a delivery
 is CLAIMed (`sending`, committed) before its message is handed to SMTP and ACCEPTED (`sent`,
-committed) just after the server accepts it. Only one process sends at a time (the sender
+committed) just after the server accepts it. On SQLite one process sends at a time (the sender
 lock); whoever takes the lock next finds any `sending` rows of a dead sender, resends them and
-flags them IN_DOUBT. How one batch is sent, and which thread does what: batch.py.
+flags them IN_DOUBT. On PostgreSQL any number of senders share the runs: each holds a lock of its
+own and reserves small batches of rows; the others recover a dead one's rows the same way
+(storage/senders.py). How one batch is sent, and which thread does what: batch.py.
 
 A delivery is handed over at most MAX_ATTEMPTS times (deliveries.py), then parked until the
 operator retries it; each resend carries the Message-ID of its first hand-over. A relay that
@@ -121,8 +123,8 @@ class Postman:
             report.paused = pause.reason
             log.info(report.line())
             return report
-        with self.storage.sender_lock() as got:
-            if not got:
+        with self.storage.sender_lock() as owner:
+            if owner is None:
                 report.busy = True
                 return report
             report.in_doubt = self.storage.recover_deliveries()
@@ -131,7 +133,7 @@ class Postman:
                             "(marked in doubt: those subscribers may get them twice)", report.in_doubt)
             try:
                 Batch(self.storage, self.renderer(), self.mailer_factory(), self.clock, report,
-                      connections=connections or self.settings.mail_connections,
+                      connections=connections or self.settings.mail_connections, owner=owner,
                       stopping=self.stopping, relay_failures=self.settings.relay_failures).run()
             finally:
                 self.storage.finish_runs(self.clock())

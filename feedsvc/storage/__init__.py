@@ -23,6 +23,7 @@ from .releases import ReleasesMixin
 from .runs import RunsMixin
 from .schema import Base
 from .search import SearchMixin
+from .senders import SendersMixin
 from .stamps import StampsMixin
 from .subscribers import SubscribersMixin
 from .versions import VersionsMixin
@@ -36,7 +37,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
 class Storage(ReleasesMixin, ReadingMixin, VersionsMixin, StampsMixin, FeedDocumentsMixin, SubscribersMixin,
-              DigestsMixin, RunsMixin, LimitsMixin, ConfirmationsMixin, SearchMixin, BouncesMixin,
+              DigestsMixin, SendersMixin, RunsMixin, LimitsMixin, ConfirmationsMixin, SearchMixin, BouncesMixin,
               MediaMixin, StorageBase):
     """The database: opened from a URL, closed with close()."""
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
-import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,9 +32,8 @@ from .schema import RELEASES as R
 from .schema import SUBSCRIBERS as S
 from .schema import UTCDateTime
 
-SENDER_LOCK = 0x64696765
 
-def _in(column: sa.ColumnElement[str], states: tuple[str, ...]) -> sa.ColumnElement[bool]:
+def in_states(column: sa.ColumnElement[str], states: tuple[str, ...]) -> sa.ColumnElement[bool]:
     return column == states[0] if len(states) == 1 else column.in_(states)
 
 
@@ -47,13 +44,13 @@ def _sql_states(states: tuple[str, ...]) -> str:
 # The per-message ledger statements, built once: constructing them per call cost more than the
 # database's own work (≈0.1 ms a message, in the one thread that feeds every SMTP connection).
 # A delivery keeps the Message-ID of its first hand-over (the renderer reuses it; COALESCE makes sure).
-_MARK_SENDING = DL.update().where(DL.c.id == sa.bindparam("d_id"), _in(DL.c.state, CLAIM.source)).values(
+_MARK_SENDING = DL.update().where(DL.c.id == sa.bindparam("d_id"), in_states(DL.c.state, CLAIM.source)).values(
     state=CLAIM.target, release_ids=sa.bindparam("d_rids"),
     message_id=sa.func.coalesce(DL.c.message_id, sa.bindparam("d_mid")))
-_MARK_EMPTY = DL.update().where(DL.c.id == sa.bindparam("d_id"), _in(DL.c.state, NOTHING_NEW.source)).values(
+_MARK_EMPTY = DL.update().where(DL.c.id == sa.bindparam("d_id"), in_states(DL.c.state, NOTHING_NEW.source)).values(
     state=NOTHING_NEW.target)
 _MARK_SENT = DL.update().where(DL.c.id.in_(sa.bindparam("d_ids", expanding=True)),
-                               _in(DL.c.state, ACCEPTED.source)).values(
+                               in_states(DL.c.state, ACCEPTED.source)).values(
     state=ACCEPTED.target, sent_at=sa.bindparam("d_at"))
 
 
@@ -72,19 +69,26 @@ UPDATE deliveries AS d SET state = '{CLAIM.target}', release_ids = v.rids,
     message_id = COALESCE(d.message_id, v.mid)
 FROM unnest(CAST(:ids AS integer[]), CAST(:rids AS text[]), CAST(:mids AS text[])) AS v(id, rids, mid)
 WHERE d.id = v.id AND d.state IN ({_sql_states(CLAIM.source)})
+    AND d.claimed_by IS NOT DISTINCT FROM CAST(:owner AS integer)
 RETURNING d.id
 """)
+
+
+def row_to_delivery(r: Any) -> Delivery:
+    return Delivery(r.id, r.run_id, r.subscriber_id, r.email, tuple(r.topics.split()) if r.topics else (),
+                    r.frequency, r.period_label, r.since_seq, r.until_seq, bool(r.in_doubt), r.attempts,
+                    r.message_id)
 
 
 def _bounce(conn: sa.Connection, subscriber_id: int, reason: str) -> None:
     conn.execute(S.update().where(S.c.id == subscriber_id).values(state="bounced", bounce_reason=reason))
     # Left `pending`, its deliveries would never be sent (senders read confirmed subscribers'
     # rows only) yet keep their runs open and the clock resuming them every minute.
-    conn.execute(DL.update().where(DL.c.subscriber_id == subscriber_id, _in(DL.c.state, SKIP.source))
+    conn.execute(DL.update().where(DL.c.subscriber_id == subscriber_id, in_states(DL.c.state, SKIP.source))
                  .values(state=SKIP.target))
 
 
-def _failed_attempt(**values: Any) -> dict[str, Any]:
+def failed_attempt(**values: Any) -> dict[str, Any]:
     """RELEASE or IN_DOUBT counting one attempt: the MAX_ATTEMPTS-th PARKs the delivery instead."""
     parked = DL.c.attempts + 1 >= MAX_ATTEMPTS
     return values | {"attempts": DL.c.attempts + 1,
@@ -98,55 +102,9 @@ def _parked(state: str | None) -> bool:
 class DigestsMixin(StorageBase):
     # -- the ledger ---------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def sender_lock(self) -> Iterator[bool]:
-        """Held by the one process sending digests; released by the OS or database if it dies."""
-        if self.dialect == "postgresql":
-            try:
-                conn = self.engine.connect()
-                got = bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"),
-                                        {"k": SENDER_LOCK}).scalar())
-                conn.commit()
-            except SQLAlchemyError as exc:
-                raise self.error("taking the sender lock", exc) from exc
-            try:
-                yield got
-            finally:
-                try:
-                    if got:
-                        conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": SENDER_LOCK})
-                        conn.commit()
-                    conn.close()
-                except SQLAlchemyError:
-                    # The database went away mid-send: the lock ended with its session. Dropping
-                    # the connection (never back to the pool) makes sure no session keeps it.
-                    conn.invalidate()
-            return
-        database = self.engine.url.database or ""
-        path = (database if database and database != ":memory:" else "/tmp/feedsvc") + ".send-lock"
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                got = True
-            except BlockingIOError:
-                got = False
-            yield got
-        finally:
-            os.close(fd)  # closing releases the lock
-
-    def recover_deliveries(self) -> int:
-        """Call holding the sender lock: what a dead sender left `sending` may have gone out (IN_DOUBT).
-
-        Each counts an attempt: a message that kills its sender every time is parked, not sent for ever.
-        """
-        with self.begin("recovering interrupted deliveries") as conn:
-            return conn.execute(DL.update().where(_in(DL.c.state, IN_DOUBT.source)).values(
-                **_failed_attempt(state=IN_DOUBT.target, in_doubt=True,
-                                  error="in doubt: its sender stopped before the server's answer"))).rowcount
-
     def pending_deliveries(self, after_id: int = 0, limit: int = 500) -> list[Delivery]:
-        """Deliveries to send now: pending, of a confirmed reader."""
+        """Deliveries to send now: pending, of a confirmed reader (the one sender's pages; on
+        PostgreSQL senders reserve theirs instead: storage/senders.py)."""
         with self.read("reading the delivery ledger") as conn:
             rows = conn.execute(
                 sa.select(DL.c.id, DL.c.run_id, DL.c.subscriber_id, S.c.email, S.c.topics,
@@ -155,11 +113,7 @@ class DigestsMixin(StorageBase):
                 .join(S, S.c.id == DL.c.subscriber_id).join(RUN, RUN.c.id == DL.c.run_id)
                 .where(DL.c.state == CLAIM.source[0], DL.c.id > after_id, S.c.state == "confirmed")
                 .order_by(DL.c.id).limit(limit)).all()
-            return [Delivery(r.id, r.run_id, r.subscriber_id, r.email,
-                             tuple(r.topics.split()) if r.topics else (), r.frequency,
-                             r.period_label, r.since_seq, r.until_seq, bool(r.in_doubt), r.attempts,
-                             r.message_id)
-                    for r in rows]
+            return [row_to_delivery(r) for r in rows]
 
     def count_pending(self) -> int:
         with self.read("counting pending deliveries") as conn:
@@ -169,7 +123,7 @@ class DigestsMixin(StorageBase):
     def delivery_refused(self, delivery_id: int, subscriber_id: int, reason: str) -> None:
         """REFUSED: the server refused it for good; the address is bounced and its other digests skipped."""
         with self.begin(f"recording delivery {delivery_id} refused") as conn:
-            conn.execute(DL.update().where(DL.c.id == delivery_id, _in(DL.c.state, REFUSED.source))
+            conn.execute(DL.update().where(DL.c.id == delivery_id, in_states(DL.c.state, REFUSED.source))
                          .values(state=REFUSED.target, error=reason))
             _bounce(conn, subscriber_id, reason)
 
@@ -182,14 +136,17 @@ class DigestsMixin(StorageBase):
         """IN_DOUBT: no answer after the message was handed over; sent again, flagged. True: PARKed instead."""
         with self.begin(f"recording delivery {delivery_id} in doubt") as conn:
             return _parked(conn.execute(
-                DL.update().where(DL.c.id == delivery_id, _in(DL.c.state, IN_DOUBT.source))
-                .values(**_failed_attempt(state=IN_DOUBT.target, in_doubt=True,
+                DL.update().where(DL.c.id == delivery_id, in_states(DL.c.state, IN_DOUBT.source))
+                .values(**failed_attempt(state=IN_DOUBT.target, in_doubt=True,
                                           error=f"in doubt: {reason}" if reason else "in doubt"))
                 .returning(DL.c.state)).scalar())
 
-    def ledger_writer(self) -> LedgerWriter:
-        """For one thread recording a batch's progress (LedgerWriter.claim and .accepted); close() it after."""
-        return LedgerWriter(self)
+    def ledger_writer(self, owner: int | None = None) -> LedgerWriter:
+        """For one thread recording a batch's progress (LedgerWriter.claim and .accepted); close() it after.
+
+        `owner`: the sender session (storage/senders.py) whose reserved rows it may CLAIM.
+        """
+        return LedgerWriter(self, owner)
 
     def release_delivery(self, delivery_id: int, error: str, *, attempted: bool = True) -> bool:
         """RELEASE: not sent; back for the next attempt.
@@ -201,8 +158,8 @@ class DigestsMixin(StorageBase):
         values: dict[str, Any] = {"state": RELEASE.target, "error": error}
         with self.begin(f"releasing delivery {delivery_id}") as conn:
             return _parked(conn.execute(
-                DL.update().where(DL.c.id == delivery_id, _in(DL.c.state, RELEASE.source))
-                .values(**(_failed_attempt(**values) if attempted else values)).returning(DL.c.state)).scalar())
+                DL.update().where(DL.c.id == delivery_id, in_states(DL.c.state, RELEASE.source))
+                .values(**(failed_attempt(**values) if attempted else values)).returning(DL.c.state)).scalar())
 
     def get_delivery(self, delivery_id: int) -> dict[str, Any] | None:
         with self.read("reading a delivery") as conn:
@@ -244,8 +201,8 @@ class LedgerWriter:
     Kept rather than checked out per step: a checkout costs PostgreSQL a ping round trip.
     """
 
-    def __init__(self, storage: StorageBase) -> None:
-        self.storage = storage
+    def __init__(self, storage: StorageBase, owner: int | None = None) -> None:
+        self.storage, self.owner = storage, owner
         self._conn: sa.Connection | None = None
 
     def claim(self, sending: Sequence[tuple[int, str, str]], empty: Sequence[int] = ()) -> set[int]:
@@ -258,8 +215,10 @@ class LedgerWriter:
         if not (sending or empty):
             return set()
         if self.storage.dialect == "postgresql":
+            # Only rows this sender reserved: one a peer recovered (this session's lock seemed
+            # gone) is the peer's now, and is not sent twice from here.
             return set(self._autocommit(_PG_CLAIM, {
-                "empty": list(empty), "ids": [i for i, _, _ in sending],
+                "owner": self.owner, "empty": list(empty), "ids": [i for i, _, _ in sending],
                 "rids": [r for _, r, _ in sending], "mids": [m for _, _, m in sending]}).scalars())
         with self.storage.begin("marking deliveries sending") as conn:
             if empty:

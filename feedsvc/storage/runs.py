@@ -16,6 +16,7 @@ from .schema import DIGEST_RUNS as RUN
 from .schema import SUBSCRIBERS as S
 
 _OPEN_RUN = RUN.c.finished_at.is_(None)
+_FINISH_LOCK = 0x66696E69  # "fini": finish_runs, one sender at a time
 
 
 class RunsMixin(StorageBase):
@@ -49,6 +50,10 @@ class RunsMixin(StorageBase):
     def finish_runs(self, now: dt.datetime) -> None:
         """After a batch: each reader's last digest, and the runs with nothing left to send closed."""
         with self.begin("closing finished digest runs") as conn:
+            if self.dialect == "postgresql":
+                # Several senders finish batches at once: one at a time, or their updates of the
+                # same readers' rows, in different orders, deadlock.
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _FINISH_LOCK})
             # Set here for the batch rather than per message: it is only shown, and the send
             # loop's commits are the window in which a crash makes a duplicate.
             # Grouped from the open runs' rows (index on state, run_id): a correlated max() per
@@ -132,4 +137,4 @@ class RunsMixin(StorageBase):
             runs = sa.select(DL.c.run_id).where(DL.c.state.in_(UNPARK.source)).distinct()
             conn.execute(RUN.update().where(RUN.c.id.in_(runs)).values(finished_at=None))
             return conn.execute(DL.update().where(DL.c.state.in_(UNPARK.source)).values(
-                state=UNPARK.target, attempts=MAX_ATTEMPTS - 1)).rowcount
+                state=UNPARK.target, attempts=MAX_ATTEMPTS - 1, claimed_by=None)).rowcount

@@ -277,10 +277,14 @@ class DeliveryRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # PostgreSQL: the sender session holding this row (its advisory lock's key; storage/digests.py).
+    # A `pending` or `sending` row whose owner's lock is gone is recovered by the other senders.
+    claimed_by: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         UniqueConstraint("run_id", "subscriber_id", name="uq_deliveries_run_subscriber"),
         Index("ix_deliveries_state", "state", "run_id"),
+        Index("ix_deliveries_claim", "state", "claimed_by", "id"),
         {"sqlite_autoincrement": True},  # its id is in "view in browser" links (migration 0015)
     )
 

@@ -1,0 +1,118 @@
+"""Several senders benchmark (issue 16.2): 1, 2 and 4 `feedsvc sender` processes on one run each.
+
+An SMTP sink in its own process answers each message after 50 ms (a remote relay); 10,000
+subscribers on PostgreSQL; each sender has FEEDSVC_MAIL_CONNECTIONS (4) connections. For each
+count of senders a new run is planned (in this process: planning is not measured), then that many
+`feedsvc sender --once` start together. Prints, per count, the wall time (start to the last exit),
+the ledger's span (first to last `sent`), the speed-up over one sender (targets: 2 ≥ 1.8×,
+4 ≥ 3.2×) and each sender's peak resident memory; asserts no time.
+
+Run: FEEDSVC_TEST_DATABASE_URL=postgresql://… .venv/bin/python -m pytest -m perf tests/perf/test_senders_perf.py -s
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from feedsvc.cli import make_ingester
+from feedsvc.config import load_settings
+from feedsvc.runs.postman import Postman
+from feedsvc.storage import Storage
+from feedsvc.storage.schema import DeliveryRow
+from tests.conftest import ROOT
+from tests.perf.test_digest_perf import CHILD, RELEASES, SEED, add_subscribers, listing, topic_sets
+from tests.smtp_server import free_port
+
+pytestmark = pytest.mark.perf
+
+SUBSCRIBERS = int(os.environ.get("FEEDSVC_PERF_SUBSCRIBERS", "10000"))
+DELAY_MS = int(os.environ.get("FEEDSVC_PERF_RELAY_MS", "50"))
+CONNECTIONS = 4
+SENDERS = (1, 2, 4)
+
+
+@pytest.fixture
+def slow_sink() -> Iterator[tuple[str, int]]:
+    port = free_port()
+    with subprocess.Popen([sys.executable, "-m", "tests.perf.slow_sink", str(port), str(DELAY_MS)],
+                          cwd=ROOT, stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+            yield "127.0.0.1", port
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def sent_in_run(storage: Storage, run_id: int) -> tuple[int, float]:
+    """Messages the run sent, and the span from its first `sent` to its last."""
+    DL = DeliveryRow.__table__
+    with storage.read("benchmark: reading the ledger") as conn:
+        n, first, last = conn.execute(sa.select(sa.func.count(), sa.func.min(DL.c.sent_at), sa.func.max(DL.c.sent_at))
+                                      .where(DL.c.run_id == run_id, DL.c.state == "sent")).one()
+    return int(n), (last - first).total_seconds() if n else 0.0
+
+
+def run_senders(env: dict[str, str], count: int) -> tuple[float, list[float]]:
+    """`count` senders started together: the wall time until the last exits, and each one's peak RSS (MB)."""
+    args = [sys.executable, "-c", CHILD, "sender", "--once"]
+    t = time.perf_counter()
+    procs = [subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(count)]
+    outs = [p.communicate(timeout=1800) for p in procs]
+    wall = time.perf_counter() - t
+    peaks = []
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, (out + err)[-3000:]
+        peaks.append(int(re.findall(r"VmHWM (\d+)", err)[-1]) / 1024)
+    return wall, peaks
+
+
+def test_senders_scale(storage: Storage, content_dir: Path, topics_file: Path, tmp_path: Path,
+                       slow_sink: tuple[str, int]) -> None:
+    if not storage.senders_share_runs:
+        pytest.skip("several senders need PostgreSQL")
+    host, port = slow_sink
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("FEEDSVC_", "DATABASE_URL", "SMTP_URL", "SECRET_KEY", "MAIL_FROM"))}
+    env |= {"DATABASE_URL": storage.engine.url.render_as_string(hide_password=False),
+            "SECRET_KEY": "bench-secret-padded-to-32-characters-or-more", "FEEDSVC_BASE_URL": "https://bench.example.org",
+            "FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_TOPICS": str(topics_file),
+            "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_ORGANISATION": "IOM Turkey",
+            "SMTP_URL": f"smtp://{host}:{port}", "MAIL_FROM": "IOM Turkey <news@bench.example.org>",
+            "FEEDSVC_MAIL_RATE": "0", "FEEDSVC_MAIL_CONNECTIONS": str(CONNECTIONS), "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT)}
+    settings = load_settings(env)
+    ingester = make_ingester(settings, storage)
+    ingester.scan()
+    add_subscribers(storage, 0, topic_sets(SUBSCRIBERS, random.Random(SEED)))
+    postman = Postman(storage, settings)
+    rows = []
+    for no, count in enumerate(SENDERS, start=1):
+        (content_dir / f"round-{no}.txt").write_text(listing(no), encoding="utf-8")
+        assert ingester.scan().summary.releases_new == RELEASES
+        (run_id,) = postman.manual_runs(("weekly",))
+        wall, peaks = run_senders(env, count)
+        sent, span = sent_in_run(storage, run_id)
+        assert sent == SUBSCRIBERS
+        assert storage.count_pending() == 0
+        rows.append((count, wall, span, peaks))
+
+    _, wall_1, span_1, _ = rows[0]
+    print(f"\n[senders] {SUBSCRIBERS:,} subscribers, sink answering after {DELAY_MS} ms, "
+          f"{CONNECTIONS} connections per sender, {os.cpu_count()} cores")
+    print("senders  wall s  msg/s  × one  ledger span s  × one  peak RSS per sender (MB)")
+    for count, wall, span, peaks in rows:
+        print(f"{count:7}  {wall:6.1f}  {SUBSCRIBERS / wall:5.0f}  {wall_1 / wall:5.2f}  "
+              f"{span:13.1f}  {span_1 / span:5.2f}  {', '.join(f'{p:.0f}' for p in peaks)}")
+    print("targets: 2 senders ≥ 1.8× one, 4 ≥ 3.2×")
