@@ -114,10 +114,14 @@ def sender(once: bool) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
+    said = ""
     while not stop.is_set():
         report = postman.send_pending()
-        if report.sent or report.failed or report.retry_later or report.in_doubt or report.paused:
-            click.echo(report.line(), err=True)
+        line = report.line() if report.sent or report.failed or report.retry_later or report.in_doubt \
+            or report.paused else ""
+        if line and line != said:  # a pause is said once, not every few seconds
+            click.echo(line, err=True)
+        said = line
         if once or stop.wait(SENDER_POLL_SECONDS):
             break
 
