@@ -26,10 +26,10 @@ def lock_gone(storage: Storage, owner: int) -> None:
             assert time.monotonic() < deadline, "the dead session's lock never went away"
 
 
+@pytest.mark.parametrize("db_kind", ["postgresql"])  # SQLite keeps one sender
 def test_sessions_reserve_disjoint_batches_and_claim_only_their_own(
         storage: Storage, ingester, content_dir: Path, clock) -> None:  # type: ignore[no-untyped-def]
-    if not storage.senders_share_runs:
-        pytest.skip("SQLite keeps one sender")
+    assert storage.senders_share_runs
     planned(storage, ingester, content_dir, clock, 10)
     with storage.sender_lock() as a, storage.sender_lock() as b:  # two senders at once: both get one
         assert a is not None and b is not None and a != b
@@ -49,10 +49,10 @@ def test_sessions_reserve_disjoint_batches_and_claim_only_their_own(
     assert storage.delivery_counts() == {"pending": 6, "sending": 4}
 
 
+@pytest.mark.parametrize("db_kind", ["postgresql"])  # SQLite keeps one sender
 def test_a_dead_sessions_rows_are_recovered_by_the_living(
         storage: Storage, ingester, content_dir: Path, clock) -> None:  # type: ignore[no-untyped-def]
-    if not storage.senders_share_runs:
-        pytest.skip("SQLite keeps one sender")
+    assert storage.senders_share_runs
     planned(storage, ingester, content_dir, clock, 6)
     owner = 4242
     doomed = storage.engine.connect()  # the dead sender's session: its lock lives as long as it does
