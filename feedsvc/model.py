@@ -388,6 +388,7 @@ class Subscriber:
     created_at: dt.datetime
     confirmed_at: dt.datetime | None = None
     last_digest_at: dt.datetime | None = None  # the cut-off of the last digest they were sent
+    time_zone: str | None = None  # IANA name their digests are timed in; None: FEEDSVC_TIMEZONE
 
 
 # -- ingest -------------------------------------------------------------------------------

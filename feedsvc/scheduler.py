@@ -1,4 +1,4 @@
-"""The clock: digests on schedule in the configured time zone, catch-up after downtime, resumption,
+"""The clock: digests on schedule in each subscriber's time zone, catch-up after downtime, resumption,
 and the lift job that publishes releases whose embargo has ended (issue 17 item 1).
 
 Several clocks may run at once by mistake: a scheduled run is keyed by its period in the
@@ -17,7 +17,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from .config import Settings
-from .runs.postman import Postman, period_key
+from .runs.postman import Postman
+from .zones import due_slots
 
 if TYPE_CHECKING:
     from .publish import Publisher
@@ -55,26 +56,38 @@ class Clock:
         self.scheduler = BackgroundScheduler(timezone=zoneinfo.ZoneInfo(settings.timezone))
 
     def catch_up(self) -> list[str]:
-        """After downtime over a scheduled time: one run for the latest missed period, not one per miss."""
-        made = []
-        now = self.postman.clock()
-        for frequency in ("daily", "weekly"):
-            when = latest_due(frequency, self.settings, now)
-            key, _ = period_key(frequency, when, self.settings.timezone)
+        """Plan each (frequency, zone)'s latest slot that has no run yet; the keys planned now.
+
+        Called every minute, it is the schedule itself: a slot is planned in the minute it falls due
+        in its zone. After downtime it is the catch-up: only the latest slot of each (frequency,
+        zone), so three days down give one digest per subscriber, not three (zones.py decides).
+        """
+        made: list[str] = []
+        s = self.settings
+        try:
+            zones = self.postman.storage.subscriber_zones()
+        except Exception:  # the clock must keep running; the next minute tries again
+            log.exception("could not read the subscribers' time zones")
+            return made
+        for slot in due_slots(zones, daily_at=s.daily_at, weekly_on=s.weekly_on, now=self.postman.clock(),
+                              default_zone=s.timezone):
             try:
-                if not self.postman.storage.run_exists(key) and self.postman.scheduled_run(frequency, when)[1]:
-                    made.append(key)
-                    log.info("caught up on %s digest %s", frequency, key)
-            except Exception:  # the clock must keep running; the next scheduled time tries again
-                log.exception("could not plan the missed %s digest %s", frequency, key)
+                if not self.postman.storage.run_exists(slot.key) and self.postman.slot_run(slot)[1]:
+                    made.append(slot.key)
+                    log.info("planned %s digest %s", slot.frequency, slot.key)
+            except Exception:  # the clock must keep running; the next minute tries again
+                log.exception("could not plan the %s digest %s", slot.frequency, slot.key)
         return made
 
-    def run_period(self, frequency: str) -> None:
-        try:
-            self.postman.scheduled_run(frequency, self.postman.clock())
-            self.postman.send_pending()
-        except Exception:  # the clock must survive a bad run; the next tick resumes it
-            log.exception("the %s digest run failed; it will be resumed", frequency)
+    def tick(self) -> list[str]:
+        """The minute job: plan the slots now due in any zone, and send what they planned."""
+        made = self.catch_up()
+        if made:
+            try:
+                self.postman.send_pending()
+            except Exception:  # the clock must survive a bad run; the resume job carries on
+                log.exception("sending the digests of %s failed; they will be resumed", ", ".join(made))
+        return made
 
     def resume(self) -> None:
         try:
@@ -106,14 +119,9 @@ class Clock:
 
     def start(self) -> None:
         s = self.settings
-        hour, minute = s.daily_at.hour, s.daily_at.minute
-        self.scheduler.add_job(self.run_period, CronTrigger(hour=hour, minute=minute, timezone=s.timezone),
-                               args=["daily"], id="daily", coalesce=True, max_instances=1,
-                               misfire_grace_time=3600)
-        self.scheduler.add_job(self.run_period, CronTrigger(day_of_week=s.weekly_on, hour=hour,
-                                                            minute=minute, timezone=s.timezone),
-                               args=["weekly"], id="weekly", coalesce=True, max_instances=1,
-                               misfire_grace_time=3600)
+        # One job for every zone rather than a cron trigger per zone: subscribers add zones while it runs.
+        self.scheduler.add_job(self.tick, CronTrigger(second=0, timezone="UTC"), id="digests",
+                               coalesce=True, max_instances=1)
         self.scheduler.add_job(self.resume, "interval", seconds=RESUME_EVERY_SECONDS, id="resume",
                                coalesce=True, max_instances=1)
         if self.publisher is not None:
@@ -125,8 +133,8 @@ class Clock:
         self.catch_up()
         self.scheduler.start()
         self.scheduler.add_job(self._resume_at_start, id="resume-now")  # whatever a dead sender left, now
-        log.info("digests scheduled daily at %s and weekly on %s (%s)", s.daily_at.strftime("%H:%M"),
-                 s.weekly_on, s.timezone)
+        log.info("digests scheduled daily at %s and weekly on %s, in each subscriber's time zone "
+                 "(default %s)", s.daily_at.strftime("%H:%M"), s.weekly_on, s.timezone)
 
     def stop(self) -> None:
         self.postman.stopping.set()

@@ -36,6 +36,7 @@ from ..topics import Taxonomy, load_taxonomy
 from ..transport.dkim import signer_for
 from ..transport.pool import BaseMailer
 from ..transport.smtp import make_mailer
+from ..zones import Slot
 from .batch import Batch, SendReport
 from .render import DigestRenderer
 
@@ -76,8 +77,15 @@ class Postman:
     # -- planning -----------------------------------------------------------------------
 
     def scheduled_run(self, frequency: str, when: dt.datetime) -> tuple[int, bool]:
+        """The run of FEEDSVC_TIMEZONE's period at `when` (its readers and those with no zone of their own)."""
         key, label = period_key(frequency, when, self.settings.timezone)
-        return self.storage.create_run(key, frequency, "scheduled", label, self.clock())
+        zone = self.settings.timezone
+        return self.storage.create_run(key, frequency, "scheduled", label, self.clock(), zone=(zone, zone))
+
+    def slot_run(self, slot: Slot) -> tuple[int, bool]:
+        """The run of one (frequency, zone, period) slot: only the readers timed in that zone."""
+        return self.storage.create_run(slot.key, slot.frequency, "scheduled", slot.label, self.clock(),
+                                       zone=(slot.zone, self.settings.timezone))
 
     def manual_runs(self, frequencies: tuple[str, ...] = FREQUENCIES) -> list[int]:
         """`--send-now`: a run now for each frequency; each subscriber gets what is new since their last."""

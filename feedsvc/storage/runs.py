@@ -21,8 +21,11 @@ _FINISH_LOCK = 0x66696E69  # "fini": finish_runs, one sender at a time
 
 class RunsMixin(StorageBase):
     def create_run(self, key: str, frequency: str, kind: str, period_label: str,
-                   now: dt.datetime) -> tuple[int, bool]:
-        """Make the run named `key` and plan its deliveries, once; (run id, made now)."""
+                   now: dt.datetime, zone: tuple[str, str] | None = None) -> tuple[int, bool]:
+        """Make the run named `key` and plan its deliveries, once; (run id, made now).
+
+        `zone`: (zone, default zone): only readers timed in that zone (a NULL zone is the default's).
+        """
         with self.begin(f"planning digest run {key}") as conn:
             until = base.max_seq(conn)
             insert = self.insert(RUN)
@@ -37,6 +40,7 @@ class RunsMixin(StorageBase):
             due = conn.execute(sa.select(S.c.id, S.c.cursor_seq).where(
                 S.c.state == "confirmed", S.c.frequency == frequency, S.c.cursor_seq < until,
                 ~suppressed(S.c.email),  # a suppressed address is never mailed (storage/bounces.py)
+                *([] if zone is None else [sa.func.coalesce(S.c.time_zone, zone[1]) == zone[0]]),
             ).with_for_update()).all()
             if due:
                 conn.execute(DL.insert(), [

@@ -23,12 +23,13 @@ def row_to_subscriber(row: Any) -> Subscriber:
     return Subscriber(
         id=row.id, email=row.email, topics=tuple(row.topics.split()) if row.topics else (),
         frequency=row.frequency, state=row.state, created_at=row.created_at,
-        confirmed_at=row.confirmed_at, last_digest_at=row.last_digest_at)
+        confirmed_at=row.confirmed_at, last_digest_at=row.last_digest_at,
+        time_zone=getattr(row, "time_zone", None))
 
 
 class SubscribersMixin(StorageBase):
     def subscribe(self, email: str, topics: Sequence[str], frequency: str,
-                  now: dt.datetime) -> tuple[Subscriber, bool]:
+                  now: dt.datetime, time_zone: str | None = None) -> tuple[Subscriber, bool]:
         """Record a sign-up; True when its confirmation email was queued (storage/confirmations.py).
 
         A confirmed address is left as it is (its preferences change only through its own link),
@@ -36,7 +37,9 @@ class SubscribersMixin(StorageBase):
         """
         with self.begin(f"subscribing {email}") as conn:
             row = conn.execute(sa.select(S).where(S.c.email == email)).first()
-            values = {"topics": " ".join(topics), "frequency": frequency}
+            values: dict[str, Any] = {"topics": " ".join(topics), "frequency": frequency}
+            if time_zone is not None:  # None: the default zone for a new row, theirs kept for an old one
+                values["time_zone"] = time_zone
             if row is None:
                 conn.execute(S.insert().values(email=email, state="pending", created_at=now,
                                                confirm_sent_at=now, cursor_seq=0, **values))
@@ -81,11 +84,16 @@ class SubscribersMixin(StorageBase):
             return "confirmed"
 
     def add_confirmed(self, email: str, topics: Sequence[str], frequency: str,
-                      now: dt.datetime) -> bool:
-        """Add (or update) an address whose consent the office already holds; True when new."""
+                      now: dt.datetime, time_zone: str | None = None) -> bool:
+        """Add (or update) an address whose consent the office already holds; True when new.
+
+        `time_zone`: an IANA name checked by the caller (zones.checked_zone); None keeps theirs.
+        """
         with self.begin(f"adding {email}") as conn:
             row = conn.execute(sa.select(S.c.id, S.c.state).where(S.c.email == email)).first()
             values: dict[str, Any] = {"topics": " ".join(topics), "frequency": frequency}
+            if time_zone is not None:
+                values["time_zone"] = time_zone
             if row is None:
                 conn.execute(S.insert().values(email=email, state="confirmed", created_at=now,
                                                confirmed_at=now, cursor_seq=max_seq(conn),
@@ -97,10 +105,20 @@ class SubscribersMixin(StorageBase):
             conn.execute(S.update().where(S.c.id == row.id).values(**values))
             return False
 
-    def set_preferences(self, subscriber_id: int, topics: Sequence[str], frequency: str) -> None:
+    def set_preferences(self, subscriber_id: int, topics: Sequence[str], frequency: str,
+                        time_zone: str | None = None) -> None:
+        """`time_zone`: an IANA name checked by the caller; None keeps theirs."""
+        values: dict[str, Any] = {"topics": " ".join(topics), "frequency": frequency}
+        if time_zone is not None:
+            values["time_zone"] = time_zone
         with self.begin("changing preferences") as conn:
-            conn.execute(S.update().where(S.c.id == subscriber_id).values(
-                topics=" ".join(topics), frequency=frequency))
+            conn.execute(S.update().where(S.c.id == subscriber_id).values(**values))
+
+    def subscriber_zones(self) -> set[str]:
+        """The time zones confirmed daily or weekly readers chose (NULL, the default, left out)."""
+        with self.read("reading subscribers' time zones") as conn:
+            return {z for (z,) in conn.execute(sa.select(S.c.time_zone).distinct().where(
+                S.c.state == "confirmed", S.c.time_zone.is_not(None), S.c.frequency.in_(("daily", "weekly"))))}
 
     def unsubscribe(self, subscriber_id: int, now: dt.datetime) -> bool:
         """Stop every email to this subscriber at once, planned ones included; True if it was on."""

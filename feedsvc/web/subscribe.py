@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_wtf import FlaskForm
-from wtforms import EmailField, RadioField, SelectMultipleField, widgets
+from wtforms import EmailField, HiddenField, RadioField, SelectField, SelectMultipleField, widgets
 from wtforms.validators import DataRequired, ValidationError
 
 try:  # WTForms 3.3 deprecates (value, label) tuples as choices (a 500 under -W error); 3.4 drops them
@@ -21,6 +21,7 @@ from ..digest import plan_digest
 from ..links import Links
 from ..model import Subscriber
 from ..tokens import CONFIRM_MAX_AGE, BadToken, SubscriberLink, Tokens
+from ..zones import ZoneError, checked_zone, known_zones
 from . import services
 from .security import client_key
 
@@ -43,7 +44,19 @@ def _valid_email(form: Any, field: Any) -> None:
         raise ValidationError(str(exc)) from None
 
 
+def _valid_zone(form: Any, field: Any) -> None:
+    # Empty: the browser ran no script (or the short form was used): FEEDSVC_TIMEZONE applies.
+    if not (field.data or "").strip():
+        field.data = None
+        return
+    try:
+        field.data = checked_zone(field.data)
+    except ZoneError as exc:
+        raise ValidationError(f"Time zone: {exc}") from None
+
+
 FREQUENCY_CHOICES = [_choice("daily", "Daily"), _choice("weekly", "Weekly")]
+ZONE_LABEL = "Time zone of your digest"
 
 
 class SubscribeForm(FlaskForm):
@@ -51,11 +64,38 @@ class SubscribeForm(FlaskForm):
     topics = _Checkboxes("Topics (none chosen: all topics)", choices=[], validate_choice=True)
     frequency = RadioField("How often", choices=FREQUENCY_CHOICES,
                            default="weekly")
+    # Filled by /time-zone.js from the browser (Intl.DateTimeFormat().resolvedOptions().timeZone).
+    time_zone = HiddenField(ZONE_LABEL, validators=[_valid_zone])
 
 
 class PreferencesForm(FlaskForm):
     topics = _Checkboxes("Topics (none chosen: all topics)", choices=[], validate_choice=True)
     frequency = RadioField("How often", choices=FREQUENCY_CHOICES)
+    time_zone = SelectField(ZONE_LABEL, choices=[], validators=[_valid_zone], validate_choice=False)
+
+
+def _zone_choices() -> list[Any]:
+    return [_choice(z, z.replace("_", " ")) for z in sorted(known_zones())]
+
+
+# Sets every empty `time_zone` field of the page to the browser's zone; a script file, not inline,
+# since the pages' Content-Security-Policy allows scripts from this origin only.
+TIME_ZONE_JS = """(function () {
+  var zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return; }
+  document.querySelectorAll('input[name="time_zone"]').forEach(function (field) {
+    if (!field.value) { field.value = zone; }
+  });
+})();
+"""
+
+
+@bp.get("/time-zone.js")
+def time_zone_js() -> Response:
+    resp = Response(TIME_ZONE_JS, mimetype="text/javascript")
+    resp.cache_control.public = True
+    resp.cache_control.max_age = 3600
+    return resp
 
 
 # Sign-ups a client address may make in a window, counted in the database so that every web
@@ -115,7 +155,7 @@ def subscribe() -> Any:
     # The confirmation email is queued with the sign-up, not sent here: the answer never waits on
     # (or tells anything about) the mail server. A sender process drains the queue.
     _, queued = s.storage.subscribe(form.email.data, tuple(form.topics.data or ()), form.frequency.data,
-                                    s.clock())
+                                    s.clock(), form.time_zone.data)
     if queued:
         s.confirmation_queued()
     return render_template("message.html", title="Check your inbox", message=SAME_ANSWER, feeds=[])
@@ -162,12 +202,15 @@ def _cannot_confirm(state: str, sub: Subscriber) -> Any:
 @bp.route("/preferences/<token>", methods=["GET", "POST"])
 def preferences(token: str) -> Any:
     sub, _ = _subscriber("manage", token)
-    form = PreferencesForm(data={"topics": list(sub.topics), "frequency": sub.frequency})
+    form = PreferencesForm(data={"topics": list(sub.topics), "frequency": sub.frequency,
+                                 "time_zone": sub.time_zone or services().settings.timezone})
     form.topics.choices = _topic_choices()
+    form.time_zone.choices = _zone_choices()
     unsubscribe = _links().unsubscribe(sub.id, sub.email)
     saved = False
     if form.validate_on_submit():
-        services().storage.set_preferences(sub.id, tuple(form.topics.data or ()), form.frequency.data)
+        services().storage.set_preferences(sub.id, tuple(form.topics.data or ()), form.frequency.data,
+                                           form.time_zone.data)
         saved = True
     elif request.method == "POST":
         return render_template("preferences.html", form=form, sub=sub, feeds=[], unsubscribe=unsubscribe), 400

@@ -1,0 +1,225 @@
+"""Digests at each subscriber's local time (issue 16 item 5): the pure slot decision, then the clock's
+minute job through the real database and a real SMTP server, the forms, and the browser's zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from feedsvc.app import create_app
+from feedsvc.cli import make_ingester
+from feedsvc.config import load_settings
+from feedsvc.links import Links
+from feedsvc.runs.postman import Postman
+from feedsvc.scheduler import Clock as DigestClock
+from feedsvc.services import build_services
+from feedsvc.storage import Storage
+from feedsvc.tokens import Tokens
+from feedsvc.zones import ZoneError, checked_zone, due_slots, latest_slot
+from tests.conftest import Clock
+from tests.smtp_server import SmtpTestServer
+
+UTC = dt.UTC
+EIGHT = dt.time(8, 0)
+
+
+def slot(frequency: str, zone: str, now: dt.datetime, at: dt.time = EIGHT, default: str = "UTC") -> Any:
+    return latest_slot(frequency, zone, daily_at=at, weekly_on="mon", now=now, default_zone=default)
+
+
+# ---------------------------------------------------------------- the decision (pure)
+
+
+def test_tokyo_and_istanbul_fall_due_at_eight_their_time() -> None:
+    before = slot("daily", "Asia/Tokyo", dt.datetime(2026, 11, 23, 22, 59, tzinfo=UTC))
+    at = slot("daily", "Asia/Tokyo", dt.datetime(2026, 11, 23, 23, 0, tzinfo=UTC))
+    assert before.key == "daily:Asia/Tokyo:2026-11-23"
+    assert (at.key, at.label, at.when) == ("daily:Asia/Tokyo:2026-11-24", "24 November 2026",
+                                           dt.datetime(2026, 11, 23, 23, 0, tzinfo=UTC))
+    istanbul = slot("daily", "Europe/Istanbul", dt.datetime(2026, 11, 24, 5, 0, tzinfo=UTC))
+    assert (istanbul.key, istanbul.when) == ("daily:Europe/Istanbul:2026-11-24",
+                                             dt.datetime(2026, 11, 24, 5, 0, tzinfo=UTC))
+    weekly = slot("weekly", "Asia/Tokyo", dt.datetime(2026, 11, 22, 23, 0, tzinfo=UTC))  # Monday 08:00 there
+    assert (weekly.key, weekly.label) == ("weekly:Asia/Tokyo:2026-W48", "week of 23 November 2026")
+
+
+def test_the_default_zone_keeps_the_keys_runs_had_before_zones() -> None:
+    now = dt.datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    assert slot("daily", "UTC", now).key == "daily:2026-11-23"
+    assert slot("weekly", "UTC", now).key == "weekly:2026-W48"
+    slots = due_slots({"Asia/Tokyo"}, daily_at=EIGHT, weekly_on="mon", now=now, default_zone="UTC")
+    assert {s.zone for s in slots} == {"UTC", "Asia/Tokyo"} and len(slots) == 4
+
+
+def keys_over(zone: str, at: dt.time, start: dt.datetime, hours: int) -> dict[str, list[dt.datetime]]:
+    """Every minute over `hours`: the first minute each daily key was the latest slot."""
+    seen: dict[str, list[dt.datetime]] = {}
+    for minute in range(hours * 60):
+        now = start + dt.timedelta(minutes=minute)
+        s = slot("daily", zone, now, at)
+        if s.key not in seen:
+            seen[s.key] = [now, s.when]
+    return seen
+
+
+@pytest.mark.parametrize(("zone", "day", "at"), [
+    ("Europe/Berlin", dt.date(2026, 3, 29), dt.time(2, 30)),  # 02:30 does not exist that day
+    ("America/New_York", dt.date(2026, 3, 8), dt.time(2, 30)),
+    ("Europe/Berlin", dt.date(2026, 10, 25), dt.time(2, 30)),  # 02:30 happens twice
+    ("America/New_York", dt.date(2026, 11, 1), dt.time(1, 30)),
+])
+def test_a_day_whose_hour_is_skipped_or_repeated_still_has_exactly_one_slot(zone: str, day: dt.date,
+                                                                            at: dt.time) -> None:
+    start = dt.datetime.combine(day, dt.time(0, 0), tzinfo=UTC) - dt.timedelta(hours=12)
+    seen = keys_over(zone, at, start, 48)
+    assert f"daily:{zone}:{day.isoformat()}" in seen
+    days = [k.rsplit(":", 1)[1] for k in seen]
+    assert len(days) == len(set(days))  # one key per local day, never two
+    first_minute, when = seen[f"daily:{zone}:{day.isoformat()}"]
+    assert first_minute == when  # due the minute it falls due, not earlier nor later
+    local = when.astimezone(zoneinfo.ZoneInfo(zone))
+    # At the hour itself; where DST skips it, at the first minute after the gap (an hour later).
+    assert local.date() == day and local.replace(tzinfo=None) - dt.datetime.combine(day, at) in (
+        dt.timedelta(0), dt.timedelta(hours=1))
+
+
+def test_a_zone_is_an_iana_name_or_refused_with_the_reason() -> None:
+    assert checked_zone(" Asia/Tokyo ") == "Asia/Tokyo"
+    for bad in ("Mars/Olympus", "../../etc/passwd", "", "asia/tokyo"):
+        with pytest.raises(ZoneError, match="time zone"):
+            checked_zone(bad)
+
+
+# ---------------------------------------------------------------- through the real parts
+
+
+LISTING = """Press Releases
+
+{title}
+
+Ankara – IOM teams {what} this week.
+"""
+
+
+@pytest.fixture
+def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path,
+        smtp_server: SmtpTestServer) -> dict[str, str]:
+    return {"DATABASE_URL": db_url, "SECRET_KEY": "zones-test-secret-padded-to-32-characters-or-more",
+            "FEEDSVC_BASE_URL": "https://press.example.org", "FEEDSVC_CONTENT_DIR": str(content_dir),
+            "FEEDSVC_TOPICS": str(topics_file), "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"),
+            "FEEDSVC_ORGANISATION": "IOM Turkey", "SMTP_URL": f"smtp://{smtp_server.host}:{smtp_server.port}",
+            "MAIL_FROM": "IOM Turkey <news@press.example.org>", "FEEDSVC_TIMEZONE": "UTC",
+            "FEEDSVC_DAILY_AT": "08:00", "FEEDSVC_WEEKLY_ON": "mon"}
+
+
+def publish(env: dict[str, str], storage: Storage, content_dir: Path, name: str, title: str) -> None:
+    (content_dir / f"{name}.txt").write_text(LISTING.format(title=title, what=f"worked on {name}"),
+                                             encoding="utf-8")
+    make_ingester(load_settings(env), storage).scan()
+
+
+def received(server: SmtpTestServer) -> list[tuple[str, str]]:
+    return [(str(m.message["To"]), str(m.message["Subject"])) for m in server.messages]
+
+
+def test_tokyo_and_istanbul_get_their_daily_digest_at_eight_their_time_and_one_catch_up(
+        env: dict[str, str], storage: Storage, content_dir: Path, clock: Clock,
+        smtp_server: SmtpTestServer) -> None:
+    settings = load_settings(env)
+    clock.now = dt.datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    make_ingester(settings, storage).scan()  # the samples, stored before anyone subscribed
+    storage.add_confirmed("tokyo@example.org", (), "daily", clock(), time_zone="Asia/Tokyo")
+    storage.add_confirmed("istanbul@example.org", (), "daily", clock(), time_zone="Europe/Istanbul")
+    storage.add_confirmed("london@example.org", (), "daily", clock())  # no zone: FEEDSVC_TIMEZONE
+    digests = DigestClock(Postman(storage, settings, clock=clock), settings)
+    digests.tick()  # the slots already past are planned (nothing new for anyone: no mail)
+    assert smtp_server.messages == []
+
+    publish(env, storage, content_dir, "monday", "Mobile Clinics Reach the Border Villages")
+    clock.now = dt.datetime(2026, 11, 23, 22, 59, tzinfo=UTC)  # 07:59 in Tokyo
+    assert digests.tick() == [] and smtp_server.messages == []
+    clock.advance(minutes=1)  # 08:00 in Tokyo, 02:00 in Istanbul
+    assert digests.tick() == ["daily:Asia/Tokyo:2026-11-24"]
+    assert received(smtp_server) == [("tokyo@example.org", "IOM Turkey press releases — 24 November 2026 (1 new)")]
+
+    clock.now = dt.datetime(2026, 11, 24, 4, 59, tzinfo=UTC)  # 07:59 in Istanbul
+    assert digests.tick() == [] and len(smtp_server.messages) == 1
+    clock.advance(minutes=1)
+    assert digests.tick() == ["daily:Europe/Istanbul:2026-11-24"]
+    assert received(smtp_server)[1] == ("istanbul@example.org", "IOM Turkey press releases — 24 November 2026 (1 new)")
+    clock.now = dt.datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    assert digests.tick() == ["daily:2026-11-24"]
+    assert received(smtp_server)[2][0] == "london@example.org"
+    assert digests.tick() == [] and len(smtp_server.messages) == 3  # every minute after: nothing again
+
+    # Three days down, two listings meanwhile: one catch-up digest each, with both, not three.
+    publish(env, storage, content_dir, "tuesday", "Vocational Courses Open in Gaziantep")
+    publish(env, storage, content_dir, "wednesday", "Shelter Upgrades Finished Before Winter")
+    clock.advance(days=3, hours=1)
+    made = DigestClock(Postman(storage, settings, clock=clock), settings).tick()
+    assert sorted(made) == ["daily:2026-11-27", "daily:Asia/Tokyo:2026-11-27", "daily:Europe/Istanbul:2026-11-27"]
+    later = received(smtp_server)[3:]
+    assert sorted(to for to, _ in later) == ["istanbul@example.org", "london@example.org", "tokyo@example.org"]
+    assert all(subject.endswith("(2 new)") for _, subject in later)
+    runs = [r for r in storage.recent_runs(50) if r["kind"] == "scheduled" and r["frequency"] == "daily"]
+    assert len({r["key"] for r in runs}) == len(runs)
+
+
+def test_a_reader_who_moves_gets_the_new_zones_digest_and_no_second_one_that_day(
+        env: dict[str, str], storage: Storage, content_dir: Path, clock: Clock,
+        smtp_server: SmtpTestServer) -> None:
+    settings = load_settings(env)
+    clock.now = dt.datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    make_ingester(settings, storage).scan()
+    storage.add_confirmed("mover@example.org", (), "daily", clock(), time_zone="Asia/Tokyo")
+    digests = DigestClock(Postman(storage, settings, clock=clock), settings)
+    digests.tick()
+    publish(env, storage, content_dir, "monday", "Mobile Clinics Reach the Border Villages")
+    clock.now = dt.datetime(2026, 11, 23, 23, 0, tzinfo=UTC)
+    digests.tick()
+    assert len(smtp_server.messages) == 1
+    sub = storage.get_subscriber_by_email("mover@example.org")
+    assert sub is not None and sub.time_zone == "Asia/Tokyo"
+    storage.set_preferences(sub.id, (), "daily", "Europe/Istanbul")
+    clock.now = dt.datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
+    digests.tick()  # Istanbul's 08:00: nothing new since Tokyo's digest, so no mail
+    assert len(smtp_server.messages) == 1
+
+
+def client_and_csrf(env: dict[str, str], storage: Storage, clock: Clock, path: str) -> tuple[Any, str]:
+    client = create_app(services=build_services(load_settings(env), clock, storage=storage)).test_client()
+    page = client.get(path).get_data(as_text=True)
+    return client, page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+
+
+def test_the_forms_take_a_known_zone_and_refuse_an_unknown_one_clearly(
+        env: dict[str, str], storage: Storage, clock: Clock) -> None:
+    client, csrf = client_and_csrf(env, storage, clock, "/subscribe")
+    form = {"email": "zone@example.org", "frequency": "daily", "csrf_token": csrf}
+    bad = client.post("/subscribe", data=form | {"time_zone": "Mars/Olympus"})
+    assert bad.status_code == 400 and "&#39;Mars/Olympus&#39; is not a known time zone" in bad.get_data(as_text=True)
+    assert storage.get_subscriber_by_email("zone@example.org") is None  # nothing stored
+    assert client.post("/subscribe", data=form | {"time_zone": "Asia/Tokyo"}).status_code == 200
+    sub = storage.get_subscriber_by_email("zone@example.org")
+    assert sub is not None and sub.time_zone == "Asia/Tokyo"
+    assert client.post("/subscribe", data={**form, "email": "nozone@example.org"}).status_code == 200
+    nozone = storage.get_subscriber_by_email("nozone@example.org")
+    assert nozone is not None and nozone.time_zone is None  # no script ran: FEEDSVC_TIMEZONE applies
+
+    links = Links(load_settings(env).base_url, Tokens(env["SECRET_KEY"]))
+    path = links.preferences(sub.id, sub.email).removeprefix("https://press.example.org")
+    page = client.get(path).get_data(as_text=True)
+    assert '<option selected value="Asia/Tokyo">' in page
+    csrf = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    prefs = {"frequency": "weekly", "csrf_token": csrf}
+    bad = client.post(path, data=prefs | {"time_zone": "Europe/Atlantis"})
+    assert bad.status_code == 400 and "not a known time zone" in bad.get_data(as_text=True)
+    assert client.post(path, data=prefs | {"time_zone": "Europe/Istanbul"}).status_code == 200
+    moved = storage.get_subscriber_by_email("zone@example.org")
+    assert moved is not None and (moved.time_zone, moved.frequency) == ("Europe/Istanbul", "weekly")
+    js = client.get("/time-zone.js")
+    assert js.status_code == 200 and js.mimetype == "text/javascript" and "resolvedOptions().timeZone" in js.get_data(as_text=True)
