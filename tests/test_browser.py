@@ -306,3 +306,27 @@ def test_a_feed_opened_in_the_browser_is_a_readable_page_that_says_how_to_subscr
         assert page.get_by_role("button", name="Get the weekly email").is_visible()
     print(f"\nscreenshots: {tmp_path / 'feed-atom.png'} {tmp_path / 'feed-rss.png'}")
     context.close()
+
+
+def test_the_sign_up_form_sends_the_browsers_time_zone(chromium, served, storage) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16 item 5: the reader's digests come at 08:00 where their browser says they are."""
+    p, browser = chromium
+    base = served["FEEDSVC_BASE_URL"]
+    for zone, address, start in (("Asia/Tokyo", "tokyo@example.org", "/subscribe"),
+                                 ("Europe/Istanbul", "istanbul@example.org", "/")):
+        context = browser.new_context(viewport=PHONE, timezone_id=zone)
+        page = context.new_page()
+        page.goto(base + start)
+        # Filled by /time-zone.js (deferred): wait for that exact event, not for a while.
+        page.wait_for_function("document.querySelector('input[name=time_zone]').value !== ''")
+        if start == "/subscribe":
+            page.get_by_label("Email address").fill(address)
+            page.get_by_label("Daily").check()
+            page.get_by_role("button", name="Subscribe").click()
+        else:  # the short form on the home page
+            page.get_by_role("textbox", name="Email address").fill(address)
+            page.get_by_role("button", name="Get the weekly email").click()
+        assert page.get_by_role("heading", name="Check your inbox").is_visible()
+        sub = storage.get_subscriber_by_email(address)
+        assert sub is not None and sub.time_zone == zone
+        context.close()
