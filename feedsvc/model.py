@@ -352,7 +352,8 @@ def parse_state(value: str, states: tuple[State, ...]) -> State:
     raise ValueError(f"unknown state {value!r}: expected one of {', '.join(states)}")
 
 
-Frequency = Literal["daily", "weekly"]
+# instant: each release within 10 minutes of becoming public, several close together in one email.
+Frequency = Literal["daily", "weekly", "instant"]
 FREQUENCIES: Final[tuple[Frequency, ...]] = get_args(Frequency)
 
 # A digest run is planned by the clock for its period, or asked for by the operator.

@@ -18,7 +18,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from .config import Settings
 from .runs.postman import Postman
-from .zones import due_slots
+from .zones import due_slots, instant_due
 
 if TYPE_CHECKING:
     from .publish import Publisher
@@ -79,9 +79,21 @@ class Clock:
                 log.exception("could not plan the %s digest %s", slot.frequency, slot.key)
         return made
 
+    def instant(self) -> list[str]:
+        """Plan an instant run when what instant readers wait for is due (zones.instant_due decides)."""
+        try:
+            backlog = self.postman.storage.instant_backlog()
+            if backlog is None or not instant_due(*backlog, self.postman.clock()):
+                return []
+            key, made = self.postman.instant_run()
+        except Exception:  # the clock must keep running; the next minute tries again
+            log.exception("could not plan an instant run")
+            return []
+        return [key] if made else []
+
     def tick(self) -> list[str]:
-        """The minute job: plan the slots now due in any zone, and send what they planned."""
-        made = self.catch_up()
+        """The minute job: plan the slots now due in any zone and instant runs, and send what they planned."""
+        made = self.catch_up() + self.instant()
         if made:
             try:
                 self.postman.send_pending()

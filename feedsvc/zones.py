@@ -103,3 +103,23 @@ def due_slots(zones: Iterable[str], *, daily_at: dt.time, weekly_on: str, now: d
     return [latest_slot(frequency, zone, daily_at=daily_at, weekly_on=weekly_on, now=now,
                         default_zone=default_zone)
             for zone in sorted(set(zones) | {default_zone}) for frequency in SCHEDULED]
+
+
+# `instant` (issue 16 item 5): each release within 10 minutes of becoming public, a burst in one email.
+INSTANT_SETTLE = dt.timedelta(minutes=2)  # quiet this long after the newest: the burst is over
+INSTANT_MAX_WAIT = dt.timedelta(minutes=8)  # the oldest waits no longer, even while releases keep coming
+INSTANT_LABEL = "just published"
+
+
+def instant_due(oldest: dt.datetime, newest: dt.datetime, now: dt.datetime) -> bool:
+    """Whether to send instant readers what became public between `oldest` and `newest` now.
+
+    Checked every minute, so the oldest goes out at most INSTANT_MAX_WAIT plus a minute after
+    it became public (an embargoed release counts from its lift): within 10 minutes.
+    """
+    return now - newest >= INSTANT_SETTLE or now - oldest >= INSTANT_MAX_WAIT
+
+
+def instant_key(now: dt.datetime) -> str:
+    """One instant run per minute at most, the same for every clock that plans it."""
+    return f"instant:{now.astimezone(dt.UTC):%Y-%m-%dT%H:%M}Z"

@@ -310,7 +310,7 @@ def test_a_feed_opened_in_the_browser_is_a_readable_page_that_says_how_to_subscr
 
 def test_the_sign_up_form_sends_the_browsers_time_zone(chromium, served, storage) -> None:  # type: ignore[no-untyped-def]
     """Issue 16 item 5: the reader's digests come at 08:00 where their browser says they are."""
-    p, browser = chromium
+    _, browser = chromium
     base = served["FEEDSVC_BASE_URL"]
     for zone, address, start in (("Asia/Tokyo", "tokyo@example.org", "/subscribe"),
                                  ("Europe/Istanbul", "istanbul@example.org", "/")):

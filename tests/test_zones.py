@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from feedsvc.app import create_app
-from feedsvc.cli import make_ingester
 from feedsvc.config import load_settings
 from feedsvc.links import Links
 from feedsvc.runs.postman import Postman
@@ -19,7 +18,7 @@ from feedsvc.scheduler import Clock as DigestClock
 from feedsvc.services import build_services
 from feedsvc.storage import Storage
 from feedsvc.tokens import Tokens
-from feedsvc.zones import ZoneError, checked_zone, due_slots, latest_slot
+from feedsvc.zones import ZoneError, checked_zone, due_slots, instant_due, latest_slot
 from tests.conftest import Clock
 from tests.smtp_server import SmtpTestServer
 
@@ -116,10 +115,12 @@ def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path,
             "FEEDSVC_DAILY_AT": "08:00", "FEEDSVC_WEEKLY_ON": "mon"}
 
 
-def publish(env: dict[str, str], storage: Storage, content_dir: Path, name: str, title: str) -> None:
+def publish(env: dict[str, str], storage: Storage, content_dir: Path, name: str, title: str,
+            clock: Clock) -> None:
+    """A new listing, scanned as the watcher would at the test clock's time."""
     (content_dir / f"{name}.txt").write_text(LISTING.format(title=title, what=f"worked on {name}"),
                                              encoding="utf-8")
-    make_ingester(load_settings(env), storage).scan()
+    build_services(load_settings(env), clock, storage=storage).ingester().scan()
 
 
 def received(server: SmtpTestServer) -> list[tuple[str, str]]:
@@ -131,7 +132,7 @@ def test_tokyo_and_istanbul_get_their_daily_digest_at_eight_their_time_and_one_c
         smtp_server: SmtpTestServer) -> None:
     settings = load_settings(env)
     clock.now = dt.datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-    make_ingester(settings, storage).scan()  # the samples, stored before anyone subscribed
+    build_services(settings, clock, storage=storage).ingester().scan()  # the samples, stored before anyone subscribed
     storage.add_confirmed("tokyo@example.org", (), "daily", clock(), time_zone="Asia/Tokyo")
     storage.add_confirmed("istanbul@example.org", (), "daily", clock(), time_zone="Europe/Istanbul")
     storage.add_confirmed("london@example.org", (), "daily", clock())  # no zone: FEEDSVC_TIMEZONE
@@ -139,7 +140,7 @@ def test_tokyo_and_istanbul_get_their_daily_digest_at_eight_their_time_and_one_c
     digests.tick()  # the slots already past are planned (nothing new for anyone: no mail)
     assert smtp_server.messages == []
 
-    publish(env, storage, content_dir, "monday", "Mobile Clinics Reach the Border Villages")
+    publish(env, storage, content_dir, "monday", "Mobile Clinics Reach the Border Villages", clock)
     clock.now = dt.datetime(2026, 11, 23, 22, 59, tzinfo=UTC)  # 07:59 in Tokyo
     assert digests.tick() == [] and smtp_server.messages == []
     clock.advance(minutes=1)  # 08:00 in Tokyo, 02:00 in Istanbul
@@ -157,8 +158,8 @@ def test_tokyo_and_istanbul_get_their_daily_digest_at_eight_their_time_and_one_c
     assert digests.tick() == [] and len(smtp_server.messages) == 3  # every minute after: nothing again
 
     # Three days down, two listings meanwhile: one catch-up digest each, with both, not three.
-    publish(env, storage, content_dir, "tuesday", "Vocational Courses Open in Gaziantep")
-    publish(env, storage, content_dir, "wednesday", "Shelter Upgrades Finished Before Winter")
+    publish(env, storage, content_dir, "tuesday", "Vocational Courses Open in Gaziantep", clock)
+    publish(env, storage, content_dir, "wednesday", "Shelter Upgrades Finished Before Winter", clock)
     clock.advance(days=3, hours=1)
     made = DigestClock(Postman(storage, settings, clock=clock), settings).tick()
     assert sorted(made) == ["daily:2026-11-27", "daily:Asia/Tokyo:2026-11-27", "daily:Europe/Istanbul:2026-11-27"]
@@ -174,11 +175,11 @@ def test_a_reader_who_moves_gets_the_new_zones_digest_and_no_second_one_that_day
         smtp_server: SmtpTestServer) -> None:
     settings = load_settings(env)
     clock.now = dt.datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-    make_ingester(settings, storage).scan()
+    build_services(settings, clock, storage=storage).ingester().scan()
     storage.add_confirmed("mover@example.org", (), "daily", clock(), time_zone="Asia/Tokyo")
     digests = DigestClock(Postman(storage, settings, clock=clock), settings)
     digests.tick()
-    publish(env, storage, content_dir, "monday", "Mobile Clinics Reach the Border Villages")
+    publish(env, storage, content_dir, "monday", "Mobile Clinics Reach the Border Villages", clock)
     clock.now = dt.datetime(2026, 11, 23, 23, 0, tzinfo=UTC)
     digests.tick()
     assert len(smtp_server.messages) == 1
@@ -223,3 +224,47 @@ def test_the_forms_take_a_known_zone_and_refuse_an_unknown_one_clearly(
     assert moved is not None and (moved.time_zone, moved.frequency) == ("Europe/Istanbul", "weekly")
     js = client.get("/time-zone.js")
     assert js.status_code == 200 and js.mimetype == "text/javascript" and "resolvedOptions().timeZone" in js.get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- instant
+
+
+def test_instant_waits_for_a_burst_to_settle_but_never_past_ten_minutes() -> None:
+    t = dt.datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    m = dt.timedelta(minutes=1)
+    assert not instant_due(t, t, t + m)  # one just out: wait, more may follow
+    assert instant_due(t, t, t + 2 * m)  # quiet for two minutes: send
+    assert not instant_due(t, t + 6 * m, t + 7 * m)  # still coming...
+    assert instant_due(t, t + 7 * m, t + 8 * m)  # ...but the first has waited 8 minutes: send
+    # Checked each minute, a steady stream still sends its oldest within 10 minutes.
+    for start in range(60):
+        first = t + start * dt.timedelta(seconds=1)
+        sent = next(t + k * m for k in range(1, 20) if instant_due(first, t + k * m - dt.timedelta(seconds=30), t + k * m))
+        assert sent - first <= dt.timedelta(minutes=10)
+
+
+def test_instant_readers_get_a_burst_of_three_in_one_email_within_ten_minutes(
+        env: dict[str, str], storage: Storage, content_dir: Path, clock: Clock,
+        smtp_server: SmtpTestServer) -> None:
+    settings = load_settings(env)
+    clock.now = dt.datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+    build_services(settings, clock, storage=storage).ingester().scan()
+    storage.add_confirmed("now@example.org", (), "instant", clock())
+    storage.add_confirmed("daily@example.org", (), "daily", clock())
+    digests = DigestClock(Postman(storage, settings, clock=clock), settings)
+    digests.tick()
+    assert smtp_server.messages == []
+
+    first = clock.advance(minutes=1)
+    for n, title in enumerate(("Mobile Clinics Reach the Border Villages", "Vocational Courses Open in Gaziantep",
+                               "Shelter Upgrades Finished Before Winter")):
+        publish(env, storage, content_dir, f"burst{n}", title, clock)
+        assert digests.tick() == [] and smtp_server.messages == []  # the burst is still coming
+        clock.advance(minutes=1)
+    assert digests.tick() == []  # one minute quiet
+    clock.advance(minutes=1)
+    assert digests.tick() == [f"instant:{clock():%Y-%m-%dT%H:%M}Z"]
+    assert received(smtp_server) == [("now@example.org", "IOM Turkey press releases — just published (3 new)")]
+    assert clock() - first <= dt.timedelta(minutes=10)
+    clock.advance(minutes=1)
+    assert digests.tick() == [] and len(smtp_server.messages) == 1  # nothing new: nothing more

@@ -36,7 +36,7 @@ from ..topics import Taxonomy, load_taxonomy
 from ..transport.dkim import signer_for
 from ..transport.pool import BaseMailer
 from ..transport.smtp import make_mailer
-from ..zones import Slot
+from ..zones import INSTANT_LABEL, Slot, instant_key
 from .batch import Batch, SendReport
 from .render import DigestRenderer
 
@@ -46,6 +46,8 @@ log = logging.getLogger("feedsvc.postman")
 def period_key(frequency: str, when: dt.datetime, tz: str) -> tuple[str, str]:
     """The key and label of the period a scheduled run at `when` belongs to."""
     local = when.astimezone(zoneinfo.ZoneInfo(tz))
+    if frequency == "instant":
+        return instant_key(when), INSTANT_LABEL
     if frequency == "daily":
         return f"daily:{local.date().isoformat()}", local.strftime("%-d %B %Y")
     year, week, _ = local.isocalendar()
@@ -86,6 +88,12 @@ class Postman:
         """The run of one (frequency, zone, period) slot: only the readers timed in that zone."""
         return self.storage.create_run(slot.key, slot.frequency, "scheduled", slot.label, self.clock(),
                                        zone=(slot.zone, self.settings.timezone))
+
+    def instant_run(self) -> tuple[str, bool]:
+        """A run for every instant reader, of what became public since their last email; (key, made now)."""
+        now = self.clock()
+        key = instant_key(now)
+        return key, self.storage.create_run(key, "instant", "scheduled", INSTANT_LABEL, now)[1]
 
     def manual_runs(self, frequencies: tuple[str, ...] = FREQUENCIES) -> list[int]:
         """`--send-now`: a run now for each frequency; each subscriber gets what is new since their last."""

@@ -12,7 +12,9 @@ from ..deliveries import SKIP
 from ..model import ConfirmLinkState, Subscriber
 from .base import StorageBase, max_seq
 from .confirmations import confirmation_link_row, queue_confirmation, void_confirmation_links
+from .reading import PUBLIC
 from .schema import DELIVERIES as DL
+from .schema import RELEASES as R
 from .schema import SUBSCRIBERS as S
 
 # At most one confirmation email an hour to one address, so the form cannot be used to flood anyone.
@@ -25,6 +27,12 @@ def row_to_subscriber(row: Any) -> Subscriber:
         frequency=row.frequency, state=row.state, created_at=row.created_at,
         confirmed_at=row.confirmed_at, last_digest_at=row.last_digest_at,
         time_zone=getattr(row, "time_zone", None))
+
+
+def _aware(value: dt.datetime | str) -> dt.datetime:
+    if isinstance(value, str):  # SQLite aggregates lose the column type
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 class SubscribersMixin(StorageBase):
@@ -113,6 +121,21 @@ class SubscribersMixin(StorageBase):
             values["time_zone"] = time_zone
         with self.begin("changing preferences") as conn:
             conn.execute(S.update().where(S.c.id == subscriber_id).values(**values))
+
+    def instant_backlog(self) -> tuple[dt.datetime, dt.datetime] | None:
+        """When the oldest and newest public release no instant reader has had yet became public.
+
+        `first_seen` is that instant (a lifted embargo's is its lift); a scan sets it back by a
+        second a release for feed order, which only makes the oldest look older: sent sooner.
+        """
+        with self.read("reading what instant readers wait for") as conn:
+            behind = sa.select(sa.func.min(S.c.cursor_seq)).where(
+                S.c.state == "confirmed", S.c.frequency == "instant").scalar_subquery()
+            row = conn.execute(sa.select(sa.func.min(R.c.first_seen), sa.func.max(R.c.first_seen))
+                               .where(PUBLIC, R.c.seq > behind)).one()
+            if row[0] is None:
+                return None
+            return _aware(row[0]), _aware(row[1])
 
     def subscriber_zones(self) -> set[str]:
         """The time zones confirmed daily or weekly readers chose (NULL, the default, left out)."""

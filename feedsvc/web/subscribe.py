@@ -55,7 +55,8 @@ def _valid_zone(form: Any, field: Any) -> None:
         raise ValidationError(f"Time zone: {exc}") from None
 
 
-FREQUENCY_CHOICES = [_choice("daily", "Daily"), _choice("weekly", "Weekly")]
+FREQUENCY_CHOICES = [_choice("instant", "As they are published"), _choice("daily", "Daily"),
+                     _choice("weekly", "Weekly")]
 ZONE_LABEL = "Time zone of your digest"
 
 
