@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 @click.command()
 @click.option("--send-now", is_flag=True, help="Make a run now, whatever the schedule, and send it.")
 @click.option("--frequency", type=click.Choice(FREQUENCIES), default=None,
-              help="Only this frequency (default: both).")
+              help="Only this frequency (default: all).")
 @click.option("--dry-run", is_flag=True, help="Say what would be sent; plan and send nothing.")
 @click.option("--preview", metavar="EMAIL", default=None,
               help="Print the digest EMAIL would get now: its subject and text, decoded.")
