@@ -268,3 +268,41 @@ def test_instant_readers_get_a_burst_of_three_in_one_email_within_ten_minutes(
     assert clock() - first <= dt.timedelta(minutes=10)
     clock.advance(minutes=1)
     assert digests.tick() == [] and len(smtp_server.messages) == 1  # nothing new: nothing more
+
+
+HELD = """Press releases
+
+EMBARGOED UNTIL 09:00 GMT, 24 November 2026
+
+Cholera Vaccination Reaches the Islands
+24 November 2026
+ANKARA – Health teams vaccinated 40,000 people on the islands this month.
+"""
+
+
+def test_an_embargoed_release_reaches_instant_readers_within_ten_minutes_of_its_lift(
+        env: dict[str, str], storage: Storage, content_dir: Path, clock: Clock,
+        smtp_server: SmtpTestServer) -> None:
+    settings = load_settings(env)
+    services = build_services(settings, clock, storage=storage)
+    clock.now = dt.datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    services.ingester().scan()
+    storage.add_confirmed("now@example.org", (), "instant", clock())
+    (content_dir / "held.txt").write_text(HELD, encoding="utf-8")
+    services.ingester().scan()  # stored a day before its embargo ends: public nowhere, mailed to nobody
+    digests = DigestClock(Postman(storage, settings, clock=clock), settings, services.publisher)
+    clock.now = dt.datetime(2026, 11, 24, 8, 59, tzinfo=UTC)
+    digests.lift_embargoes()
+    digests.tick()
+    assert smtp_server.messages == []
+    clock.now = dt.datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    digests.lift_embargoes()  # the lift job (every 15 s): public now
+    minutes = 0
+    while not smtp_server.messages:
+        clock.advance(minutes=1)
+        minutes += 1
+        digests.tick()
+    # Counted from the lift, not from when it was stored a day before: the 2-minute settle window.
+    assert minutes == 2
+    (msg,) = [m.message for m in smtp_server.messages]
+    assert "Cholera Vaccination Reaches the Islands" in msg.get_body(("plain",)).get_content()
