@@ -123,7 +123,7 @@ def test_admin_tables_fit_a_laptop_and_a_phone(chromium, served, storage: Storag
         page.set_viewport_size(viewport)
         page.goto(base + "/admin")
         runs = page.locator("#digest-runs tbody tr")
-        assert runs.count() == 3  # the daily and weekly runs of send_digests, and the later one
+        assert runs.count() == 4  # the instant, daily and weekly runs of send_digests, and the later one
         assert "week 48 (again)" in runs.first.inner_text()
         assert page.locator("#subscriber-list tbody tr").count() == 25
         assert OTHER in page.locator("#parked-deliveries tbody tr").all_inner_texts()[0]
