@@ -98,10 +98,10 @@ class Senders:
         return (self.logs / f"launch-{self.launches:03}.log").read_text(errors="replace")[-3000:]
 
 
+@pytest.mark.parametrize("db_kind", ["postgresql"])  # SQLite keeps one sender (tests/test_digest_crash.py)
 def test_two_senders_one_killed_repeatedly_deliver_everything_once_or_in_doubt(
         storage: Storage, content_dir: Path, topics_file: Path, tmp_path: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
-    if not storage.senders_share_runs:
-        pytest.skip("SQLite keeps one sender (tests/test_digest_crash.py)")
+    assert storage.senders_share_runs
     started = time.monotonic()
     rng = random.Random(SEED)
     env = child_env(storage.engine.url.render_as_string(hide_password=False), content_dir, topics_file,

@@ -234,7 +234,7 @@ class SubscriberRow(Base):
     cursor_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     last_digest_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     bounce_reason: Mapped[str | None] = mapped_column(Text)
-    # IANA name the daily and weekly digests are timed in; NULL: FEEDSVC_TIMEZONE (migration 0017).
+    # IANA name the daily and weekly digests are timed in; NULL: FEEDSVC_TIMEZONE (migration 0018).
     time_zone: Mapped[str | None] = mapped_column(String(64))
 
     # /admin's list: one state, newest first, a page at a time (migration 0011). On PostgreSQL

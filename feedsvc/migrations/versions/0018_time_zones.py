@@ -1,14 +1,14 @@
 """subscribers' time zones (issue 16 item 5)
 
-Revision ID: 0017
-Revises: 0015
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0017'
-down_revision = '0015'  # another branch may add 0016; re-chained at merge
+revision = '0018'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
