@@ -6,13 +6,13 @@ import hashlib
 import logging
 import re
 
-from flask import Blueprint, Flask, Response, abort, render_template, request
+from flask import Blueprint, Flask, Response, abort, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from .. import history, structured
 from ..entry_extras import file_label
 from ..links import ALL
-from ..model import DatabaseUnavailable
+from ..model import DatabaseUnavailable, StoredRelease
 from ..publish import ATOM, OPML
 from . import services
 
@@ -74,16 +74,25 @@ def topic(slug: str) -> str:
                            feeds=_feed_links(slug))
 
 
-@bp.get("/releases/<release_id>")
-def release(release_id: str) -> str | tuple[str, int]:
-    s = services()
-    r = s.storage.get_release(release_id)
+def _live_release(release_id: str) -> StoredRelease:
+    """The release a page shows; a 404 when it never was, its withdrawn notice (a 410) when it went.
+
+    410, not 404: the address was real and readers may drop it (RFC 9110 §15.5.11). The notice
+    names the release but not its text, and so covers every page made of its text (the release,
+    its history); if the text returns, so do they.
+    """
+    r = services().storage.get_release(release_id)
     if r is None:
         abort(404, description="There is no such press release.")
     if r.withdrawn:
-        # 410, not 404: the address was real and readers may drop it (RFC 9110 §15.5.11). The
-        # notice names the release but not its text; if the text returns, so does this page.
-        return render_template("withdrawn.html", release=r, feeds=_feed_links()), 410
+        abort(make_response(render_template("withdrawn.html", release=r, feeds=_feed_links()), 410))
+    return r
+
+
+@bp.get("/releases/<release_id>")
+def release(release_id: str) -> str:
+    r = _live_release(release_id)
+    s = services()
     taxonomy = s.taxonomy()
     article = structured.news_article(r, links=s.links, organisation=s.settings.organisation,
                                       language=s.settings.language, topic_titles=taxonomy.titles)
@@ -94,16 +103,11 @@ def release(release_id: str) -> str | tuple[str, int]:
 
 
 @bp.get("/releases/<release_id>/history")
-def release_history(release_id: str) -> str | tuple[str, int]:
+def release_history(release_id: str) -> str:
     """Every stored version, newest first, each with what changed (issue 13 item 5)."""
-    s = services()
-    r = s.storage.get_release(release_id)
-    if r is None:
-        abort(404, description="There is no such press release.")
-    if r.withdrawn:  # its history is its text: gone with it, as its page is
-        return render_template("withdrawn.html", release=r, feeds=_feed_links()), 410
+    r = _live_release(release_id)
     return render_template("history.html", release=r,
-                           versions=history.history(s.storage.release_versions(release_id)),
+                           versions=history.history(services().storage.release_versions(release_id)),
                            feeds=_feed_links(*r.topics))
 
 
