@@ -169,28 +169,39 @@ class Contact:
         return cls(d.get("name"), d.get("role"), d.get("email"), d.get("phone"))
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Release:
-    """One press release as parsed from a listing (before storage gives it a lasting identity)."""
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ReleaseText:
+    """What a reader sees of a release, parsed, stored or as one of its versions: the text and
+    what its listing states of it."""
 
-    source_file: str
-    position: int  # 0-based index in its listing; position 0 is the listing's newest
     title: str
-    title_inferred: bool
     location: str | None
     date: dt.date | None
     author: str | None
     section: str | None
     paragraphs: tuple[str, ...]
+    # The body as sanitised HTML (Markdown files only; safe to show unescaped). None: show the
+    # paragraphs, escaped, as for text listings.
+    body_html: str | None = None
+
+    @property
+    def body(self) -> str:
+        return " ".join(self.paragraphs)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Release(ReleaseText):
+    """One press release as parsed from a listing (before storage gives it a lasting identity)."""
+
+    title_inferred: bool  # made from the body: the listing gives the release no title
+    source_file: str
+    position: int  # 0-based index in its listing; position 0 is the listing's newest
     topics: tuple[str, ...] = ()  # named in front matter; added to the taxonomy's result
     line: int = 0  # 1-based line of the listing where the release starts
     key: str = ""  # release_key(title, location), made unique within its listing by the parser
     # (anchor text, href) of the links in body paragraphs: http(s), mailto or relative hrefs.
     # Only HTML listings have them; not in content_hash, as storage does not keep them yet.
     links: tuple[tuple[str, str], ...] = ()
-    # The body as sanitised HTML (Markdown files only; safe to show unescaped). None: show the
-    # paragraphs, escaped, as for text listings.
-    body_html: str | None = None
     # Kept from the public until this ends; not in content_hash: readers never see it, and a
     # file still stating a lifted embargo must not count as a correction.
     embargo: Embargo | None = None
@@ -202,10 +213,6 @@ class Release:
     contacts: tuple[Contact, ...] = ()
     # What reading this release's front matter had to leave out (a contact without an address…).
     warnings: tuple[ParseWarning, ...] = ()
-
-    @property
-    def body(self) -> str:
-        return " ".join(self.paragraphs)
 
     @property
     def content_hash(self) -> str:
@@ -262,19 +269,13 @@ class Topic:
     places: tuple[str, ...] = ()  # dateline places that put a release in this topic
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class StoredRelease:
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class StoredRelease(ReleaseText):
     """A release as storage knows it: a lasting identity and the instants feeds are built from."""
 
     id: str  # assigned at first ingest, never changed (the first release_key it had)
     atom_id: str  # tag: URI assigned at first ingest, never changed
-    title: str
     title_inferred: bool
-    location: str | None
-    date: dt.date | None
-    author: str | None
-    section: str | None
-    paragraphs: tuple[str, ...]
     topics: tuple[str, ...]  # topic slugs, sorted
     # Aware UTC midnight of the stated date; None when the listing states none: a date is never
     # invented (issue 13). Such a release is shown as added on the day of `first_seen`.
@@ -282,17 +283,12 @@ class StoredRelease:
     updated: dt.datetime  # aware UTC: moves only when the content changes; unique per release
     first_seen: dt.datetime  # aware UTC
     withdrawn: bool = False
-    body_html: str | None = None  # sanitised HTML of a Markdown body; None: render the paragraphs
     withdrawn_at: dt.datetime | None = None  # aware UTC, when `withdrawn`: the scan that found it gone
     # Aware UTC instant its latest version was stored, once its content changed after first
     # publication (issue 13 item 5: "Updated on D", a history page); None while it has one version.
     revised_at: dt.datetime | None = None
     attachments: tuple[Attachment, ...] = ()  # images first named first; served by links.media
     contacts: tuple[Contact, ...] = ()
-
-    @property
-    def body(self) -> str:
-        return " ".join(self.paragraphs)
 
     @property
     def state(self) -> ReleaseState:
@@ -304,20 +300,13 @@ class StoredRelease:
         return sort_day(self.date, self.first_seen), self.first_seen, self.id
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class ReleaseVersion:
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ReleaseVersion(ReleaseText):
     """One stored version of a release's content: what readers saw from `seen_at` on."""
 
     release_id: str
     number: int  # 1 is the version first published
     seen_at: dt.datetime  # aware UTC
-    title: str
-    location: str | None
-    date: dt.date | None
-    author: str | None
-    section: str | None
-    paragraphs: tuple[str, ...]
-    body_html: str | None = None
 
 
 def sort_day(date: dt.date | None, first_seen: dt.datetime) -> dt.date:
