@@ -9,29 +9,18 @@ were not there) and are given to the release of the next line that belongs to on
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 
 from feedsvc.model import Embargo
+from feedsvc.parsing import labels as L
 from feedsvc.parsing.dates import numeric_order, split_title_date
 from feedsvc.parsing.drafts import Draft
 from feedsvc.parsing.embargo import embargo_line
 from feedsvc.parsing.lines import Line, describe
 from feedsvc.parsing.normalise import normalise_text, split_lines
-from feedsvc.parsing.sequence import (
-    BODY_FIRST,
-    BODY_MORE,
-    BYLINE_L,
-    DATE_POST,
-    DATE_PRE,
-    NOISE_IN,
-    ROLE,
-    SECTION,
-    STANDFIRST,
-    TITLE,
-    TITLE_MORE,
-    label_lines,
-)
+from feedsvc.parsing.sequence import label_lines
 
 _WORD = re.compile(r"[^\W_]")
 
@@ -81,64 +70,76 @@ def take_embargo_lines(lines: Sequence[Line]) -> tuple[list[Line], list[Embargo]
 
 
 # Labels whose line belongs to the release `assemble` has open after reading it.
-_OWNED = frozenset([TITLE, TITLE_MORE, DATE_POST, BYLINE_L, STANDFIRST, BODY_FIRST, BODY_MORE])
+_OWNED = frozenset([L.TITLE, L.TITLE_MORE, L.DATE_POST, L.BYLINE_L, L.STANDFIRST, L.BODY_FIRST, L.BODY_MORE])
+# The labels after which a byline belongs to the release above it (its head is not over yet).
+_IN_HEAD = frozenset([L.TITLE, L.TITLE_MORE, L.DATE_POST, L.STANDFIRST, L.NOISE_IN])
+
+
+class _Releases:
+    """The drafts of a page so far, and what stands above the next one to open."""
+
+    __slots__ = ("drafts", "pending", "section")
+
+    def __init__(self) -> None:
+        self.drafts: list[Draft] = []
+        self.section: str | None = None  # the heading of the group the next release opens in
+        self.pending: Line | None = None  # a date line above the release it opens
+
+    def open(self, line: Line, title: str | None = None, date: dt.date | None = None,
+             author: str | None = None) -> Draft:
+        """A release opening at `line`: it takes the section and the date line above it."""
+        draft = Draft(title=title, line=line.no, section=self.section, date=date, author=author)
+        self.drafts.append(draft)
+        _take_date(draft, self.pending)
+        self.section = self.pending = None
+        return draft
 
 
 def assemble(lines: Sequence[Line], labels: Sequence[int], embargoes: Sequence[Embargo] = ()) -> list[Draft]:
     """Drafts from labelled lines; each embargo goes to the release of the next line that has one."""
-    drafts: list[Draft] = []
+    page = _Releases()
     current: Draft | None = None
-    section: str | None = None
-    pending: Line | None = None  # a date line above the release it opens
     previous = -1
     unplaced = list(embargoes)
     waiting: list[Embargo] = []  # embargo lines read, not yet given to a release
     for line, label in zip(lines, labels, strict=False):
         while unplaced and unplaced[0].line < line.no:
             waiting.append(unplaced.pop(0))
-        if label == DATE_PRE:
-            pending = line
-        elif label == TITLE:
+        if label == L.DATE_PRE:
+            page.pending = line
+        elif label == L.TITLE:
             title, title_date = split_title_date(line.text)
-            current = Draft(title=title, line=line.no, section=section, date=title_date)
-            drafts.append(current)
-            _take_date(current, pending)
-            section = pending = None
-        elif label == TITLE_MORE and current is not None and current.title:
+            current = page.open(line, title, title_date)
+        elif label == L.TITLE_MORE and current is not None and current.title:
             current.title += " " + line.text
-        elif label == DATE_POST and current is not None:
+        elif label == L.DATE_POST and current is not None:
             _take_date(current, line)
-        elif label == BYLINE_L:
-            if current is not None and previous in (TITLE, TITLE_MORE, DATE_POST, STANDFIRST, NOISE_IN) and not current.author:
+        elif label == L.BYLINE_L:
+            if current is not None and previous in _IN_HEAD and not current.author:
                 current.author = line.author
                 if current.date is None:
                     current.date = line.date
             else:
-                current = Draft(title=None, line=line.no, section=section, author=line.author, date=line.date)
-                drafts.append(current)
-                _take_date(current, pending)
-                section = pending = None
+                current = page.open(line, author=line.author, date=line.date)
             current.opinion = True
-        elif label == STANDFIRST and current is not None:
+        elif label == L.STANDFIRST and current is not None:
             current.standfirst = line.paragraph
-        elif label == BODY_FIRST:
-            if current is None or current.paragraphs or pending is not None:
-                current = Draft(title=None, line=line.no, section=section)
-                drafts.append(current)
-                _take_date(current, pending)
-                section = pending = None
+        elif label == L.BODY_FIRST:
+            if current is None or current.paragraphs or page.pending is not None:
+                current = page.open(line)
             if not current.paragraphs and line.text == line.paragraph:
                 current.first_dateline = (line.found_dateline, line.known_place)
             current.paragraphs.append(line.paragraph)
-        elif label == BODY_MORE and current is not None:
+        elif label == L.BODY_MORE and current is not None:
             current.paragraphs.append(line.paragraph)
-        elif label == SECTION:
-            section = line.text
-        if label != ROLE:  # a role line under a byline does not end the byline's header
+        elif label == L.SECTION:
+            page.section = line.text
+        if label != L.ROLE:  # a role line under a byline does not end the byline's header
             previous = label
         if waiting and label in _OWNED and current is not None:
             current.embargoes += waiting
             waiting = []
+    drafts = page.drafts
     if drafts and (waiting or unplaced):
         # Below the last release: it is that release's (holding it errs late, never early).
         drafts[-1].embargoes += waiting + unplaced

@@ -16,30 +16,14 @@ import functools
 import re
 from collections.abc import Sequence
 
+from feedsvc.parsing import labels as L
 from feedsvc.parsing import weights
 from feedsvc.parsing.lines import BYLINE, DATE, Line
-from feedsvc.parsing.weights import (
-    BODY_FIRST,
-    BODY_MORE,
-    BYLINE_L,
-    DATE_POST,
-    DATE_PRE,
-    HEAD,
-    LABELS,
-    NOISE,
-    NOISE_IN,
-    ROLE,
-    SECTION,
-    STANDFIRST,
-    TITLE,
-    TITLE_MORE,
-)
 
 _BASE, _W, _STARTS, _ENDS = weights.BASE, weights.WEIGHTS, weights.STARTS, weights.ENDS
-_N, _NEVER, _UNDATED, _BEAM = weights.N, weights.NEVER, weights.UNDATED, weights.BEAM
+_N, _NEVER, _UNDATED, _BEAM = L.N, weights.NEVER, weights.UNDATED, weights.BEAM
 
-__all__ = ["BODY_FIRST", "BODY_MORE", "BYLINE_L", "DATE_POST", "DATE_PRE", "HEAD", "LABELS", "NOISE", "NOISE_IN", "ROLE",
-           "SECTION", "STANDFIRST", "TITLE", "TITLE_MORE", "label_lines"]
+__all__ = ["label_lines"]
 
 
 @functools.lru_cache(maxsize=8)
@@ -48,24 +32,24 @@ def _mode_table(dates_first: bool, dated: float, bodies: bool) -> list[list[tupl
     table: dict[tuple[int, int], float] = dict(_BASE)
     if bodies:
         # Where releases have bodies, a title with a date and nothing else is rare.
-        table[(DATE_POST, TITLE)] -= 1.5
+        table[(L.DATE_POST, L.TITLE)] -= 1.5
     if dates_first:
         # Dates stand above titles: a date under a title can only follow a byline.
         for key in list(table):
-            if key[1] == DATE_POST and key[0] != BYLINE_L:
+            if key[1] == L.DATE_POST and key[0] != L.BYLINE_L:
                 del table[key]
         if dated:
             for key in list(table):
-                if key[1] == TITLE and key[0] not in (DATE_PRE, SECTION, NOISE):
+                if key[1] == L.TITLE and key[0] not in (L.DATE_PRE, L.SECTION, L.NOISE):
                     table[key] -= _UNDATED * dated
     else:
         # Dates stand under titles: a date above opens only an op-ed's byline.
         for key in list(table):
-            if key[0] == DATE_PRE and key[1] != BYLINE_L:
+            if key[0] == L.DATE_PRE and key[1] != L.BYLINE_L:
                 del table[key]
         if dated:
             for key in list(table):
-                if key[0] in (TITLE, TITLE_MORE) and key[1] in (BODY_FIRST, STANDFIRST, BYLINE_L, TITLE):
+                if key[0] in (L.TITLE, L.TITLE_MORE) and key[1] in (L.BODY_FIRST, L.STANDFIRST, L.BYLINE_L, L.TITLE):
                     table[key] -= _UNDATED * dated
     # From each label, the labels that may follow it: Viterbi relaxes forward.
     succ: list[list[tuple[int, float]]] = [[] for _ in range(_N)]
@@ -136,7 +120,7 @@ def _all_emissions(lines: Sequence[Line]) -> list[list[float]]:
     for i in range(len(lines)):
         scores = _emissions(lines, i, repeated, items, spaced)
         if chrome and i > header_end and not (lines[i].chrome or lines[i].count):
-            scores[HEAD] -= 1.5  # below the page's own heading the listing has begun
+            scores[L.HEAD] -= 1.5  # below the page's own heading the listing has begun
         if i < header_end:
             for label, weight in _W["pre_anchor"].items():
                 scores[label] += weight
@@ -148,18 +132,26 @@ def _is_anchor(line: Line) -> bool:
     return (line.kind == DATE and not line.updated) or line.kind == BYLINE or line.sep_dateline
 
 
+def _neighbours(lines: Sequence[Line], i: int) -> tuple[Line | None, Line | None]:
+    """The lines above and below line i; None at the page's ends."""
+    return (lines[i - 1] if i else None), (lines[i + 1] if i + 1 < len(lines) else None)
+
+
+def _flags(line: Line, *names: str) -> list[str]:
+    """The features named after a flag of the line (`chrome`, `caption`…) that it has, in order."""
+    return [name for name in names if getattr(line, name)]
+
+
 def _item_bullet(lines: Sequence[Line], i: int) -> bool:
     """A bullet standing apart (not in a run of bullets) marks a listing item."""
-    nxt = lines[i + 1] if i + 1 < len(lines) else None
-    prev = lines[i - 1] if i else None
+    prev, nxt = _neighbours(lines, i)
     return (prev is None or not prev.bullet or lines[i].gap) and (nxt is None or not nxt.bullet or nxt.gap)
 
 
 def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = False,
               spaced: bool = False) -> list[str]:
     line = lines[i]
-    nxt = lines[i + 1] if i + 1 < len(lines) else None
-    prev = lines[i - 1] if i else None
+    prev, nxt = _neighbours(lines, i)
     out: list[str] = ["bias", "gap" if line.gap else "no_gap"]
     if prev is not None and prev.bullet and not line.bullet and line.indent > prev.indent:
         out.append("indented_under")  # inside the bulleted item above
@@ -182,10 +174,7 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
             out.append("updated")
     else:
         out.append("not_date")
-    if line.kind == BYLINE:
-        out.append("byline")
-    else:
-        out.append("not_byline")
+    out.append("byline" if line.kind == BYLINE else "not_byline")
     if line.kind not in (DATE, BYLINE):
         text = line.text
         size = len(text)
@@ -195,20 +184,12 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
             out.append("dated_title")
         elif line.dateline:
             out.append("gazetteer_dateline")
-        if line.leftover:
-            out.append("leftover")
-        if line.chrome:
-            out.append("chrome")
-        if line.count:
-            out.append("count")
+        out += _flags(line, "leftover", "chrome", "count")
         if line.tag or (line.words <= 5 and not line.ends_sentence and _touches_tag(lines, i)):
             out.append("tag")
         if line.words <= 3 and _repeat_key(text) in repeated:
             out.append("repeated")
-        if line.caption:
-            out.append("caption")
-        if line.month_heading:
-            out.append("month_heading")
+        out += _flags(line, "caption", "month_heading")
         if (spaced and prev is not None and not line.gap and prev.kind not in (DATE, BYLINE)
                 and (len(prev.text) > 120 or (prev.ends_sentence and not prev.heading))):
             out.append("glued_to_body")
@@ -222,12 +203,7 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
             out.append("long")
         if size > 300:
             out.append("very_long")
-        if line.ends_sentence:
-            out.append("sentence")
-        if line.period_end:
-            out.append("period_end")
-        if line.contact:
-            out.append("contact")
+        out += _flags(line, "ends_sentence", "period_end", "contact")
         if prev is not None and prev.text.endswith(":") and prev.kind not in (DATE, BYLINE):
             out.append("after_colon")
         glued_next = nxt is not None and not nxt.gap and nxt.kind not in (DATE, BYLINE)
@@ -285,8 +261,7 @@ def _under_date(lines: Sequence[Line], i: int) -> bool:
 
 def _touches_tag(lines: Sequence[Line], i: int) -> bool:
     """A short line glued (no blank line) to a tag line is one of the tags (`• Death Penalty`)."""
-    nxt = lines[i + 1] if i + 1 < len(lines) else None
-    prev = lines[i - 1] if i else None
+    prev, nxt = _neighbours(lines, i)
     return (nxt is not None and not nxt.gap and nxt.tag) or (prev is not None and not lines[i].gap and prev.tag)
 
 

@@ -8,12 +8,22 @@ change here, with a golden case beside it.
 
 from __future__ import annotations
 
-# The labels. HEAD is page chrome before the first release; NOISE is what stands
-# between releases (tags, captions, leftovers); SECTION a heading that groups releases.
-HEAD, DATE_PRE, TITLE, TITLE_MORE, DATE_POST, BYLINE_L, ROLE, STANDFIRST, BODY_FIRST, BODY_MORE, NOISE, SECTION, NOISE_IN = range(13)
-LABELS = ("head", "date-above", "title", "title-more", "date-under", "byline", "role", "standfirst",
-          "body", "body-more", "noise", "section", "noise-in")
-N = len(LABELS)
+from feedsvc.parsing.labels import (
+    BODY_FIRST,
+    BODY_MORE,
+    BYLINE_L,
+    DATE_POST,
+    DATE_PRE,
+    HEAD,
+    NOISE,
+    NOISE_IN,
+    ROLE,
+    SECTION,
+    STANDFIRST,
+    TITLE,
+    TITLE_MORE,
+)
+
 NEVER = -1000.0
 
 # Transition scores (from, to) → score; pairs not listed cannot follow each other.
@@ -107,7 +117,7 @@ WEIGHTS: dict[str, dict[int, float]] = {
     "wraps_sentence": {TITLE: -4, TITLE_MORE: -4, SECTION: -4, BODY_FIRST: 1, BODY_MORE: 1},
     "continues_sentence": {BODY_MORE: 3, TITLE_MORE: -2, BODY_FIRST: -2},
     "indented_under": {DATE_POST: 3, DATE_PRE: -3, BODY_FIRST: 0.5},
-    "sentence": {TITLE: -0.5, TITLE_MORE: -1, SECTION: -4, BODY_FIRST: 1, BODY_MORE: 1, STANDFIRST: 0.5, HEAD: 1,
+    "ends_sentence": {TITLE: -0.5, TITLE_MORE: -1, SECTION: -4, BODY_FIRST: 1, BODY_MORE: 1, STANDFIRST: 0.5, HEAD: 1,
                  ROLE: -1},
     "sentences": {TITLE: -2, TITLE_MORE: -2, SECTION: -3, NOISE: -1},
     "teaser": {BODY_FIRST: 1.5, BODY_MORE: 1, TITLE: -3, TITLE_MORE: -3, SECTION: -4},
