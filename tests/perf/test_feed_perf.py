@@ -37,10 +37,10 @@ from feedsvc.config import Settings, load_settings
 from feedsvc.ingest import Ingester
 from feedsvc.publish import ALL, PAGE_SIZE, Publisher, archive_count
 from feedsvc.storage import Storage
-from feedsvc.storage.releases import RT, R
+from feedsvc.storage.schema import RELEASES
 from feedsvc.topics import classify, load_taxonomy
 from tests.conftest import PG_URL, TOPICS
-from tests.perf import servers
+from tests.perf import bulk, servers
 from tests.perf.corpus import write_corpus
 
 pytestmark = pytest.mark.perf
@@ -109,71 +109,41 @@ def make_site(kind: str, root: Path) -> Site:
 
 
 def grow(site: Site, total: int) -> float:
-    """Insert rows (older than every stored release) until `total` live ones are stored; return seconds.
+    """Store releases (older than every stored one) until `total` live ones are stored; return seconds.
 
-    Rows are bulk-inserted with SQLAlchemy core (the Ingester runs ≈500 releases/s): parsed from a
-    generated corpus, classified with the real taxonomy, given distinct ids, keys, seq and
-    `updated` instants. One in 50 more is withdrawn (no topic rows), as the ingester leaves them.
-    The tables are then vacuumed/analysed, as autovacuum would have done on a live database.
+    Bulk-stored (tests/perf/bulk.py): parsed from a generated corpus, classified with the real
+    taxonomy, given distinct ids, keys, seq and instants; one in 50 more is withdrawn.
     """
     t0 = time.perf_counter()
     storage, settings = site.storage, site.settings
     taxonomy = load_taxonomy(settings.topics_file)
     folder = site.root / "templates"
     write_corpus(folder, 200, seed=11)
-    templates = []
-    for path in sorted(folder.rglob("*.txt")):
-        for r in parsing.parse_bytes(path.read_bytes(), path.name):
-            templates.append((r, classify(r, taxonomy)))
-    live = storage.count_releases()
+    templates = [(r, classify(r, taxonomy)) for path in sorted(folder.rglob("*.txt"))
+                 for r in parsing.parse_bytes(path.read_bytes(), path.name)]
     with storage.read("sizing") as conn:
-        seq0 = conn.execute(sa.select(sa.func.max(R.c.seq))).scalar() or 0
-        oldest = conn.execute(sa.select(sa.func.min(R.c.first_seen))).scalar()
-    if isinstance(oldest, str):
+        seq0 = conn.execute(sa.select(sa.func.max(RELEASES.c.seq))).scalar() or 0
+        oldest = conn.execute(sa.select(sa.func.min(RELEASES.c.first_seen))).scalar()
+    if isinstance(oldest, str):  # SQLite aggregates lose the column type
         oldest = dt.datetime.fromisoformat(oldest)
-    if oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=dt.UTC)
-    oldest = oldest.replace(microsecond=0)
-    i = 0
-    while live < total:
-        rows, topic_rows = [], []
-        while live < total and len(rows) < 5000:
+    oldest = (oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.UTC)).replace(microsecond=0)
+
+    def rows() -> Iterator[tuple[bulk.Row, list[bulk.Row]]]:
+        live, i = storage.count_releases(), 0
+        while live < total:
             r, topics = templates[i % len(templates)]
             rid = f"bulk{i:012d}"
             when = oldest - dt.timedelta(minutes=17 * (i + 1))  # distinct, spread over ~3 years
-            withdrawn = when if i % 50 == 49 else None
-            rows.append({
-                "id": rid, "seq": seq0 + 1 + i, "key": rid,
-                "atom_id": f"tag:{settings.tag_authority},{when.date().isoformat()}:release/{rid}",
-                "title": f"{r.title} ({i})", "title_inferred": r.title_inferred, "location": r.location,
-                "date": r.date, "author": r.author, "section": r.section,
-                "paragraphs": json.dumps(list(r.paragraphs), ensure_ascii=False),
-                "topics": " ".join(topics), "declared_topics": "\t".join(r.topics),
-                "content_hash": r.content_hash, "first_seen": when, "published": when, "updated": when,
-                "withdrawn_at": withdrawn,
-            })
-            if withdrawn is None:
-                live += 1
-                topic_rows += [{"topic": t, "release_id": rid, "published": when, "first_seen": when}
-                               for t in topics]
+            withdrawn = i % 50 == 49
+            yield bulk.release_rows(
+                rid, seq0 + 1 + i, when, atom_id=f"tag:{settings.tag_authority},{when.date().isoformat()}:release/{rid}",
+                title=f"{r.title} ({i})", paragraphs=r.paragraphs, topics=topics, location=r.location, date=r.date,
+                author=r.author, section=r.section, title_inferred=r.title_inferred, declared_topics=r.topics,
+                content_hash=r.content_hash, withdrawn=withdrawn)
+            live += not withdrawn
             i += 1
-        with storage.begin("bulk-inserting releases") as conn:
-            conn.execute(R.insert(), rows)
-            if topic_rows:
-                conn.execute(RT.insert(), topic_rows)
-    # Rows went in behind the ingester's back: recount as migration 0003 does.
-    with storage.begin("recounting releases") as conn:
-        conn.exec_driver_sql("DELETE FROM release_counts")
-        conn.exec_driver_sql("INSERT INTO release_counts (topic, live) "
-                             "SELECT topic, COUNT(*) FROM release_topics GROUP BY topic")
-        conn.exec_driver_sql("INSERT INTO release_counts (topic, live) "
-                             "SELECT '*', COUNT(*) FROM releases WHERE withdrawn_at IS NULL")
-    if storage.dialect == "postgresql":
-        with storage.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE")
-    else:
-        with storage.begin("analysing") as conn:
-            conn.exec_driver_sql("ANALYZE")
+
+    bulk.store(storage, rows())
     return time.perf_counter() - t0
 
 
