@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,16 @@ JSONFEED_SCHEMA = ROOT / "tests" / "jsonfeed-1.1.schema.json"
 PG_URL = os.environ.get("FEEDSVC_TEST_DATABASE_URL", "")
 # CI sets this: there a missing PostgreSQL or chromium is a failure, not a skip.
 REQUIRE_ALL = os.environ.get("FEEDSVC_REQUIRE_ALL") == "1"
+
+
+# What feedsvc reads from the environment (config.py): a child process a test starts gets none of
+# this machine's, only the test's own.
+SETTINGS = ("FEEDSVC_", "DATABASE_URL", "SMTP_URL", "SECRET_KEY", "MAIL_FROM", "DKIM_", "LOG_LEVEL", "PORT")
+
+
+def process_env(settings: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a child process: this one's without any of feedsvc's settings, then `settings`."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(SETTINGS)} | dict(settings)
 
 
 def jsonfeed_validator():  # type: ignore[no-untyped-def]
@@ -98,6 +108,24 @@ def storage(db_kind: str, tmp_path: Path) -> Iterator[Storage]:
 def db_url(storage: Storage) -> str:
     """The URL of the `storage` fixture's database, for subprocesses."""
     return storage.engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path) -> dict[str, str]:
+    """The settings of a feedsvc process over this test's database and folders.
+
+    A test module that needs more defines its own `env` fixture on this one (`return env | {…}`).
+    """
+    return {"DATABASE_URL": db_url, "SECRET_KEY": "test-secret-padded-to-32-characters-or-more",
+            "FEEDSVC_BASE_URL": "https://press.example.org", "FEEDSVC_CONTENT_DIR": str(content_dir),
+            "FEEDSVC_TOPICS": str(topics_file), "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance")}
+
+
+@pytest.fixture
+def mail_env(smtp_server) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The settings that send mail to the `smtp_server` fixture, from the office the samples are of."""
+    return {"SMTP_URL": f"smtp://{smtp_server.host}:{smtp_server.port}",
+            "MAIL_FROM": "IOM Turkey <news@press.example.org>", "FEEDSVC_ORGANISATION": "IOM Turkey"}
 
 
 @pytest.fixture

@@ -78,19 +78,14 @@ def chromium() -> Iterator[Any]:
 
 
 @pytest.fixture
-def served(make_app, storage: Storage, content_dir: Path, topics_file: Path, tmp_path: Path,
-           smtp_server) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
+def served(make_app, env: dict[str, str], mail_env: dict[str, str]) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
     """The app on 127.0.0.1 and a free port; yields its environment (FEEDSVC_BASE_URL is the server)."""
     from werkzeug.serving import make_server
 
     holder: dict[str, Any] = {}
     server = make_server("127.0.0.1", 0, lambda environ, start: holder["app"](environ, start), threaded=True)
-    env = {"DATABASE_URL": storage.engine.url.render_as_string(hide_password=False),
-           "SECRET_KEY": "browser-test-secret-padded-to-32-characters-or-more", "FEEDSVC_BASE_URL": f"http://127.0.0.1:{server.server_port}",
-           "FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_TOPICS": str(topics_file),
-           "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_ORGANISATION": "IOM Turkey",
-           "SMTP_URL": f"smtp://{smtp_server.host}:{smtp_server.port}",
-           "MAIL_FROM": "IOM Turkey <news@press.example.org>", "FEEDSVC_ADMIN_TOKEN": ADMIN_TOKEN}
+    env = env | mail_env | {"FEEDSVC_BASE_URL": f"http://127.0.0.1:{server.server_port}",
+                            "FEEDSVC_ADMIN_TOKEN": ADMIN_TOKEN}
     holder["app"] = make_app(env)
     thread = threading.Thread(target=server.serve_forever, name="browser-test-web", daemon=True)
     thread.start()

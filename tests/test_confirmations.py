@@ -22,12 +22,8 @@ from tests.smtp_server import SmtpTestServer, free_port
 
 
 @pytest.fixture
-def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path, smtp_server: SmtpTestServer) -> dict[str, str]:
-    return {"DATABASE_URL": db_url, "SECRET_KEY": "confirm-test-secret-long-enough-for-production", "FEEDSVC_BASE_URL": "https://press.example.org",
-            "FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_TOPICS": str(topics_file),
-            "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_ORGANISATION": "IOM Turkey",
-            "SMTP_URL": f"smtp://{smtp_server.host}:{smtp_server.port}",
-            "MAIL_FROM": "IOM Turkey <news@press.example.org>"}
+def env(env: dict[str, str], mail_env: dict[str, str]) -> dict[str, str]:
+    return env | mail_env
 
 
 def sign_up(client: Any, address: str, remote_addr: str) -> Any:

@@ -20,6 +20,7 @@ from feedsvc.digest import DigestLinks, MailSettings, plan_digest, render_digest
 from feedsvc.model import Subscriber
 from feedsvc.services import Services, build_services
 from feedsvc.storage import Storage
+from tests.test_web_feeds import WEB
 
 TOPIC = "borders-and-emergencies"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -62,15 +63,12 @@ EXPECTED = ["Coast Guard Rescues 40 People off Bodrum", "Border Crossing at KapÄ
 
 
 @pytest.fixture
-def services(storage: Storage, tmp_path: Path, topics_file: Path, clock) -> Services:  # type: ignore[no-untyped-def]
+def services(env: dict[str, str], storage: Storage, tmp_path: Path, clock) -> Services:  # type: ignore[no-untyped-def]
+    """The app's services over an empty content folder, which each test fills."""
     folder = tmp_path / "office"
     folder.mkdir()
-    env = {"DATABASE_URL": storage.engine.url.render_as_string(hide_password=False),
-           "SECRET_KEY": "test-secret-padded-to-32-characters-or-more", "FEEDSVC_BASE_URL": "http://localhost",
-           "FEEDSVC_CONTENT_DIR": str(folder), "FEEDSVC_TOPICS": str(topics_file),
-           "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_FEED_RECHECK": "0",
-           "FEEDSVC_TAG_AUTHORITY": "press.example.org"}
-    return build_services(load_settings(env), clock, storage=storage)
+    settings = load_settings(env | WEB | {"FEEDSVC_CONTENT_DIR": str(folder)})
+    return build_services(settings, clock, storage=storage)
 
 
 def ingest_day(services: Services, clock) -> None:  # type: ignore[no-untyped-def]

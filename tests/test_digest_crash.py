@@ -34,7 +34,7 @@ from feedsvc.cli import make_ingester
 from feedsvc.config import load_settings
 from feedsvc.storage import Storage
 from feedsvc.storage.schema import DeliveryRow, ReleaseRow, SubscriberRow
-from tests.conftest import ROOT
+from tests.conftest import ROOT, process_env
 
 SEED = 20261123
 SUBSCRIBERS = 300
@@ -68,16 +68,11 @@ def listing(round_no: int) -> str:
     return "\n".join(parts)
 
 
-def child_env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path, smtp_server) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("FEEDSVC_", "DATABASE_URL", "SMTP_URL", "SECRET_KEY", "MAIL_FROM"))}
-    return env | {
-        "DATABASE_URL": db_url, "SECRET_KEY": "crash-test-secret-padded-to-32-characters-or-more", "FEEDSVC_BASE_URL": "https://press.example.org",
-        "FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_TOPICS": str(topics_file),
-        "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_ORGANISATION": "IOM Turkey",
-        "SMTP_URL": f"smtp://{smtp_server.host}:{smtp_server.port}", "MAIL_FROM": "IOM Turkey <news@press.example.org>",
+def child_env(env: dict[str, str], mail_env: dict[str, str]) -> dict[str, str]:
+    """The sender process's environment: the test's settings, its mail server, this file's rate."""
+    return process_env(env | mail_env | {
         "FEEDSVC_MAIL_RATE": str(RATE), "FEEDSVC_MAIL_CONNECTIONS": str(CONNECTIONS), "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT)}
+        "PYTHONPATH": str(ROOT)})
 
 
 def unplanned(storage: Storage) -> int:
@@ -165,11 +160,11 @@ class Sender:
 
 
 def test_sigkilled_sender_restarted_delivers_everything_once_or_in_doubt(
-        storage: Storage, db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path,
+        storage: Storage, env: dict[str, str], mail_env: dict[str, str], content_dir: Path, tmp_path: Path,
         smtp_server) -> None:  # type: ignore[no-untyped-def]
     started = time.monotonic()
     rng = random.Random(SEED)
-    env = child_env(db_url, content_dir, topics_file, tmp_path, smtp_server)
+    env = child_env(env, mail_env)
     settings = load_settings(env)
     ingester = make_ingester(settings, storage)
     ingester.scan()  # the samples: subscribers added after them get no back catalogue
@@ -247,13 +242,12 @@ def test_sigkilled_sender_restarted_delivers_everything_once_or_in_doubt(
 
 
 def test_unsubscribing_while_a_run_is_sending_stops_the_planned_digest(
-        storage: Storage, content_dir: Path, topics_file: Path, tmp_path: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
+        storage: Storage, env: dict[str, str], mail_env: dict[str, str], content_dir: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
     """A click that lands after the sender read its page of deliveries must still stop that digest."""
     from feedsvc.runs.postman import Postman
     from feedsvc.transport.smtp import SmtpMailer, parse_smtp_url
 
-    env = child_env(storage.engine.url.render_as_string(hide_password=False), content_dir, topics_file,
-                    tmp_path, smtp_server) | {"FEEDSVC_MAIL_RATE": "0"}
+    env = child_env(env, mail_env) | {"FEEDSVC_MAIL_RATE": "0"}
     settings = load_settings(env)
     ingester = make_ingester(settings, storage)
     ingester.scan()
@@ -286,7 +280,7 @@ def test_unsubscribing_while_a_run_is_sending_stops_the_planned_digest(
 
 
 def test_a_bounce_cancels_the_addresses_other_planned_digests_and_runs_finish(
-        storage: Storage, content_dir: Path, topics_file: Path, tmp_path: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
+        storage: Storage, env: dict[str, str], mail_env: dict[str, str], content_dir: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
     """Two runs planned before sending; the first attempt bounces: the second is not left pending.
 
     The bouncer's second delivery sits on a later page of the ledger (pages are 500 rows), which
@@ -295,8 +289,7 @@ def test_a_bounce_cancels_the_addresses_other_planned_digests_and_runs_finish(
     """
     from feedsvc.runs.postman import Postman
 
-    env = child_env(storage.engine.url.render_as_string(hide_password=False), content_dir, topics_file,
-                    tmp_path, smtp_server) | {"FEEDSVC_MAIL_RATE": "0"}
+    env = child_env(env, mail_env) | {"FEEDSVC_MAIL_RATE": "0"}
     ingester = make_ingester(load_settings(env), storage)
     ingester.scan()
     now = dt.datetime.now(dt.UTC)

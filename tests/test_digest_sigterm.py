@@ -15,9 +15,9 @@ from tests.test_digest_crash import child_env
 
 
 def test_sigterm_stops_the_clock_cleanly_and_the_next_process_resumes(
-        storage: Storage, db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path,
+        storage: Storage, env: dict[str, str], mail_env: dict[str, str], content_dir: Path, tmp_path: Path,
         smtp_server) -> None:  # type: ignore[no-untyped-def]
-    env = child_env(db_url, content_dir, topics_file, tmp_path, smtp_server)
+    env = child_env(env, mail_env)
     now = dt.datetime.now(dt.UTC)
     # The daily digest fell due a minute ago: the clock catches up on it as soon as it starts.
     env |= {"FEEDSVC_DAILY_AT": (now - dt.timedelta(minutes=1)).strftime("%H:%M"), "FEEDSVC_MAIL_RATE": "60"}

@@ -60,14 +60,9 @@ def tags(data: bytes) -> dict[str, str]:
 
 
 @pytest.fixture
-def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path, smtp_server: SmtpTestServer,
-        key_file: Path) -> dict[str, str]:
-    return {"DATABASE_URL": db_url, "SECRET_KEY": "dkim-test-secret-padded-to-32-characters-or-more",
-            "FEEDSVC_BASE_URL": "https://press.example.org", "FEEDSVC_CONTENT_DIR": str(content_dir),
-            "FEEDSVC_TOPICS": str(topics_file), "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"),
-            "SMTP_URL": f"smtp://{smtp_server.host}:{smtp_server.port}",
-            "MAIL_FROM": "Press office <news@press.example.org>",
-            "DKIM_PRIVATE_KEY": str(key_file), "DKIM_SELECTOR": "news2026"}
+def env(env: dict[str, str], mail_env: dict[str, str], key_file: Path) -> dict[str, str]:
+    return env | mail_env | {"MAIL_FROM": "Press office <news@press.example.org>",
+                             "DKIM_PRIVATE_KEY": str(key_file), "DKIM_SELECTOR": "news2026"}
 
 
 def send_digest_and_confirmation(env: dict[str, str], storage: Storage, clock: Callable[[], object],

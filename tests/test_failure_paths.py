@@ -14,14 +14,14 @@ import sqlalchemy as sa
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 
 from feedsvc.cli import make_ingester
-from feedsvc.config import load_settings, normalise_database_url
+from feedsvc.config import load_settings
 from feedsvc.model import FeedsvcError
 from feedsvc.runs.postman import Postman
 from feedsvc.scheduler import Clock as DigestClock
 from feedsvc.storage import Storage
 from feedsvc.storage.schema import DeliveryRow
 
-from .conftest import Clock, pg_url_or_skip
+from .conftest import Clock
 from .smtp_server import SmtpTestServer, self_signed_tls
 from .tcp_proxy import TcpProxy
 
@@ -30,22 +30,14 @@ def listing(title: str, place: str = "Ankara") -> str:
     return f"Press Releases\n\n{title}\n\n{place} – IOM teams met the families who arrived this week.\n"
 
 
-def env_for(storage_url: str, content_dir: Path, topics_file: Path, tmp_path: Path, smtp_url: str) -> dict[str, str]:
-    return {"DATABASE_URL": storage_url, "SECRET_KEY": "failure-paths-secret-padded-to-32-characters",
-            "FEEDSVC_BASE_URL": "https://press.example.org", "FEEDSVC_CONTENT_DIR": str(content_dir),
-            "FEEDSVC_TOPICS": str(topics_file), "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"),
-            "SMTP_URL": smtp_url, "MAIL_FROM": "IOM Turkey <news@press.example.org>"}
-
-
 def per_recipient(server: SmtpTestServer) -> Counter[str]:
     return Counter(str(m.message["To"]) for m in server.messages)
 
 
-def test_the_clocks_scheduled_daily_job_fires_a_run(storage: Storage, db_url: str, content_dir: Path,
-                                                    topics_file: Path, tmp_path: Path, clock: Clock,
+def test_the_clocks_scheduled_daily_job_fires_a_run(env: dict[str, str], mail_env: dict[str, str],
+                                                    storage: Storage, content_dir: Path, clock: Clock,
                                                     smtp_server: SmtpTestServer) -> None:
-    settings = load_settings(env_for(db_url, content_dir, topics_file, tmp_path,
-                                     f"smtp://{smtp_server.host}:{smtp_server.port}"))
+    settings = load_settings(env | mail_env)
     storage.add_confirmed("reader@example.org", (), "daily", clock() - dt.timedelta(hours=1))
     (content_dir / "monday.txt").write_text(listing("Mobile Clinics Reach the Border Villages"), encoding="utf-8")
     make_ingester(settings, storage).scan()
@@ -85,10 +77,9 @@ def test_the_clocks_scheduled_daily_job_fires_a_run(storage: Storage, db_url: st
 
 
 def test_a_4xx_inside_a_run_leaves_those_digests_for_later_and_sends_them_once(
-        storage: Storage, db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path, clock: Clock,
+        env: dict[str, str], mail_env: dict[str, str], storage: Storage, content_dir: Path, clock: Clock,
         smtp_server: SmtpTestServer) -> None:
-    settings = load_settings(env_for(db_url, content_dir, topics_file, tmp_path,
-                                     f"smtp://{smtp_server.host}:{smtp_server.port}"))
+    settings = load_settings(env | mail_env)
     readers = [f"reader{i}@example.org" for i in range(8)]
     for address in readers:
         storage.add_confirmed(address, (), "daily", clock() - dt.timedelta(hours=1))
@@ -111,12 +102,12 @@ def test_a_4xx_inside_a_run_leaves_those_digests_for_later_and_sends_them_once(
 
 
 def test_a_refused_tls_certificate_stops_the_run_and_loses_nothing(
-        storage: Storage, db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path, clock: Clock,
+        env: dict[str, str], storage: Storage, content_dir: Path, tmp_path: Path, clock: Clock,
         caplog: pytest.LogCaptureFixture) -> None:
     server_tls, _client = self_signed_tls(tmp_path)
     with SmtpTestServer(tls_context=server_tls) as relay:
-        settings = load_settings(env_for(db_url, content_dir, topics_file, tmp_path,
-                                         f"smtp+starttls://{relay.host}:{relay.port}"))
+        settings = load_settings(env | {"SMTP_URL": f"smtp+starttls://{relay.host}:{relay.port}",
+                                        "MAIL_FROM": "IOM Turkey <news@press.example.org>"})
         for i in range(4):
             storage.add_confirmed(f"reader{i}@example.org", (), "daily", clock() - dt.timedelta(hours=1))
         (content_dir / "news.txt").write_text(listing("Water Points Repaired in Three Camps"), encoding="utf-8")
@@ -131,24 +122,21 @@ def test_a_refused_tls_certificate_stops_the_run_and_loses_nothing(
     assert {s.state for s in storage.iter_subscribers()} == {"confirmed"}
 
 
+@pytest.mark.parametrize("db_kind", ["postgresql"])
 def test_the_database_lost_in_the_middle_of_a_send_loses_no_digest(
-        content_dir: Path, topics_file: Path, tmp_path: Path, clock: Clock, smtp_server: SmtpTestServer) -> None:
-    url = sa.engine.make_url(normalise_database_url(pg_url_or_skip(), tmp_path))
-    direct = Storage(url.render_as_string(hide_password=False))
-    direct.drop_everything()
-    direct.upgrade()
+        env: dict[str, str], mail_env: dict[str, str], storage: Storage, content_dir: Path, clock: Clock,
+        smtp_server: SmtpTestServer) -> None:
+    url = storage.engine.url
     with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
         proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-        settings = load_settings(env_for(proxied, content_dir, topics_file, tmp_path,
-                                         f"smtp://{smtp_server.host}:{smtp_server.port}")
-                                 | {"FEEDSVC_MAIL_CONNECTIONS": "2"})
-        storage = Storage(settings.database_url)
+        settings = load_settings(env | mail_env | {"DATABASE_URL": proxied, "FEEDSVC_MAIL_CONNECTIONS": "2"})
+        through = Storage(settings.database_url)
         readers = [f"reader{i:02}@example.org" for i in range(40)]
         for address in readers:
-            storage.add_confirmed(address, (), "daily", clock() - dt.timedelta(hours=1))
+            through.add_confirmed(address, (), "daily", clock() - dt.timedelta(hours=1))
         (content_dir / "news.txt").write_text(listing("Cash Assistance Reaches Flood Families"), encoding="utf-8")
-        make_ingester(settings, storage).scan()
-        postman = Postman(storage, settings, clock=clock)
+        make_ingester(settings, through).scan()
+        postman = Postman(through, settings, clock=clock)
         postman.manual_runs(("daily",))
 
         # The database host goes away as the server accepts the 15th message.
@@ -165,17 +153,16 @@ def test_the_database_lost_in_the_middle_of_a_send_loses_no_digest(
         # when the next sender recovers, and commit after it; the pass after that resends it.
         recovered = 0
         for _ in range(5):
-            report = Postman(storage, settings, clock=clock).send_pending()
+            report = Postman(through, settings, clock=clock).send_pending()
             recovered += report.in_doubt
-            counts_now = storage.delivery_counts()
+            counts_now = through.delivery_counts()
             if not counts_now.get("pending") and not counts_now.get("sending"):
                 break
-        storage.close()
+        through.close()
     DL = DeliveryRow.__table__
-    with direct.read("test: the ledger") as conn:
+    with storage.read("test: the ledger") as conn:
         states = Counter(r.state for r in conn.execute(sa.select(DL.c.state)))
         in_doubt = {r.id for r in conn.execute(sa.select(DL.c.id).where(DL.c.in_doubt.is_(True)))}
-    direct.close()
     counts = per_recipient(smtp_server)
     assert set(counts) == set(readers)  # nobody missed it
     assert states == {"sent": 40}

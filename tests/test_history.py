@@ -25,6 +25,7 @@ from feedsvc.model import ReleaseVersion
 from feedsvc.services import Services, build_services
 from feedsvc.storage import Storage
 from tests.conftest import ATOM_RNG
+from tests.test_web_feeds import WEB
 
 FIRST = """Press Releases
 
@@ -63,17 +64,13 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @pytest.fixture
-def services(storage: Storage, tmp_path: Path, topics_file: Path, clock, smtp_server) -> Services:  # type: ignore[no-untyped-def]
+def services(env: dict[str, str], mail_env: dict[str, str], storage: Storage, tmp_path: Path,  # type: ignore[no-untyped-def]
+             clock) -> Services:
+    """The app's services over an empty content folder, which each test fills, mailing the test server."""
     folder = tmp_path / "office"
     folder.mkdir()
-    env = {"DATABASE_URL": storage.engine.url.render_as_string(hide_password=False),
-           "SECRET_KEY": "test-secret", "FEEDSVC_BASE_URL": "http://localhost",
-           "FEEDSVC_CONTENT_DIR": str(folder), "FEEDSVC_TOPICS": str(topics_file),
-           "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_FEED_RECHECK": "0",
-           "FEEDSVC_TAG_AUTHORITY": "press.example.org",
-           "SMTP_URL": f"smtp://{smtp_server.host}:{smtp_server.port}",
-           "MAIL_FROM": "IOM Turkey <news@press.example.org>"}
-    return build_services(load_settings(env), clock, storage=storage)
+    settings = load_settings(env | WEB | mail_env | {"FEEDSVC_CONTENT_DIR": str(folder)})
+    return build_services(settings, clock, storage=storage)
 
 
 def write(services: Services, text: str) -> None:

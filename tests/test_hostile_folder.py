@@ -23,19 +23,7 @@ import pytest
 from feedsvc.ingest import Ingester, ScanResult
 from feedsvc.model import Release, release_key
 from feedsvc.storage import Storage
-
-SAMPLE_COUNT = 23
-
-LISTING = """Press Releases
-
-Migrants Rescued Off the Coast of Izmir
-
-Izmir – The Turkish Coast Guard rescued 42 migrants on Tuesday, IOM said.
-
-IOM Opens a New Office in Gaziantep
-
-Gaziantep – IOM opened a new field office to support the growing number of returnees.
-"""
+from tests.test_ingest import LISTING, SAMPLE_COUNT
 
 SECRET = """Press Releases
 
@@ -77,16 +65,22 @@ def scan_without_hanging(ingester: Ingester, fifos: list[Path] = []) -> ScanResu
     return result[0]
 
 
-@pytest.fixture
-def unix_socket(content_dir: Path) -> Iterator[Path]:
+def bound_socket(folder: Path, name: str) -> socket.socket:
+    """A Unix socket listening at folder/name."""
     # AF_UNIX paths are limited to ~108 bytes: bind through a short relative path.
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     cwd = os.getcwd()
-    os.chdir(content_dir)
+    os.chdir(folder)
     try:
-        sock.bind("listener.sock")
+        sock.bind(name)
     finally:
         os.chdir(cwd)
+    return sock
+
+
+@pytest.fixture
+def unix_socket(content_dir: Path) -> Iterator[Path]:
+    sock = bound_socket(content_dir, "listener.sock")
     yield content_dir / "listener.sock"
     sock.close()
 
@@ -156,14 +150,7 @@ def test_a_file_swapped_after_listing_is_caught_on_what_was_opened(
         elif swap == "outside link":
             os.symlink(outside, path)
         else:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            cwd = os.getcwd()
-            os.chdir(content_dir)
-            try:
-                sock.bind("victim.txt")
-            finally:
-                os.chdir(cwd)
-            sockets.append(sock)
+            sockets.append(bound_socket(content_dir, "victim.txt"))
 
     ingester.before_open = swap_victim
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from feedsvc.ingest import Ingester
@@ -252,31 +253,23 @@ def assert_counts_true(storage: Storage) -> None:
 
 def test_release_counts_follow_every_change(ingester: Ingester, storage: Storage, content_dir: Path,
                                             topics_file: Path, clock) -> None:
-    ingester.scan()
-    assert_counts_true(storage)
-    (content_dir / "a.txt").write_text(LISTING, encoding="utf-8")
-    clock.advance(minutes=1)
-    ingester.scan()
-    assert_counts_true(storage)
-    # An edit that changes a release's topics, a withdrawal, a return, a new taxonomy.
-    (content_dir / "a.txt").write_text(LISTING.replace("rescued 42 migrants", "found 42 trafficking victims"),
-                                       encoding="utf-8")
-    clock.advance(minutes=1)
-    ingester.scan()
-    assert_counts_true(storage)
-    (content_dir / "a.txt").unlink()
-    clock.advance(minutes=1)
-    ingester.scan()
-    assert_counts_true(storage)
-    (content_dir / "a.txt").write_text(LISTING, encoding="utf-8")
-    clock.advance(minutes=1)
-    ingester.scan()
-    assert_counts_true(storage)
-    topics_file.write_text(topics_file.read_text(encoding="utf-8").replace('"border"', '"frontier"'),
-                           encoding="utf-8")
-    clock.advance(minutes=1)
-    ingester.scan()
-    assert_counts_true(storage)
+    listing = content_dir / "a.txt"
+    changes: list[Callable[[], object]] = [
+        lambda: None,
+        lambda: listing.write_text(LISTING, encoding="utf-8"),
+        # An edit that changes a release's topics, a withdrawal, a return, a new taxonomy.
+        lambda: listing.write_text(LISTING.replace("rescued 42 migrants", "found 42 trafficking victims"),
+                                   encoding="utf-8"),
+        listing.unlink,
+        lambda: listing.write_text(LISTING, encoding="utf-8"),
+        lambda: topics_file.write_text(topics_file.read_text(encoding="utf-8").replace('"border"', '"frontier"'),
+                                       encoding="utf-8"),
+    ]
+    for change in changes:
+        change()
+        clock.advance(minutes=1)
+        ingester.scan()
+        assert_counts_true(storage)
 
 
 def test_repairs_are_warned_about_stored_and_cleared_when_fixed(ingester: Ingester, storage: Storage,

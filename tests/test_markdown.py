@@ -25,6 +25,7 @@ from feedsvc.model import Release, Subscriber
 from feedsvc.parsing import parse_text
 from feedsvc.parsing.markdown_body import ALLOWED_TAGS, BRACKET_BUDGET
 from feedsvc.storage import Storage
+from tests.test_web_feeds import WEB
 
 
 def release_of(body: str, front: str = "title: Test Release\nlocation: Geneva") -> Release:
@@ -253,15 +254,9 @@ The [full report](https://www.iom.int/reports/health-2026) covers **twelve** pro
 <script>alert("x")</script>
 """
 REPORT = "https://www.iom.int/reports/health-2026"
-BASE = "http://localhost"
-
-
 @pytest.fixture
-def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path) -> dict[str, str]:
-    return {"DATABASE_URL": db_url, "SECRET_KEY": "test-secret-padded-to-32-characters-or-more", "FEEDSVC_BASE_URL": BASE,
-            "FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_TOPICS": str(topics_file),
-            "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_FEED_RECHECK": "0",
-            "FEEDSVC_ORGANISATION": "IOM Turkey", "FEEDSVC_TAG_AUTHORITY": "press.example.org"}
+def env(env: dict[str, str]) -> dict[str, str]:
+    return env | WEB
 
 
 def test_a_markdown_release_keeps_its_link_in_page_feed_and_digest(  # type: ignore[no-untyped-def]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 
@@ -31,12 +30,8 @@ Edirne – IOM teams provided emergency assistance to migrants arriving at the b
 
 
 @pytest.fixture
-def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path, smtp_server) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {"DATABASE_URL": db_url, "SECRET_KEY": "digest-test-secret-padded-to-32-characters-or-more", "FEEDSVC_BASE_URL": "https://press.example.org",
-            "FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_TOPICS": str(topics_file),
-            "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_ORGANISATION": "IOM Turkey",
-            "SMTP_URL": f"smtp://{smtp_server.host}:{smtp_server.port}",
-            "MAIL_FROM": "IOM Turkey <news@press.example.org>"}
+def env(env: dict[str, str], mail_env: dict[str, str]) -> dict[str, str]:
+    return env | mail_env
 
 
 @pytest.fixture

@@ -26,17 +26,23 @@ def relaxng() -> etree.RelaxNG:
     return etree.RelaxNG(etree.parse(str(ATOM_RNG)))
 
 
+# What the web tests set over conftest's `env`: a laptop's address, feeds rechecked on every request.
+WEB = {"FEEDSVC_BASE_URL": BASE, "FEEDSVC_FEED_RECHECK": "0", "FEEDSVC_ORGANISATION": "IOM Turkey",
+       "FEEDSVC_TAG_AUTHORITY": "press.example.org"}
+
+
 @pytest.fixture
-def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path) -> dict[str, str]:
-    return web_env(db_url, content_dir, topics_file, tmp_path)
+def env(env: dict[str, str]) -> dict[str, str]:
+    return env | WEB
 
 
-def web_env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path) -> dict[str, str]:
-    """The app's environment over the test's database and folders (feeds rechecked on every request)."""
-    return {"DATABASE_URL": db_url, "SECRET_KEY": "test-secret-padded-to-32-characters-or-more", "FEEDSVC_BASE_URL": BASE,
-            "FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_TOPICS": str(topics_file),
-            "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_FEED_RECHECK": "0",
-            "FEEDSVC_ORGANISATION": "IOM Turkey", "FEEDSVC_TAG_AUTHORITY": "press.example.org"}
+def write_many(content_dir: Path, count: int) -> None:
+    """A listing of `count` releases, many.txt, the newest first (Part 0)."""
+    lines = ["Press Releases", ""]
+    for i in range(count):
+        lines += [f"IOM Supports Border Communities, Part {i}", "",
+                  f"Ankara – Border communities received support in round {i} of the programme.", ""]
+    (content_dir / "many.txt").write_text("\n".join(lines), encoding="utf-8")
 
 
 def ingest(env: dict[str, str], storage: Storage):  # type: ignore[no-untyped-def]
@@ -164,11 +170,7 @@ def test_edit_moves_only_its_entry_and_its_feeds(env, storage, client, content_d
 
 
 def test_archives_let_a_reader_backfill_everything(env, storage, content_dir, relaxng, make_app) -> None:  # type: ignore[no-untyped-def]
-    lines = ["Press Releases", ""]
-    for i in range(120):
-        lines += [f"IOM Supports Border Communities, Part {i}", "",
-                  f"Ankara – Border communities received support in round {i} of the programme.", ""]
-    (content_dir / "many.txt").write_text("\n".join(lines), encoding="utf-8")
+    write_many(content_dir, 120)
     ingest(env, storage)
     client = make_app(env).test_client()
     current = client.get("/feeds/all.atom")
@@ -227,11 +229,7 @@ def test_hostile_content_gives_valid_escaped_feeds(env, storage, content_dir, re
     (content_dir / "old-bare.md").write_text(
         "---\ntitle: Old <script>alert(3)</script> & Notice\nlocation: İzmir\ndate: 2018-01-05\n---\n",
         encoding="utf-8")
-    lines = ["Press Releases", ""]
-    for i in range(40):  # enough for an archive page
-        lines += [f"IOM Supports Border Communities, Part {i}", "",
-                  f"Ankara – Border communities received support in round {i} of the programme.", ""]
-    (content_dir / "many.txt").write_text("\n".join(lines), encoding="utf-8")
+    write_many(content_dir, 40)  # enough for an archive page
     ingest(env, storage)
     client = make_app(env).test_client()
     resp = client.get("/feeds/all.atom")
@@ -298,11 +296,7 @@ def _surfaces(client, storage, topics) -> dict[str, str]:  # type: ignore[no-unt
 
 def test_a_withdrawn_release_is_gone_everywhere_and_comes_back_at_its_address(  # type: ignore[no-untyped-def]
         env, storage, content_dir, tmp_path, make_app) -> None:
-    lines = ["Press Releases", ""]
-    for i in range(40):  # enough for archive pages: the withdrawn release, the oldest, is archived
-        lines += [f"IOM Supports Border Communities, Part {i}", "",
-                  f"Ankara – Border communities received support in round {i} of the programme.", ""]
-    (content_dir / "many.txt").write_text("\n".join(lines), encoding="utf-8")
+    write_many(content_dir, 40)  # enough for archive pages: the withdrawn release, the oldest, is archived
     old = content_dir / "old.md"
     old.write_text("---\ntitle: Old Border Notice & <Friends>\nlocation: İzmir\ndate: 2018-01-05\n---\n"
                    "Migrants and refugees crossed the border at Edirne; its only paragraph.\n", encoding="utf-8")

@@ -18,7 +18,7 @@ from feedsvc.tokens import Tokens
 from feedsvc.topics import load_taxonomy
 from feedsvc.web import formats
 from tests.conftest import ATOM_RNG, ROOT, jsonfeed_validator
-from tests.test_web_feeds import BASE, feed_paths, ingest, web_env
+from tests.test_web_feeds import BASE, WEB, feed_paths, ingest
 
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
@@ -29,8 +29,8 @@ HOSTILE = (f"{HOSTILE_TITLE}\x07\n\n"
 
 
 @pytest.fixture
-def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path) -> dict[str, str]:
-    return web_env(db_url, content_dir, topics_file, tmp_path)
+def env(env: dict[str, str]) -> dict[str, str]:
+    return env | WEB
 
 
 @pytest.fixture

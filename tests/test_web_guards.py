@@ -23,11 +23,8 @@ BASE = "https://press.example.org"
 
 
 @pytest.fixture
-def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path) -> dict[str, str]:
-    return {"DATABASE_URL": db_url, "SECRET_KEY": "guards-test-secret-long-enough-for-production",
-            "FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_TOPICS": str(topics_file),
-            "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_ADMIN_TOKEN": TOKEN,
-            "FEEDSVC_BASE_URL": BASE}
+def env(env: dict[str, str]) -> dict[str, str]:
+    return env | {"FEEDSVC_ADMIN_TOKEN": TOKEN, "FEEDSVC_BASE_URL": BASE}
 
 
 @pytest.fixture
@@ -94,14 +91,11 @@ def test_production_refuses_a_short_secret_key(env: dict[str, str]) -> None:
     app.extensions["feedsvc"].storage.close()
 
 
-def test_debug_without_a_secret_key_gets_a_random_one_each_start(env: dict[str, str]) -> None:
+def test_debug_without_a_secret_key_gets_a_random_one_each_start(env: dict[str, str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     bare = {k: v for k, v in env.items() if k != "SECRET_KEY"} | {"FEEDSVC_DEBUG": "1"}
-    saved = os.environ.pop("SECRET_KEY", None)
-    try:
-        apps = [create_app(bare) for _ in range(2)]
-    finally:
-        if saved is not None:
-            os.environ["SECRET_KEY"] = saved
+    monkeypatch.delenv("SECRET_KEY", raising=False)  # create_app reads the process's too
+    apps = [create_app(bare) for _ in range(2)]
     keys = [app.config["SECRET_KEY"] for app in apps]
     assert keys[0] != keys[1] and all(len(k) >= 32 for k in keys)
     assert "debug-only-not-secret" not in keys

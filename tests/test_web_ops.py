@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,32 +10,29 @@ import pytest
 
 from feedsvc import create_app
 from feedsvc.model import ConfigError
+from tests.conftest import process_env
 from tests.html_tables import table_rows
 
 
 @pytest.fixture
-def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path) -> dict[str, str]:
-    return {"DATABASE_URL": db_url, "SECRET_KEY": "ops-test-secret-padded-to-32-characters-or-more", "FEEDSVC_CONTENT_DIR": str(content_dir),
-            "FEEDSVC_TOPICS": str(topics_file), "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"),
-            "FEEDSVC_ADMIN_TOKEN": "correct horse battery staple", "FEEDSVC_BASE_URL": "https://press.example.org"}
+def env(env: dict[str, str]) -> dict[str, str]:
+    return env | {"FEEDSVC_ADMIN_TOKEN": "correct horse battery staple"}
 
 
-def test_production_refuses_to_start_without_secret_key(env: dict[str, str]) -> None:
-    bare = {k: v for k, v in env.items() if k != "SECRET_KEY"}
-    saved = os.environ.pop("SECRET_KEY", None)
-    try:
-        with pytest.raises(ConfigError, match="SECRET_KEY"):
-            create_app(bare)
-        app = create_app(bare | {"FEEDSVC_DEBUG": "1"})  # debug on a laptop is allowed
-        app.extensions["feedsvc"].storage.close()
-    finally:
-        if saved is not None:
-            os.environ["SECRET_KEY"] = saved
+@pytest.mark.parametrize(("setting", "message"), [("SECRET_KEY", "SECRET_KEY"),
+                                                  ("FEEDSVC_BASE_URL", "FEEDSVC_BASE_URL is not set")])
+def test_production_refuses_to_start_without(setting: str, message: str, env: dict[str, str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    bare = {k: v for k, v in env.items() if k != setting}
+    monkeypatch.delenv(setting, raising=False)  # create_app reads the process's too
+    with pytest.raises(ConfigError, match=message):
+        create_app(bare)
+    app = create_app(bare | {"FEEDSVC_DEBUG": "1"})  # debug on a laptop is allowed
+    app.extensions["feedsvc"].storage.close()
 
 
 def test_gunicorn_style_start_prints_one_clear_line(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FEEDSVC_", "SECRET_KEY", "DATABASE_URL"))}
-    env["FEEDSVC_INSTANCE_DIR"] = str(tmp_path)
+    env = process_env({"FEEDSVC_INSTANCE_DIR": str(tmp_path)})
     out = subprocess.run([sys.executable, "-c", "import feedsvc; feedsvc.create_app()"], env=env,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 4

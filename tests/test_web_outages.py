@@ -3,7 +3,6 @@ a long write on SQLite, a schema behind the code. Real databases, a real TCP cut
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
@@ -16,50 +15,26 @@ from alembic import command
 from feedsvc.cli import make_ingester
 from feedsvc.config import load_settings
 from feedsvc.storage import Storage
-from tests.conftest import _open
+from tests.conftest import process_env
 from tests.tcp_proxy import TcpProxy
 
 TOPIC = "borders-and-emergencies"
 
 
-def make_env(storage: Storage, content_dir: Path, topics_file: Path, tmp_path: Path) -> dict[str, str]:
-    return {"DATABASE_URL": storage.engine.url.render_as_string(hide_password=False), "SECRET_KEY": "outage-test-secret-long-enough-for-production",
-            "FEEDSVC_BASE_URL": "https://press.example.org", "FEEDSVC_CONTENT_DIR": str(content_dir),
-            "FEEDSVC_TOPICS": str(topics_file), "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"),
-            "FEEDSVC_FEED_RECHECK": "0"}
+# What only one database does is tested on that one: `@pytest.mark.parametrize("db_kind", [...])`
+# narrows conftest's `storage` (and so `env` and `ingested`) to it.
 
 
 @pytest.fixture
-def env(storage: Storage, content_dir: Path, topics_file: Path, tmp_path: Path) -> dict[str, str]:
-    return make_env(storage, content_dir, topics_file, tmp_path)
-
-
-def ingest(env: dict[str, str], storage: Storage) -> Storage:
-    make_ingester(load_settings(env), storage).scan()
-    assert storage.count_releases(TOPIC) > 0
-    return storage
+def env(env: dict[str, str]) -> dict[str, str]:
+    return env | {"FEEDSVC_FEED_RECHECK": "0"}
 
 
 @pytest.fixture
 def ingested(env: dict[str, str], storage: Storage) -> Storage:
-    return ingest(env, storage)
-
-
-@pytest.fixture(params=["sqlite"])
-def sqlite_only(content_dir: Path, topics_file: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
-    """(env, storage) of an ingested SQLite database, for what only SQLite does."""
-    storage = _open("sqlite", tmp_path)
-    env = make_env(storage, content_dir, topics_file, tmp_path)
-    yield env, ingest(env, storage)
-    storage.close()
-
-
-@pytest.fixture(params=["postgresql"])
-def pg_only(content_dir: Path, topics_file: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
-    storage = _open("postgresql", tmp_path)
-    env = make_env(storage, content_dir, topics_file, tmp_path)
-    yield env, ingest(env, storage)
-    storage.close()
+    make_ingester(load_settings(env), storage).scan()
+    assert storage.count_releases(TOPIC) > 0
+    return storage
 
 
 def assert_unavailable(resp) -> None:  # type: ignore[no-untyped-def]
@@ -87,8 +62,8 @@ def test_real_pages_are_served(env, ingested, make_app) -> None:  # type: ignore
     assert client.get("/feeds/archive/all/" + "9" * 40 + ".atom").status_code == 404
 
 
-def test_postgresql_going_away_gives_503_and_the_same_app_recovers(pg_only, make_app) -> None:  # type: ignore[no-untyped-def]
-    env, ingested = pg_only
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+def test_postgresql_going_away_gives_503_and_the_same_app_recovers(env, ingested, make_app) -> None:  # type: ignore[no-untyped-def]
     url = ingested.engine.url
     with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
         through = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
@@ -119,8 +94,8 @@ def test_postgresql_going_away_gives_503_and_the_same_app_recovers(pg_only, make
         assert client.get("/healthz").json == {"status": "ok"}
 
 
-def test_sqlite_file_that_cannot_be_opened_gives_503_until_it_is_back(sqlite_only, make_app) -> None:  # type: ignore[no-untyped-def]
-    env, ingested = sqlite_only
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+def test_sqlite_file_that_cannot_be_opened_gives_503_until_it_is_back(env, ingested, make_app) -> None:  # type: ignore[no-untyped-def]
     path = Path(ingested.engine.url.database or "")
     ingested.close()
     app = make_app(env)
@@ -145,8 +120,8 @@ def test_sqlite_file_that_cannot_be_opened_gives_503_until_it_is_back(sqlite_onl
     assert client.get("/healthz").json == {"status": "ok"}
 
 
-def test_sqlite_reads_never_wait_for_a_long_write(sqlite_only, make_app) -> None:  # type: ignore[no-untyped-def]
-    env, ingested = sqlite_only
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+def test_sqlite_reads_never_wait_for_a_long_write(env, ingested, make_app) -> None:  # type: ignore[no-untyped-def]
     path = ingested.engine.url.database or ""
     client = make_app(env).test_client()
     release_id = ingested.list_releases(limit=1)[0].id
@@ -192,9 +167,8 @@ def test_a_refused_database_is_one_readable_line(tmp_path: Path) -> None:
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()  # nothing listens there now
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FEEDSVC_", "DATABASE_URL", "SMTP_URL"))}
-    env.update(DATABASE_URL=f"postgresql://feedsvc:hunter2@127.0.0.1:{port}/feedsvc",
-               FEEDSVC_INSTANCE_DIR=str(tmp_path))
+    env = process_env({"DATABASE_URL": f"postgresql://feedsvc:hunter2@127.0.0.1:{port}/feedsvc",
+                       "FEEDSVC_INSTANCE_DIR": str(tmp_path)})
     out = subprocess.run([sys.executable, "-m", "feedsvc", "db", "upgrade"], env=env, capture_output=True,
                          text=True, timeout=60, check=False)
     assert out.returncode == 1

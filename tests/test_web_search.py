@@ -11,7 +11,7 @@ import lxml.html
 import pytest
 
 from feedsvc.storage import Storage
-from tests.test_web_feeds import BASE, ingest, web_env
+from tests.test_web_feeds import BASE, WEB, ingest
 
 HOSTILE = "---\ntitle: Border <b>Report</b> & <script>alert(1)</script>\ndate: 2026-11-02\nlocation: Ankara\n---\n" \
           "The quarterly `<script>alert(\"quarterly\")</script>` report on crossings.\n"
@@ -22,11 +22,11 @@ def bulletin(n: int) -> str:
 
 
 @pytest.fixture
-def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path) -> dict[str, str]:
+def env(env: dict[str, str], content_dir: Path) -> dict[str, str]:
     (content_dir / "hostile.md").write_text(HOSTILE, encoding="utf-8")
     for n in range(1, 26):
         (content_dir / f"bulletin-{n}.md").write_text(bulletin(n), encoding="utf-8")
-    return web_env(db_url, content_dir, topics_file, tmp_path)
+    return env | WEB
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import pytest
 from lxml import etree
 
 from feedsvc.clock import SYSTEM_CLOCK
@@ -47,13 +46,6 @@ class Hub:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture
-def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path) -> dict[str, str]:
-    return {"DATABASE_URL": db_url, "SECRET_KEY": "s-padded-to-32-characters-or-more", "FEEDSVC_CONTENT_DIR": str(content_dir),
-            "FEEDSVC_TOPICS": str(topics_file), "FEEDSVC_INSTANCE_DIR": str(tmp_path / "i"),
-            "FEEDSVC_BASE_URL": "https://press.example.org"}
 
 
 def services_for(env: dict[str, str], storage: Storage) -> Services:
