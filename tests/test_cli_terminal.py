@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, process_env
 from tests.test_cli import run
 
 
@@ -29,8 +29,7 @@ def test_init_lays_out_a_folder_then_refuses_to_overwrite_it(tmp_path: Path) -> 
 def _run_on_a_pty(args: list[str], env: dict[str, str], cwd: Path) -> str:
     """Run the CLI with a real terminal as its stdout and stderr; return everything it wrote."""
     main, secondary = pty.openpty()
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("FEEDSVC_", "DATABASE_URL"))}
-    full_env.update(env, COLUMNS="120", TERM="xterm")
+    full_env = process_env(env | {"COLUMNS": "120", "TERM": "xterm"})
     proc = subprocess.Popen([sys.executable, "-m", "feedsvc.cli", *args], stdin=subprocess.DEVNULL,
                             stdout=secondary, stderr=secondary, env=full_env, cwd=cwd)
     os.close(secondary)
