@@ -59,7 +59,7 @@ def _mode_table(dates_first: bool, dated: float, bodies: bool) -> list[list[tupl
 
 
 def label_lines(lines: Sequence[Line]) -> list[int]:
-    """The best labelling of a listing's lines (one of the constants above per line)."""
+    """The best labelling of a listing's lines (a label of labels.py per line)."""
     if not lines:
         return []
     emissions = _all_emissions(lines)
