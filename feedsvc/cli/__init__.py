@@ -9,6 +9,7 @@ import click
 
 from ..config import Settings, production_warnings, serve_base_url, with_laptop_secret
 from ..model import ConfigError
+from ..services import Services
 from . import bounces, content, deploy, mail
 from .bounces import bounce_reader
 from .common import (
@@ -25,6 +26,33 @@ __all__ = ["main", "make_ingester", "open_services", "serve_settings"]
 log = logging.getLogger("feedsvc")
 
 
+class Background:
+    """What `scheduler` and `serve` run beside their main loop, started in this order: the first
+    scan (the content that shipped with a deploy is stored before any digest is planned), the
+    watcher, the digest clock, the confirmation worker."""
+
+    def __init__(self, services: Services) -> None:
+        from ..scheduler import Clock as DigestClock
+        from ..watcher import Watcher
+
+        settings = services.settings
+        ingester = services.ingester()
+        for line in ingester.scan(progress=Progress("scanning")).lines():
+            log.info("first scan: %s", line)
+        self.watcher = Watcher(ingester, rescan_seconds=settings.rescan_seconds)
+        self.watcher.start()
+        self.clock = DigestClock(postman_or_exit(services), settings, services.publisher,
+                                 read_bounces=bounce_reader(services))
+        self.clock.start()
+        self.confirmations = services.start_confirmation_worker()
+
+    def stop(self) -> None:
+        """The clock first: the digest in flight finishes its current message."""
+        self.clock.stop()
+        self.confirmations.stop()
+        self.watcher.stop()
+
+
 @click.group()
 @click.version_option(package_name="feedsvc")
 def main() -> None:
@@ -34,9 +62,6 @@ def main() -> None:
 @main.command()
 def scheduler() -> None:
     """The clock process: watcher, periodic rescan and digests on schedule."""
-    from ..scheduler import Clock as DigestClock
-    from ..watcher import Watcher
-
     settings = settings_or_exit()
     if not settings.secret_key:
         raise click.ClickException("SECRET_KEY is not set: digests carry signed links and need it")
@@ -46,22 +71,10 @@ def scheduler() -> None:
         raise click.ClickException(f"configuration: {exc}") from None
     for warning in warnings:
         log.warning("configuration: %s", warning)
-    services = open_services(settings)
-    ingester = services.ingester()
-    # The content that shipped with this deploy is stored before any digest is planned.
-    for line in ingester.scan(progress=Progress("scanning")).lines():
-        log.info("first scan: %s", line)
-    watcher = Watcher(ingester, rescan_seconds=settings.rescan_seconds)
-    watcher.start()
-    clock = DigestClock(postman_or_exit(services), settings, services.publisher,
-                        read_bounces=bounce_reader(services))
-    clock.start()
-    confirmations = services.start_confirmation_worker()  # also those the web processes queue
+    background = Background(open_services(settings))  # also the confirmations web processes queue
     wait_for_signal()
     log.info("stopping: the digest in flight finishes its current message; the rest resumes later")
-    clock.stop()
-    confirmations.stop()
-    watcher.stop()
+    background.stop()
 
 
 def serve_settings(settings: Settings, port: int) -> Settings:
@@ -81,25 +94,12 @@ def serve(host: str, port: int | None) -> None:
     """Run everything in one process: web, watcher and scheduler (for a laptop)."""
     from werkzeug.serving import make_server
 
-    from ..watcher import Watcher
-
     settings = settings_or_exit()
     port = port or settings.port
     settings = serve_settings(with_laptop_secret(settings), port)
     services = open_services(settings)
-    ingester = services.ingester()
-    result = ingester.scan(progress=Progress("scanning"))
-    for line in result.lines():
-        log.info("first scan: %s", line)
-    watcher = Watcher(ingester, rescan_seconds=settings.rescan_seconds)
-    watcher.start()
-    from ..scheduler import Clock as DigestClock
-
-    clock = DigestClock(postman_or_exit(services), settings, services.publisher,
-                        read_bounces=bounce_reader(services))
-    clock.start()
-    # Sign-ups queue their confirmation email; this thread sends it as soon as the request is done.
-    confirmations = services.start_confirmation_worker()
+    # Sign-ups queue their confirmation email; its worker sends it as soon as the request is done.
+    background = Background(services)
 
     from ..app import create_app
 
@@ -114,9 +114,7 @@ def serve(host: str, port: int | None) -> None:
     wait_for_signal()
     log.info("stopping")
     server.shutdown()
-    clock.stop()
-    confirmations.stop()
-    watcher.stop()
+    background.stop()
 
 
 for command in (content.parse, content.ingest, content.watch, content.db, mail.digest, mail.sender, mail.subscribers,
