@@ -18,7 +18,8 @@ PACKAGE = ROOT / "feedsvc"
 # The pure core (ARCHITECTURE.md): data in, data out.
 CORE = ("feedsvc.parsing", "feedsvc.topics", "feedsvc.feeds", "feedsvc.digest", "feedsvc.history",
         "feedsvc.identity", "feedsvc.jsonfeed", "feedsvc.structured", "feedsvc.sitemap", "feedsvc.searchterms",
-        "feedsvc.links", "feedsvc.model", "feedsvc.instants")
+        "feedsvc.links", "feedsvc.model", "feedsvc.instants", "feedsvc.embargoes", "feedsvc.deliveries",
+        "feedsvc.relay", "feedsvc.addresses")
 # Modules outside the core that are pure too, and which the core may use: building a MIME message
 # (transport/__init__ imports nothing, so no SMTP comes with it), where the templates are, signing tokens.
 PURE = ("feedsvc.transport", "feedsvc.transport.mime", "feedsvc.resources", "feedsvc.tokens")
