@@ -35,12 +35,8 @@ def dovecot() -> Iterator[Dovecot]:
 
 
 @pytest.fixture
-def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path, smtp_server) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {"DATABASE_URL": db_url, "SECRET_KEY": SECRET, "FEEDSVC_BASE_URL": "https://press.example.org",
-            "FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_TOPICS": str(topics_file),
-            "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_ORGANISATION": "IOM Turkey",
-            "SMTP_URL": f"smtp://{smtp_server.host}:{smtp_server.port}",
-            "MAIL_FROM": "IOM Turkey <news@press.example.org>", "FEEDSVC_BOUNCE_DOMAIN": DOMAIN}
+def env(env: dict[str, str], mail_env: dict[str, str]) -> dict[str, str]:
+    return env | mail_env | {"SECRET_KEY": SECRET, "FEEDSVC_BOUNCE_DOMAIN": DOMAIN}
 
 
 def send_digest(env: dict[str, str], storage: Storage, clock, content_dir: Path, smtp_server,  # type: ignore[no-untyped-def]

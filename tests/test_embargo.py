@@ -16,7 +16,6 @@ from typing import Any
 
 import feedparser
 import pytest
-from lxml import etree
 
 from feedsvc.app import create_app
 from feedsvc.config import load_settings
@@ -25,6 +24,7 @@ from feedsvc.scheduler import Clock as DigestClock
 from feedsvc.services import Services, build_services
 from feedsvc.storage import Storage
 from tests.html_tables import table_rows
+from tests.test_web_feeds import feed_and_archives
 from tests.test_websub import Hub
 
 BASE = "https://press.example.org"
@@ -72,30 +72,16 @@ PUBLIC_TITLE = "Volunteers honoured at annual ceremony"
 
 
 @pytest.fixture
-def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path, smtp_server) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {"DATABASE_URL": db_url, "SECRET_KEY": "embargo-test-secret-padded-to-32-characters",
-            "FEEDSVC_BASE_URL": BASE, "FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_TOPICS": str(topics_file),
-            "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_ADMIN_TOKEN": TOKEN,
-            "FEEDSVC_TIMEZONE": "Europe/Paris", "FEEDSVC_FEED_RECHECK": "0",
-            "SMTP_URL": f"smtp://{smtp_server.host}:{smtp_server.port}", "MAIL_FROM": "Press <news@press.example.org>"}
+def env(env: dict[str, str], mail_env: dict[str, str]) -> dict[str, str]:
+    return env | mail_env | {"FEEDSVC_BASE_URL": BASE, "FEEDSVC_ADMIN_TOKEN": TOKEN, "FEEDSVC_TIMEZONE": "Europe/Paris",
+                             "FEEDSVC_FEED_RECHECK": "0", "MAIL_FROM": "Press <news@press.example.org>"}
 
 
 def surfaces(client, storage: Storage, slugs: set[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """Every public page, feed, archive page and search a reader can reach for these topics, by path."""
     out: dict[str, str] = {}
     for slug in sorted({"all", *slugs}):
-        for ext in ("atom", "rss", "json"):
-            resp = client.get(f"/feeds/{slug}.{ext}")
-            assert resp.status_code == 200
-            out[f"/feeds/{slug}.{ext}"] = resp.get_data(as_text=True)
-        prev = next((link.get("href") for link in etree.fromstring(out[f"/feeds/{slug}.atom"].encode())
-                     .findall(f"{ATOM_NS}link") if link.get("rel") == "prev-archive"), None)
-        while prev:
-            page = client.get(prev.removeprefix(BASE))
-            assert page.status_code == 200
-            out[prev.removeprefix(BASE)] = page.get_data(as_text=True)
-            prev = next((link.get("href") for link in etree.fromstring(page.data).findall(f"{ATOM_NS}link")
-                         if link.get("rel") == "prev-archive"), None)
+        out |= feed_and_archives(client, slug, BASE)
         if slug != "all":
             for n in range(1, max(1, -(-storage.count_releases(slug) // 30)) + 1):
                 out[f"/topics/{slug}?page={n}"] = client.get(f"/topics/{slug}?page={n}").get_data(as_text=True)

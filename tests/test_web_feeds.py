@@ -271,20 +271,28 @@ def test_hostile_content_gives_valid_escaped_feeds(env, storage, content_dir, re
     assert old.summary == "İzmir, 5 January 2018" and "content" not in old
 
 
+def feed_and_archives(client, slug: str, base: str = BASE) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """A feed in each format and every archive page behind its Atom (prev-archive links), by path."""
+    out: dict[str, str] = {}
+    for ext in ("atom", "rss", "json"):
+        resp = client.get(f"/feeds/{slug}.{ext}")
+        assert resp.status_code == 200
+        out[f"/feeds/{slug}.{ext}"] = resp.get_data(as_text=True)
+    page_data = out[f"/feeds/{slug}.atom"].encode()
+    while prev := next((link.get("href") for link in etree.fromstring(page_data).findall(f"{ATOM_NS}link")
+                        if link.get("rel") == "prev-archive"), None):
+        page = client.get(prev.removeprefix(base))
+        assert page.status_code == 200
+        out[prev.removeprefix(base)] = page.get_data(as_text=True)
+        page_data = page.data
+    return out
+
+
 def _surfaces(client, storage, topics) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """Every page, feed and archive page a reader can reach for these topics, by path."""
     out: dict[str, str] = {}
     for slug in ("all", *topics):
-        for ext in ("atom", "rss", "json"):
-            out[f"/feeds/{slug}.{ext}"] = client.get(f"/feeds/{slug}.{ext}").get_data(as_text=True)
-        prev = next((link.get("href") for link in etree.fromstring(out[f"/feeds/{slug}.atom"].encode())
-                     .findall(f"{ATOM_NS}link") if link.get("rel") == "prev-archive"), None)
-        while prev:
-            page = client.get(prev.removeprefix(BASE))
-            assert page.status_code == 200
-            out[prev.removeprefix(BASE)] = page.get_data(as_text=True)
-            prev = next((link.get("href") for link in etree.fromstring(page.data).findall(f"{ATOM_NS}link")
-                         if link.get("rel") == "prev-archive"), None)
+        out |= feed_and_archives(client, slug)
     out["/"] = client.get("/").get_data(as_text=True)
     out["/sitemap.xml"] = client.get("/sitemap.xml").get_data(as_text=True)
     for slug in topics:
