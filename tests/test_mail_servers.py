@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +22,7 @@ from feedsvc.transport.smtp import SmtpMailer, parse_smtp_url
 from tests.html_tables import table_rows
 from tests.smtp_server import SmtpTestServer, free_port
 from tests.test_cli import run
-from tests.test_failure_paths import env_for, listing
+from tests.test_failure_paths import listing
 
 ADMIN_TOKEN = "mail-servers-admin-token"
 RELAYING_DENIED = "554 5.7.1 Relay access denied"
@@ -31,10 +30,8 @@ DENIED_TEXT = "5.7.1 Relay access denied"  # as the mailer reports it: "554 RCPT
 
 
 @pytest.fixture
-def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path,
-        smtp_server: SmtpTestServer) -> dict[str, str]:
-    return env_for(db_url, content_dir, topics_file, tmp_path, f"smtp://{smtp_server.host}:{smtp_server.port}") | {
-        "FEEDSVC_ADMIN_TOKEN": ADMIN_TOKEN, "LOG_LEVEL": "WARNING"}
+def env(env: dict[str, str], mail_env: dict[str, str]) -> dict[str, str]:
+    return env | mail_env | {"FEEDSVC_ADMIN_TOKEN": ADMIN_TOKEN, "LOG_LEVEL": "WARNING"}
 
 
 def readers_with_news(storage: Storage, settings: Settings, addresses: list[str], clock: Any) -> None:
