@@ -100,12 +100,12 @@ class Senders:
 
 @pytest.mark.parametrize("db_kind", ["postgresql"])  # SQLite keeps one sender (tests/test_digest_crash.py)
 def test_two_senders_one_killed_repeatedly_deliver_everything_once_or_in_doubt(
-        storage: Storage, content_dir: Path, topics_file: Path, tmp_path: Path, smtp_server) -> None:  # type: ignore[no-untyped-def]
+        storage: Storage, env: dict[str, str], mail_env: dict[str, str], content_dir: Path, tmp_path: Path,
+        smtp_server) -> None:  # type: ignore[no-untyped-def]
     assert storage.senders_share_runs
     started = time.monotonic()
     rng = random.Random(SEED)
-    env = child_env(storage.engine.url.render_as_string(hide_password=False), content_dir, topics_file,
-                    tmp_path, smtp_server) | {"FEEDSVC_MAIL_CONNECTIONS": "2"}
+    env = child_env(env, mail_env) | {"FEEDSVC_MAIL_CONNECTIONS": "2"}
     settings = load_settings(env)
     ingester = make_ingester(settings, storage)
     ingester.scan()
