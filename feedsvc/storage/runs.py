@@ -36,19 +36,22 @@ class RunsMixin(StorageBase):
             if run_id is None:
                 return int(conn.execute(sa.select(RUN.c.id).where(RUN.c.key == key)).scalar_one()), False
             # Each planned delivery owns the releases (since, until]: the subscriber's cursor moves
-            # in the same transaction, so no later run can plan them again.
-            due = conn.execute(sa.select(S.c.id, S.c.cursor_seq).where(
+            # in the same transaction, so no later run can plan them again. One INSERT … SELECT and
+            # one UPDATE, whatever the count: no reader is loaded here (a list of 100,000 ids bound
+            # as parameters passed PostgreSQL's 65,535 and failed the run).
+            due = sa.select(
+                sa.literal(run_id, sa.Integer), S.c.id, sa.literal("pending"), S.c.cursor_seq,
+                sa.literal(until, sa.BigInteger), sa.literal(""), sa.false(), sa.literal(0, sa.Integer),
+            ).where(
                 S.c.state == "confirmed", S.c.frequency == frequency, S.c.cursor_seq < until,
                 ~suppressed(S.c.email),  # a suppressed address is never mailed (storage/bounces.py)
                 *([] if zone is None else [sa.func.coalesce(S.c.time_zone, zone[1]) == zone[0]]),
-            ).with_for_update()).all()
-            if due:
-                conn.execute(DL.insert(), [
-                    {"run_id": run_id, "subscriber_id": sid, "state": "pending", "since_seq": cursor,
-                     "until_seq": until, "release_ids": "", "in_doubt": False, "attempts": 0}
-                    for sid, cursor in due])
-                conn.execute(S.update().where(S.c.id.in_(sa.bindparam("ids", expanding=True)))
-                             .values(cursor_seq=until), {"ids": [sid for sid, _ in due]})
+            ).order_by(S.c.id).with_for_update(of=S)
+            conn.execute(DL.insert().from_select(
+                ["run_id", "subscriber_id", "state", "since_seq", "until_seq", "release_ids", "in_doubt",
+                 "attempts"], due))
+            conn.execute(S.update().where(S.c.id.in_(sa.select(DL.c.subscriber_id).where(DL.c.run_id == run_id)))
+                         .values(cursor_seq=until))
             return int(run_id), True
 
     def finish_runs(self, now: dt.datetime) -> None:
