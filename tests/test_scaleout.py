@@ -1,9 +1,11 @@
-"""The Procfile run as an operator would: honcho, gunicorn with 4 workers, two clocks, PostgreSQL, a crash."""
+"""The Procfile run as an operator would: honcho, gunicorn with 4 workers, two clocks, two senders,
+PostgreSQL, a crash."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -14,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from feedsvc.config import normalise_database_url
+from feedsvc.config import load_settings, normalise_database_url
+from feedsvc.runs.postman import Postman
 from feedsvc.storage import Storage
 from tests.conftest import ROOT, SAMPLES, pg_url_or_skip
 from tests.smtp_server import free_port
@@ -90,7 +93,7 @@ def test_procfile_on_postgresql_with_two_clocks_and_a_crash(tmp_path: Path, smtp
     def start() -> subprocess.Popen[bytes]:
         with open(tmp_path / "honcho.log", "ab") as log:  # the child keeps its own copy of the fd
             return subprocess.Popen(["honcho", "start", "-f", str(ROOT / "Procfile"), "-p", str(port),
-                                     "-c", "web=1,clock=2", "web", "clock"], env=env, cwd=ROOT,
+                                     "-c", "web=1,clock=2,sender=2", "web", "clock", "sender"], env=env, cwd=ROOT,
                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def per_recipient(messages) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -145,9 +148,26 @@ def test_procfile_on_postgresql_with_two_clocks_and_a_crash(tmp_path: Path, smtp
         assert b"Hatay" in fetch(base + "/feeds/health.atom")[2]
         assert len({r.id for r in storage.list_releases(limit=100)}) == 24
 
-        subprocess.run(["honcho", "run", "feedsvc", "digest", "--send-now", "--frequency", "daily"],
-                       env=env, cwd=ROOT, check=True, capture_output=True, timeout=120)
-        assert len(smtp_server.messages) >= 80 and not open_work()  # the command returns once all is sent
+        # A run planned while the formation runs goes out through the `sender` processes. The clocks
+        # send too (their resume job, every minute): frozen meanwhile, so none of it can be theirs.
+        clocks = [pid for pid, args in descendants(honcho.pid)
+                  if args.split()[-1:] == ["scheduler"] and "bin/feedsvc" in args]
+        assert len(clocks) == 2, descendants(honcho.pid)
+        for pid in clocks:
+            os.kill(pid, signal.SIGSTOP)
+        logged = len((tmp_path / "honcho.log").read_bytes())
+
+        def sent_by_senders() -> int:  # what each sender process says it sent (honcho prefixes its lines)
+            said = (tmp_path / "honcho.log").read_bytes()[logged:].decode(errors="replace")
+            return sum(int(n) for n in re.findall(r"sender\.\d+ +\| digests: (\d+) sent", said))
+
+        try:
+            Postman(storage, load_settings(env)).manual_runs(("daily",))
+            wait_for(lambda: sent_by_senders() >= 40 and not open_work(), 60, "the senders' digests")
+        finally:
+            for pid in clocks:
+                os.kill(pid, signal.SIGCONT)
+        assert sent_by_senders() == 40 and len(smtp_server.messages) == 80
         assert per_recipient(smtp_server.messages[40:]) == everyone
         for m in smtp_server.messages[40:]:
             assert "Hatay" in m.message.get_body(("plain",)).get_content()
