@@ -1,4 +1,5 @@
-"""Several senders benchmark (issue 16.2): 1, 2 and 4 `feedsvc sender` processes on one run each.
+"""Several senders benchmark (issue 16.2): 1, 2 and 4 `feedsvc sender` processes on one run each;
+then memory and time per subscriber from 10,000 to 100,000 subscribers.
 
 An SMTP sink in its own process answers each message after 50 ms (a remote relay); 10,000
 subscribers on PostgreSQL; each sender has FEEDSVC_MAIL_CONNECTIONS (4) connections. For each
@@ -6,6 +7,12 @@ count of senders a new run is planned (in this process: planning is not measured
 `feedsvc sender --once` start together. Prints, per count, the wall time (start to the last exit),
 the ledger's span (first to last `sent`), the speed-up over one sender (targets: 2 ≥ 1.8×,
 4 ≥ 3.2×) and each sender's peak resident memory; asserts no time.
+
+test_senders_at_100k: the same senders (LARGE_SENDERS, each with LARGE_CONNECTIONS) on a run of
+10,000 subscribers, then of 100,000 (the same readers and 90,000 more). Measured from planning the
+run (`Postman.manual_runs`: the ledger insert, in this process) to the last sender's exit; prints
+seconds per subscriber at each size and their ratio (target ≤ about 1.2×), and asserts each
+sender's peak resident memory at 100,000 is at most 300 MB (a count, not a time).
 
 Run: FEEDSVC_TEST_DATABASE_URL=postgresql://… .venv/bin/python -m pytest -m perf tests/perf/test_senders_perf.py -s
 """
@@ -39,6 +46,10 @@ SUBSCRIBERS = int(os.environ.get("FEEDSVC_PERF_SUBSCRIBERS", "10000"))
 DELAY_MS = int(os.environ.get("FEEDSVC_PERF_RELAY_MS", "50"))
 CONNECTIONS = 4
 SENDERS = (1, 2, 4)
+LARGE = int(os.environ.get("FEEDSVC_PERF_LARGE_SUBSCRIBERS", "100000"))
+LARGE_SENDERS = 4
+LARGE_CONNECTIONS = 8  # 32 messages in flight: the sink's 50 ms allows 640 msg/s, 100,000 in under 3 min
+MEMORY_CEILING_MB = 300
 
 
 @pytest.fixture
@@ -78,11 +89,9 @@ def run_senders(env: dict[str, str], count: int) -> tuple[float, list[float]]:
     return wall, peaks
 
 
-def test_senders_scale(storage: Storage, content_dir: Path, topics_file: Path, tmp_path: Path,
-                       slow_sink: tuple[str, int]) -> None:
-    if not storage.senders_share_runs:
-        pytest.skip("several senders need PostgreSQL")
-    host, port = slow_sink
+def sender_env(storage: Storage, content_dir: Path, topics_file: Path, tmp_path: Path,
+               sink: tuple[str, int], connections: int) -> dict[str, str]:
+    host, port = sink
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("FEEDSVC_", "DATABASE_URL", "SMTP_URL", "SECRET_KEY", "MAIL_FROM"))}
     env |= {"DATABASE_URL": storage.engine.url.render_as_string(hide_password=False),
@@ -90,8 +99,16 @@ def test_senders_scale(storage: Storage, content_dir: Path, topics_file: Path, t
             "FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_TOPICS": str(topics_file),
             "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_ORGANISATION": "IOM Turkey",
             "SMTP_URL": f"smtp://{host}:{port}", "MAIL_FROM": "IOM Turkey <news@bench.example.org>",
-            "FEEDSVC_MAIL_RATE": "0", "FEEDSVC_MAIL_CONNECTIONS": str(CONNECTIONS), "LOG_LEVEL": "WARNING",
+            "FEEDSVC_MAIL_RATE": "0", "FEEDSVC_MAIL_CONNECTIONS": str(connections), "LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(ROOT)}
+    return env
+
+
+def test_senders_scale(storage: Storage, content_dir: Path, topics_file: Path, tmp_path: Path,
+                       slow_sink: tuple[str, int]) -> None:
+    if not storage.senders_share_runs:
+        pytest.skip("several senders need PostgreSQL")
+    env = sender_env(storage, content_dir, topics_file, tmp_path, slow_sink, CONNECTIONS)
     settings = load_settings(env)
     ingester = make_ingester(settings, storage)
     ingester.scan()
@@ -116,3 +133,45 @@ def test_senders_scale(storage: Storage, content_dir: Path, topics_file: Path, t
         print(f"{count:7}  {wall:6.1f}  {SUBSCRIBERS / wall:5.0f}  {wall_1 / wall:5.2f}  "
               f"{span:13.1f}  {span_1 / span:5.2f}  {', '.join(f'{p:.0f}' for p in peaks)}")
     print("targets: 2 senders ≥ 1.8× one, 4 ≥ 3.2×")
+
+
+def test_senders_at_100k(storage: Storage, content_dir: Path, topics_file: Path, tmp_path: Path,
+                         slow_sink: tuple[str, int]) -> None:
+    if not storage.senders_share_runs:
+        pytest.skip("several senders need PostgreSQL")
+    env = sender_env(storage, content_dir, topics_file, tmp_path, slow_sink, LARGE_CONNECTIONS)
+    settings = load_settings(env)
+    ingester = make_ingester(settings, storage)
+    ingester.scan()
+    sets = topic_sets(LARGE, random.Random(SEED))
+    postman = Postman(storage, settings)
+    rows = []
+    seeded = 0
+    for no, size in enumerate((SUBSCRIBERS, LARGE), start=1):
+        t = time.perf_counter()
+        add_subscribers(storage, seeded, sets[seeded:size])
+        seeding, seeded = time.perf_counter() - t, size
+        (content_dir / f"round-{no}.txt").write_text(listing(no), encoding="utf-8")
+        assert ingester.scan().summary.releases_new == RELEASES
+        t = time.perf_counter()
+        (run_id,) = postman.manual_runs(("weekly",))  # planning: the run's ledger rows, in one statement
+        plan = time.perf_counter() - t
+        wall, peaks = run_senders(env, LARGE_SENDERS)
+        sent, span = sent_in_run(storage, run_id)
+        assert sent == size
+        assert storage.count_pending() == 0
+        rows.append((size, seeding, plan, wall, span, peaks))
+
+    print(f"\n[senders at 100k] {LARGE_SENDERS} senders × {LARGE_CONNECTIONS} connections, sink answering after "
+          f"{DELAY_MS} ms, {os.cpu_count()} cores (shared: other work on the machine shifts these times)")
+    print("subscribers  seeding s  planning s  senders wall s  ledger span s  s/subscriber (ms)  "
+          "peak RSS per sender (MB)")
+    for size, seeding, plan, wall, span, peaks in rows:
+        print(f"{size:11,}  {seeding:9.1f}  {plan:10.2f}  {wall:14.1f}  {span:13.1f}  "
+              f"{1000 * (plan + wall) / size:17.3f}  {', '.join(f'{p:.0f}' for p in peaks)}")
+    (small, _, plan_s, wall_s, _, _), (large, _, plan_l, wall_l, _, peaks_l) = rows
+    ratio = ((plan_l + wall_l) / large) / ((plan_s + wall_s) / small)
+    print(f"time per subscriber at {large:,} / at {small:,}: {ratio:.2f}× (target ≤ about 1.2×; planning "
+          f"{1000 * plan_s / small:.3f} → {1000 * plan_l / large:.3f} ms per subscriber)")
+    print(f"peak RSS per sender at {large:,}: max {max(peaks_l):.0f} MB (ceiling {MEMORY_CEILING_MB} MB)")
+    assert max(peaks_l) <= MEMORY_CEILING_MB, peaks_l
