@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 
 from feedsvc.cli import make_ingester
 from feedsvc.config import load_settings
@@ -13,6 +14,7 @@ from feedsvc.runs.postman import Postman
 from feedsvc.scheduler import Clock as DigestClock
 from feedsvc.scheduler import latest_due
 from feedsvc.storage import Storage
+from feedsvc.storage.schema import DeliveryRow, SubscriberRow
 from feedsvc.tokens import Tokens
 
 NEW_RELEASES = """Press Releases
@@ -195,3 +197,25 @@ def test_smtp_outage_then_everything_delivered_once(env, storage, clock, content
             counts[str(m.message["To"])] = counts.get(str(m.message["To"]), 0) + 1
         assert counts == {f"user{i}@example.org": 1 for i in range(30)}
         assert postman.send_pending().sent == 0
+
+
+def test_a_run_of_70000_readers_is_planned_in_one_go(storage: Storage, clock) -> None:  # type: ignore[no-untyped-def]
+    """More readers than a statement may bind parameters (PostgreSQL 65,535; SQLite 32,766): all planned."""
+    readers = 70_000
+    S = SubscriberRow.__table__
+    with storage.begin("test: readers in bulk") as conn:
+        for at in range(0, readers, 5000):
+            conn.execute(S.insert(), [{"email": f"r{i}@example.org", "topics": "", "frequency": "weekly",
+                                       "state": "confirmed", "created_at": clock(), "cursor_seq": -1}
+                                      for i in range(at, at + 5000)])
+    run_id, made = storage.create_run("weekly:bulk", "weekly", "scheduled", "bulk", clock())
+    assert made
+    until = storage.max_seq()
+    DL = DeliveryRow.__table__
+    with storage.read("test: the planned run") as conn:
+        planned = conn.execute(sa.select(sa.func.count(), sa.func.count(sa.distinct(DL.c.subscriber_id)))
+                               .where(DL.c.run_id == run_id, DL.c.state == "pending",
+                                      DL.c.since_seq == -1, DL.c.until_seq == until)).one()
+        moved = conn.execute(sa.select(sa.func.count()).where(S.c.cursor_seq == until)).scalar()
+    assert tuple(planned) == (readers, readers) and moved == readers
+    assert storage.create_run("weekly:bulk", "weekly", "scheduled", "bulk", clock()) == (run_id, False)
