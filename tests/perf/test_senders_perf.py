@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -156,22 +157,26 @@ def test_senders_at_100k(storage: Storage, content_dir: Path, topics_file: Path,
         t = time.perf_counter()
         (run_id,) = postman.manual_runs(("weekly",))  # planning: the run's ledger rows, in one statement
         plan = time.perf_counter() - t
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)  # the senders are this process's waited children
         wall, peaks = run_senders(env, LARGE_SENDERS)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         sent, span = sent_in_run(storage, run_id)
         assert sent == size
         assert storage.count_pending() == 0
-        rows.append((size, seeding, plan, wall, span, peaks))
+        rows.append((size, seeding, plan, wall, span, cpu, peaks))
 
     print(f"\n[senders at 100k] {LARGE_SENDERS} senders × {LARGE_CONNECTIONS} connections, sink answering after "
           f"{DELAY_MS} ms, {os.cpu_count()} cores (shared: other work on the machine shifts these times)")
-    print("subscribers  seeding s  planning s  senders wall s  ledger span s  s/subscriber (ms)  "
-          "peak RSS per sender (MB)")
-    for size, seeding, plan, wall, span, peaks in rows:
+    print("subscribers  seeding s  planning s  senders wall s  ledger span s  ms/subscriber  "
+          "senders' CPU ms/subscriber  peak RSS per sender (MB)")
+    for size, seeding, plan, wall, span, cpu, peaks in rows:
         print(f"{size:11,}  {seeding:9.1f}  {plan:10.2f}  {wall:14.1f}  {span:13.1f}  "
-              f"{1000 * (plan + wall) / size:17.3f}  {', '.join(f'{p:.0f}' for p in peaks)}")
-    (small, _, plan_s, wall_s, _, _), (large, _, plan_l, wall_l, _, peaks_l) = rows
+              f"{1000 * (plan + wall) / size:13.3f}  {1000 * cpu / size:26.3f}  {', '.join(f'{p:.0f}' for p in peaks)}")
+    (small, _, plan_s, wall_s, _, cpu_s, _), (large, _, plan_l, wall_l, _, cpu_l, peaks_l) = rows
     ratio = ((plan_l + wall_l) / large) / ((plan_s + wall_s) / small)
-    print(f"time per subscriber at {large:,} / at {small:,}: {ratio:.2f}× (target ≤ about 1.2×; planning "
-          f"{1000 * plan_s / small:.3f} → {1000 * plan_l / large:.3f} ms per subscriber)")
+    print(f"time per subscriber (planning + senders' wall) at {large:,} / at {small:,}: {ratio:.2f}× "
+          f"(target ≤ about 1.2×); planning {1000 * plan_s / small:.3f} → {1000 * plan_l / large:.3f} ms per "
+          f"subscriber; senders' CPU per subscriber {(cpu_l / large) / (cpu_s / small):.2f}× (less load-dependent)")
     print(f"peak RSS per sender at {large:,}: max {max(peaks_l):.0f} MB (ceiling {MEMORY_CEILING_MB} MB)")
     assert max(peaks_l) <= MEMORY_CEILING_MB, peaks_l
