@@ -51,7 +51,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services: Servic
     from flask_wtf.csrf import CSRFProtect
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from .web import admin, formats, health, media, pages, search, security, subscribe, webhooks
+    from .web import admin, formats, health, media, pagecache, pages, search, security, subscribe, webhooks
 
     csrf = CSRFProtect(app)
     app.register_blueprint(pages.bp)
@@ -70,9 +70,17 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services: Servic
     # Likewise a confirmation's POST: the signed link is the proof (and a mail app's browser may
     # keep no cookie between the page and its button).
     csrf.exempt(subscribe.confirm)
+    # The short sign-up form of kept pages has no token (web/pagecache.py): the view checks the
+    # form's own, and without a valid one subscribes nobody but shows the form again, with one.
+    csrf.exempt(subscribe.subscribe)
     pages.register_errors(app)
+    pagecache.install(app)
 
-    feed_server = FeedServer(app.wsgi_app, services.storage, recheck_seconds=settings.feed_recheck_seconds,
+    # Pages kept per version of what they show (web/pagecache.py); the feed server stands in front.
+    page_cache = pagecache.PageCache(app.wsgi_app, services.storage.pages_version, lambda: services.taxonomy().digest,
+                           max_bytes=settings.page_cache_mb * 1_000_000)
+    app.extensions["feedsvc.page_cache"] = page_cache
+    feed_server = FeedServer(page_cache, services.storage, recheck_seconds=settings.feed_recheck_seconds,
                              max_age=settings.feed_max_age, extra_headers=security.COMMON)
     app.extensions["feedsvc.feed_server"] = feed_server
     # FEEDSVC_PROXY_HOPS proxies stand in front (by default the PaaS router, `serve` none): only

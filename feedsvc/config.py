@@ -71,6 +71,8 @@ class Settings:
     # Permanent refusals in a row, for that many different domains, that pause sending (relay.py).
     relay_failures: int = 20
     max_media_bytes: int = 20_000_000
+    # Pages kept rendered per web process (web/pagecache.py); 0 renders every request.
+    page_cache_mb: int = 32
 
     @property
     def outbox_dir(self) -> Path:
@@ -102,6 +104,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("FEEDSVC_MAX_MEDIA_BYTES", "20000000", "an image or PDF a release names that is larger is not attached (an ingest warning; the release is published without it)"),
     ("FEEDSVC_FEED_MAX_AGE", "300", "Cache-Control max-age of feeds, seconds"),
     ("FEEDSVC_FEED_RECHECK", "2", "how often a web process checks the database for rebuilt feeds, seconds"),
+    ("FEEDSVC_PAGE_CACHE_MB", "32", "rendered pages (home, topics, releases, their history) each web process keeps, megabytes; least recently used go first (0: render every request)"),
     ("FEEDSVC_MAIL_RATE", "0", "messages per second, all connections together (0: unlimited)"),
     ("FEEDSVC_MAIL_CONNECTIONS", "4", "SMTP connections used in parallel for a digest run (1–16)"),
     ("FEEDSVC_RELAY_FAILURES", "20", "permanent refusals in a row, for that many different recipient domains, that mean the relay is failing: sending pauses, nobody is marked bounced, `feedsvc digest` resumes (0: never pause)"),
@@ -243,6 +246,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
         max_file_bytes=_int(env, "FEEDSVC_MAX_FILE_BYTES", 20_000_000, 1),
         feed_max_age=_int(env, "FEEDSVC_FEED_MAX_AGE", 300),
         feed_recheck_seconds=_float(env, "FEEDSVC_FEED_RECHECK", 2.0),
+        page_cache_mb=_int(env, "FEEDSVC_PAGE_CACHE_MB", 32, 0),
         mail_rate=_float(env, "FEEDSVC_MAIL_RATE", 0.0),
         # Each connection's thread keeps a database connection: 16 stays inside the pool's room.
         mail_connections=_int(env, "FEEDSVC_MAIL_CONNECTIONS", 4, 1, 16),

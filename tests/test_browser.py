@@ -312,16 +312,18 @@ def test_the_sign_up_form_sends_the_browsers_time_zone(chromium, served, storage
         context = browser.new_context(viewport=PHONE, timezone_id=zone)
         page = context.new_page()
         page.goto(base + start)
-        # Filled by /time-zone.js (deferred): wait for that exact event, not for a while.
-        page.wait_for_function("document.querySelector('input[name=time_zone]').value !== ''")
+        # Filled by /time-zone.js (deferred): wait for that exact event, not for a while; deferred
+        # scripts (/subscribe-form.js too) have all run once the document is complete.
+        page.wait_for_function("document.readyState === 'complete'"
+                               " && document.querySelector('input[name=time_zone]').value !== ''")
         if start == "/subscribe":
             page.get_by_label("Email address").fill(address)
             page.get_by_label("Daily").check()
             page.get_by_role("button", name="Subscribe").click()
-        else:  # the short form on the home page
+        else:  # the short form on the home page: a kept page, its token fetched on submit
             page.get_by_role("textbox", name="Email address").fill(address)
             page.get_by_role("button", name="Get the weekly email").click()
-        assert page.get_by_role("heading", name="Check your inbox").is_visible()
+        page.get_by_role("heading", name="Check your inbox").wait_for()
         sub = storage.get_subscriber_by_email(address)
         assert sub is not None and sub.time_zone == zone
         context.close()

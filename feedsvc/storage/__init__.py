@@ -18,6 +18,7 @@ from .digests import DigestsMixin
 from .feeds import FeedDocumentsMixin
 from .limits import LimitsMixin
 from .media import MediaMixin
+from .pages import PagesMixin
 from .reading import ReadingMixin
 from .releases import ReleasesMixin
 from .runs import RunsMixin
@@ -38,7 +39,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 class Storage(ReleasesMixin, ReadingMixin, VersionsMixin, StampsMixin, FeedDocumentsMixin, SubscribersMixin,
               DigestsMixin, SendersMixin, RunsMixin, LimitsMixin, ConfirmationsMixin, SearchMixin, BouncesMixin,
-              MediaMixin, StorageBase):
+              MediaMixin, PagesMixin, StorageBase):
     """The database: opened from a URL, closed with close()."""
 
     def __init__(self, url: str) -> None:

@@ -23,6 +23,7 @@ from ..embargoes import Hold
 from ..instants import Stamps
 from ..model import sort_day
 from .base import StorageBase, max_seq, take_stamps
+from .pages import pages_changed
 from .schema import ALL_KEY, META
 from .schema import OCCURRENCES as OCC
 from .schema import RELEASE_TOPICS as RT
@@ -95,6 +96,7 @@ class EmbargoesMixin(StorageBase):
         if topic_rows:
             conn.execute(RT.insert(), topic_rows)
         self.count_live(conn, counts)
+        pages_changed(conn)
         lifted = Lifted(tuple(row.id for row in rows),
                         frozenset({"all", *(t for row in rows for t in row.topics.split())}))
         stale = _stale(conn)

@@ -22,6 +22,7 @@ from .base import take_stamps
 from .batches import IN_BATCH, batches
 from .embargoes import EmbargoesMixin, held_seqs, hold_values
 from .media import extras_values, set_references, store_attachments
+from .pages import pages_changed
 from .reading import row_to_release
 from .schema import ALL_KEY, META
 from .schema import FILES as F
@@ -245,6 +246,7 @@ class ReleasesMixin(EmbargoesMixin):
         conn.execute(OCC.delete().where(OCC.c.path == path))
         if placed:
             conn.execute(OCC.insert(), placed)
+        pages_changed(conn)
         return out
 
     def _set_topics(self, conn: Connection, rid: str, topics: Sequence[str],
@@ -280,6 +282,7 @@ class ReleasesMixin(EmbargoesMixin):
             counts: Counter[str] = Counter()
             counts.subtract([ALL_KEY] * len(public) + [t for r in public for t in r.topics.split()])
             self.count_live(conn, counts)
+            pages_changed(conn)
             topics = {"all"} | {t for r in public for t in r.topics.split()} if public else set()
             return len(ids), topics
 
@@ -312,6 +315,7 @@ class ReleasesMixin(EmbargoesMixin):
                             touched.update(topics, row.topics.split())
             self.count_live(conn, counts)
             self._set_meta(conn, "taxonomy", digest)
+            pages_changed(conn)
             return touched | ({"all"} if touched else set())
 
     def _set_meta(self, conn: Connection, key: str, value: str) -> None:

@@ -44,14 +44,15 @@ class _Doc:
     gz_page_headers: list[tuple[str, str]] | None = None
 
 
-def _etag_matches(header: str, doc: _Doc) -> bool:
+def etag_matches(header: str, *etags: str) -> bool:
+    """Whether an If-None-Match header names one of `etags` (the page cache's too)."""
     if header.strip() == "*":
         return True
     for tag in header.split(","):
         tag = tag.strip()
         if tag.startswith("W/"):  # RFC 9110 §13.1.2: If-None-Match uses the weak comparison
             tag = tag[2:]
-        if tag in (doc.etag, doc.gz_etag):
+        if tag in etags:
             return True
     return False
 
@@ -72,7 +73,7 @@ def _wants_page(accept: str) -> bool:
     return "text/html" in accept and "atom+xml" not in accept and "rss+xml" not in accept
 
 
-def _accepts_gzip(header: str) -> bool:
+def accepts_gzip(header: str) -> bool:
     for part in header.split(","):
         coding, *params = (p.strip() for p in part.split(";"))
         if coding.lower() in ("gzip", "x-gzip", "*"):
@@ -158,14 +159,15 @@ class FeedServer:
         doc = self.docs.get(path[7:])
         if doc is None:
             return self.app(environ, start_response)  # archives, OPML, and the proper 404 page
-        gz = _accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
+        gz = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
         headers = doc.gz_headers if gz else doc.headers
         if doc.page_headers is not None and _wants_page(environ.get("HTTP_ACCEPT", "")):
             headers = (doc.gz_page_headers if gz else doc.page_headers) or headers
         inm = environ.get("HTTP_IF_NONE_MATCH")
         ims: str = environ.get("HTTP_IF_MODIFIED_SINCE") or ""
         # RFC 9110 §13.1.3: If-Modified-Since is ignored when If-None-Match is present.
-        if (_etag_matches(inm, doc) if inm is not None else bool(ims) and _not_modified_since(ims, doc)):
+        if (etag_matches(inm, doc.etag, doc.gz_etag) if inm is not None
+                else bool(ims) and _not_modified_since(ims, doc)):
             start_response("304 Not Modified", headers)
             return []
         body = doc.gz_body if gz else doc.body

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from wtforms import EmailField, HiddenField, RadioField, SelectField, SelectMultipleField, widgets
 from wtforms.validators import DataRequired, ValidationError
 
@@ -99,6 +100,42 @@ def time_zone_js() -> Response:
     return resp
 
 
+# The short form on kept pages carries no token (they are the same for everyone): on submit this
+# fetches the visitor's own, so the sign-up is one click. Without scripts, /subscribe answers the
+# tokenless form with the full one, filled in, to send once more.
+SUBSCRIBE_FORM_JS = """(function () {
+  document.querySelectorAll('form[action="/subscribe"]').forEach(function (form) {
+    var field = form.querySelector('input[name="csrf_token"]');
+    if (!field || field.value || !window.fetch) { return; }
+    form.addEventListener("submit", function (event) {
+      if (field.value) { return; }
+      event.preventDefault();
+      fetch("/subscribe/token", {credentials: "same-origin", cache: "no-store"})
+        .then(function (r) { return r.ok ? r.text() : ""; })
+        .then(function (token) { field.value = token; }, function () {})
+        .then(function () { form.submit(); });
+    });
+  });
+})();
+"""
+
+
+@bp.get("/subscribe-form.js")
+def subscribe_form_js() -> Response:
+    resp = Response(SUBSCRIBE_FORM_JS, mimetype="text/javascript")
+    resp.cache_control.public = True
+    resp.cache_control.max_age = 3600
+    return resp
+
+
+@bp.get("/subscribe/token")
+def subscribe_token() -> Response:
+    """This visitor's form token (in their session), for the short form of a kept page."""
+    resp = Response(generate_csrf(), mimetype="text/plain")
+    resp.cache_control.no_store = True
+    return resp
+
+
 # Sign-ups a client address may make in a window, counted in the database so that every web
 # process counts the same ones (issue 14.2); the client is the one the trusted proxy saw.
 SIGNUP_LIMIT = 5
@@ -143,6 +180,10 @@ def subscribe() -> Any:
     if request.method == "GET" and preselect:
         form.topics.data = [preselect]
     if not form.validate_on_submit():
+        if request.method == "POST" and set(form.errors) == {"csrf_token"}:
+            # No valid token (the short form without scripts, or an old page): nothing is done;
+            # the form comes back filled in, with this visitor's token, to send once more.
+            return render_template("subscribe.html", form=form, feeds=[], confirm=True)
         status = 400 if request.method == "POST" else 200
         return render_template("subscribe.html", form=form, feeds=[]), status
     s = services()
