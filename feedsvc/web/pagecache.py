@@ -97,7 +97,7 @@ class PageCache:
         self.max_entries = max_entries
         self.pages: collections.OrderedDict[tuple[str, ...], Page] = collections.OrderedDict()
         self.size = 0
-        self.newest = -1  # the highest version seen; pages of older ones are dropped
+        self.newest = -1  # the version the kept pages are of
         self.renders = 0  # pages rendered to be kept: what tests and operators can watch
         self._lock = threading.Lock()
 
@@ -115,7 +115,9 @@ class PageCache:
             return self.app(environ, start_response)
         key = (str(version), self.taxonomy(), variant(environ), path, environ.get("QUERY_STRING", ""))
         with self._lock:
-            if version > self.newest:
+            # Any other number, not only a higher one: a database restored from a backup counts
+            # again from an older number, and pages kept under it before are not its pages.
+            if version != self.newest:
                 self.pages.clear()
                 self.size, self.newest = 0, version
             page = self.pages.get(key)
@@ -153,6 +155,7 @@ class PageCache:
             start_response(status, headers, answer["exc_info"])
             return [body]
         page = prepare(body, headers)
+        log.debug("pages: rendered %s?%s for version %d", key[-2], key[-1], version)
         with self._lock:
             self.renders += 1
             if version == self.newest and page.size <= self.max_bytes // 4:

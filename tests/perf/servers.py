@@ -1,8 +1,9 @@
 """Helpers of the feed-serving benchmark: servers started and always stopped, wrk, worker memory.
 
-Also `bare_app`, the smallest WSGI callable serving one precomputed feed: the Python limit that
-the service is compared with under the same gunicorn settings. It reads what to serve from a JSON
-file named by BARE_FEED_SPEC: {"path", "body_file", "etag", "headers": [[name, value], ...]}.
+Also `bare_app`, the smallest WSGI callable serving precomputed documents (a feed, pages): the
+Python limit that the service is compared with under the same gunicorn settings. It reads what to
+serve from a JSON file named by BARE_FEED_SPEC: {"path", "body_file", "etag", "headers": [[name,
+value], ...]}, or {"pages": [that, ...]} for several paths.
 """
 
 from __future__ import annotations
@@ -27,12 +28,17 @@ NGINX = "/usr/sbin/nginx"
 
 # -- the bare WSGI callable (imported by gunicorn as tests.perf.servers:bare_app) ------------
 
-def _load_bare() -> tuple[str, bytes, str, list[tuple[str, str]], list[tuple[str, str]]]:
+Doc = tuple[bytes, str, list[tuple[str, str]], list[tuple[str, str]]]  # body, etag, 304's headers, 200's
+
+
+def _load_bare() -> dict[str, Doc]:
     spec = json.loads(Path(os.environ["BARE_FEED_SPEC"]).read_text())
-    body = Path(spec["body_file"]).read_bytes()
-    headers = [(str(k), str(v)) for k, v in spec["headers"]]
-    return (spec["path"], body, spec["etag"], headers,
-            [*headers, ("Content-Length", str(len(body)))])
+    docs = {}
+    for doc in spec.get("pages", [spec]):
+        body = Path(doc["body_file"]).read_bytes()
+        headers = [(str(k), str(v)) for k, v in doc["headers"]]
+        docs[doc["path"]] = (body, doc["etag"], headers, [*headers, ("Content-Length", str(len(body)))])
+    return docs
 
 
 _BARE = _load_bare() if os.environ.get("BARE_FEED_SPEC") else None
@@ -40,10 +46,11 @@ _BARE = _load_bare() if os.environ.get("BARE_FEED_SPEC") else None
 
 def bare_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     assert _BARE is not None, "BARE_FEED_SPEC is not set"
-    path, body, etag, headers, headers_200 = _BARE
-    if environ.get("PATH_INFO") != path:
+    doc = _BARE.get(environ.get("PATH_INFO", ""))
+    if doc is None:
         start_response("404 Not Found", [("Content-Length", "0")])
         return []
+    body, etag, headers, headers_200 = doc
     if environ.get("HTTP_IF_NONE_MATCH") == etag:
         start_response("304 Not Modified", headers)
         return []
