@@ -118,6 +118,7 @@ def test_two_senders_one_killed_repeatedly_deliver_everything_once_or_in_doubt(
     senders = Senders(env, smtp_server, rng, logs)
     postman = Postman(storage, settings)
 
+    kills_per_round: list[int] = []
     for round_no in range(1, ROUNDS + 1):
         (content_dir / f"round-{round_no}.txt").write_text(listing(round_no), encoding="utf-8")
         ingester.scan()
@@ -141,6 +142,7 @@ def test_two_senders_one_killed_repeatedly_deliver_everything_once_or_in_doubt(
             if steady.poll() is None:
                 steady.kill()
         assert steady.wait() == 0
+        kills_per_round.append(round_kills)
 
     per_reader: Counter[tuple[str, int]] = Counter()
     per_delivery: Counter[int] = Counter()
@@ -170,7 +172,10 @@ def test_two_senders_one_killed_repeatedly_deliver_everything_once_or_in_doubt(
           f"duplicates {duplicates} ({len(duplicated)} deliveries), in doubt {len(in_doubt_ids)}; "
           f"ledger {dict(states)}; {time.monotonic() - started:.1f} s")
 
-    assert len(senders.kills) == ROUNDS * KILLS_PER_ROUND
+    # Every round must have crashed the victim at least once, or it proved nothing. Up to
+    # KILLS_PER_ROUND are tried; on a loaded machine the steady sender may finish a round before a
+    # slow relaunch finds work, which ends that round's kills early but is no delivery failure.
+    assert all(n >= 1 for n in kills_per_round), kills_per_round
     assert set(per_reader) <= expected
     assert missing == 0
     assert states == Counter({"sent": len(expected)})
