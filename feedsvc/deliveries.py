@@ -10,7 +10,8 @@ import dataclasses
 import datetime as dt
 from typing import Literal
 
-from .model import Frequency, Transition
+from .model import Transition
+from .subscribers import Frequency
 
 # A digest delivery's states. `in doubt` is not a state but a flag on a `pending` row: the server
 # may already have that message, so its subscriber may get it twice. `parked`: attempted

@@ -20,8 +20,9 @@ import jinja2
 from markupsafe import Markup
 
 from feedsvc.entry_extras import file_label
-from feedsvc.model import Attachment, StoredRelease, Subscriber
+from feedsvc.model import Attachment, StoredRelease
 from feedsvc.resources import TEMPLATES_DIR
+from feedsvc.subscribers import Subscriber
 from feedsvc.transport.mime import (
     absolute_url,
     header,

@@ -8,7 +8,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from typing import Any, Final, Generic, Literal, TypeVar, get_args
+from typing import Any, Final, Generic, Literal, TypeVar
 
 
 class FeedsvcError(Exception):
@@ -341,44 +341,11 @@ def parse_state(value: str, states: tuple[State, ...]) -> State:
     raise ValueError(f"unknown state {value!r}: expected one of {', '.join(states)}")
 
 
-# instant: each release within 10 minutes of becoming public, several close together in one email.
-Frequency = Literal["daily", "weekly", "instant"]
-FREQUENCIES: Final[tuple[Frequency, ...]] = get_args(Frequency)
-
-# A digest run is planned by the clock for its period, or asked for by the operator.
-RunKind = Literal["scheduled", "manual"]
-
 # A release is live while some file holds it; it is withdrawn (never deleted) when none does,
 # and revived if a file holds it again (storage/releases.py, which stores the state as withdrawn_at).
 ReleaseState = Literal["live", "withdrawn"]
 WITHDRAW: Final[Transition[ReleaseState]] = Transition("withdraw", ("live",), "withdrawn")
 REVIVE: Final[Transition[ReleaseState]] = Transition("revive", ("withdrawn",), "live")
-
-# A subscriber's life: pending until confirmed; unsubscribed by their own link; bounced when the
-# mail server refused the address (or the operator says so).
-SubscriberState = Literal["pending", "confirmed", "unsubscribed", "bounced"]
-SUBSCRIBER_STATES: Final[tuple[SubscriberState, ...]] = get_args(SubscriberState)
-
-
-# What a confirmation link can do (issue 14.2): confirm a pending sign-up ("ready", then
-# "confirmed"), nothing more once the subscription is confirmed ("already"), nothing at all once
-# it was used, replaced or its subscriber left since ("used"), or its subscriber was deleted ("gone").
-ConfirmLinkState = Literal["ready", "confirmed", "already", "used", "gone"]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Subscriber:
-    """Someone who gets the email digest."""
-
-    id: int
-    email: str
-    topics: tuple[str, ...]  # topic slugs; empty means every topic
-    frequency: Frequency
-    state: SubscriberState
-    created_at: dt.datetime
-    confirmed_at: dt.datetime | None = None
-    last_digest_at: dt.datetime | None = None  # the cut-off of the last digest they were sent
-    time_zone: str | None = None  # IANA name their digests are timed in; None: FEEDSVC_TIMEZONE
 
 
 # -- ingest -------------------------------------------------------------------------------

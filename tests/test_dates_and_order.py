@@ -17,9 +17,9 @@ from lxml import etree
 from feedsvc.app import create_app
 from feedsvc.config import load_settings
 from feedsvc.digest import DigestLinks, MailSettings, plan_digest, render_digest
-from feedsvc.model import Subscriber
 from feedsvc.services import Services, build_services
 from feedsvc.storage import Storage
+from feedsvc.subscribers import Subscriber
 from tests.test_web_feeds import WEB
 
 TOPIC = "borders-and-emergencies"

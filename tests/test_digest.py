@@ -30,7 +30,8 @@ from feedsvc.digest import (
     render_digest,
     render_environment,
 )
-from feedsvc.model import StoredRelease, Subscriber
+from feedsvc.model import StoredRelease
+from feedsvc.subscribers import Subscriber
 from feedsvc.transport import mime
 
 NOW = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)

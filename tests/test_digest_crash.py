@@ -33,7 +33,8 @@ import sqlalchemy as sa
 from feedsvc.cli import make_ingester
 from feedsvc.config import load_settings
 from feedsvc.storage import Storage
-from feedsvc.storage.schema import DeliveryRow, ReleaseRow, SubscriberRow
+from feedsvc.storage.mail_schema import DeliveryRow, SubscriberRow
+from feedsvc.storage.schema import ReleaseRow
 from tests.conftest import ROOT, process_env
 
 SEED = 20261123

@@ -19,7 +19,7 @@ from feedsvc.model import FeedsvcError
 from feedsvc.runs.postman import Postman
 from feedsvc.scheduler import Clock as DigestClock
 from feedsvc.storage import Storage
-from feedsvc.storage.schema import DeliveryRow
+from feedsvc.storage.mail_schema import DeliveryRow
 
 from .conftest import Clock
 from .smtp_server import SmtpTestServer, self_signed_tls

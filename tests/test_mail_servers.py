@@ -17,7 +17,7 @@ from feedsvc.config import Settings, load_settings
 from feedsvc.deliveries import MAX_ATTEMPTS
 from feedsvc.runs.postman import Postman
 from feedsvc.storage import Storage
-from feedsvc.storage.schema import DELIVERIES
+from feedsvc.storage.mail_schema import DELIVERIES
 from feedsvc.transport.smtp import SmtpMailer, parse_smtp_url
 from tests.html_tables import table_rows
 from tests.smtp_server import SmtpTestServer, free_port

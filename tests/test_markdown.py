@@ -21,10 +21,11 @@ import pytest
 from feedsvc.cli import make_ingester
 from feedsvc.config import load_settings
 from feedsvc.digest import DigestLinks, MailSettings, plan_digest, render_digest
-from feedsvc.model import Release, Subscriber
+from feedsvc.model import Release
 from feedsvc.parsing import parse_text
 from feedsvc.parsing.markdown_body import ALLOWED_TAGS, BRACKET_BUDGET
 from feedsvc.storage import Storage
+from feedsvc.subscribers import Subscriber
 from tests.test_web_feeds import WEB
 
 

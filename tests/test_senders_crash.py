@@ -31,7 +31,7 @@ from feedsvc.cli import make_ingester
 from feedsvc.config import load_settings
 from feedsvc.runs.postman import Postman
 from feedsvc.storage import Storage
-from feedsvc.storage.schema import DeliveryRow
+from feedsvc.storage.mail_schema import DeliveryRow
 from tests.test_digest_crash import (
     DELIVERY_IN_MESSAGE_ID,
     ROUND_MARK,

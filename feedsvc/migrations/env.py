@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from feedsvc.storage import mail_schema  # noqa: F401  (its tables join Base.metadata)
 from feedsvc.storage.schema import Base
 
 config = context.config

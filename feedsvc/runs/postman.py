@@ -29,8 +29,9 @@ from ..clock import SYSTEM_CLOCK, Clock
 from ..config import Settings
 from ..deliveries import Delivery
 from ..links import Links
-from ..model import FREQUENCIES, StoredRelease
+from ..model import StoredRelease
 from ..storage import Storage
+from ..subscribers import FREQUENCIES
 from ..tokens import Tokens
 from ..topics import Taxonomy, load_taxonomy
 from ..transport.dkim import signer_for

@@ -17,8 +17,9 @@ from ..digest import (
     render_digest,
 )
 from ..links import Links
-from ..model import StoredRelease, Subscriber
+from ..model import StoredRelease
 from ..storage import Storage
+from ..subscribers import Subscriber
 from ..topics import Taxonomy
 
 # Per releases window: the releases, and each topic choice's planned sections and release ids.

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..model import StorageError
+from . import mail_schema  # noqa: F401  (its tables join Base.metadata, which drop_everything drops)
 from .base import StorageBase
 from .bounces import BouncesMixin
 from .confirmations import ConfirmationsMixin

@@ -15,12 +15,12 @@ import sqlalchemy as sa
 from ..bounces.policy import RunRates, SoftBounce
 from ..deliveries import SKIP
 from .base import StorageBase, max_seq
-from .schema import BOUNCE_EVENTS as BE
-from .schema import CONFIRMATIONS as C
-from .schema import DELIVERIES as DL
+from .mail_schema import BOUNCE_EVENTS as BE
+from .mail_schema import CONFIRMATIONS as C
+from .mail_schema import DELIVERIES as DL
+from .mail_schema import SUBSCRIBERS as S
+from .mail_schema import SUPPRESSIONS as SUP
 from .schema import META
-from .schema import SUBSCRIBERS as S
-from .schema import SUPPRESSIONS as SUP
 
 PAUSE_KEY = "sending_paused"  # meta: the pause in force, JSON; absent while sending runs
 _ACKNOWLEDGED = "pause_acknowledged:"  # meta key prefix: runs whose pause an operator lifted

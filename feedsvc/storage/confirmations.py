@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from ..deliveries import ConfirmationState, QueuedConfirmation
 from .base import StorageBase
 from .bounces import active as suppressed
-from .schema import CONFIRMATIONS as C
-from .schema import SUBSCRIBERS as S
+from .mail_schema import CONFIRMATIONS as C
+from .mail_schema import SUBSCRIBERS as S
 
 QUEUED: tuple[ConfirmationState, ...] = ("pending", "sending")
 

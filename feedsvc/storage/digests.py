@@ -25,11 +25,11 @@ from ..deliveries import (
 from ..model import StorageError, StoredRelease
 from . import base
 from .base import StorageBase
+from .mail_schema import DELIVERIES as DL
+from .mail_schema import DIGEST_RUNS as RUN
+from .mail_schema import SUBSCRIBERS as S
 from .reading import PUBLIC, release_order, row_to_release
-from .schema import DELIVERIES as DL
-from .schema import DIGEST_RUNS as RUN
 from .schema import RELEASES as R
-from .schema import SUBSCRIBERS as S
 from .schema import UTCDateTime
 
 

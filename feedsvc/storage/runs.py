@@ -11,9 +11,9 @@ from ..deliveries import ACCEPTED, MAX_ATTEMPTS, OPEN_STATES, PARK, UNPARK, Park
 from . import base
 from .base import StorageBase
 from .bounces import active as suppressed
-from .schema import DELIVERIES as DL
-from .schema import DIGEST_RUNS as RUN
-from .schema import SUBSCRIBERS as S
+from .mail_schema import DELIVERIES as DL
+from .mail_schema import DIGEST_RUNS as RUN
+from .mail_schema import SUBSCRIBERS as S
 
 _OPEN_RUN = RUN.c.finished_at.is_(None)
 _FINISH_LOCK = 0x66696E69  # "fini": finish_runs, one sender at a time

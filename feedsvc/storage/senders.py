@@ -29,7 +29,7 @@ from ..deliveries import CLAIM, IN_DOUBT, MAX_ATTEMPTS, PARK, Delivery
 from ..model import StorageError
 from .base import StorageBase
 from .digests import failed_attempt, in_states, row_to_delivery
-from .schema import DELIVERIES as DL
+from .mail_schema import DELIVERIES as DL
 
 SENDERS = 0x73656E64  # the advisory locks' first key ("send"); the second is the owner key
 _DOUBT = "in doubt: its sender stopped before the server's answer"

@@ -9,13 +9,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..deliveries import SKIP
-from ..model import ConfirmLinkState, Subscriber
+from ..subscribers import ConfirmLinkState, Subscriber
 from .base import StorageBase, max_seq
 from .confirmations import confirmation_link_row, queue_confirmation, void_confirmation_links
+from .mail_schema import DELIVERIES as DL
+from .mail_schema import SUBSCRIBERS as S
 from .reading import PUBLIC
-from .schema import DELIVERIES as DL
 from .schema import RELEASES as R
-from .schema import SUBSCRIBERS as S
 
 # At most one confirmation email an hour to one address, so the form cannot be used to flood anyone.
 CONFIRMATION_INTERVAL = dt.timedelta(hours=1)
@@ -76,7 +76,7 @@ class SubscribersMixin(StorageBase):
 
     def confirm_by_link(self, subscriber_id: int, confirmation_id: int | None, signed_at: dt.datetime,
                         now: dt.datetime) -> ConfirmLinkState:
-        """Confirm the sign-up a link was made for, once: "confirmed", or why not (model.ConfirmLinkState).
+        """Confirm the sign-up a link was made for, once: "confirmed", or why not (subscribers.ConfirmLinkState).
 
         Every confirmation link of the subscriber stops working with it, as they do when the
         subscriber unsubscribes: an old link never subscribes anyone again.

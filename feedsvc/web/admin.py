@@ -25,7 +25,8 @@ from wtforms.validators import DataRequired
 
 from ..bounces.policy import COMPLAINT_LIMIT
 from ..deliveries import MAX_ATTEMPTS
-from ..model import SUBSCRIBER_STATES, shown
+from ..model import shown
+from ..subscribers import SUBSCRIBER_STATES
 from . import services
 from .pages import page_number
 from .security import client_key

@@ -20,7 +20,7 @@ except ImportError:  # older WTForms knows only tuples
 from ..addresses import AddressError, checked_address
 from ..digest import plan_digest
 from ..links import Links
-from ..model import Subscriber
+from ..subscribers import Subscriber
 from ..tokens import CONFIRM_MAX_AGE, BadToken, SubscriberLink, Tokens
 from ..zones import ZoneError, checked_zone, known_zones
 from . import services

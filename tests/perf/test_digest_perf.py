@@ -28,7 +28,7 @@ from feedsvc.config import load_settings
 from feedsvc.deliveries import Delivery
 from feedsvc.runs.postman import Postman
 from feedsvc.storage import Storage
-from feedsvc.storage.schema import DeliveryRow, SubscriberRow
+from feedsvc.storage.mail_schema import DeliveryRow, SubscriberRow
 from feedsvc.transport.wire import message_bytes
 from tests.conftest import ROOT
 from tests.smtp_server import free_port

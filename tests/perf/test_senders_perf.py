@@ -36,7 +36,7 @@ from feedsvc.cli import make_ingester
 from feedsvc.config import load_settings
 from feedsvc.runs.postman import Postman
 from feedsvc.storage import Storage
-from feedsvc.storage.schema import DeliveryRow
+from feedsvc.storage.mail_schema import DeliveryRow
 from tests.conftest import ROOT
 from tests.perf.test_digest_perf import CHILD, RELEASES, SEED, add_subscribers, listing, topic_sets
 from tests.smtp_server import free_port
