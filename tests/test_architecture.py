@@ -7,6 +7,8 @@ one inside a function or under `TYPE_CHECKING`, and a relative one is resolved t
 from __future__ import annotations
 
 import ast
+import importlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,3 +114,59 @@ def test_the_check_catches_what_it_should(module: str, source: str, expected: li
     """The rules above applied to planted imports: a violation of each kind is caught, and only those."""
     is_package = (PACKAGE.joinpath(*module.split(".")[1:]) / "__init__.py").exists()
     assert violations(module, imports(source, module, is_package)) == expected
+
+
+# -- ARCHITECTURE.md names only what exists ------------------------------------------------
+
+_PATH = re.compile(r"[\w/]+(\.py|/)")  # `runs/postman.py`, `parsing/`
+_DOTTED = re.compile(r"\w+(\.\w+)+")  # `identity.plan_file`, `storage.reading.PUBLIC`
+
+
+def _module_and_rest(dotted: str) -> tuple[str, list[str]] | None:
+    """The longest feedsvc module `dotted` starts with, and the attribute names after it."""
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        if _exists("feedsvc." + ".".join(parts[:i])):
+            return "feedsvc." + ".".join(parts[:i]), parts[i:]
+    return None
+
+
+def missing_names(text: str) -> list[str]:
+    """Every backticked path (`module.py`, `package/`) and `module.name` in `text` that does not exist.
+
+    Paths are looked up in feedsvc/, then at the repository's root; a dotted name's first parts
+    must be a module of feedsvc and the rest its attributes (a class, then a method, say).
+    """
+    missing = []
+    for name in re.findall(r"`([^`\s]+)`", text):
+        if _PATH.fullmatch(name):
+            if not ((PACKAGE / name).exists() or (ROOT / name).exists()):
+                missing.append(name)
+        elif _DOTTED.fullmatch(name):
+            found = _module_and_rest(name)
+            if found is None:
+                missing.append(name)
+                continue
+            obj: object = importlib.import_module(found[0])
+            for attr in found[1]:
+                if not hasattr(obj, attr):
+                    missing.append(name)
+                    break
+                obj = getattr(obj, attr)
+    return missing
+
+
+def test_architecture_md_names_only_what_exists() -> None:
+    assert missing_names((ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("`identity.py`, `runs/`, `storage/releases.py`, `tests/test_architecture.py`", []),
+    ("`identity.plan_file`, `runs.batch.Batch.held_refusal`, `storage.reading.PUBLIC`", []),
+    ("`nowhere.py` and `gone/`", ["nowhere.py", "gone/"]),
+    ("`identity.no_such_function`, `runs.batch.Batch.nothing`", ["identity.no_such_function",
+                                                                    "runs.batch.Batch.nothing"]),
+    ("`nomodule.thing`; words and `/feeds/…` and `seq` are not names", ["nomodule.thing"]),
+])
+def test_the_names_check_catches_what_it_should(text: str, expected: list[str]) -> None:
+    assert missing_names(text) == expected
