@@ -124,7 +124,12 @@ def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path) -> di
 @pytest.fixture
 def mail_env(smtp_server) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """The settings that send mail to the `smtp_server` fixture, from the office the samples are of."""
-    return {"SMTP_URL": f"smtp://{smtp_server.host}:{smtp_server.port}",
+    return mail_settings(smtp_server.host, smtp_server.port)
+
+
+def mail_settings(host: str, port: int) -> dict[str, str]:
+    """The settings that send mail to the SMTP server at host:port (`mail_env`, the benchmarks' sinks)."""
+    return {"SMTP_URL": f"smtp://{host}:{port}",
             "MAIL_FROM": "IOM Turkey <news@press.example.org>", "FEEDSVC_ORGANISATION": "IOM Turkey"}
 
 

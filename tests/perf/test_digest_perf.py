@@ -30,7 +30,7 @@ from feedsvc.runs.postman import Postman
 from feedsvc.storage import Storage
 from feedsvc.storage.mail_schema import DeliveryRow, SubscriberRow
 from feedsvc.transport.wire import message_bytes
-from tests.conftest import ROOT
+from tests.conftest import ROOT, mail_settings, process_env
 from tests.smtp_server import free_port
 
 pytestmark = pytest.mark.perf
@@ -168,18 +168,17 @@ def raw_smtplib(host: str, port: int, messages: list[tuple[str, bytes]]) -> floa
     return time.perf_counter() - t
 
 
-def test_digest_throughput_memory_and_scaling(storage: Storage, content_dir: Path, topics_file: Path,
-                                              tmp_path: Path, sink: tuple[str, int]) -> None:
+def bench_env(env: dict[str, str], sink: tuple[str, int], **more: str) -> dict[str, str]:
+    """A digest process's environment: conftest's `env`, mailing `sink` at full speed, quietly."""
+    return process_env(env | mail_settings(*sink) | {"FEEDSVC_MAIL_RATE": "0", "LOG_LEVEL": "WARNING",
+                                                     "PYTHONPATH": str(ROOT)} | more)
+
+
+def test_digest_throughput_memory_and_scaling(storage: Storage, env: dict[str, str], content_dir: Path,
+                                              sink: tuple[str, int]) -> None:
     host, port = sink
     rng = random.Random(SEED)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("FEEDSVC_", "DATABASE_URL", "SMTP_URL", "SECRET_KEY", "MAIL_FROM"))}
-    env |= {"DATABASE_URL": storage.engine.url.render_as_string(hide_password=False),
-            "SECRET_KEY": "bench-secret-padded-to-32-characters-or-more", "FEEDSVC_BASE_URL": "https://bench.example.org",
-            "FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_TOPICS": str(topics_file),
-            "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_ORGANISATION": "IOM Turkey",
-            "SMTP_URL": f"smtp://{host}:{port}", "MAIL_FROM": "IOM Turkey <news@bench.example.org>",
-            "FEEDSVC_MAIL_RATE": "0", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+    env = bench_env(env, sink)
     settings = load_settings(env)
     ingester = make_ingester(settings, storage)
     ingester.scan()

@@ -38,7 +38,7 @@ from feedsvc.runs.postman import Postman
 from feedsvc.storage import Storage
 from feedsvc.storage.mail_schema import DeliveryRow
 from tests.conftest import ROOT
-from tests.perf.test_digest_perf import CHILD, RELEASES, SEED, add_subscribers, listing, topic_sets
+from tests.perf.test_digest_perf import CHILD, RELEASES, SEED, add_subscribers, bench_env, listing, topic_sets
 from tests.smtp_server import free_port
 
 pytestmark = pytest.mark.perf
@@ -90,26 +90,10 @@ def run_senders(env: dict[str, str], count: int) -> tuple[float, list[float]]:
     return wall, peaks
 
 
-def sender_env(storage: Storage, content_dir: Path, topics_file: Path, tmp_path: Path,
-               sink: tuple[str, int], connections: int) -> dict[str, str]:
-    host, port = sink
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("FEEDSVC_", "DATABASE_URL", "SMTP_URL", "SECRET_KEY", "MAIL_FROM"))}
-    env |= {"DATABASE_URL": storage.engine.url.render_as_string(hide_password=False),
-            "SECRET_KEY": "bench-secret-padded-to-32-characters-or-more", "FEEDSVC_BASE_URL": "https://bench.example.org",
-            "FEEDSVC_CONTENT_DIR": str(content_dir), "FEEDSVC_TOPICS": str(topics_file),
-            "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"), "FEEDSVC_ORGANISATION": "IOM Turkey",
-            "SMTP_URL": f"smtp://{host}:{port}", "MAIL_FROM": "IOM Turkey <news@bench.example.org>",
-            "FEEDSVC_MAIL_RATE": "0", "FEEDSVC_MAIL_CONNECTIONS": str(connections), "LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT)}
-    return env
-
-
-def test_senders_scale(storage: Storage, content_dir: Path, topics_file: Path, tmp_path: Path,
-                       slow_sink: tuple[str, int]) -> None:
+def test_senders_scale(storage: Storage, env: dict[str, str], content_dir: Path, slow_sink: tuple[str, int]) -> None:
     if not storage.senders_share_runs:
         pytest.skip("several senders need PostgreSQL")
-    env = sender_env(storage, content_dir, topics_file, tmp_path, slow_sink, CONNECTIONS)
+    env = bench_env(env, slow_sink, FEEDSVC_MAIL_CONNECTIONS=str(CONNECTIONS))
     settings = load_settings(env)
     ingester = make_ingester(settings, storage)
     ingester.scan()
@@ -136,11 +120,11 @@ def test_senders_scale(storage: Storage, content_dir: Path, topics_file: Path, t
     print("targets: 2 senders ≥ 1.8× one, 4 ≥ 3.2×")
 
 
-def test_senders_at_100k(storage: Storage, content_dir: Path, topics_file: Path, tmp_path: Path,
+def test_senders_at_100k(storage: Storage, env: dict[str, str], content_dir: Path,
                          slow_sink: tuple[str, int]) -> None:
     if not storage.senders_share_runs:
         pytest.skip("several senders need PostgreSQL")
-    env = sender_env(storage, content_dir, topics_file, tmp_path, slow_sink, LARGE_CONNECTIONS)
+    env = bench_env(env, slow_sink, FEEDSVC_MAIL_CONNECTIONS=str(LARGE_CONNECTIONS))
     settings = load_settings(env)
     ingester = make_ingester(settings, storage)
     ingester.scan()
