@@ -12,12 +12,10 @@ import pytest
 
 from feedsvc.app import create_app
 from feedsvc.config import load_settings
-from feedsvc.links import Links
 from feedsvc.runs.postman import Postman
 from feedsvc.scheduler import Clock as DigestClock
-from feedsvc.services import build_services
+from feedsvc.services import Services, build_services
 from feedsvc.storage import Storage
-from feedsvc.tokens import Tokens
 from feedsvc.zones import ZoneError, checked_zone, due_slots, instant_due, latest_slot
 from tests.conftest import Clock
 from tests.smtp_server import SmtpTestServer
@@ -104,23 +102,34 @@ Ankara – IOM teams {what} this week.
 """
 
 
+MONDAY = dt.datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # every daily slot of that day is past in each zone used
+
+
 @pytest.fixture
-def env(db_url: str, content_dir: Path, topics_file: Path, tmp_path: Path,
-        smtp_server: SmtpTestServer) -> dict[str, str]:
-    return {"DATABASE_URL": db_url, "SECRET_KEY": "zones-test-secret-padded-to-32-characters-or-more",
-            "FEEDSVC_BASE_URL": "https://press.example.org", "FEEDSVC_CONTENT_DIR": str(content_dir),
-            "FEEDSVC_TOPICS": str(topics_file), "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance"),
-            "FEEDSVC_ORGANISATION": "IOM Turkey", "SMTP_URL": f"smtp://{smtp_server.host}:{smtp_server.port}",
-            "MAIL_FROM": "IOM Turkey <news@press.example.org>", "FEEDSVC_TIMEZONE": "UTC",
-            "FEEDSVC_DAILY_AT": "08:00", "FEEDSVC_WEEKLY_ON": "mon"}
+def env(env: dict[str, str], mail_env: dict[str, str]) -> dict[str, str]:
+    return env | mail_env | {"FEEDSVC_TIMEZONE": "UTC", "FEEDSVC_DAILY_AT": "08:00", "FEEDSVC_WEEKLY_ON": "mon"}
 
 
-def publish(env: dict[str, str], storage: Storage, content_dir: Path, name: str, title: str,
-            clock: Clock) -> None:
+@pytest.fixture
+def services(env: dict[str, str], storage: Storage, clock: Clock) -> Services:
+    """This test's parts, with the samples stored at MONDAY, before anyone subscribed."""
+    clock.now = MONDAY
+    services = build_services(load_settings(env), clock, storage=storage)
+    services.ingester().scan()
+    return services
+
+
+@pytest.fixture
+def digests(services: Services, storage: Storage, clock: Clock) -> DigestClock:
+    """The clock's minute job (`tick`) and its embargo lift over those parts."""
+    return DigestClock(Postman(storage, services.settings, clock=clock), services.settings, services.publisher)
+
+
+def publish(services: Services, content_dir: Path, name: str, title: str) -> None:
     """A new listing, scanned as the watcher would at the test clock's time."""
     (content_dir / f"{name}.txt").write_text(LISTING.format(title=title, what=f"worked on {name}"),
                                              encoding="utf-8")
-    build_services(load_settings(env), clock, storage=storage).ingester().scan()
+    services.ingester().scan()
 
 
 def received(server: SmtpTestServer) -> list[tuple[str, str]]:
@@ -128,19 +137,15 @@ def received(server: SmtpTestServer) -> list[tuple[str, str]]:
 
 
 def test_tokyo_and_istanbul_get_their_daily_digest_at_eight_their_time_and_one_catch_up(
-        env: dict[str, str], storage: Storage, content_dir: Path, clock: Clock,
+        services: Services, digests: DigestClock, storage: Storage, content_dir: Path, clock: Clock,
         smtp_server: SmtpTestServer) -> None:
-    settings = load_settings(env)
-    clock.now = dt.datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-    build_services(settings, clock, storage=storage).ingester().scan()  # the samples, stored before anyone subscribed
     storage.add_confirmed("tokyo@example.org", (), "daily", clock(), time_zone="Asia/Tokyo")
     storage.add_confirmed("istanbul@example.org", (), "daily", clock(), time_zone="Europe/Istanbul")
     storage.add_confirmed("london@example.org", (), "daily", clock())  # no zone: FEEDSVC_TIMEZONE
-    digests = DigestClock(Postman(storage, settings, clock=clock), settings)
     digests.tick()  # the slots already past are planned (nothing new for anyone: no mail)
     assert smtp_server.messages == []
 
-    publish(env, storage, content_dir, "monday", "Mobile Clinics Reach the Border Villages", clock)
+    publish(services, content_dir, "monday", "Mobile Clinics Reach the Border Villages")
     clock.now = dt.datetime(2026, 11, 23, 22, 59, tzinfo=UTC)  # 07:59 in Tokyo
     assert digests.tick() == [] and smtp_server.messages == []
     clock.advance(minutes=1)  # 08:00 in Tokyo, 02:00 in Istanbul
@@ -158,10 +163,10 @@ def test_tokyo_and_istanbul_get_their_daily_digest_at_eight_their_time_and_one_c
     assert digests.tick() == [] and len(smtp_server.messages) == 3  # every minute after: nothing again
 
     # Three days down, two listings meanwhile: one catch-up digest each, with both, not three.
-    publish(env, storage, content_dir, "tuesday", "Vocational Courses Open in Gaziantep", clock)
-    publish(env, storage, content_dir, "wednesday", "Shelter Upgrades Finished Before Winter", clock)
+    publish(services, content_dir, "tuesday", "Vocational Courses Open in Gaziantep")
+    publish(services, content_dir, "wednesday", "Shelter Upgrades Finished Before Winter")
     clock.advance(days=3, hours=1)
-    made = DigestClock(Postman(storage, settings, clock=clock), settings).tick()
+    made = DigestClock(Postman(storage, services.settings, clock=clock), services.settings).tick()  # a new process
     assert sorted(made) == ["daily:2026-11-27", "daily:Asia/Tokyo:2026-11-27", "daily:Europe/Istanbul:2026-11-27"]
     later = received(smtp_server)[3:]
     assert sorted(to for to, _ in later) == ["istanbul@example.org", "london@example.org", "tokyo@example.org"]
@@ -171,15 +176,11 @@ def test_tokyo_and_istanbul_get_their_daily_digest_at_eight_their_time_and_one_c
 
 
 def test_a_reader_who_moves_gets_the_new_zones_digest_and_no_second_one_that_day(
-        env: dict[str, str], storage: Storage, content_dir: Path, clock: Clock,
+        services: Services, digests: DigestClock, storage: Storage, content_dir: Path, clock: Clock,
         smtp_server: SmtpTestServer) -> None:
-    settings = load_settings(env)
-    clock.now = dt.datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-    build_services(settings, clock, storage=storage).ingester().scan()
     storage.add_confirmed("mover@example.org", (), "daily", clock(), time_zone="Asia/Tokyo")
-    digests = DigestClock(Postman(storage, settings, clock=clock), settings)
     digests.tick()
-    publish(env, storage, content_dir, "monday", "Mobile Clinics Reach the Border Villages", clock)
+    publish(services, content_dir, "monday", "Mobile Clinics Reach the Border Villages")
     clock.now = dt.datetime(2026, 11, 23, 23, 0, tzinfo=UTC)
     digests.tick()
     assert len(smtp_server.messages) == 1
@@ -191,15 +192,15 @@ def test_a_reader_who_moves_gets_the_new_zones_digest_and_no_second_one_that_day
     assert len(smtp_server.messages) == 1
 
 
-def client_and_csrf(env: dict[str, str], storage: Storage, clock: Clock, path: str) -> tuple[Any, str]:
-    client = create_app(services=build_services(load_settings(env), clock, storage=storage)).test_client()
+def client_and_csrf(services: Services, path: str) -> tuple[Any, str]:
+    client = create_app(services=services).test_client()
     page = client.get(path).get_data(as_text=True)
     return client, page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
 
 
 def test_the_forms_take_a_known_zone_and_refuse_an_unknown_one_clearly(
-        env: dict[str, str], storage: Storage, clock: Clock) -> None:
-    client, csrf = client_and_csrf(env, storage, clock, "/subscribe")
+        services: Services, storage: Storage) -> None:
+    client, csrf = client_and_csrf(services, "/subscribe")
     form = {"email": "zone@example.org", "frequency": "daily", "csrf_token": csrf}
     bad = client.post("/subscribe", data=form | {"time_zone": "Mars/Olympus"})
     assert bad.status_code == 400 and "&#39;Mars/Olympus&#39; is not a known time zone" in bad.get_data(as_text=True)
@@ -211,8 +212,7 @@ def test_the_forms_take_a_known_zone_and_refuse_an_unknown_one_clearly(
     nozone = storage.get_subscriber_by_email("nozone@example.org")
     assert nozone is not None and nozone.time_zone is None  # no script ran: FEEDSVC_TIMEZONE applies
 
-    links = Links(load_settings(env).base_url, Tokens(env["SECRET_KEY"]))
-    path = links.preferences(sub.id, sub.email).removeprefix("https://press.example.org")
+    path = services.links.preferences(sub.id, sub.email).removeprefix("https://press.example.org")
     page = client.get(path).get_data(as_text=True)
     assert '<option selected value="Asia/Tokyo">' in page
     csrf = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
@@ -244,21 +244,17 @@ def test_instant_waits_for_a_burst_to_settle_but_never_past_ten_minutes() -> Non
 
 
 def test_instant_readers_get_a_burst_of_three_in_one_email_within_ten_minutes(
-        env: dict[str, str], storage: Storage, content_dir: Path, clock: Clock,
+        services: Services, digests: DigestClock, storage: Storage, content_dir: Path, clock: Clock,
         smtp_server: SmtpTestServer) -> None:
-    settings = load_settings(env)
-    clock.now = dt.datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
-    build_services(settings, clock, storage=storage).ingester().scan()
     storage.add_confirmed("now@example.org", (), "instant", clock())
     storage.add_confirmed("daily@example.org", (), "daily", clock())
-    digests = DigestClock(Postman(storage, settings, clock=clock), settings)
     digests.tick()
     assert smtp_server.messages == []
 
     first = clock.advance(minutes=1)
     for n, title in enumerate(("Mobile Clinics Reach the Border Villages", "Vocational Courses Open in Gaziantep",
                                "Shelter Upgrades Finished Before Winter")):
-        publish(env, storage, content_dir, f"burst{n}", title, clock)
+        publish(services, content_dir, f"burst{n}", title)
         assert digests.tick() == [] and smtp_server.messages == []  # the burst is still coming
         clock.advance(minutes=1)
     assert digests.tick() == []  # one minute quiet
@@ -281,16 +277,11 @@ ANKARA – Health teams vaccinated 40,000 people on the islands this month.
 
 
 def test_an_embargoed_release_reaches_instant_readers_within_ten_minutes_of_its_lift(
-        env: dict[str, str], storage: Storage, content_dir: Path, clock: Clock,
+        services: Services, digests: DigestClock, storage: Storage, content_dir: Path, clock: Clock,
         smtp_server: SmtpTestServer) -> None:
-    settings = load_settings(env)
-    services = build_services(settings, clock, storage=storage)
-    clock.now = dt.datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-    services.ingester().scan()
     storage.add_confirmed("now@example.org", (), "instant", clock())
     (content_dir / "held.txt").write_text(HELD, encoding="utf-8")
     services.ingester().scan()  # stored a day before its embargo ends: public nowhere, mailed to nobody
-    digests = DigestClock(Postman(storage, settings, clock=clock), settings, services.publisher)
     clock.now = dt.datetime(2026, 11, 24, 8, 59, tzinfo=UTC)
     digests.lift_embargoes()
     digests.tick()
