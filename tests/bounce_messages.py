@@ -8,12 +8,14 @@
   message attached; `aol=True` redacts the recipient as AOL's loop does.
 
 Each takes the message as it was sent (its envelope sender is the VERP return path), so the
-bounce carries back exactly what a real one would.
+bounce carries back exactly what a real one would. All three are one multipart/report
+(`report`); the two DSNs are Postfix's one form (`postfix_dsn`), differing in what the server said.
 """
 
 from __future__ import annotations
 
-from email.utils import parseaddr
+from collections.abc import Sequence
+from email.utils import parseaddr, parsedate_to_datetime
 
 RELAY = "relay.press.example.org"
 
@@ -29,28 +31,39 @@ def _original_headers(sent: bytes) -> tuple[str, str, str]:
     return head, parseaddr(fields.get("to", ""))[1], fields.get("message-id", "")
 
 
-def gmail_hard_bounce(verp: str, sent: bytes, *, queue_id: str = "4XyZ1") -> bytes:
+def report(headers: str, report_type: str, boundary: str, parts: Sequence[str], *, preamble: str = "") -> bytes:
+    """A multipart/report (RFC 6522) under `headers`: each part is its own headers, a blank line, its body.
+
+    Written with CRLF line ends, as it arrives in a mailbox.
+    """
+    text = (f"{headers.strip()}\nMIME-Version: 1.0\n"
+            f'Content-Type: multipart/report; report-type={report_type};\n\tboundary="{boundary}"\n\n'
+            + (f"{preamble}\n\n" if preamble else "")
+            + "".join(f"--{boundary}\n{part.strip()}\n\n" for part in parts)
+            + f"--{boundary}--\n")
+    return text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+
+
+def postfix_dsn(verp: str, sent: bytes, *, queue_id: str, date: str, said: str, status: str,
+                diagnostic: str) -> bytes:
+    """Postfix's delivery status notification for `sent`, which it gave up on (RFC 3464).
+
+    `date` is the bounce's Date; `said` is what the remote server answered (shown to people),
+    `status` and `diagnostic` the same for programs.
+    """
     head, rcpt, _ = _original_headers(sent)
-    boundary = f"{queue_id}.1795420872/{RELAY}"
-    return f"""Return-Path: <>
+    when = parsedate_to_datetime(date)
+    headers = f"""Return-Path: <>
 Delivered-To: {verp}
 Received: by {RELAY} (Postfix)
-	id {queue_id}; Tue, 24 Nov 2026 08:01:12 +0000 (UTC)
-Date: Tue, 24 Nov 2026 08:01:12 +0000 (UTC)
+	id {queue_id}; {date}
+Date: {date}
 From: MAILER-DAEMON@{RELAY} (Mail Delivery System)
 Subject: Undelivered Mail Returned to Sender
 To: {verp}
 Auto-Submitted: auto-replied
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status;
-	boundary="{boundary}"
-Content-Transfer-Encoding: 7bit
-Message-Id: <20261124080112.{queue_id}@{RELAY}>
-
-This is a MIME-encapsulated message.
-
---{boundary}
-Content-Description: Notification
+Message-Id: <{when:%Y%m%d%H%M%S}.{queue_id}@{RELAY}>"""
+    notification = f"""Content-Description: Notification
 Content-Type: text/plain; charset=us-ascii
 
 This is the mail system at host {RELAY}.
@@ -65,15 +78,8 @@ delete your own text from the attached returned message.
 
                    The mail system
 
-<{rcpt}>: host gmail-smtp-in.l.google.com[142.250.102.27] said:
-    550-5.1.1 The email account that you tried to reach does not exist. Please
-    try 550-5.1.1 double-checking the recipient's email address for typos or
-    550-5.1.1 unnecessary spaces. For more information, go to 550 5.1.1
-    https://support.google.com/mail/?p=NoSuchUser a1si1234567wrb.12 - gsmtp (in
-    reply to RCPT TO command)
-
---{boundary}
-Content-Description: Delivery report
+<{rcpt}>: {said}"""
+    delivery_status = f"""Content-Description: Delivery report
 Content-Type: message/delivery-status
 
 Reporting-MTA: dns; {RELAY}
@@ -84,16 +90,10 @@ Arrival-Date: Tue, 24 Nov 2026 08:01:10 +0000 (UTC)
 Final-Recipient: rfc822; {rcpt}
 Original-Recipient: rfc822;{rcpt}
 Action: failed
-Status: 5.1.1
+Status: {status}
 Remote-MTA: dns; gmail-smtp-in.l.google.com
-Diagnostic-Code: smtp; 550-5.1.1 The email account that you tried to reach does
-    not exist. Please try 550-5.1.1 double-checking the recipient's email
-    address for typos or 550-5.1.1 unnecessary spaces. For more information, go
-    to 550 5.1.1  https://support.google.com/mail/?p=NoSuchUser
-    a1si1234567wrb.12 - gsmtp
-
---{boundary}
-Content-Description: Undelivered Message Headers
+Diagnostic-Code: smtp; {diagnostic}"""
+    returned = f"""Content-Description: Undelivered Message Headers
 Content-Type: text/rfc822-headers
 Content-Transfer-Encoding: 7bit
 
@@ -101,71 +101,40 @@ Return-Path: <{verp}>
 Received: from feedsvc (localhost [127.0.0.1])
 	by {RELAY} (Postfix) with ESMTP id {queue_id}
 	for <{rcpt}>; Tue, 24 Nov 2026 08:01:10 +0000 (UTC)
-{head}
+{head}"""
+    return report(headers, "delivery-status", f"{queue_id}.{int(when.timestamp())}/{RELAY}",
+                  [notification, delivery_status, returned], preamble="This is a MIME-encapsulated message.")
 
---{boundary}--
-""".replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+
+def gmail_hard_bounce(verp: str, sent: bytes, *, queue_id: str = "4XyZ1") -> bytes:
+    return postfix_dsn(
+        verp, sent, queue_id=queue_id, date="Tue, 24 Nov 2026 08:01:12 +0000 (UTC)",
+        said="""host gmail-smtp-in.l.google.com[142.250.102.27] said:
+    550-5.1.1 The email account that you tried to reach does not exist. Please
+    try 550-5.1.1 double-checking the recipient's email address for typos or
+    550-5.1.1 unnecessary spaces. For more information, go to 550 5.1.1
+    https://support.google.com/mail/?p=NoSuchUser a1si1234567wrb.12 - gsmtp (in
+    reply to RCPT TO command)""",
+        status="5.1.1",
+        diagnostic="""550-5.1.1 The email account that you tried to reach does
+    not exist. Please try 550-5.1.1 double-checking the recipient's email
+    address for typos or 550-5.1.1 unnecessary spaces. For more information, go
+    to 550 5.1.1  https://support.google.com/mail/?p=NoSuchUser
+    a1si1234567wrb.12 - gsmtp""")
 
 
 def mailbox_full(verp: str, sent: bytes, *, queue_id: str = "4Xq7M") -> bytes:
-    head, rcpt, _ = _original_headers(sent)
-    boundary = f"{queue_id}.1795852800/{RELAY}"
-    return f"""Return-Path: <>
-Delivered-To: {verp}
-Date: Sun, 29 Nov 2026 08:00:00 +0000 (UTC)
-From: MAILER-DAEMON@{RELAY} (Mail Delivery System)
-Subject: Undelivered Mail Returned to Sender
-To: {verp}
-Auto-Submitted: auto-replied
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status;
-	boundary="{boundary}"
-Message-Id: <20261129080000.{queue_id}@{RELAY}>
-
-This is a MIME-encapsulated message.
-
---{boundary}
-Content-Description: Notification
-Content-Type: text/plain; charset=us-ascii
-
-This is the mail system at host {RELAY}.
-
-I'm sorry to have to inform you that your message could not
-be delivered to one or more recipients. It's attached below.
-
-<{rcpt}>: delivery temporarily suspended: host
+    return postfix_dsn(
+        verp, sent, queue_id=queue_id, date="Sun, 29 Nov 2026 08:00:00 +0000 (UTC)",
+        said="""delivery temporarily suspended: host
     gmail-smtp-in.l.google.com[142.250.102.27] said: 452-4.2.2 The recipient's
     inbox is out of storage space. Please direct the recipient to 452 4.2.2
     https://support.google.com/mail/?p=OverQuotaTemp (in reply to RCPT TO
-    command); message expired after 5 days in the queue
-
---{boundary}
-Content-Description: Delivery report
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; {RELAY}
-X-Postfix-Queue-ID: {queue_id}
-X-Postfix-Sender: rfc822; {verp}
-Arrival-Date: Tue, 24 Nov 2026 08:01:10 +0000 (UTC)
-
-Final-Recipient: rfc822; {rcpt}
-Original-Recipient: rfc822;{rcpt}
-Action: failed
-Status: 4.2.2
-Remote-MTA: dns; gmail-smtp-in.l.google.com
-Diagnostic-Code: smtp; 452-4.2.2 The recipient's inbox is out of storage space.
+    command); message expired after 5 days in the queue""",
+        status="4.2.2",
+        diagnostic="""452-4.2.2 The recipient's inbox is out of storage space.
     Please direct the recipient to 452 4.2.2
-    https://support.google.com/mail/?p=OverQuotaTemp
-
---{boundary}
-Content-Description: Undelivered Message Headers
-Content-Type: text/rfc822-headers
-
-Return-Path: <{verp}>
-{head}
-
---{boundary}--
-""".replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+    https://support.google.com/mail/?p=OverQuotaTemp""")
 
 
 def yahoo_complaint(verp: str, sent: bytes, *, report_id: str = "1764000057.123456", aol: bool = False,
@@ -177,26 +146,19 @@ def yahoo_complaint(verp: str, sent: bytes, *, report_id: str = "1764000057.1234
         original = original.replace(rcpt, shown_rcpt)
     agent, sender = (("AOL SComp", "scomp@aol.net") if aol
                      else ("Yahoo!-Mail-Feedback/2.0", "feedback@arf.mail.yahoo.com"))
-    return f"""Return-Path: <{sender}>
+    headers = f"""Return-Path: <{sender}>
 Delivered-To: {to}
 From: Complaint Feedback Loop <{sender}>
 To: {to}
 Subject: FW: digest complaint
 Date: Tue, 24 Nov 2026 09:14:03 +0000
-Message-ID: <{report_id}@{sender.split("@")[1]}>
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=feedback-report;
-	boundary="----=_Part_{report_id}"
-
-------=_Part_{report_id}
-Content-Type: text/plain; charset=us-ascii
+Message-ID: <{report_id}@{sender.split("@")[1]}>"""
+    notice = """Content-Type: text/plain; charset=us-ascii
 Content-Transfer-Encoding: 7bit
 
 This is an email abuse report for an email message received from IP 203.0.113.25 on Tue, 24 Nov 2026 08:00:57 +0000.
-For more information about this format please see http://www.mipassoc.org/arf/.
-
-------=_Part_{report_id}
-Content-Type: message/feedback-report
+For more information about this format please see http://www.mipassoc.org/arf/."""
+    feedback = f"""Content-Type: message/feedback-report
 
 Feedback-Type: abuse
 User-Agent: {agent}
@@ -206,16 +168,12 @@ Original-Rcpt-To: <{shown_rcpt}>
 Arrival-Date: Tue, 24 Nov 2026 08:00:57 +0000
 Source-IP: 203.0.113.25
 Reported-Domain: press.example.org
-Authentication-Results: mta1234.mail.ne1.yahoo.com; dkim=pass header.d=press.example.org
-
-------=_Part_{report_id}
-Content-Type: message/rfc822
+Authentication-Results: mta1234.mail.ne1.yahoo.com; dkim=pass header.d=press.example.org"""
+    attached = f"""Content-Type: message/rfc822
 Content-Disposition: inline
 
 Return-Path: <{verp}>
 Received: from {RELAY} (EHLO {RELAY}) (203.0.113.25)
   by mta1234.mail.ne1.yahoo.com with SMTPS; Tue, 24 Nov 2026 08:00:57 +0000
-{original.rstrip()}
-
-------=_Part_{report_id}--
-""".replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+{original.rstrip()}"""
+    return report(headers, "feedback-report", f"----=_Part_{report_id}", [notice, feedback, attached])
