@@ -47,14 +47,20 @@ class WebhookError(ValueError):
     """The payload is malformed or its signature does not hold; the message says which (for a 4xx)."""
 
 
-def sns_message(body: bytes) -> dict[str, str]:
-    """An SNS HTTP(S) delivery's JSON body, checked for the fields every message type has."""
+def _json_object(body: bytes) -> dict[str, Any]:
+    """A webhook call's body as the JSON object it must be, else WebhookError saying what it is not."""
     try:
-        message = json.loads(body)
+        value = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise WebhookError("the body is not JSON") from None
-    if not isinstance(message, dict):
+    if not isinstance(value, dict):
         raise WebhookError("the body is not a JSON object")
+    return value
+
+
+def sns_message(body: bytes) -> dict[str, str]:
+    """An SNS HTTP(S) delivery's JSON body, checked for the fields every message type has."""
+    message = _json_object(body)
     kind = message.get("Type")
     if kind not in MESSAGE_TYPES:
         raise WebhookError(f"unknown SNS message type {str(kind)[:40]!r}")
@@ -180,12 +186,7 @@ _POSTMARK_KINDS: dict[str, BounceKind] = {
 
 def postmark_reports(body: bytes) -> list[BounceReport]:
     """The bounce or spam complaint of one Postmark webhook call; [] for record types that are neither."""
-    try:
-        record = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise WebhookError("the body is not JSON") from None
-    if not isinstance(record, dict):
-        raise WebhookError("the body is not a JSON object")
+    record = _json_object(body)
     record_type, kind_name = record.get("RecordType"), str(record.get("Type") or "")
     if record_type == "SpamComplaint" or kind_name == "SpamComplaint":
         kind: BounceKind | None = "complaint"
