@@ -283,9 +283,17 @@ def test_the_watcher_outlives_every_trap(ingester: Ingester, storage: Storage, c
         watcher.request_full_scan()
         (content_dir / "after.txt").write_text(LISTING.replace("Izmir", "Mersin"), encoding="utf-8")
         wait_for(lambda: "Migrants Rescued Off the Coast of Mersin" in titles(storage), "a later file stored")
+
+        def recorded() -> dict[str, str]:  # newest first, so each path keeps its first error
+            return {e["path"]: e["reason"] for e in storage.recent_errors()}
+
+        # A full scan stores files in name order: after.txt before pipe.txt and swapped.txt, so a
+        # later file stored does not mean the scan that refuses the pipe is done (nor the pipe's own
+        # scan, which waits as for any empty new file). Its end is the errors recorded.
+        wait_for(lambda: {"swapped.txt", "pipe.txt", "loop_a.txt"} <= recorded().keys(), "every trap recorded")
         assert watcher._thread.is_alive()
         assert "Secret Outside the Folder" not in titles(storage)
-        errors = {e["path"]: e["reason"] for e in storage.recent_errors()}
+        errors = recorded()
         assert errors["swapped.txt"] == "replaced by a symlink after the folder was listed (not followed)"
         assert errors["pipe.txt"] == "not a regular file (a FIFO)"
         assert errors["loop_a.txt"] == "symlink loop (not followed)"
