@@ -34,6 +34,19 @@ def process_env(settings: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(SETTINGS)} | dict(settings)
 
 
+def assert_counts_true(storage: Storage) -> None:
+    """The kept counts (all and per topic) are what the public lists hold, counted row by row."""
+    public = storage.list_releases(limit=10_000)
+    assert storage.count_releases() == len(public)
+    per_topic: dict[str, int] = {}
+    for r in public:
+        for t in r.topics:
+            per_topic[t] = per_topic.get(t, 0) + 1
+    assert {t: n for t, n in storage.topic_counts().items() if n} == per_topic
+    for topic, n in per_topic.items():
+        assert storage.count_releases(topic) == n == len(storage.list_releases(topic, limit=10_000))
+
+
 def jsonfeed_validator():  # type: ignore[no-untyped-def]
     """A validator of JSON Feed 1.1 that also checks `date-time` and `uri-reference` formats."""
     import json

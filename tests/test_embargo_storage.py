@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import command
 
 from feedsvc.storage import Storage
+from tests.conftest import assert_counts_true
 
 UTC = dt.UTC
 T0 = dt.datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # the tests' clock starts here
@@ -47,19 +48,6 @@ def public_titles(storage: Storage, topic: str | None = None) -> list[str]:
     return [r.title for r in storage.list_releases(topic, limit=1000)]
 
 
-def check_counts(storage: Storage) -> None:
-    """The kept counts are what the public lists hold: a held release was never counted."""
-    public = storage.list_releases(limit=10_000)
-    assert storage.count_releases() == len(public)
-    per_topic: dict[str, int] = {}
-    for r in public:
-        for t in r.topics:
-            per_topic[t] = per_topic.get(t, 0) + 1
-    assert {t: n for t, n in storage.topic_counts().items() if n} == per_topic
-    for topic, n in per_topic.items():
-        assert len(storage.list_releases(topic, limit=10_000)) == n
-
-
 def test_two_releases_held_by_their_lines_go_public_together_in_listing_order(  # type: ignore[no-untyped-def]
         storage: Storage, ingester, content_dir: Path, clock) -> None:
     ingester.scan()
@@ -69,7 +57,7 @@ def test_two_releases_held_by_their_lines_go_public_together_in_listing_order(  
     assert result.held == 2 and held_titles(storage) == dict.fromkeys(TITLES, INSTANT)
     assert not set(TITLES) & {*public_titles(storage), *public_titles(storage, "health")}
     assert storage.max_seq() == watermark  # held ones wait outside the public sequence
-    check_counts(storage)
+    assert_counts_true(storage)
 
     clock.now = INSTANT - dt.timedelta(seconds=1)
     assert storage.lift_embargoes(clock()).ids == ()
@@ -80,7 +68,7 @@ def test_two_releases_held_by_their_lines_go_public_together_in_listing_order(  
     assert [r.title for r in storage.releases_between(watermark, storage.max_seq())] == list(TITLES)
     assert storage.max_seq() == watermark + 2  # gapless: the next numbers
     assert held_titles(storage) == {}
-    check_counts(storage)
+    assert_counts_true(storage)
     assert storage.lift_embargoes(clock()).ids == ()  # once
 
 
@@ -119,14 +107,14 @@ def test_an_embargo_line_removed_makes_it_public_at_that_scan(storage: Storage, 
     result = ingester.scan()
     assert result.lifted == 2 and "health" in result.topics_changed and "all" in result.topics_changed
     assert public_titles(storage)[:2] == list(TITLES) and storage.max_seq() == before + 2
-    check_counts(storage)
+    assert_counts_true(storage)
 
 
 def test_an_embargo_already_passed_at_first_sight_holds_nothing(storage: Storage, ingester, content_dir: Path) -> None:  # type: ignore[no-untyped-def]
     write(content_dir, "EMBARGOED UNTIL 09:00 GMT, 2 November 2026")
     result = ingester.scan()
     assert result.held == 0 and public_titles(storage)[:2] == list(TITLES)
-    check_counts(storage)
+    assert_counts_true(storage)
 
 
 def test_an_embargo_added_to_a_public_release_is_ignored_with_a_warning(  # type: ignore[no-untyped-def]
@@ -145,11 +133,11 @@ def test_a_held_release_withdrawn_and_returned_is_never_counted_nor_public_early
         storage: Storage, ingester, content_dir: Path, tmp_path: Path, clock) -> None:
     path = write(content_dir)
     ingester.scan()
-    check_counts(storage)
+    assert_counts_true(storage)
     shutil.move(path, tmp_path / "away.txt")
     result = ingester.scan()
     assert result.summary.releases_withdrawn == 2 and "health" not in result.topics_changed
-    check_counts(storage)
+    assert_counts_true(storage)
     assert held_titles(storage) == {}  # withdrawn: not waiting
     clock.now = INSTANT
     assert storage.lift_embargoes(clock()).ids == ()  # a withdrawn one is not lifted
@@ -158,7 +146,7 @@ def test_a_held_release_withdrawn_and_returned_is_never_counted_nor_public_early
     path.touch()
     result = ingester.scan()  # back after its instant: public at this scan
     assert result.lifted == 2 and public_titles(storage)[:2] == list(TITLES)
-    check_counts(storage)
+    assert_counts_true(storage)
 
 
 def test_a_taxonomy_change_while_held_files_it_only_when_it_lifts(  # type: ignore[no-untyped-def]
@@ -169,13 +157,13 @@ def test_a_taxonomy_change_while_held_files_it_only_when_it_lifts(  # type: igno
         '"film festival",', '"film festival", "island villages",'), encoding="utf-8")
     ingester.scan()
     assert not set(TITLES) & set(public_titles(storage, "events-and-campaigns"))
-    check_counts(storage)
+    assert_counts_true(storage)
     clock.now = INSTANT
     lifted = storage.lift_embargoes(clock())
     assert "events-and-campaigns" in lifted.topics
     (release,) = [r for r in storage.list_releases(limit=5) if r.title == TITLES[0]]
     assert "events-and-campaigns" in release.topics
-    check_counts(storage)
+    assert_counts_true(storage)
 
 
 def test_downgrading_below_embargoes_refuses_while_a_release_is_held(  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ from pathlib import Path
 from feedsvc.ingest import Ingester
 from feedsvc.model import release_key
 from feedsvc.storage import Storage
+from tests.conftest import assert_counts_true
 
 SAMPLE_COUNT = 23
 
@@ -236,19 +237,6 @@ def test_file_deleted_during_the_scan(ingester: Ingester, storage: Storage, cont
     result = ingester.scan(progress=progress)
     assert result.errors == [("zz_last.txt", "file vanished during the scan")]
     assert len(all_live(storage)) == SAMPLE_COUNT
-
-
-def assert_counts_true(storage: Storage) -> None:
-    """The kept counts equal what counting the rows gives."""
-    live = all_live(storage)
-    assert storage.count_releases() == len(live)
-    real: dict[str, int] = {}
-    for r in live:
-        for t in r.topics:
-            real[t] = real.get(t, 0) + 1
-    assert {t: n for t, n in storage.topic_counts().items() if n} == real
-    for t, n in real.items():
-        assert storage.count_releases(t) == n
 
 
 def test_release_counts_follow_every_change(ingester: Ingester, storage: Storage, content_dir: Path,
