@@ -14,7 +14,7 @@ from feedsvc.runs.postman import Postman
 from feedsvc.scheduler import Clock as DigestClock
 from feedsvc.scheduler import latest_due
 from feedsvc.storage import Storage
-from feedsvc.storage.schema import DeliveryRow, SubscriberRow
+from feedsvc.storage.mail_schema import DeliveryRow, SubscriberRow
 from feedsvc.tokens import Tokens
 
 NEW_RELEASES = """Press Releases
