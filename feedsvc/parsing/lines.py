@@ -65,9 +65,15 @@ _LEFTOVER = re.compile(
 _TAG_FIELD = re.compile(
     r"(?:regions?|country|countries|topics?|themes?|tags?|category|categories|keywords?|"
     r"issues?|subjects?|type|filed\s+under|posted\s+in|location|lieu|ort|lugar|from|source|sources?|"
-    r"release\s+no\.?|ref(?:erence)?\.?(?:\s+no\.?)?)\s*:?\s+\S.*",
+    r"release\s+no\.?|ref(?:erence)?\.?(?:\s+no\.?)?|"
+    # The same fields on French, Spanish, German and Turkish pages (`Thèmes : Santé`).
+    r"th[èe]mes?|sujets?|mots[- ]cl[ée]s|[ée]tiquettes?|cat[ée]gories?|temas?|etiquetas?|categor[íi]as?|"
+    r"palabras\s+clave|themen|schlagw[öo]rter|stichw[öo]rter|kategorien?|etiketler|konular|kategori)"
+    r"\s*:?\s+\S.*",
     re.IGNORECASE,
 )
+# `Health | Education`, `Klima · Energie`: a list of short topic names, nothing else.
+_TOPIC_LIST = re.compile(r"[^\W\d][^|·\d.!?:]{0,30}(?:\s[|·]\s[^\W\d][^|·\d.!?:]{0,30}){1,5}")
 # Words of page headers and of tag lines: a line made only of them is chrome.
 _CHROME_WORDS = frozenset(
     ["press", "release", "releases", "news", "latest", "media", "centre", "center", "room", "newsroom", "you", "are", "here", "home", "opinion", "pieces", "piece", "op-eds", "op-ed", "statements", "statement", "speeches", "stories", "story", "articles", "article", "updates", "update", "feature", "features", "blog", "insights", "resources", "publications", "archive", "archives", "all", "our", "the", "and", "of", "de", "la", "le", "les", "des", "del", "y", "e", "et", "und", "and", "noticias", "noticia", "comunicado", "comunicados", "prensa", "nota", "notas", "communiqué", "communiqués", "presse", "actualité", "actualités", "aktuelles", "berichte", "bericht", "pressemitteilung", "pressemitteilungen", "presseaussendung", "presseaussendungen", "artikel", "basın", "bülteni", "bültenleri", "haber", "haberler", "duyuru", "duyurular", "açıklama", "nouvelles", "notícias", "imprensa", "comunicati", "stampa", "notizie"]
@@ -169,6 +175,13 @@ def is_chrome(text: str) -> bool:
     return True
 
 
+def _is_topic_list(text: str) -> bool:
+    """`Health | Rural development`: two or more topic names of a word or three between bars."""
+    if ("|" not in text and "·" not in text) or _TOPIC_LIST.fullmatch(text) is None:
+        return False
+    return all(len(part.split()) <= 3 for part in _META_PARTS.split(text))
+
+
 def is_label(text: str) -> bool:
     """Navigation words of a scraped page (`Press Releases`, `Read more`): neither release nor paragraph."""
     return len(text) <= _MAX_LABEL and _LABEL.fullmatch(text) is not None
@@ -209,7 +222,8 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
         # `Read story- News`, `Continue reading “The title”`: the link's words and a
         # quoted title or a glued tag, but not a sentence that opens with `More …`.
         line.leftover = not rest or rest[0] in "\"“‘«-–:…»›>→" or len(rest.split()) <= 2
-    line.tag = short and len(text.split()) <= 8 and _TAG_FIELD.fullmatch(stripped_text) is not None
+    line.tag = short and len(text.split()) <= 8 and (
+        _TAG_FIELD.fullmatch(stripped_text) is not None or _is_topic_list(stripped_text))
     line.month_heading = short and is_month_heading(stripped_text)
     # Cheap tests first: most lines hold none of these, and a regex searched from
     # every position of a long body line is what parsing spends its time on.

@@ -239,6 +239,9 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
             out.append("next_dateline")
         if nxt is not None and nxt.kind == BYLINE and not line.period_end:
             out.append("next_byline")
+        elif (nxt is not None and nxt.kind == BYLINE and not nxt.gap and prev is not None and not line.gap
+              and prev.heading and prev.kind not in (DATE, BYLINE)):
+            out.append("before_byline")  # title, summary sentence, byline: the summary is a standfirst
         if (line.heading and nxt is not None and nxt.gap and nxt.kind not in (DATE, BYLINE)
                 and (len(nxt.text) > 120 or (nxt.ends_sentence and not nxt.heading))):
             out.append("next_paragraph")

@@ -132,6 +132,9 @@ WEIGHTS: dict[str, dict[int, float]] = {
     "gap": {TITLE_MORE: NEVER, ROLE: NEVER, SECTION: 1},
     "no_gap": {SECTION: -1},
     "next_dateline": {TITLE: 2, TITLE_MORE: 2, STANDFIRST: 3},
+    # A sentence glued between a title and the byline under it summarises the piece: bylines
+    # open a piece, so a body paragraph does not stand right above one.
+    "before_byline": {STANDFIRST: 5, BODY_FIRST: -2, BODY_MORE: -2},
     # The last line of a date's block with a heading after the blank line: an image
     # caption between the date and its title.
     "caption_slot": {NOISE: 2, TITLE: -1.5},
