@@ -251,7 +251,7 @@ def spell_place(place: str) -> str:
         return place
     names = _spelling()
     if not any(ch.islower() for ch in place):
-        known = names.get(fold_name(place))
+        known = _known_spelling(names, place)
         if known is not None:
             return known
     parts = [part.strip() for part in place.split(",") if part.strip()]
@@ -263,8 +263,20 @@ def spell_place(place: str) -> str:
         elif index > 0 and ((len(part) <= 3 and part.isalpha()) or _ABBREVIATION.fullmatch(part)):
             spelled.append(part)  # a state or country code: `NY`, `UK`, `D.C.`
         else:
-            spelled.append(names.get(fold_name(part)) or _title_words(part))
+            spelled.append(_known_spelling(names, part) or _title_words(part))
     return ", ".join(spelled)
+
+
+def _known_spelling(names: dict[str, str], place: str) -> str | None:
+    """A known place's own spelling of an all-capital name, unless the page prints other letters.
+
+    `KYIV` is `Kyiv` and `DAR ES SALAAM` `Dar es Salaam`, but `İSTANBUL` keeps its dotted
+    capital (`İstanbul`, not the gazetteer's `Istanbul`): only the case is the page's to lose.
+    """
+    known = names.get(fold_name(place))
+    if known is None or known.casefold() != place.casefold():
+        return None
+    return known
 
 
 def _all_caps(word: str) -> bool:
