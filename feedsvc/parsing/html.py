@@ -9,9 +9,7 @@ the result as it reads a listing copied out of the browser window (issue 11, ite
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
-import email.message
 import html
 from collections.abc import Sequence
 from urllib.parse import urljoin, urlsplit
@@ -20,7 +18,7 @@ import lxml.etree
 import lxml.html
 
 from feedsvc.model import ParseError, ParseWarning, Release
-from feedsvc.parsing.decoding import decode_with_warnings
+from feedsvc.parsing.html_charset import decode_page
 from feedsvc.parsing.markdown_body import sanitise
 from feedsvc.parsing.normalise import normalise_text
 
@@ -46,14 +44,18 @@ _HIDDEN_CLASSES = frozenset({
     "hidden", "hide", "d-none", "invisible", "sr-only", "visually-hidden", "visuallyhidden",
     "screen-reader-text", "element-invisible", "show-for-sr",
 })
-# Consent banners rarely carry a role; their class or id is the only mark they have.
-_CONSENT_WORDS = ("cookie", "consent", "gdpr")
+# Consent banners rarely carry a role; their class or id is the only mark they have. So do
+# breadcrumb trails outside a <nav> (Bootstrap's `ol.breadcrumb`).
+_CHROME_MARKS = ("cookie", "consent", "gdpr", "breadcrumb")
 
 # Blocks a browser sets apart with a margin: a blank line before and after each.
 _SPACED = frozenset({
     "html", "body", "title", "main", "article", "section", "p", "ul", "ol", "li", "dl",
     "blockquote", "pre", "figure", "table", "tr", "fieldset", "details", "hr",
 })
+# Inline elements a stylesheet often sets one per line, and the blocks that hold them as fields.
+_INLINE_FIELDS = frozenset({"span", "a", "time", "strong", "em", "b", "i", "small", "cite", "label"})
+_FIELD_HOLDERS = frozenset({"li", "div", "article", "section", "td", "dd", "header", "footer"})
 # Blocks that only start a new line. Headings are here on purpose: a date or tag line right
 # above a title belongs to it (the text parser reads it so), and the paragraph under a heading
 # brings its own blank line.
@@ -90,7 +92,7 @@ def is_html_name(source_file: str) -> bool:
 
 def html_to_text(data: bytes | str, source_file: str) -> HtmlText:
     """A page's visible text as listing lines; bytes are decoded by the page's own charset first."""
-    markup, warnings = (data, ()) if isinstance(data, str) else _decode_page(data, source_file)
+    markup, warnings = (data, ()) if isinstance(data, str) else decode_page(data, source_file)
     # Re-encoded and parsed as UTF-8 explicitly, so a meta charset cannot re-decode text that
     # is already decoded, and an XML declaration in an `.xhtml` page is harmless.
     parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
@@ -152,75 +154,6 @@ def linked_body(paragraphs: Sequence[str], links: Sequence[tuple[str, str]]) -> 
     return sanitise("".join(parts))
 
 
-# -- bytes to text --------------------------------------------------------------------------
-
-_PRESCAN = 16_384  # the charset declaration sits in <head>, well inside this
-_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-# The WHATWG Encoding Standard's label table: browsers decode pages labelled Latin-1 or ASCII
-# as windows-1252 (and Latin-5 as windows-1254), and a page that could be read far enough to
-# find its meta tag is not UTF-16, whatever the tag says.
-_BROWSER_CODECS = {
-    "iso8859-1": "cp1252", "ascii": "cp1252", "iso8859-9": "cp1254", "gb2312": "gb18030",
-    "gbk": "gb18030", "utf-16": "utf-8", "utf-16-le": "utf-8", "utf-16-be": "utf-8",
-}
-
-
-def _decode_page(data: bytes, source_file: str) -> tuple[str, tuple[ParseWarning, ...]]:
-    # A BOM outranks the page's declaration (HTML Standard, "encoding sniffing"), and NULs
-    # mean UTF-16 without one: both are what the listings' decoder already reads.
-    if data.startswith(_BOMS) or b"\x00" in data[:_PRESCAN]:
-        return decode_with_warnings(data, source_file)
-    encoding = _declared_encoding(data[:_PRESCAN])
-    if encoding is None:
-        return decode_with_warnings(data, source_file)
-    try:
-        return data.decode(encoding), ()
-    except (UnicodeDecodeError, LookupError):
-        pass
-    # A mislabelled page (saved as UTF-8 by an editor that kept the old meta tag, say): read
-    # as any listing is read, and say so.
-    text, warnings = decode_with_warnings(data, source_file)
-    note = ParseWarning(source_file, None, f"the page declares charset {encoding} but is not in it; "
-                        "its encoding was detected instead")
-    return text, (note, *warnings)
-
-
-def _declared_encoding(head: bytes) -> str | None:
-    """The charset an XML declaration or a meta element of the page's start names, as a codec."""
-    if head.lstrip().startswith(b"<?xml"):
-        end = head.find(b"?>")
-        if end > 0:
-            try:
-                declared = lxml.etree.fromstring(head[: end + 2] + b"<x/>").getroottree().docinfo.encoding
-            except lxml.etree.XMLSyntaxError:
-                declared = None
-            if declared:
-                return _codec(declared)
-    # Latin-1 maps every byte to a character, and the declaration itself is ASCII.
-    parser = lxml.html.HTMLParser(encoding="iso-8859-1", remove_comments=True, remove_pis=True)
-    try:
-        root = lxml.html.document_fromstring(head, parser=parser)
-    except (lxml.etree.ParserError, ValueError):
-        return None
-    for meta in root.iter("meta"):
-        label = meta.get("charset")
-        if not label and (meta.get("http-equiv") or "").strip().lower() == "content-type":
-            content = email.message.Message()
-            content["content-type"] = meta.get("content") or ""
-            label = content.get_content_charset()
-        if label:
-            return _codec(label)
-    return None
-
-
-def _codec(label: str) -> str | None:
-    try:
-        name = codecs.lookup(label.strip().strip("\"'").lower()).name
-    except LookupError:
-        return None
-    return _BROWSER_CODECS.get(name, name)
-
-
 # -- markup to lines ------------------------------------------------------------------------
 
 def _dropped(el: lxml.html.HtmlElement) -> bool:
@@ -245,8 +178,38 @@ def _dropped(el: lxml.html.HtmlElement) -> bool:
     classes = (get("class") or "").lower().split()
     if any(c in _HIDDEN_CLASSES for c in classes):
         return True
+    if tag == "time" and "updated" in classes and "published" not in classes and any(
+            "published" in (t.get("class") or "").lower().split() for t in el.itersiblings("time", preceding=True)):
+        # WordPress themes print the modified date beside the published one and hide it
+        # (`.updated:not(.published) { display: none }`): a reader sees one date.
+        return True
     names = " ".join(classes) + " " + (get("id") or "").lower()
-    return any(word in names for word in _CONSENT_WORDS)
+    return any(word in names for word in _CHROME_MARKS)
+
+
+def _holds_fields(el: lxml.html.HtmlElement) -> bool:
+    """Whether a block is a record of class-named inline fields, one line each in the browser.
+
+    `<li><span class="date">…</span> <a class="title">…</a> <span class="summary">…</span></li>`:
+    the site's stylesheet sets each field on its own line, and a reader sees date, title and
+    teaser apart. Loose text between the fields, a field without a class, or one that goes on
+    a phrase (`<span class="byline">by …</span>`) means the fields are read inline, as written.
+    """
+    if el.tag not in _FIELD_HOLDERS or (el.text and not el.text.isspace()):
+        return False
+    fields = 0
+    for child in el:
+        if child.tail and not child.tail.isspace():
+            return False
+        if child.tag not in _INLINE_FIELDS:
+            continue
+        words = child.text_content().strip()
+        if not words:
+            continue
+        if not child.get("class") or not (words[0].isupper() or words[0].isdigit()):
+            return False
+        fields += 1
+    return fields >= 2
 
 
 def _css_hides(style: str) -> bool:
@@ -275,16 +238,22 @@ class _Writer:
 
     def walk(self, root: lxml.html.HtmlElement) -> None:
         # An explicit stack, not recursion: nesting depth is the page's to choose.
-        stack: list[tuple[lxml.html.HtmlElement, bool]] = [(root, False)]
+        # Each entry: the element, whether it is being closed, whether it is a field of its block.
+        stack: list[tuple[lxml.html.HtmlElement, bool, bool]] = [(root, False, False)]
         while stack:
-            el, closing = stack.pop()
+            el, closing, field = stack.pop()
             if closing:
                 self._close(el)
+                if field:
+                    self._end_line(1)
             elif isinstance(el.tag, str) and not _dropped(el):
+                if field:
+                    self._end_line(1)
                 self._open(el)
                 self._text(el.text, el)
-                stack.append((el, True))
-                stack.extend((child, False) for child in reversed(el))
+                stack.append((el, True, field))
+                fields = _holds_fields(el)
+                stack.extend((child, False, fields) for child in reversed(el))
                 continue
             parent = el.getparent()
             self._text(el.tail, parent if parent is not None else el)

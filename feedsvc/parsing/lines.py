@@ -78,6 +78,7 @@ _TOPIC_LIST = re.compile(r"[^\W\d][^|·\d.!?:]{0,30}(?:\s[|·]\s[^\W\d][^|·\d.!
 _CHROME_WORDS = frozenset(
     ["press", "release", "releases", "news", "latest", "media", "centre", "center", "room", "newsroom", "you", "are", "here", "home", "opinion", "pieces", "piece", "op-eds", "op-ed", "statements", "statement", "speeches", "stories", "story", "articles", "article", "updates", "update", "feature", "features", "blog", "insights", "resources", "publications", "archive", "archives", "all", "our", "the", "and", "of", "de", "la", "le", "les", "des", "del", "y", "e", "et", "und", "and", "noticias", "noticia", "comunicado", "comunicados", "prensa", "nota", "notas", "communiqué", "communiqués", "presse", "actualité", "actualités", "aktuelles", "berichte", "bericht", "pressemitteilung", "pressemitteilungen", "presseaussendung", "presseaussendungen", "artikel", "basın", "bülteni", "bültenleri", "haber", "haberler", "duyuru", "duyurular", "açıklama", "nouvelles", "notícias", "imprensa", "comunicati", "stampa", "notizie"]
 )
+_CHROME_FOLDED = frozenset(fold_name(word) for word in _CHROME_WORDS)
 _RESULT_COUNT = re.compile(
     r"(?:(?:displaying|showing|results?|page|items?)\s*:?\s*)?\d[\d,.]*\s*(?:[-–]\s*\d[\d,.]*\s*)?"
     r"(?:of|de|von|sur|di|/)\s+\d[\d,.]*(?:\s+(?:results?|items?|résultats|resultados|ergebnisse(?:n)?|sonuç))?"
@@ -164,10 +165,11 @@ _PUNCTUATION = "\"“”‘’'«»()[]{}.,;:!?|/\\-–—•·*>›»<‹"
 
 def is_chrome(text: str) -> bool:
     """A line made only of page-header words (`Press Releases`, `Aktuelles und Berichte`)."""
-    words = text.casefold().split()
+    # Folded as names are (`BASIN BÜLTENLERİ` is `Basın bültenleri`: Turkish capitals fold oddly).
+    words = fold_name(text).split()
     if not 0 < len(words) <= 6:
         return False
-    chrome = _CHROME_WORDS
+    chrome = _CHROME_FOLDED
     for word in words:
         word = word.strip(_PUNCTUATION)
         if word and word not in chrome:
