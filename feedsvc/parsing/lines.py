@@ -117,6 +117,10 @@ _ROLE_WORDS = frozenset(
 _NOT_NAMES = frozenset(
     ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "land", "sea", "air", "road"]
 )
+# A poster named by these is an office (`Secretaría General`, `Press Office`), not an author.
+_OFFICE_WORDS = frozenset(
+    ["office", "department", "secretariat", "team", "staff", "desk", "unit", "communications", "newsroom", "admin", "administrator", "webmaster", "editor", "editors", "oficina", "departamento", "secretaría", "secretaria", "comunicación", "prensa", "redacción", "equipo", "gabinete", "bureau", "service", "secrétariat", "rédaction", "équipe", "pressestelle", "redaktion", "abteilung", "referat", "basın", "birimi", "müdürlüğü"]
+)
 MAX_TITLE = 250
 
 
@@ -184,6 +188,31 @@ def _is_topic_list(text: str) -> bool:
     return all(len(part.split()) <= 3 for part in _META_PARTS.split(text))
 
 
+# `Pressemitteilung vom 12. Mai 2021`, `Communiqué du 3 mai 2021`: a document type, then its date.
+_TYPE_OF_DATE = re.compile(r"(?P<kind>[^\d|·]{3,40}?)\s+(?:vom|du|del|de|of|from|dated)\s+(?P<date>.*\d.*)", re.IGNORECASE)
+
+
+def _labelled_date(text: str, order: str | None) -> tuple[dt.date | None, str | None] | None:
+    """(date, tag) of a date line with words a plain date line lacks, else None.
+
+    A document type joined to its date by a preposition; or `Publicado el 3 de mayo de 2019
+    por Comunicación`, a posted-on line whose poster is an office, not an author.
+    """
+    if len(text) > 120 or not any(ch.isdigit() for ch in text):
+        return None
+    typed = _TYPE_OF_DATE.fullmatch(text)
+    if typed is not None and is_chrome(typed.group("kind")):
+        found = read_date_line(typed.group("date"), order)
+        if found is not None and found[1] is None:
+            return found[0], typed.group("kind")
+    posted = _POSTED_ON_BY.fullmatch(text)
+    if posted is not None:
+        found = read_date_line(posted.group("date"), order)
+        if found is not None and found[1] is None:
+            return found
+    return None
+
+
 def is_label(text: str) -> bool:
     """Navigation words of a scraped page (`Press Releases`, `Read more`): neither release nor paragraph."""
     return len(text) <= _MAX_LABEL and _LABEL.fullmatch(text) is not None
@@ -207,7 +236,7 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
     if byline is not None:
         line.kind, (line.author, line.date) = BYLINE, byline
         return line
-    found = read_date_line(text, order)
+    found = read_date_line(text, order) or _labelled_date(text, order)
     if found is not None:
         line.kind, (line.date, line.date_tag) = DATE, found
         line.updated = is_updated_line(text)
@@ -383,7 +412,8 @@ def _is_name(words: list[str]) -> bool:
             capitals += 1
         elif word.casefold() not in _NAME_PARTICLES:
             return False
-    return capitals >= 2 and words[0].casefold() not in _NOT_NAMES
+    return capitals >= 2 and words[0].casefold() not in _NOT_NAMES and not any(
+        word.casefold() in _OFFICE_WORDS for word in words)
 
 
 def _is_acronym(word: str) -> bool:

@@ -207,7 +207,8 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
         if prev is not None and prev.text.endswith(":") and prev.kind not in (DATE, BYLINE):
             out.append("after_colon")
         glued_next = nxt is not None and not nxt.gap and nxt.kind not in (DATE, BYLINE)
-        if glued_next and nxt is not None and nxt.ends_sentence and (nxt.text[0].islower() or line.open_end):
+        if (glued_next and nxt is not None and (nxt.text[0].islower() or line.open_end)
+                and (nxt.ends_sentence or _run_ends_sentence(lines, i + 1))):
             out.append("wraps_sentence")
         elif line.open_end:
             # Ending on `and` or a comma: a title wrapped onto the next line, or a
@@ -215,7 +216,7 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
             out.append("open_end" if glued_next else "cut_end")
         if (prev is not None and not line.gap and prev.kind not in (DATE, BYLINE) and not prev.ends_sentence
                 and (prev.open_end or text[0].islower())):
-            prose = line.ends_sentence or len(prev.text) > 120 or not prev.heading
+            prose = line.ends_sentence or len(prev.text) > 120 or not prev.heading or _run_ends_sentence(lines, i)
             out.append("continues_sentence" if prose else "continues_title")
         if line.inner >= 1:
             out.append("sentences")
@@ -250,6 +251,19 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
         if prev is not None and prev.kind == DATE and not line.gap:
             out.append("below_date")
     return out
+
+
+def _run_ends_sentence(lines: Sequence[Line], i: int) -> bool:
+    """Whether the lines glued under line i (itself included) run on to a sentence's end.
+
+    A paragraph hard-wrapped at a fixed width ends with a full stop a few lines down; a
+    title wrapped onto a second line does not.
+    """
+    j = i
+    while j + 1 < len(lines) and not lines[j + 1].gap and lines[j + 1].kind not in (DATE, BYLINE) \
+            and not lines[j].ends_sentence and j - i < 8:
+        j += 1
+    return lines[j].ends_sentence and lines[j].kind not in (DATE, BYLINE)
 
 
 def _under_date(lines: Sequence[Line], i: int) -> bool:
