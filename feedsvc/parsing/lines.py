@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import re
 
+from feedsvc.parsing.bylines import META_PARTS, POSTED_ON_BY, read_byline
 from feedsvc.parsing.datelines import (
     Dateline,
     known_place_start,
@@ -39,18 +40,6 @@ _CLOSERS = "\"”’')»]"
 _MINOR_WORDS = frozenset(
     ["a", "an", "the", "and", "or", "but", "nor", "of", "in", "on", "at", "to", "for", "by", "with", "from", "as", "into", "onto", "upon", "via", "vs", "per", "de", "la", "le", "du", "des", "di", "da", "el", "al"]
 )
-_BYLINE = re.compile(r"(?:By|BY|Par|PAR|Por|POR|Posted\s+by|Written\s+by|Publié\s+par|Publicado\s+por):?\s+(?P<rest>\S.*)")
-# `Posted by Tom Ellery on April 9, 2021`, `Par Anne Roux le 3 mai 2021`
-# `Posted on April 22, 2021 by Hannah Oduya`
-_POSTED_ON_BY = re.compile(r"(?:posted|published|publié|publicado)\s+(?:on|le|el)\s+(?P<date>.+?)\s+(?:by|par|por)\s+(?P<name>.+)", re.IGNORECASE)
-_DATE_BY = re.compile(r"(?P<date>[^|]{6,40}?)\s+by\s+(?P<name>.+?)(?:\s+in\s+[^|]{1,40})?")
-# `Opinion | Grace Otieno | 12 May 2021`: an opinion page's meta line names the author.
-_OPINION_WORDS = frozenset(["opinion", "op-ed", "oped", "commentary", "column", "blog", "analysis", "editorial", "comment"])
-_OPINION_META = re.compile(r"(?i:opinion|op-ed|oped|commentary|column|blog|analysis|editorial|comment)\s*[|·]\s*.+")
-_META_PARTS = re.compile(r"\s*[|·]\s*")
-_BYLINE_ON = re.compile(r"(?P<name>.+?)\s+(?:on|le|el|am|,)\s+(?P<date>[^,]*\d.*)")
-# `By LINDA BURNEY | 25 October 2019`: a byline and the piece's date on one line.
-_BYLINE_DATE = re.compile(r"(?P<name>.+?)\s+[|·]\s+(?P<date>[^|·]+)")
 # Leftovers of a scraped page's links (`Read more`, `Continue reading “…”`, `Découvrir`).
 _LEFTOVER = re.compile(
     r"(?:read(?:\s+the)?\s+(?:more|story|full\s+(?:story|article|release))|continue\s+reading|now\s+read\s+on|"
@@ -108,19 +97,6 @@ _OPEN_WORDS = frozenset(
     ["and", "or", "of", "for", "the", "a", "an", "to", "in", "on", "at", "with", "from", "by", "as", "its", "their", "de", "la", "le", "et", "und", "der", "die", "das", "y", "el", "en", "ve", "ile"]
 )
 _TEASER_CUT = re.compile(r"(?:\.\.\.?|…)\s*(?:\[?…\]?)?\s*\S{0,12}$")
-_NAME_END = re.compile(r"\s*(?:[,|;(/]|\s[–—-]\s)")
-_NAME_PARTICLES = frozenset(["de", "da", "das", "do", "dos", "du", "van", "von", "der", "den", "la", "le", "al", "el", "bin", "ibn"])
-# Role words end a name when the byline has no comma (`By Amy Pope IOM Deputy Director`).
-_ROLE_WORDS = frozenset(
-    ["director", "deputy", "chief", "head", "minister", "president", "secretary", "ambassador", "representative", "coordinator", "officer", "spokesperson", "spokesman", "spokeswoman", "envoy", "commissioner", "chair", "manager", "advisor", "adviser", "professor", "dr"]
-)
-_NOT_NAMES = frozenset(
-    ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "land", "sea", "air", "road"]
-)
-# A poster named by these is an office (`Secretaría General`, `Press Office`), not an author.
-_OFFICE_WORDS = frozenset(
-    ["office", "department", "secretariat", "team", "staff", "desk", "unit", "communications", "newsroom", "admin", "administrator", "webmaster", "editor", "editors", "oficina", "departamento", "secretaría", "secretaria", "comunicación", "prensa", "redacción", "equipo", "gabinete", "bureau", "service", "secrétariat", "rédaction", "équipe", "pressestelle", "redaktion", "abteilung", "referat", "basın", "birimi", "müdürlüğü"]
-)
 MAX_TITLE = 250
 
 
@@ -185,7 +161,7 @@ def _is_topic_list(text: str) -> bool:
     """`Health | Rural development`: two or more topic names of a word or three between bars."""
     if ("|" not in text and "·" not in text) or _TOPIC_LIST.fullmatch(text) is None:
         return False
-    return all(len(part.split()) <= 3 for part in _META_PARTS.split(text))
+    return all(len(part.split()) <= 3 for part in META_PARTS.split(text))
 
 
 # `Pressemitteilung vom 12. Mai 2021`, `Communiqué du 3 mai 2021`: a document type, then its date.
@@ -205,7 +181,7 @@ def _labelled_date(text: str, order: str | None) -> tuple[dt.date | None, str | 
         found = read_date_line(typed.group("date"), order)
         if found is not None and found[1] is None:
             return found[0], typed.group("kind")
-    posted = _POSTED_ON_BY.fullmatch(text)
+    posted = POSTED_ON_BY.fullmatch(text)
     if posted is not None:
         found = read_date_line(posted.group("date"), order)
         if found is not None and found[1] is None:
@@ -338,83 +314,3 @@ def _title_case(words: list[str]) -> float:
             lower += 1
     total = upper + lower
     return upper / total if total else 0.0
-
-
-def read_byline(text: str) -> tuple[str, dt.date | None] | None:
-    """(author, date) of `By NAME, ROLE` or `By NAME | 25 October 2019`; None for other lines."""
-    if len(text) > 200:
-        return None
-    dated = _DATE_BY.fullmatch(text) if " by " in text else None
-    if dated is not None:
-        # WordPress: `March 3, 2021 by Tomas Ekwueme in Commentary`
-        found = read_date_line(dated.group("date"))
-        author = parse_byline("By " + dated.group("name")) if found is not None else None
-        if author is not None and found is not None:
-            return author, found[0]
-    if text[:1] not in "BbPpWOoCc":
-        return None
-    date: dt.date | None = None
-    posted = _POSTED_ON_BY.fullmatch(text) if text[:1] in "Pp" else None
-    if posted is not None:
-        found = read_date_line(posted.group("date"))
-        author = parse_byline("By " + posted.group("name"))
-        return None if found is None or author is None else (author, found[0])
-    meta = _OPINION_META.fullmatch(text) if ("|" in text or "·" in text) else None
-    if meta is not None:
-        parts = [part.strip() for part in _META_PARTS.split(text)]
-        found = next((f for part in parts if (f := read_date_line(part)) is not None), None)
-        names = [part for part in parts if read_date_line(part) is None and part.casefold() not in _OPINION_WORDS]
-        author = parse_byline("By " + names[0]) if len(names) == 1 else None
-        return None if author is None else (author, found[0] if found else None)
-    if _BYLINE.match(text) is None:
-        return None  # every form below opens with `By`, `Par`, `Posted by`…
-    split = _BYLINE_DATE.fullmatch(text) or _BYLINE_ON.fullmatch(text)
-    if split is not None:
-        found = read_date_line(split.group("date").strip())
-        if found is not None or any(ch.isdigit() for ch in split.group("date")):
-            # A date-shaped part that names no real day (`9 Apil 2020`) is no date.
-            text = split.group("name")
-            date = found[0] if found is not None else None
-    author = parse_byline(text)
-    return None if author is None else (author, date)
-
-
-def parse_byline(text: str) -> str | None:
-    """The author of a `By NAME, ROLE` line, or None when the line is not a byline."""
-    if len(text) > 200 or _BYLINE.match(text) is None:
-        return None
-    match = _BYLINE.fullmatch(text)
-    if match is None:
-        return None
-    rest = match.group("rest")
-    end = _NAME_END.search(rest)
-    words = (rest[: end.start()] if end else rest).split()
-    kept: list[str] = []
-    for word in words:
-        low = word.casefold()
-        if len(kept) >= 2 and (low in _ROLE_WORDS or _is_acronym(word)):
-            break
-        kept.append(word)
-    if len(kept) > 8:
-        return None
-    names = " ".join(kept).replace(" & ", " and ").split(" and ")
-    if not all(_is_name(part.split()) for part in names):
-        return None
-    return " ".join(kept)
-
-
-def _is_name(words: list[str]) -> bool:
-    capitals = 0
-    for word in words:
-        if any(ch.isdigit() for ch in word):
-            return False
-        if word[0].isupper():
-            capitals += 1
-        elif word.casefold() not in _NAME_PARTICLES:
-            return False
-    return capitals >= 2 and words[0].casefold() not in _NOT_NAMES and not any(
-        word.casefold() in _OFFICE_WORDS for word in words)
-
-
-def _is_acronym(word: str) -> bool:
-    return len(word) >= 2 and word.isupper() and word.isalpha()
