@@ -7,7 +7,11 @@ import re
 
 from feedsvc.parsing.dates import read_date_line
 
-_BYLINE = re.compile(r"(?:By|BY|Par|PAR|Por|POR|Posted\s+by|Written\s+by|Publié\s+par|Publicado\s+por):?\s+(?P<rest>\S.*)")
+_BYLINE = re.compile(
+    r"(?:By|BY|Par|PAR|Por|POR|Von|VON|Posted\s+by|Written\s+by|Publié\s+par|Publicado\s+por|"
+    # Author fields: `Author: Grace Otieno`, `Autorin: …`, `Yazar: …`
+    r"Authors?|AUTHORS?|Autor(?:in|a)?|Auteure?|Yazar|Yazan):?\s+(?P<rest>\S.*)"
+)
 # `Posted by Tom Ellery on April 9, 2021`, `Par Anne Roux le 3 mai 2021`
 # `Posted on April 22, 2021 by Hannah Oduya`
 POSTED_ON_BY = re.compile(r"(?:posted|published|publié|publicado)\s+(?:on|le|el)\s+(?P<date>.+?)\s+(?:by|par|por)\s+(?P<name>.+)", re.IGNORECASE)
@@ -45,7 +49,7 @@ def read_byline(text: str) -> tuple[str, dt.date | None] | None:
         author = parse_byline("By " + dated.group("name")) if found is not None else None
         if author is not None and found is not None:
             return author, found[0]
-    if text[:1] not in "BbPpWOoCc":
+    if text[:1] not in "BbPpWOoCcVAY":
         return None
     date: dt.date | None = None
     posted = POSTED_ON_BY.fullmatch(text) if text[:1] in "Pp" else None
