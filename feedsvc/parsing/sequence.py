@@ -250,6 +250,9 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
             out.append("caption_slot")
         if prev is not None and prev.kind == DATE and not line.gap:
             out.append("below_date")
+        if (line.gap and not line.heading and nxt is not None and nxt.kind == DATE and not nxt.gap
+                and not nxt.updated and size <= 120 and line.inner == 0):
+            out.append("over_date")
     return out
 
 
@@ -271,9 +274,7 @@ def _under_date(lines: Sequence[Line], i: int) -> bool:
     j = i
     while j > 0 and not lines[j].gap:
         j -= 1
-        if lines[j].kind == DATE:
-            return True
-    return False
+    return j < i and lines[j].kind == DATE
 
 
 def _touches_tag(lines: Sequence[Line], i: int) -> bool:
