@@ -51,7 +51,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services: Servic
     from flask_wtf.csrf import CSRFProtect
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from .web import admin, formats, health, media, pagecache, pages, search, security, subscribe, webhooks
+    from .web import admin, brand, formats, health, media, pagecache, pages, search, security, subscribe, webhooks
 
     csrf = CSRFProtect(app)
     app.register_blueprint(pages.bp)
@@ -62,6 +62,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services: Servic
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(media.bp)
+    app.register_blueprint(brand.bp)
+    brand.install(app, settings, services.links)
     security.install(app, settings.base_url)
     # RFC 8058: the mailbox provider's one-click POST carries no CSRF token; the signed URL is the proof.
     csrf.exempt(subscribe.unsubscribe)

@@ -73,6 +73,11 @@ class Settings:
     max_media_bytes: int = 20_000_000
     # Pages kept rendered per web process (web/pagecache.py); 0 renders every request.
     page_cache_mb: int = 32
+    # The public face (issue 17 item 6): the name pages show, the logo file, the accent of each theme.
+    site_name: str = "Press office"
+    logo: Path | None = None
+    accent: str = "#0b57d0"
+    accent_dark: str = "#0b57d0"
 
     @property
     def outbox_dir(self) -> Path:
@@ -91,6 +96,9 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("FEEDSVC_TAG_AUTHORITY", "host of FEEDSVC_BASE_URL", "authority of the tag: URIs given to releases at first ingest"),
     ("FEEDSVC_ORGANISATION", "Press office", "feed author when a release has no byline"),
     ("FEEDSVC_LANGUAGE", "en", "feed language"),
+    ("FEEDSVC_SITE_NAME", "FEEDSVC_ORGANISATION", "the office's name as every page's header, title and Open Graph `og:site_name` show it"),
+    ("FEEDSVC_LOGO", "(unset: the name alone)", "the office's logo: a .svg, .png, .jpg or .webp file of at most 1 MB, its path relative to FEEDSVC_CONTENT_DIR (or absolute); served at /logo.<ext>, shown in the header and as `og:image`. A URL is refused: pages load images from their own site only (Content-Security-Policy)"),
+    ("FEEDSVC_ACCENT", "#0b57d0", "accent colour of links and buttons, `#rgb` or `#rrggbb`; refused unless it has a WCAG AA contrast of 4.5:1 on the light background (dark mode uses a lightened twin that does); the favicon is drawn in it"),
     ("SMTP_URL", "(unset: mail goes to instance/outbox/)", "smtp://user:pass@host:port, smtp+starttls://…, smtps://…; any other scheme, or no host, stops start-up"),
     ("MAIL_FROM", "Press office <noreply@localhost>", "From and Reply-To of every email"),
     ("FEEDSVC_TIMEZONE", "UTC", "time zone of the digest schedule, and of an embargo's time written without a zone"),
@@ -221,17 +229,20 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
     dkim_key, dkim_selector, dkim_domain = _dkim(env, mail_from)
     bounce_domain, bounce_mailbox = _bounces(env)
     postmark_user, postmark_password = _postmark(env)
+    content_dir = _path(env, "FEEDSVC_CONTENT_DIR", "data/releases", base)
+    organisation = env.get("FEEDSVC_ORGANISATION", "").strip() or "Press office"
+    accent, accent_dark = _accent(env)
 
     return Settings(
         database_url=database_url,
         instance_dir=instance_dir,
-        content_dir=_path(env, "FEEDSVC_CONTENT_DIR", "data/releases", base),
+        content_dir=content_dir,
         topics_file=_path(env, "FEEDSVC_TOPICS", str(DEFAULT_TOPICS), base),
         templates_dir=TEMPLATES_DIR,
         secret_key=env.get("SECRET_KEY", "").strip() or None,
         base_url=base_url,
         tag_authority=env.get("FEEDSVC_TAG_AUTHORITY", "").strip() or parts.hostname,
-        organisation=env.get("FEEDSVC_ORGANISATION", "").strip() or "Press office",
+        organisation=organisation,
         language=env.get("FEEDSVC_LANGUAGE", "").strip() or "en",
         smtp_url=smtp_url,
         mail_from=mail_from,
@@ -264,7 +275,52 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
         proxy_hops=_int(env, "FEEDSVC_PROXY_HOPS", 0, 0, 10) if env.get("FEEDSVC_PROXY_HOPS", "").strip() else None,
         relay_failures=_int(env, "FEEDSVC_RELAY_FAILURES", 20, 0),
         max_media_bytes=_int(env, "FEEDSVC_MAX_MEDIA_BYTES", 20_000_000, 1),
+        site_name=" ".join(env.get("FEEDSVC_SITE_NAME", "").split())[:200] or organisation,
+        logo=_logo(env, content_dir),
+        accent=accent,
+        accent_dark=accent_dark,
     )
+
+
+# A logo's suffix → what its first bytes must be (a file named .png that is not one is refused).
+LOGO_TYPES = {".svg": (b"<",), ".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",),
+              ".jpeg": (b"\xff\xd8\xff",), ".webp": (b"RIFF",)}
+MAX_LOGO_BYTES = 1_000_000
+
+
+def _logo(env: Mapping[str, str], content_dir: Path) -> Path | None:
+    raw = env.get("FEEDSVC_LOGO", "").strip()
+    if not raw:
+        return None
+    if "://" in raw or raw.startswith("//"):
+        raise ConfigError(f"FEEDSVC_LOGO={raw!r} is a URL: give the path of a file in the content folder "
+                          "(pages load images only from their own site)")
+    path = Path(raw) if Path(raw).is_absolute() else content_dir / raw
+    suffix = path.suffix.lower()
+    if suffix not in LOGO_TYPES:
+        raise ConfigError(f"FEEDSVC_LOGO={raw!r} must be a {', '.join(sorted(LOGO_TYPES))} file")
+    try:
+        with path.open("rb") as f:
+            head = f.read(MAX_LOGO_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"FEEDSVC_LOGO={raw!r}: cannot read {path}: {exc.strerror or exc}") from None
+    if len(head) > MAX_LOGO_BYTES:
+        raise ConfigError(f"FEEDSVC_LOGO={raw!r} is larger than {MAX_LOGO_BYTES:,} bytes")
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n") if suffix == ".svg" else head
+    if not start.startswith(LOGO_TYPES[suffix]) or (suffix == ".svg" and b"<svg" not in head):
+        raise ConfigError(f"FEEDSVC_LOGO={raw!r}: {path.name} is not a {suffix[1:].upper()} file")
+    return path
+
+
+def _accent(env: Mapping[str, str]) -> tuple[str, str]:
+    from .brand import DEFAULT_ACCENT, AccentError, checked_accent
+
+    raw = env.get("FEEDSVC_ACCENT", "").strip() or DEFAULT_ACCENT
+    try:
+        accent = checked_accent(raw)
+    except AccentError as exc:
+        raise ConfigError(f"FEEDSVC_ACCENT: {exc}") from None
+    return accent.light, accent.dark
 
 
 # A DNS name: labels of letters, digits and inner hyphens, at least two of them.

@@ -59,6 +59,19 @@ class Links:
         """The HTML page of a topic; the feed of everything has the home page as its page."""
         return self.home() if slug == ALL else f"{self.base_url}/topics/{slug}"
 
+    def page(self, path: str) -> str:
+        """An in-app path ("/search") as an absolute address (Open Graph's og:url)."""
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    @staticmethod
+    def paged(url: str, page: int) -> str:
+        """Page `page` of a paged list at `url` (home, a topic); page 1 is `url` itself."""
+        return url if page == 1 else f"{url}?page={page}"
+
+    def logo(self, suffix: str) -> str:
+        """The office's logo (FEEDSVC_LOGO), served by the site itself."""
+        return self.page(f"/logo{suffix}")
+
     def media(self, sha256: str, name: str) -> str:
         """A file a release carries (issue 17 item 3): addressed by its bytes' SHA-256, so what an
         address serves never changes (cached as immutable); its name last, for readers and downloads."""

@@ -50,7 +50,7 @@ def test_every_page_has_the_search_box_and_the_opensearch_link(client: Any, stor
     for url, status in [("/", 200), ("/topics/health", 200), (f"/releases/{release_id}", 200),
                         ("/search", 200), ("/no-such-page", 404)]:
         doc = page(client, url, status)
-        (form,) = doc.xpath("//header/form[@role='search']")
+        (form,) = doc.xpath("//header//form[@role='search']")
         assert form.get("action") == "/search" and form.xpath(".//input[@name='q']"), url
         (link,) = doc.xpath("//head/link[@rel='search']")
         assert (link.get("type"), link.get("href")) == ("application/opensearchdescription+xml", "/opensearch.xml")

@@ -90,6 +90,28 @@ class ReadingMixin(StorageBase):
             row = conn.execute(sa.select(R).where(R.c.id == release_id, R.c.embargo.is_(None))).first()
             return row_to_release(row) if row else None
 
+    def release_neighbours(self, release_id: str) -> tuple[StoredRelease | None, StoredRelease | None]:
+        """(newer, older): the public releases just before and just after this one in the one list
+        order (the home page's), for a release page's "next" and "previous" links."""
+        cols = (R.c.sort_day, R.c.first_seen, R.c.id)
+        with self.read(f"reading the neighbours of release {release_id}") as conn:
+            key = conn.execute(sa.select(*cols).where(R.c.id == release_id)).first()
+            if key is None:
+                return None, None
+            day, seen, rid = key
+            # (day, seen, id) > key, spelt out so each value binds with its column's type; the
+            # first term alone lets the live-order index start at the release's day.
+            after = sa.and_(R.c.sort_day >= day, sa.or_(
+                R.c.sort_day > day, sa.and_(R.c.sort_day == day, R.c.first_seen > seen),
+                sa.and_(R.c.sort_day == day, R.c.first_seen == seen, R.c.id > rid)))
+            before = sa.and_(R.c.sort_day <= day, sa.or_(
+                R.c.sort_day < day, sa.and_(R.c.sort_day == day, R.c.first_seen < seen),
+                sa.and_(R.c.sort_day == day, R.c.first_seen == seen, R.c.id < rid)))
+            newer = conn.execute(sa.select(R).where(PUBLIC, after)
+                                 .order_by(*release_order(R, oldest_first=True)).limit(1)).first()
+            older = conn.execute(sa.select(R).where(PUBLIC, before).order_by(*release_order(R)).limit(1)).first()
+            return (row_to_release(newer) if newer else None), (row_to_release(older) if older else None)
+
     def topic_counts(self) -> dict[str, int]:
         with self.read("counting releases per topic") as conn:
             return {t: n for t, n in conn.execute(sa.select(CNT.c.topic, CNT.c.live)

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import history, structured
 from ..entry_extras import file_label
+from ..feeds import entry_summary
 from ..links import ALL
 from ..model import DatabaseUnavailable, StoredRelease
 from ..publish import ATOM, OPML
@@ -49,14 +50,22 @@ def _feed_links(*slugs: str) -> list[dict[str, str]]:
     return links
 
 
+def _paged(total: int) -> tuple[int, int, int]:
+    """(page, pages, offset) of a list of `total` releases, LIST_SIZE a page; a 404 past its end."""
+    pages = max(1, -(-total // LIST_SIZE))
+    page = page_number(pages)
+    return page, pages, (page - 1) * LIST_SIZE
+
+
 @bp.get("/")
 def home() -> str:
     s = services()
     taxonomy = s.taxonomy()
-    counts = s.storage.topic_counts()
-    return render_template("home.html", topics=taxonomy.topics, counts=counts,
-                           releases=s.storage.list_releases(limit=LIST_SIZE),
-                           titles=taxonomy.titles, feeds=_feed_links(ALL))
+    page, pages, offset = _paged(s.storage.count_releases())
+    return render_template("home.html", topics=taxonomy.topics, counts=s.storage.topic_counts(),
+                           releases=s.storage.list_releases(limit=LIST_SIZE, offset=offset),
+                           page=page, pages=pages, titles=taxonomy.titles, feeds=_feed_links(ALL),
+                           og_url=s.links.paged(s.links.home(), page))
 
 
 @bp.get("/topics/<slug>")
@@ -67,11 +76,11 @@ def topic(slug: str) -> str:
     if t is None:
         abort(404, description=f"There is no topic “{slug}”.")
     total = s.storage.count_releases(slug)
-    page = page_number(max(1, -(-total // LIST_SIZE)))
-    releases = s.storage.list_releases(slug, limit=LIST_SIZE, offset=(page - 1) * LIST_SIZE)
+    page, pages, offset = _paged(total)
+    releases = s.storage.list_releases(slug, limit=LIST_SIZE, offset=offset)
     return render_template("topic.html", topic=t, releases=releases, page=page, total=total,
-                           pages=max(1, -(-total // LIST_SIZE)), titles=taxonomy.titles,
-                           feeds=_feed_links(slug))
+                           pages=pages, titles=taxonomy.titles, feeds=_feed_links(slug),
+                           description=t.description or None, og_url=s.links.paged(s.links.topic(slug), page))
 
 
 def _live_release(release_id: str) -> StoredRelease:
@@ -98,8 +107,11 @@ def release(release_id: str) -> str:
                                       language=s.settings.language, topic_titles=taxonomy.titles)
     # Issue 17 item 3: each attachment with its address (links.media) and, for files, "PDF, 1.2 MB".
     attachments = [(a, s.links.media(a.sha256, a.name), file_label(a)) for a in r.attachments]
+    newer, older = s.storage.release_neighbours(r.id)
+    picture = next((url for a, url, _ in attachments if a.is_image), None)
     return render_template("release.html", release=r, titles=taxonomy.titles, article=article,
-                           feeds=_feed_links(*r.topics), attachments=attachments)
+                           feeds=_feed_links(*r.topics), attachments=attachments, newer=newer, older=older,
+                           description=entry_summary(r), og_url=s.links.release(r.id), og_image=picture)
 
 
 @bp.get("/releases/<release_id>/history")
@@ -169,7 +181,9 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[str, int]:
-        return render_template("error.html", code=exc.code, name=exc.name,
+        # og:url is the site's, not the address asked for: a held release's 404 is byte for byte
+        # the 404 of an address that never existed (issue 17 item 1).
+        return render_template("error.html", code=exc.code, name=exc.name, og_url=services().links.home(),
                                description=exc.description, feeds=[]), exc.code or 500
 
     @app.errorhandler(DatabaseUnavailable)
@@ -178,7 +192,7 @@ def register_errors(app: Flask) -> None:
         # SQLite open), so clients and the router are told to come back, and nothing restarts.
         log.warning("answering 503: %s", exc)
         body = render_template(
-            "error.html", code=503, name="Briefly unavailable", feeds=[],
+            "error.html", code=503, name="Briefly unavailable", feeds=[], og_url=services().links.home(),
             description="The press releases cannot be read at the moment. Please try again in a minute.")
         return body, 503, {"Retry-After": str(RETRY_AFTER), "Cache-Control": "no-store"}
 
