@@ -125,6 +125,7 @@ def test_a_picture_and_a_pdf_are_served_shown_enclosed_and_mailed(  # type: igno
     assert (f'src="{photo_url}"' in img.group() and 'alt="Families crossing at dawn"' in img.group()
             and 'width="1200"' in img.group() and 'height="800"' in img.group())
     assert f'<a href="{report_url}" type="application/pdf" dir="auto">Annual report 2026</a>' in page
+    assert f'<meta property="og:image" content="{photo_url}">' in page  # its picture in link previews
     assert f"(PDF, {len(report)} bytes)" in page
     assert '<a href="mailto:jane.doe@press.example.org">jane.doe@press.example.org</a>' in page
     assert '<a href="tel:+41227179111">+41 22 717 91 11</a>' in page
