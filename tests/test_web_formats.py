@@ -121,9 +121,9 @@ def test_release_pages_carry_news_article_data_hostile_text_cannot_escape(  # ty
     page = client.get(f"/releases/{hostile.id}").data
     assert b"</script><script>alert(1)" not in page and b"\\u003c/script\\u003e" in page
     doc = lxml.html.fromstring(page)
-    # Nothing broke out: the JSON-LD, and the subscribe box's time-zone script, are the only scripts.
-    assert [(s.get("type"), s.get("src")) for s in doc.iter("script")] == [("application/ld+json", None),
-                                                                         (None, "/time-zone.js")]
+    # Nothing broke out: the JSON-LD, and the subscribe box's two scripts, are the only scripts.
+    assert [(s.get("type"), s.get("src")) for s in doc.iter("script")] == [
+        ("application/ld+json", None), (None, "/time-zone.js"), (None, "/subscribe-form.js")]
     (article,) = json_ld(page)
     url = f"{BASE}/releases/{hostile.id}"
     assert article["@context"] == "https://schema.org" and article["@type"] == "NewsArticle"
