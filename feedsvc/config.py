@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .languages import LanguageTagError, checked_tag
 from .model import ConfigError
 from .resources import DEFAULT_TOPICS, TEMPLATES_DIR
 
@@ -78,6 +79,8 @@ class Settings:
     logo: Path | None = None
     accent: str = "#0b57d0"
     accent_dark: str = "#0b57d0"
+    # The language of a release whose file states none and whose text cannot be told (issue 17 item 2).
+    default_language: str = "en"
 
     @property
     def outbox_dir(self) -> Path:
@@ -99,6 +102,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("FEEDSVC_SITE_NAME", "FEEDSVC_ORGANISATION", "the office's name as every page's header, title and Open Graph `og:site_name` show it"),
     ("FEEDSVC_LOGO", "(unset: the name alone)", "the office's logo: a .svg, .png, .jpg or .webp file of at most 1 MB, its path relative to FEEDSVC_CONTENT_DIR (or absolute); served at /logo.<ext>, shown in the header and as `og:image`. A URL is refused: pages load images from their own site only (Content-Security-Policy)"),
     ("FEEDSVC_ACCENT", "#0b57d0", "accent colour of links and buttons, `#rgb` or `#rrggbb`; refused unless it has a WCAG AA contrast of 4.5:1 on the light background (dark mode uses a lightened twin that does); the favicon is drawn in it"),
+    ("FEEDSVC_DEFAULT_LANGUAGE", "FEEDSVC_LANGUAGE", "BCP 47 tag of a release whose file states no `lang:` and whose text's language cannot be told with confidence"),
     ("SMTP_URL", "(unset: mail goes to instance/outbox/)", "smtp://user:pass@host:port, smtp+starttls://…, smtps://…; any other scheme, or no host, stops start-up"),
     ("MAIL_FROM", "Press office <noreply@localhost>", "From and Reply-To of every email"),
     ("FEEDSVC_TIMEZONE", "UTC", "time zone of the digest schedule, and of an embargo's time written without a zone"),
@@ -233,6 +237,13 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
     organisation = env.get("FEEDSVC_ORGANISATION", "").strip() or "Press office"
     accent, accent_dark = _accent(env)
 
+    language = env.get("FEEDSVC_LANGUAGE", "").strip() or "en"
+    default_name = "FEEDSVC_DEFAULT_LANGUAGE" if env.get("FEEDSVC_DEFAULT_LANGUAGE", "").strip() else "FEEDSVC_LANGUAGE"
+    try:
+        default_language = checked_tag(env.get("FEEDSVC_DEFAULT_LANGUAGE", "").strip() or language)
+    except LanguageTagError as exc:
+        raise ConfigError(f"{default_name} (the default release language): {exc}") from None
+
     return Settings(
         database_url=database_url,
         instance_dir=instance_dir,
@@ -243,7 +254,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
         base_url=base_url,
         tag_authority=env.get("FEEDSVC_TAG_AUTHORITY", "").strip() or parts.hostname,
         organisation=organisation,
-        language=env.get("FEEDSVC_LANGUAGE", "").strip() or "en",
+        language=language,
+        default_language=default_language,
         smtp_url=smtp_url,
         mail_from=mail_from,
         timezone=tz,

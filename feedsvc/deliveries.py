@@ -64,6 +64,7 @@ class Delivery:
     # The Message-ID its first hand-over carried (committed with the CLAIM, before SMTP): every
     # resend carries it again, so a receiver that deduplicates shows one message.
     message_id: str | None = None
+    languages: tuple[str, ...] = ()  # the reader's languages (issue 17 item 2); empty: every language
 
 
 # A queued confirmation email (double opt-in): sent by whichever process drains the queue.

@@ -20,6 +20,7 @@ import jinja2
 from markupsafe import Markup
 
 from feedsvc.entry_extras import file_label
+from feedsvc.languages import Direction, direction, matches
 from feedsvc.model import Attachment, StoredRelease
 from feedsvc.resources import TEMPLATES_DIR
 from feedsvc.subscribers import Subscriber
@@ -57,6 +58,8 @@ class DigestItem:
     title: str  # one line, control characters removed
     dateline: str  # "Ankara, 16 November 2026", or "" when neither is known
     summary: str  # the first paragraph, shortened at a word boundary
+    lang: str | None = None  # its BCP 47 tag, for the email's lang attribute (None: not known)
+    dir: Direction = "ltr"  # how its script runs, for the email's dir attribute
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -70,7 +73,10 @@ class DigestSection:
 
 def plan_digest(subscriber: Subscriber, releases: Sequence[StoredRelease],
                 topic_titles: Mapping[str, str]) -> list[DigestSection]:
-    """Group the releases a subscriber wants by topic, each release once; [] means send nothing."""
+    """Group the releases a subscriber wants by topic, each release once; [] means send nothing.
+
+    A subscriber who chose languages gets releases in those only (issue 17 item 2).
+    """
     everything = not subscriber.topics
     # Taxonomy order first; slugs the taxonomy no longer knows (renamed or removed topics) go
     # after it, so a stale subscription still gets its mail instead of silently nothing.
@@ -81,7 +87,7 @@ def plan_digest(subscriber: Subscriber, releases: Sequence[StoredRelease],
     buckets: dict[str | None, list[StoredRelease]] = {}
     seen: set[str] = set()
     for release in releases:
-        if release.withdrawn or release.id in seen:
+        if release.withdrawn or release.id in seen or not matches(release.language, subscriber.languages):
             continue
         mine = [t for t in release.topics if t in wanted]
         if mine:
@@ -103,8 +109,8 @@ def plan_digest(subscriber: Subscriber, releases: Sequence[StoredRelease],
 
 def _items(releases: list[StoredRelease]) -> tuple[DigestItem, ...]:
     newest_first = sorted(releases, key=lambda r: r.order_key, reverse=True)  # as every list
-    return tuple(DigestItem(r, one_line(r.title), _dateline(r), _summary(r.paragraphs))
-                 for r in newest_first)
+    return tuple(DigestItem(r, one_line(r.title), _dateline(r), _summary(r.paragraphs),
+                            r.language, direction(r.language)) for r in newest_first)
 
 
 def _dateline(release: StoredRelease) -> str:

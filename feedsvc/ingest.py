@@ -23,7 +23,9 @@ from .folder import (
     read_all,
     under,
 )
+from .ingest_languages import languages_after_scan
 from .instants import Stamps
+from .languages import identify, release_text
 from .media import is_media_name
 from .model import (
     ConfigError,
@@ -82,8 +84,12 @@ class Ingester:
     def __init__(self, storage: Storage, content_dir: Path, topics_file: Path, *,
                  tag_authority: str, max_file_bytes: int = 20_000_000, clock: Clock = SYSTEM_CLOCK,
                  on_feeds_changed: FeedsChanged | None = None, keeper: TaxonomyKeeper | None = None,
-                 timezone: str = "UTC", max_media_bytes: int = 20_000_000) -> None:
+                 timezone: str = "UTC", max_media_bytes: int = 20_000_000,
+                 default_language: str = "en") -> None:
         self.storage = storage
+        # FEEDSVC_DEFAULT_LANGUAGE: a release's language when its file states none and its text
+        # cannot be told (languages.identify).
+        self.default_language = default_language
         self.timezone = timezone  # FEEDSVC_TIMEZONE: an embargo's time written without a zone is in it
         self.content_dir = Path(content_dir)
         self.topics_file = Path(topics_file)
@@ -191,6 +197,10 @@ class Ingester:
         lifted = self.storage.lift_embargoes(self.clock())
         topics_changed |= lifted.topics
         counts["lifted"] += len(lifted.ids)
+        # Languages (issue 17 item 2): releases stored before they were identified, then which are
+        # translations of which (only when a file changed: that is all they are decided from).
+        topics_changed |= languages_after_scan(self.storage, self.default_language, warnings,
+                                               regroup=bool(counts["changed"] or gone or withdrawn))
 
         for warning in warnings:
             log.warning("ingest warning: %s", warning)
@@ -264,6 +274,8 @@ class Ingester:
         # The parser names a file by its base name (Release.source_file); the office needs its path.
         found = [dataclasses.replace(w, source_file=name) for w in parsed.warnings]
         releases, media, refused = media_files.attach(name, parsed.releases, listed, root_real, self.max_media_bytes)
+        releases = [dataclasses.replace(r, stored_language=r.language or identify(
+            release_text(r.title, r.paragraphs), self.default_language).tag) for r in releases]
         found += refused
         outcome = self.storage.apply_file(name, st.st_size, st.st_mtime_ns, sha, releases,
                                           classify_release, now, self.tag_authority, stamps, found,

@@ -213,6 +213,13 @@ class Release(ReleaseText):
     contacts: tuple[Contact, ...] = ()
     # What reading this release's front matter had to leave out (a contact without an address…).
     warnings: tuple[ParseWarning, ...] = ()
+    # Issue 17 item 2: the language the file states (front matter `lang:`, or a name like x.fr.md),
+    # a checked BCP 47 tag; and the release it translates (`translation_of:`, as written). Both in
+    # content_hash when set. `stored_language` is what ingest stores: the stated language, else the
+    # one identified from the text (feedsvc/languages.py); not in content_hash.
+    language: str | None = None
+    translation_of: str | None = None
+    stored_language: str | None = None
 
     @property
     def content_hash(self) -> str:
@@ -223,6 +230,8 @@ class Release(ReleaseText):
             fields.append(self.body_html)
         if self.attachments or self.contacts:  # likewise: a release without either keeps its hash
             fields.append([[a.to_json() for a in self.attachments], [c.to_json() for c in self.contacts]])
+        if self.language or self.translation_of:  # likewise: only releases that state either
+            fields.append(["lang", self.language, self.translation_of])
         payload = json.dumps(fields, ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
@@ -255,6 +264,10 @@ class Release(ReleaseText):
             out["media"] = [m.to_json() for m in self.media]
         if self.contacts:
             out["contacts"] = [c.to_json() for c in self.contacts]
+        if self.language:
+            out["language"] = self.language
+        if self.translation_of:
+            out["translation_of"] = self.translation_of
         return out
 
 
@@ -289,6 +302,10 @@ class StoredRelease(ReleaseText):
     revised_at: dt.datetime | None = None
     attachments: tuple[Attachment, ...] = ()  # images first named first; served by links.media
     contacts: tuple[Contact, ...] = ()
+    # Issue 17 item 2: its BCP 47 tag (None: stored before languages and not yet identified), and
+    # the group of releases that are translations of each other (None: it has none).
+    language: str | None = None
+    translation_group: str | None = None
 
     @property
     def state(self) -> ReleaseState:

@@ -67,7 +67,7 @@ class Services:
         return Ingester(self.storage, s.content_dir, s.topics_file, tag_authority=s.tag_authority,
                         max_file_bytes=s.max_file_bytes, clock=self.clock,
                         on_feeds_changed=self.publisher.after_scan, keeper=self.keeper, timezone=s.timezone,
-                        max_media_bytes=s.max_media_bytes)
+                        max_media_bytes=s.max_media_bytes, default_language=s.default_language)
 
     def postman(self) -> Postman:
         """The process's Postman (digests); ConfigError without SECRET_KEY, which its links need."""

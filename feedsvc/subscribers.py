@@ -39,3 +39,4 @@ class Subscriber:
     confirmed_at: dt.datetime | None = None
     last_digest_at: dt.datetime | None = None  # the cut-off of the last digest they were sent
     time_zone: str | None = None  # IANA name their digests are timed in; None: FEEDSVC_TIMEZONE
+    languages: tuple[str, ...] = ()  # BCP 47 tags of the releases they want; empty means every language

@@ -64,7 +64,7 @@ def digest(send_now: bool, frequency: str | None, dry_run: bool, preview: str | 
         for sub in subs:
             since = storage.subscriber_cursor(sub.id)
             d = Delivery(0, 0, sub.id, sub.email, sub.topics, sub.frequency, "preview", since,
-                         until, False, 0)
+                         until, False, 0, languages=sub.languages)
             msg = postman.preview(d)
             if preview:
                 if msg is None:

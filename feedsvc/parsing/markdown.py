@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped, unused-ignore]
 
+from feedsvc.languages import LanguageTagError, checked_tag, paired_name
 from feedsvc.model import ParseError, ParseWarning, Release
 from feedsvc.parsing.attached import body_media, front_matter_contacts, front_matter_media, item_lines
 from feedsvc.parsing.datelines import spell_place
@@ -100,10 +101,26 @@ def parse_markdown(text: str, source_file: str) -> list[Release]:
     media += body_media(local, body_start + 1)
     contacts, contact_notes = front_matter_contacts(meta.get("contacts"), item_lines(front, "contacts", 2)
                                                     if "contacts" in meta else [])
+    language, language_notes = _language(meta, front, source_file)
     warnings = tuple(ParseWarning(source_file, line, f"{release.title[:60]!r}: {message}")
-                     for line, message in [*notes, *contact_notes])
+                     for line, message in [*notes, *contact_notes, *language_notes])
     return [dataclasses.replace(release, body_html=to_html(blocks), embargo=embargo, media=tuple(media),
-                                contacts=tuple(contacts), warnings=warnings)]
+                                contacts=tuple(contacts), warnings=warnings, language=language,
+                                translation_of=_text(meta.get("translation_of", meta.get("translation-of"))))]
+
+
+def _language(meta: dict[str, Any], front: str, source_file: str) -> tuple[str | None, list[tuple[int, str]]]:
+    """The language the file states (issue 17 item 2): front matter `lang:`/`language:`, else its
+    name (`water.fr.md`); a note when the front matter's value is not a tag (then it is identified)."""
+    key = next((k for k in ("lang", "language") if meta.get(k) not in (None, "")), None)
+    if key is not None:
+        try:
+            return checked_tag(meta[key]), []
+        except LanguageTagError as exc:
+            lines = item_lines(front, key, 2)
+            return None, [(lines[0] if lines else 2, f"{key}: {exc}; the language is identified from the text")]
+    pair = paired_name(source_file.rsplit("/", 1)[-1])
+    return (pair[1] if pair else None), []
 
 
 def _without_dateline(blocks: list[Block], before: Sequence[str], after: Sequence[str]) -> list[Block]:

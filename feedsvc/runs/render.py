@@ -23,7 +23,8 @@ from ..subscribers import Subscriber
 from ..topics import Taxonomy
 
 # Per releases window: the releases, and each topic choice's planned sections and release ids.
-_Window = tuple[list[StoredRelease], dict[tuple[str, ...], tuple[list[DigestSection], list[str]]]]
+_Window = tuple[list[StoredRelease],
+                dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[list[DigestSection], list[str]]]]
 
 
 def mail_settings(settings: Settings) -> MailSettings:
@@ -59,15 +60,17 @@ class DigestRenderer:
             self._windows[window] = (self.storage.releases_between(*window), {})
         releases, plans = self._windows[window]
         subscriber = Subscriber(id=d.subscriber_id, email=d.email, topics=d.topics,
-                                frequency=d.frequency, state="confirmed", created_at=self.clock())
+                                frequency=d.frequency, state="confirmed", created_at=self.clock(),
+                                languages=d.languages)
         # A run's subscribers share a few hundred topic choices at most: plan each choice once
         # per window, not once per subscriber (it was a third of the rendering time).
-        if d.topics not in plans:
+        choice = (d.topics, d.languages)
+        if choice not in plans:
             if len(plans) > 4096:
                 plans.clear()
             sections = plan_digest(subscriber, releases, self.taxonomy.titles)
-            plans[d.topics] = (sections, [item.release.id for s in sections for item in s.items])
-        sections, ids = plans[d.topics]
+            plans[choice] = (sections, [item.release.id for s in sections for item in s.items])
+        sections, ids = plans[choice]
         if not sections:
             return None, []
         links = DigestLinks(unsubscribe_url=self.links.unsubscribe(d.subscriber_id, d.email),

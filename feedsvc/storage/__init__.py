@@ -17,6 +17,7 @@ from .bounces import BouncesMixin
 from .confirmations import ConfirmationsMixin
 from .digests import DigestsMixin
 from .feeds import FeedDocumentsMixin
+from .languages import LanguagesMixin
 from .limits import LimitsMixin
 from .media import MediaMixin
 from .pages import PagesMixin
@@ -40,7 +41,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 class Storage(ReleasesMixin, ReadingMixin, VersionsMixin, StampsMixin, FeedDocumentsMixin, SubscribersMixin,
               DigestsMixin, SendersMixin, RunsMixin, LimitsMixin, ConfirmationsMixin, SearchMixin, BouncesMixin,
-              MediaMixin, PagesMixin, StorageBase):
+              MediaMixin, PagesMixin, LanguagesMixin, StorageBase):
     """The database: opened from a URL, closed with close()."""
 
     def __init__(self, url: str) -> None:

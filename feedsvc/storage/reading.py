@@ -54,20 +54,29 @@ def row_to_release(row: sa.Row[Any]) -> StoredRelease:
         published=_midnight(row.date), updated=row.updated, first_seen=row.first_seen,
         withdrawn=row.withdrawn_at is not None, body_html=row.body_html,
         withdrawn_at=row.withdrawn_at, revised_at=row.revised_at, attachments=attachments, contacts=contacts,
+        language=row.language, translation_group=row.translation_group,
     )
 
 
 class ReadingMixin(StorageBase):
 
     def list_releases(self, topic: str | None = None, *, limit: int = 50, offset: int = 0,
-                      oldest_first: bool = False) -> list[StoredRelease]:
+                      oldest_first: bool = False, language: str | None = None) -> list[StoredRelease]:
         """Public releases, newest first (`_order`: day, then first seen last, then listing order).
 
         The page is chosen on ids alone (an index-only walk, however deep the offset), then
-        only its rows are read.
+        only its rows are read. `language`: only releases in that BCP 47 tag (a language's feeds).
         """
         with self.read(f"listing releases of {topic or 'every topic'}") as conn:
-            if topic is None:
+            if language is not None and topic is None:
+                ids = (sa.select(R.c.id.label("release_id"), R.c.sort_day, R.c.first_seen)
+                       .where(PUBLIC, R.c.language == language).order_by(*release_order(R, oldest_first)))
+            elif language is not None:
+                ids = (sa.select(RT.c.release_id, RT.c.sort_day, RT.c.first_seen)
+                       .select_from(RT.join(R, R.c.id == RT.c.release_id))
+                       .where(RT.c.topic == topic, R.c.language == language)
+                       .order_by(*release_order(RT, oldest_first)))
+            elif topic is None:
                 ids = (sa.select(R.c.id.label("release_id"), R.c.sort_day, R.c.first_seen)
                        .where(PUBLIC).order_by(*release_order(R, oldest_first)))
             else:

@@ -47,6 +47,7 @@ def _values(r: Release, topics: tuple[str, ...]) -> dict[str, Any]:
         "paragraphs": json.dumps(list(r.paragraphs), ensure_ascii=False), "body_html": r.body_html,
         "topics": " ".join(topics), "declared_topics": "\t".join(r.topics),
         "content_hash": r.content_hash, **extras_values(r),
+        "language": r.stored_language or r.language, "translation_of": r.translation_of,
     }
 
 

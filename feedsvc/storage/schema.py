@@ -96,6 +96,12 @@ class ReleaseRow(Base):
     # every list so a feed of 50 entries needs no second query for its enclosures.
     attachments: Mapped[str | None] = mapped_column(Text)
     contacts: Mapped[str | None] = mapped_column(Text)
+    # Issue 17 item 2 (migration 0019): BCP 47 tag, stated or identified (NULL: stored before and
+    # not identified yet: the next scan does it); `translation_of` as the front matter wrote it;
+    # releases sharing a `translation_group` are translations of each other.
+    language: Mapped[str | None] = mapped_column(String(35))
+    translation_of: Mapped[str | None] = mapped_column(Text)
+    translation_group: Mapped[str | None] = mapped_column(String(40), index=True)
 
     __table_args__ = (
         Index("ix_releases_order", "sort_day", "first_seen", "id"),
@@ -106,6 +112,9 @@ class ReleaseRow(Base):
         Index("ix_releases_held", "embargo_until",
               postgresql_where=sa_text("embargo IS NOT NULL"), sqlite_where=sa_text("embargo IS NOT NULL")),
         UniqueConstraint("seq", name="uq_releases_seq"),
+        # A language's feed: its public releases in feed order (migration 0019).
+        Index("ix_releases_language_order", "language", "sort_day", "first_seen", "id",
+              postgresql_where=sa_text(PUBLIC_SQL), sqlite_where=sa_text(PUBLIC_SQL)),
     )
 
 

@@ -26,7 +26,8 @@ def row_to_subscriber(row: Any) -> Subscriber:
         id=row.id, email=row.email, topics=tuple(row.topics.split()) if row.topics else (),
         frequency=row.frequency, state=row.state, created_at=row.created_at,
         confirmed_at=row.confirmed_at, last_digest_at=row.last_digest_at,
-        time_zone=getattr(row, "time_zone", None))
+        time_zone=getattr(row, "time_zone", None),
+        languages=tuple((getattr(row, "languages", None) or "").split()))
 
 
 def _aware(value: dt.datetime | str) -> dt.datetime:
@@ -37,7 +38,8 @@ def _aware(value: dt.datetime | str) -> dt.datetime:
 
 class SubscribersMixin(StorageBase):
     def subscribe(self, email: str, topics: Sequence[str], frequency: str,
-                  now: dt.datetime, time_zone: str | None = None) -> tuple[Subscriber, bool]:
+                  now: dt.datetime, time_zone: str | None = None,
+                  languages: Sequence[str] | None = None) -> tuple[Subscriber, bool]:
         """Record a sign-up; True when its confirmation email was queued (storage/confirmations.py).
 
         A confirmed address is left as it is (its preferences change only through its own link),
@@ -48,6 +50,8 @@ class SubscribersMixin(StorageBase):
             values: dict[str, Any] = {"topics": " ".join(topics), "frequency": frequency}
             if time_zone is not None:  # None: the default zone for a new row, theirs kept for an old one
                 values["time_zone"] = time_zone
+            if languages is not None:  # checked tags; empty: every language
+                values["languages"] = " ".join(languages)
             if row is None:
                 conn.execute(S.insert().values(email=email, state="pending", created_at=now,
                                                confirm_sent_at=now, cursor_seq=0, **values))
@@ -92,7 +96,8 @@ class SubscribersMixin(StorageBase):
             return "confirmed"
 
     def add_confirmed(self, email: str, topics: Sequence[str], frequency: str,
-                      now: dt.datetime, time_zone: str | None = None) -> bool:
+                      now: dt.datetime, time_zone: str | None = None,
+                      languages: Sequence[str] | None = None) -> bool:
         """Add (or update) an address whose consent the office already holds; True when new.
 
         `time_zone`: an IANA name checked by the caller (zones.checked_zone); None keeps theirs.
@@ -102,6 +107,8 @@ class SubscribersMixin(StorageBase):
             values: dict[str, Any] = {"topics": " ".join(topics), "frequency": frequency}
             if time_zone is not None:
                 values["time_zone"] = time_zone
+            if languages is not None:
+                values["languages"] = " ".join(languages)
             if row is None:
                 conn.execute(S.insert().values(email=email, state="confirmed", created_at=now,
                                                confirmed_at=now, cursor_seq=max_seq(conn),
@@ -114,11 +121,13 @@ class SubscribersMixin(StorageBase):
             return False
 
     def set_preferences(self, subscriber_id: int, topics: Sequence[str], frequency: str,
-                        time_zone: str | None = None) -> None:
-        """`time_zone`: an IANA name checked by the caller; None keeps theirs."""
+                        time_zone: str | None = None, languages: Sequence[str] | None = None) -> None:
+        """`time_zone`: an IANA name checked by the caller; None keeps theirs (so do `languages`)."""
         values: dict[str, Any] = {"topics": " ".join(topics), "frequency": frequency}
         if time_zone is not None:
             values["time_zone"] = time_zone
+        if languages is not None:
+            values["languages"] = " ".join(languages)
         with self.begin("changing preferences") as conn:
             conn.execute(S.update().where(S.c.id == subscriber_id).values(**values))
 
