@@ -28,6 +28,7 @@ from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
 from lxml import etree
 
 from feedsvc.entry_extras import extras_html
+from feedsvc.languages import Translation
 from feedsvc.links import Links
 from feedsvc.model import StoredRelease
 
@@ -39,6 +40,7 @@ __all__ = [
 
 FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005 §4
 ATOM_NS = "http://www.w3.org/2005/Atom"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 ATOM_TYPE = "application/atom+xml"
 RSS_TYPE = "application/rss+xml"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # `updated` of a feed with no entry, by default
@@ -126,13 +128,21 @@ class _EntryLinkRel(_NoFeedExtension):
 
     def __init__(self) -> None:
         self.enclosures: list[dict[str, str]] = []  # attributes of each <link rel="enclosure">
+        # Issue 17 item 2 (feedgen has no per-entry language): the entry's xml:lang and hreflang,
+        # and its translations' pages as more alternate links, one per language.
+        self.language: str | None = None
+        self.translations: list[dict[str, str]] = []
 
     def extend_atom(self, entry: Any) -> Any:
         for link in entry.iterfind("link"):
             if "rel" not in link.attrib:
                 link.set("rel", "alternate")
                 link.set("type", "text/html")
-        for attrs in self.enclosures:
+                if self.language:
+                    link.set("hreflang", self.language)
+        if self.language:
+            entry.set(XML_LANG, self.language)
+        for attrs in [*self.translations, *self.enclosures]:
             etree.SubElement(entry, "link", attrs)
         return entry
 
@@ -283,7 +293,8 @@ def published_at(r: StoredRelease) -> dt.datetime | None:
 
 
 def _add_entries(fg: FeedGenerator, spec: FeedSpec, shown: Sequence[StoredRelease],
-                 topic_titles: Mapping[str, str], *, rss: bool) -> None:
+                 topic_titles: Mapping[str, str], *, rss: bool,
+                 translations: Mapping[str, Sequence[Translation]] | None = None) -> None:
     links = Links(spec.base_url)
     for r in shown:
         fe = fg.add_entry(order="append")  # the caller sorted newest first; feedgen would reverse it
@@ -316,6 +327,11 @@ def _add_entries(fg: FeedGenerator, spec: FeedSpec, shown: Sequence[StoredReleas
         if content is not None:  # the XML writer escapes it once, as type="html" requires
             fe.content(content, type="html")
         fe.link(href=links.release(clean_text(r.id)), rel="alternate", type="text/html")
+        if not rss:
+            fe.feedsvc_rel.language = r.language
+            fe.feedsvc_rel.translations = [
+                {"rel": "alternate", "type": "text/html", "hreflang": t.language, "href": links.release(t.release_id),
+                 "title": t.name} for t in (translations or {}).get(r.id, ())]
         if rss and r.attachments:
             # RSS 2.0 allows one enclosure an item: the first the release names (all are in its content).
             first = r.attachments[0]
@@ -337,12 +353,14 @@ def build_atom(
     current: str | None = None,
     is_archive: bool = False,
     empty_updated: dt.datetime = EPOCH,
+    translations: Mapping[str, Sequence[Translation]] | None = None,
 ) -> bytes:
     """An Atom 1.0 document (UTF-8, with XML declaration) of `releases` in the order given.
 
     Withdrawn releases are left out. Feed `updated` is the newest entry's, or `empty_updated` when
     nothing is shown. `prev_archive`/`next_archive`/`current` are RFC 5005 links; `is_archive` adds
-    `<fh:archive/>`. Raises ValueError on a naive datetime, a duplicate atom_id or `updated` instant.
+    `<fh:archive/>`; `translations` (release id → its other languages) become hreflang alternate
+    links. Raises ValueError on a naive datetime, a duplicate atom_id or `updated` instant.
     """
     shown = checked(releases)
     links: list[tuple[str, str, str | None]] = []
@@ -352,7 +370,7 @@ def build_atom(
     fg = _generator(spec, feed_updated(shown, empty_updated), ATOM_TYPE, links)
     if is_archive:
         fg.register_extension("feedsvc_fh", _ArchiveMarker, None, atom=True, rss=False)
-    _add_entries(fg, spec, shown, topic_titles, rss=False)
+    _add_entries(fg, spec, shown, topic_titles, rss=False, translations=translations)
     return _with_stylesheet(bytes(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)), spec)
 
 

@@ -61,7 +61,7 @@ def _item(r: StoredRelease, spec: FeedSpec, links: Links, topic_titles: Mapping[
         item["attachments"] = [{"url": links.media(a.sha256, a.name), "mime_type": a.content_type,
                                 "title": clean_text(a.alt or a.name), "size_in_bytes": a.size}
                                for a in r.attachments]
-    item["language"] = spec.language
+    item["language"] = r.language or spec.language  # issue 17 item 2: the release's own
     return item
 
 

@@ -258,6 +258,7 @@ def others(release_id: str, language: str | None,
 
 
 def translations_by_release(groups: Mapping[str, Sequence[Translation]],
-                            releases: Iterable[tuple[str, str | None, str | None]]) -> dict[str, tuple[Translation, ...]]:
+                            releases: Iterable[tuple[str, str | None, str | None]],
+                            ) -> dict[str, tuple[Translation, ...]]:
     """release id → its translations, for (id, language, group) of each release shown."""
     return {rid: others(rid, lang, groups.get(group, ())) for rid, lang, group in releases if group}

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # only typed here: feeds.py imports this module, and must sta
 
 ALL = "all"  # the feed of every release; its page is the home page
 FEED_FORMATS = ("atom", "rss", "json")  # JSON Feed 1.1 at .json
+LANGUAGE_FEED_FORMATS = ("atom", "json")  # a language's feeds (issue 17 item 2)
 # Paths whose last segment is a signed token (a subscriber's own links): never for crawlers.
 TOKEN_PATHS = ("/confirm/", "/preferences/", "/unsubscribe/", "/digests/")
 
@@ -83,6 +84,12 @@ class Links:
         if fmt not in FEED_FORMATS:
             raise ValueError(f"feed format {fmt!r} is not one of {', '.join(FEED_FORMATS)}")
         return f"{self.base_url}/feeds/{slug}.{fmt}"
+
+    def language_feed(self, language: str, slug: str, fmt: str = "atom") -> str:
+        """A topic's feed of the releases in one language (issue 17 item 2): /feeds/fr/health.atom."""
+        if fmt not in LANGUAGE_FEED_FORMATS:
+            raise ValueError(f"language feed format {fmt!r} is not one of {', '.join(LANGUAGE_FEED_FORMATS)}")
+        return f"{self.base_url}/feeds/{language}/{slug}.{fmt}"
 
     def feed_document(self, name: str) -> str:
         """A stored feed document by its name ("all.atom"), as the hub is told about it."""

@@ -20,7 +20,8 @@ from .clock import SYSTEM_CLOCK, Clock
 from .config import Settings
 from .feeds import FeedSpec, build_atom, build_opml, build_rss
 from .jsonfeed import JSON_FEED_TYPE, build_json_feed
-from .links import ALL, FEED_FORMATS, Links
+from .languages import Translation, native_name, translations_by_release
+from .links import ALL, FEED_FORMATS, LANGUAGE_FEED_FORMATS, Links
 from .model import FeedDocument, StoredRelease
 from .storage import Storage
 from .storage.feeds import make_etag
@@ -84,11 +85,15 @@ class Publisher:
         self.storage.set_meta("tag_date", today)
         return self.storage.get_meta("tag_date") or today
 
-    def spec(self, info: FeedInfo, self_url: str) -> FeedSpec:
+    def spec(self, info: FeedInfo, self_url: str, language: str | None = None) -> FeedSpec:
+        """`language`: a language's feed of the topic (its own id, title and language)."""
+        where = f"{language}/{info.slug}" if language else info.slug
         return FeedSpec(
-            feed_id=f"tag:{self.settings.tag_authority},{self.tag_date()}:feed/{info.slug}",
-            title=info.title, subtitle=info.subtitle, self_url=self_url, alternate_url=self.links.topic(info.slug),
-            base_url=self.links.base_url, author_name=self.settings.organisation, language=self.settings.language,
+            feed_id=f"tag:{self.settings.tag_authority},{self.tag_date()}:feed/{where}",
+            title=f"{info.title} ({native_name(language)})" if language else info.title,
+            subtitle=info.subtitle, self_url=self_url, alternate_url=self.links.topic(info.slug),
+            base_url=self.links.base_url, author_name=self.settings.organisation,
+            language=language or self.settings.language,
             hub_url=self.settings.websub_hub, generator="feedsvc", generator_version=__version__,
             stylesheet_url=self.links.feed_stylesheet())
 
@@ -107,9 +112,14 @@ class Publisher:
             releases = self.storage.list_releases(topic, limit=PAGE_SIZE)
         pages = archive_count(self.storage.count_releases(topic))
         body = build_atom(self.spec(info, self.feed_url(info.slug)), releases,
-                          topic_titles=taxonomy.titles,
+                          topic_titles=taxonomy.titles, translations=self.translations(releases),
                           prev_archive=self.archive_url(info.slug, pages) if pages else None)
         return body, _newest(releases)
+
+    def translations(self, releases: Sequence[StoredRelease]) -> dict[str, tuple[Translation, ...]]:
+        """Each release's translations (issue 17 item 2), read once for a feed's page of releases."""
+        groups = self.storage.translations({r.translation_group for r in releases if r.translation_group})
+        return translations_by_release(groups, [(r.id, r.language, r.translation_group) for r in releases])
 
     def archive_atom(self, info: FeedInfo, page: int, taxonomy: Taxonomy) -> bytes | None:
         """Archive page `page` (1 is the oldest), built on request; None past the last page."""
@@ -129,6 +139,7 @@ class Publisher:
             releases = self.storage.list_releases(topic, limit=size, offset=total - start - size)
         return build_atom(
             self.spec(info, self.archive_url(info.slug, page)), releases, topic_titles=taxonomy.titles,
+            translations=self.translations(releases),
             current=self.feed_url(info.slug),
             prev_archive=self.archive_url(info.slug, page - 1) if page > 1 else None,
             next_archive=self.archive_url(info.slug, page + 1) if page < pages else None,
@@ -149,13 +160,40 @@ class Publisher:
                 FeedDocument(f"{slug}.rss", make_etag(rss), newest, RSS, rss),
                 FeedDocument(f"{slug}.json", make_etag(json_feed), newest, JSON_FEED, json_feed)]
 
+    def build_language(self, slug: str, language: str, taxonomy: Taxonomy) -> list[FeedDocument]:
+        """The topic's Atom and JSON documents of releases in `language` only (`fr/health.atom`).
+
+        Current documents only, without RFC 5005 archives: the newest PAGE_SIZE releases.
+        """
+        info = self.feed_info(slug, taxonomy)
+        if info is None:
+            return []
+        releases = self.storage.list_releases(None if slug == ALL else slug, limit=PAGE_SIZE, language=language)
+        links = self.links
+        atom = build_atom(self.spec(info, links.language_feed(language, slug), language), releases,
+                          topic_titles=taxonomy.titles, translations=self.translations(releases))
+        json_feed = build_json_feed(self.spec(info, links.language_feed(language, slug, "json"), language),
+                                    releases, topic_titles=taxonomy.titles)
+        newest = _newest(releases)
+        return [FeedDocument(f"{language}/{slug}.atom", make_etag(atom), newest, ATOM, atom),
+                FeedDocument(f"{language}/{slug}.json", make_etag(json_feed), newest, JSON_FEED, json_feed)]
+
+    def languages(self) -> list[str]:
+        """The languages with feeds: those of public releases, and those built before (now emptied)."""
+        built = {name.split("/", 1)[0] for name in self.storage.feed_etags() if "/" in name}
+        return sorted(set(self.storage.release_languages()) | built)
+
     def rebuild(self, slugs: Iterable[str]) -> list[str]:
         """Rebuild and store the feeds of these topics, ping the hub; return the names whose bytes changed."""
         taxonomy = self.taxonomy()
         now = self.clock()
         changed: list[str] = []
+        languages = self.languages()
         for slug in sorted(set(slugs)):
-            for doc in self.build(slug, taxonomy):
+            docs = self.build(slug, taxonomy)
+            for language in languages:
+                docs += self.build_language(slug, language, taxonomy)
+            for doc in docs:
                 if self.storage.put_feed_document(doc.name, doc.body, doc.content_type, doc.last_modified, now):
                     changed.append(doc.name)
         if changed:
@@ -167,6 +205,12 @@ class Publisher:
         org = self.settings.organisation
         feeds = [(f"{org}: all press releases", self.feed_url(ALL), self.links.topic(ALL))]
         feeds += [(f"{org}: {t.title}", self.feed_url(t.slug), self.links.topic(t.slug)) for t in taxonomy.topics]
+        for language in self.storage.release_languages():  # issue 17 item 2: a language's feeds
+            name = native_name(language)
+            feeds.append((f"{org}: all press releases ({name})", self.links.language_feed(language, ALL),
+                          self.links.topic(ALL)))
+            feeds += [(f"{org}: {t.title} ({name})", self.links.language_feed(language, t.slug),
+                       self.links.topic(t.slug)) for t in taxonomy.topics]
         return build_opml(f"{org} press releases", feeds)
 
     def after_scan(self, slugs: set[str]) -> list[str]:
@@ -199,8 +243,8 @@ class Publisher:
     def _fingerprint(self, taxonomy: Taxonomy) -> str:
         s = self.settings
         return hashlib.sha256("\x1f".join([
-            __version__, *FEED_FORMATS, s.base_url, s.tag_authority, s.organisation, s.language,
-            s.websub_hub or "", taxonomy.digest]).encode()).hexdigest()
+            __version__, *FEED_FORMATS, "languages", *LANGUAGE_FEED_FORMATS, s.base_url, s.tag_authority,
+            s.organisation, s.language, s.websub_hub or "", taxonomy.digest]).encode()).hexdigest()
 
     def needs_full_rebuild(self) -> bool:
         return self.storage.get_meta("feeds_fingerprint") != self._fingerprint(self.taxonomy())
@@ -213,6 +257,8 @@ class Publisher:
             return []
         changed = self.rebuild([ALL, *taxonomy.slugs])
         keep = {f"{slug}.{ext}" for slug in (ALL, *taxonomy.slugs) for ext in FEED_FORMATS}
+        keep |= {f"{language}/{slug}.{ext}" for language in self.storage.release_languages()
+                 for slug in (ALL, *taxonomy.slugs) for ext in LANGUAGE_FEED_FORMATS}
         self.storage.delete_feed_documents(keep)
         self.storage.set_meta("feeds_fingerprint", fingerprint)
         return changed

@@ -185,6 +185,12 @@ def _parse_topics(raw: str, settings: Settings) -> tuple[str, ...]:
     return slugs
 
 
+def _parse_languages(raw: str) -> tuple[str, ...]:
+    from ..languages import checked_tag
+
+    return tuple(dict.fromkeys(checked_tag(t) for t in raw.replace(",", " ").split()))  # ValueError names it
+
+
 def _checked_email(raw: str) -> str:
     from ..addresses import AddressError, checked_address
 
@@ -206,12 +212,14 @@ def _stored_form(raw: str) -> str:
 @click.argument("email")
 @click.option("--topics", default="", help="Topic slugs, space or comma separated (default: all).")
 @click.option("--frequency", type=click.Choice(FREQUENCIES), default="weekly", show_default=True)
-def subscribers_add(email: str, topics: str, frequency: str) -> None:
+@click.option("--languages", default="", help="Language tags (fr, ar, pt-BR), space or comma separated (default: all).")
+def subscribers_add(email: str, topics: str, frequency: str, languages: str) -> None:
     """Add a confirmed subscriber (the office holds their consent)."""
     services = open_services(settings_or_exit())
     try:
         new = services.storage.add_confirmed(_checked_email(email), _parse_topics(topics, services.settings),
-                                             parse_state(frequency, FREQUENCIES), services.clock())
+                                             parse_state(frequency, FREQUENCIES), services.clock(),
+                                             languages=_parse_languages(languages))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(("added " if new else "updated ") + email)

@@ -39,9 +39,11 @@ class SearchHit:
 
 class SearchMixin:
     def search(self: Storage, query: str, topic: str | None = None, place: str | None = None,  # type: ignore[misc]
-               year: int | None = None, limit: int = 20, offset: int = 0) -> tuple[list[SearchHit], int]:
+               year: int | None = None, limit: int = 20, offset: int = 0,
+               language: str | None = None) -> tuple[list[SearchHit], int]:
         """Public releases holding every word of `query` (in title, body or place), newest first,
-        and how many there are in all. A query with no words finds nothing."""
+        and how many there are in all. A query with no words finds nothing. `language`: a BCP 47
+        tag; `fr` finds `fr-CA` too (languages.matches)."""
         words = terms(query)
         if not words:
             return [], 0
@@ -50,6 +52,9 @@ class SearchMixin:
             filters.append(sa.exists().where(RT.c.topic == topic, RT.c.release_id == R.c.id))
         if place:
             filters.append(sa.func.lower(R.c.location) == place.strip().lower())
+        if language:
+            filters.append(sa.or_(R.c.language == language, R.c.language.like(f"{language}-%")
+                                  if "-" not in language else sa.false()))
         if year is not None:  # the day it is listed under: its stated date, else the day first seen
             filters.append(R.c.sort_day >= dt.date(year, 1, 1))
             filters.append(R.c.sort_day < dt.date(year + 1, 1, 1))

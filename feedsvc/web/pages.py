@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from .. import history, structured
 from ..entry_extras import file_label
 from ..feeds import entry_summary
+from ..languages import direction, native_name, others
 from ..links import ALL
 from ..model import DatabaseUnavailable, StoredRelease
 from ..publish import ATOM, OPML
@@ -38,15 +39,22 @@ def page_number(pages: int) -> int:
     return int(raw)
 
 
-def _feed_links(*slugs: str) -> list[dict[str, str]]:
-    """Autodiscovery: the page's own feed first, then the feed of everything."""
-    taxonomy = services().taxonomy()
+def _feed_links(*slugs: str, languages: bool = False) -> list[dict[str, str]]:
+    """Autodiscovery: the page's own feed first, then the feed of everything; with `languages`,
+    then the page's own feed in each language releases are in (issue 17 item 2)."""
+    s = services()
+    taxonomy = s.taxonomy()
     links = []
     for slug in dict.fromkeys([*slugs, ALL]):
         topic = taxonomy.by_slug(slug)
         title = "All press releases" if slug == ALL else (topic.title if topic else slug)
         links.append({"slug": slug, "title": title, "href": f"/feeds/{slug}.atom",
-                      "json_href": f"/feeds/{slug}.json"})
+                      "json_href": f"/feeds/{slug}.json", "lang": ""})
+    if languages and links:
+        own = links[0]
+        links += [{"slug": own["slug"], "title": f"{own['title']} ({native_name(tag)})", "lang": tag,
+                   "href": f"/feeds/{tag}/{own['slug']}.atom", "json_href": f"/feeds/{tag}/{own['slug']}.json"}
+                  for tag in s.storage.release_languages()]
     return links
 
 
@@ -64,7 +72,7 @@ def home() -> str:
     page, pages, offset = _paged(s.storage.count_releases())
     return render_template("home.html", topics=taxonomy.topics, counts=s.storage.topic_counts(),
                            releases=s.storage.list_releases(limit=LIST_SIZE, offset=offset),
-                           page=page, pages=pages, titles=taxonomy.titles, feeds=_feed_links(ALL),
+                           page=page, pages=pages, titles=taxonomy.titles, feeds=_feed_links(ALL, languages=True),
                            og_url=s.links.paged(s.links.home(), page))
 
 
@@ -79,7 +87,7 @@ def topic(slug: str) -> str:
     page, pages, offset = _paged(total)
     releases = s.storage.list_releases(slug, limit=LIST_SIZE, offset=offset)
     return render_template("topic.html", topic=t, releases=releases, page=page, total=total,
-                           pages=pages, titles=taxonomy.titles, feeds=_feed_links(slug),
+                           pages=pages, titles=taxonomy.titles, feeds=_feed_links(slug, languages=True),
                            description=t.description or None, og_url=s.links.paged(s.links.topic(slug), page))
 
 
@@ -109,9 +117,15 @@ def release(release_id: str) -> str:
     attachments = [(a, s.links.media(a.sha256, a.name), file_label(a)) for a in r.attachments]
     newer, older = s.storage.release_neighbours(r.id)
     picture = next((url for a, url, _ in attachments if a.is_image), None)
+    # Issue 17 item 2: the article in its own language and direction (the page around it is the
+    # site's), and its translations, public ones only, one per other language.
+    group = s.storage.translations([r.translation_group]).get(r.translation_group, []) if r.translation_group else []
     return render_template("release.html", release=r, titles=taxonomy.titles, article=article,
                            feeds=_feed_links(*r.topics), attachments=attachments, newer=newer, older=older,
-                           description=entry_summary(r), og_url=s.links.release(r.id), og_image=picture)
+                           description=entry_summary(r), og_url=s.links.release(r.id), og_image=picture,
+                           lang=r.language, dir=direction(r.language),
+                           translations=[(t, s.links.release(t.release_id), direction(t.language))
+                                         for t in others(r.id, r.language, group)])
 
 
 @bp.get("/releases/<release_id>/history")
@@ -159,6 +173,19 @@ def feed(slug: str, ext: str) -> Response:
         doc = next((d for d in s.publisher.build(slug, s.taxonomy()) if d.name == f"{slug}.{ext}"), None)
     if doc is None:
         abort(404)
+    resp = Response(doc.body, content_type=doc.content_type)
+    resp.headers["ETag"] = doc.etag
+    resp.last_modified = doc.last_modified
+    resp.make_conditional(request)  # in place (it returns the same object, typed as werkzeug's)
+    return resp
+
+
+@bp.get("/feeds/<language>/<slug>.<any(atom, json):ext>")
+def language_feed(language: str, slug: str, ext: str) -> Response:
+    """Reached only when the feed server has no such built document: a 404 unless it was built since."""
+    doc = services().storage.get_feed_document(f"{language}/{slug}.{ext}")
+    if doc is None:
+        abort(404, description=f"There is no feed “{language}/{slug}”.")
     resp = Response(doc.body, content_type=doc.content_type)
     resp.headers["ETag"] = doc.etag
     resp.last_modified = doc.last_modified

@@ -6,6 +6,7 @@ import re
 
 from flask import Blueprint, Response, abort, render_template, request
 
+from ..languages import LanguageTagError, checked_tag, native_name
 from ..links import ALL
 from . import services
 from .pages import _feed_links, page_number
@@ -36,18 +37,34 @@ def search() -> str:
         abort(400, description=f"There is no topic {topic[:80]!r} to search in.")
     place = request.args.get("place", "")[:MAX_PLACE].strip() or None
     year = _year()
-    form = {"q": query, "topic": topic or "", "place": place or "", "year": "" if year is None else str(year)}
+    language = _language()
+    form = {"q": query, "topic": topic or "", "place": place or "", "year": "" if year is None else str(year),
+            "language": language or ""}
+    # Issue 17 item 2: the languages releases are in, each named in itself.
+    languages = [(tag, native_name(tag)) for tag in s.storage.release_languages()]
     if not query:  # nothing asked: the form alone
         return render_template("search.html", form=form, topics=taxonomy.topics, hits=None, total=0,
-                               page=1, pages=1, titles=taxonomy.titles, feeds=_feed_links(ALL))
+                               page=1, pages=1, titles=taxonomy.titles, feeds=_feed_links(ALL),
+                               languages=languages)
     page = page_number(10**9)  # its form only: whether such a page exists is known after the count
-    hits, total = s.storage.search(query, topic=topic, place=place, year=year,
+    hits, total = s.storage.search(query, topic=topic, place=place, year=year, language=language,
                                    limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
     if page > pages:
         abort(404, description=f"There is no page {page} of these results: they have {pages}.")
     return render_template("search.html", form=form, topics=taxonomy.topics, hits=hits, total=total,
-                           page=page, pages=pages, titles=taxonomy.titles, feeds=_feed_links(ALL))
+                           page=page, pages=pages, titles=taxonomy.titles, feeds=_feed_links(ALL),
+                           languages=languages)
+
+
+def _language() -> str | None:
+    raw = request.args.get("language", "").strip()
+    if raw == "":
+        return None
+    try:
+        return checked_tag(raw)
+    except LanguageTagError as exc:
+        abort(400, description=f"The language must be a language tag, like fr or ar: {exc}.")
 
 
 @bp.get("/opensearch.xml")

@@ -19,6 +19,7 @@ except ImportError:  # older WTForms knows only tuples
 
 from ..addresses import AddressError, checked_address
 from ..digest import plan_digest
+from ..languages import native_name
 from ..links import Links
 from ..subscribers import Subscriber
 from ..tokens import CONFIRM_MAX_AGE, BadToken, SubscriberLink, Tokens
@@ -59,11 +60,14 @@ def _valid_zone(form: Any, field: Any) -> None:
 FREQUENCY_CHOICES = [_choice("instant", "As they are published"), _choice("daily", "Daily"),
                      _choice("weekly", "Weekly")]
 ZONE_LABEL = "Time zone of your digest"
+LANGUAGES_LABEL = "Languages (none chosen: every language)"
 
 
 class SubscribeForm(FlaskForm):
     email = EmailField("Email address", validators=[DataRequired(), _valid_email])
     topics = _Checkboxes("Topics (none chosen: all topics)", choices=[], validate_choice=True)
+    # Issue 17 item 2: the languages releases are in (languages.matches: `fr` gets `fr-CA` too).
+    languages = _Checkboxes(LANGUAGES_LABEL, choices=[], validate_choice=True)
     frequency = RadioField("How often", choices=FREQUENCY_CHOICES,
                            default="weekly")
     # Filled by /time-zone.js from the browser (Intl.DateTimeFormat().resolvedOptions().timeZone).
@@ -72,6 +76,8 @@ class SubscribeForm(FlaskForm):
 
 class PreferencesForm(FlaskForm):
     topics = _Checkboxes("Topics (none chosen: all topics)", choices=[], validate_choice=True)
+    # Issue 17 item 2: the languages releases are in (languages.matches: `fr` gets `fr-CA` too).
+    languages = _Checkboxes(LANGUAGES_LABEL, choices=[], validate_choice=True)
     frequency = RadioField("How often", choices=FREQUENCY_CHOICES)
     time_zone = SelectField(ZONE_LABEL, choices=[], validators=[_valid_zone], validate_choice=False)
 
@@ -158,6 +164,12 @@ def _topic_choices() -> list[Any]:
     return [_choice(t.slug, t.title) for t in services().taxonomy().topics]
 
 
+def _language_choices(chosen: tuple[str, ...] = ()) -> list[Any]:
+    """The languages releases are in, and those the subscriber chose before, each named in itself."""
+    tags = sorted(set(services().storage.release_languages()) | set(chosen))
+    return [_choice(tag, native_name(tag)) for tag in tags]
+
+
 def _subscriber(purpose: str, token: str, max_age: int | None = None) -> tuple[Subscriber, SubscriberLink]:
     """The subscriber a signed link was made for, or the page saying why there is none."""
     try:
@@ -176,6 +188,7 @@ def _subscriber(purpose: str, token: str, max_age: int | None = None) -> tuple[S
 def subscribe() -> Any:
     form = SubscribeForm()
     form.topics.choices = _topic_choices()
+    form.languages.choices = _language_choices()
     preselect = request.args.get("topic")
     if request.method == "GET" and preselect:
         form.topics.data = [preselect]
@@ -197,7 +210,7 @@ def subscribe() -> Any:
     # The confirmation email is queued with the sign-up, not sent here: the answer never waits on
     # (or tells anything about) the mail server. A sender process drains the queue.
     _, queued = s.storage.subscribe(form.email.data, tuple(form.topics.data or ()), form.frequency.data,
-                                    s.clock(), form.time_zone.data)
+                                    s.clock(), form.time_zone.data, languages=tuple(form.languages.data or ()))
     if queued:
         s.confirmation_queued()
     return render_template("message.html", title="Check your inbox", message=SAME_ANSWER, feeds=[])
@@ -245,14 +258,16 @@ def _cannot_confirm(state: str, sub: Subscriber) -> Any:
 def preferences(token: str) -> Any:
     sub, _ = _subscriber("manage", token)
     form = PreferencesForm(data={"topics": list(sub.topics), "frequency": sub.frequency,
-                                 "time_zone": sub.time_zone or services().settings.timezone})
+                                 "time_zone": sub.time_zone or services().settings.timezone,
+                                 "languages": list(sub.languages)})
     form.topics.choices = _topic_choices()
+    form.languages.choices = _language_choices(sub.languages)
     form.time_zone.choices = _zone_choices()
     unsubscribe = _links().unsubscribe(sub.id, sub.email)
     saved = False
     if form.validate_on_submit():
         services().storage.set_preferences(sub.id, tuple(form.topics.data or ()), form.frequency.data,
-                                           form.time_zone.data)
+                                           form.time_zone.data, languages=tuple(form.languages.data or ()))
         saved = True
     elif request.method == "POST":
         return render_template("preferences.html", form=form, sub=sub, feeds=[], unsubscribe=unsubscribe), 400
