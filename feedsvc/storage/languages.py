@@ -13,8 +13,19 @@ from .batches import batches
 from .reading import PUBLIC
 from .schema import FILES as F
 from .schema import OCCURRENCES as OCC
+from .schema import PUBLIC_SQL
 from .schema import RELEASES as R
 
+# The distinct languages of public releases as a loose index scan: one seek of ix_releases_language_order
+# per language (a handful), not a walk over every public release, so pages can ask on every view.
+_LANGUAGES = sa.text(f"""
+WITH RECURSIVE langs(tag) AS (
+    SELECT min(language) FROM releases WHERE {PUBLIC_SQL} AND language IS NOT NULL
+    UNION ALL
+    SELECT (SELECT min(language) FROM releases WHERE {PUBLIC_SQL} AND language > langs.tag)
+    FROM langs WHERE langs.tag IS NOT NULL
+)
+SELECT tag FROM langs WHERE tag IS NOT NULL""")
 _MARKDOWN = sa.or_(sa.func.lower(OCC.c.path).like("%.md"), sa.func.lower(OCC.c.path).like("%.markdown"))
 
 
@@ -85,8 +96,7 @@ class LanguagesMixin(StorageBase):
     def release_languages(self) -> list[str]:
         """The languages public releases are in, sorted: each has its own feeds and is a search filter."""
         with self.read("reading release languages") as conn:
-            return sorted(t for (t,) in conn.execute(sa.select(R.c.language).distinct()
-                                                     .where(PUBLIC, R.c.language.is_not(None))))
+            return sorted(t for (t,) in conn.execute(_LANGUAGES))
 
     def add_file_warnings(self, path: str, messages: Sequence[tuple[int | None, str]]) -> None:
         """Add warnings found after a file was stored (a `translation_of:` naming nothing) to its last read's."""
