@@ -154,7 +154,7 @@ def test_links_made_before_addresses_were_bound_work_for_their_subscriber_only(
     storage.upgrade("0014")
     # Today's code writes the old rows: it selects columns added after 0015 (0018's time_zone), so
     # they are lent to the old schema meanwhile and taken back before the deploy adds them for real.
-    later_columns = ("time_zone VARCHAR(64)",)
+    later_columns = ("time_zone VARCHAR(64)", "languages TEXT NOT NULL DEFAULT ''")
     with storage.engine.begin() as conn:
         for column in later_columns:
             conn.exec_driver_sql(f"ALTER TABLE subscribers ADD COLUMN {column}")
