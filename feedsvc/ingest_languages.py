@@ -24,6 +24,7 @@ def languages_after_scan(storage: Storage, default_language: str, warnings: list
         found = {rid: identify(release_text(title, paragraphs), default_language).tag
                  for rid, title, paragraphs in batch}
         touched |= storage.set_languages(found)
+        regroup = True  # the first scan after migration 0019: files named alike are paired now
         log.info("languages identified for %d release(s) stored before", len(found))
     if regroup:
         groups, notes = translation_groups(storage.translation_members())
