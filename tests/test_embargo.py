@@ -194,7 +194,8 @@ def test_an_embargoed_release_is_public_nowhere_until_its_instant_then_everywher
         a = storage.get_release(ids["A"])
         assert a is not None and a.first_seen == a.updated == clock.now  # first seen by the public now
         pinged = {p["hub.url"].removeprefix(BASE) for p in hub.pings}
-        assert pinged == {f"/feeds/{slug}.{ext}" for slug in ("all", *a.topics) for ext in ("atom", "rss", "json")}
+        assert pinged == {f"/feeds/{slug}.{ext}" for slug in ("all", *a.topics) for ext in ("atom", "rss", "json")} | {
+            f"/feeds/{a.language}/{slug}.{ext}" for slug in ("all", *a.topics) for ext in ("atom", "json")}
         found = surfaces(client, storage, set(a.topics))
         where = mentions(found, f"/releases/{ids['A']}")[f"/releases/{ids['A']}"]
         assert {"/", "/sitemap.xml", f"/search?q={WORDS['A']}"} <= where

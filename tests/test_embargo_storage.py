@@ -179,6 +179,7 @@ def test_downgrading_below_embargoes_refuses_while_a_release_is_held(  # type: i
     with storage.engine.connect() as conn:
         assert "embargo" not in {c["name"] for c in sa.inspect(conn).get_columns("releases")}
     storage.upgrade()
+    ingester.scan()  # languages dropped with 0019 are identified again by the next scan
     assert {r.id: r for r in storage.list_releases(limit=100)} == before
     hits, total = storage.search("vaccinated")
     assert total == 1 and hits[0].release.title == TITLES[0]  # the search index kept up through it all
