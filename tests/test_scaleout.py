@@ -124,7 +124,7 @@ def test_procfile_on_postgresql_with_two_clocks_and_a_crash(tmp_path: Path, smtp
         assert len({r.id for r in storage.list_releases(limit=100)}) == 23
 
         # Every worker serves the same bytes under the same ETag.
-        wait_for(lambda: b"<entry>" in fetch(base + "/feeds/all.atom")[2], 30, "the built feed")
+        wait_for(lambda: b"<entry " in fetch(base + "/feeds/all.atom")[2], 30, "the built feed")
         seen = {(h["ETag"], body) for _, h, body in (fetch(base + "/feeds/all.atom") for _ in range(60))}
         assert len(seen) == 1
 
