@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from ..languages import Translation, TranslationMember
 from .base import StorageBase
 from .batches import batches
+from .pages import pages_changed
 from .reading import PUBLIC
 from .schema import FILES as F
 from .schema import OCCURRENCES as OCC
@@ -46,6 +47,8 @@ class LanguagesMixin(StorageBase):
                                    .returning(R.c.topics, R.c.withdrawn_at, R.c.embargo)).first()
                 if row is not None and row.withdrawn_at is None and row.embargo is None:
                     touched |= {"all", *row.topics.split()}
+            if touched:  # a page shows its release's language (lang, dir) and the feeds per language
+                pages_changed(conn)
         return touched
 
     def translation_members(self) -> list[TranslationMember]:
@@ -77,6 +80,8 @@ class LanguagesMixin(StorageBase):
                                    .returning(R.c.topics, R.c.withdrawn_at, R.c.embargo)).first()
                 if row is not None and row.withdrawn_at is None and row.embargo is None:
                     touched |= {"all", *row.topics.split()}
+            if touched:  # a release page lists its translations
+                pages_changed(conn)
         return touched
 
     def translations(self, groups: Iterable[str]) -> dict[str, list[Translation]]:
