@@ -51,9 +51,10 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services: Servic
     from flask_wtf.csrf import CSRFProtect
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from .web import admin, brand, formats, health, media, pagecache, pages, search, security, subscribe, webhooks
+    from .web import admin, brand, formats, health, i18n, media, pagecache, pages, search, security, subscribe, webhooks
 
     csrf = CSRFProtect(app)
+    i18n.install(app, settings.default_locale)
     app.register_blueprint(pages.bp)
     app.register_blueprint(search.bp)
     app.register_blueprint(formats.bp)
@@ -79,8 +80,11 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services: Servic
     pagecache.install(app)
 
     # Pages kept per version of what they show (web/pagecache.py); the feed server stands in front.
-    page_cache = pagecache.PageCache(app.wsgi_app, services.storage.pages_version, lambda: services.taxonomy().digest,
-                           max_bytes=settings.page_cache_mb * 1_000_000)
+    # Pages differ by the interface language too: the cache keys them on web/i18n's choice.
+    page_cache = pagecache.PageCache(
+        app.wsgi_app, services.storage.pages_version, lambda: services.taxonomy().digest,
+        max_bytes=settings.page_cache_mb * 1_000_000,
+        variant=lambda environ: f"{pagecache.variant(environ)}:{i18n.environ_locale(environ, settings.default_locale)}")
     app.extensions["feedsvc.page_cache"] = page_cache
     feed_server = FeedServer(page_cache, services.storage, recheck_seconds=settings.feed_recheck_seconds,
                              max_age=settings.feed_max_age, extra_headers=security.COMMON)

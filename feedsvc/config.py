@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .languages import LanguageTagError, checked_tag
+from .locales import DEFAULT_LOCALE, LOCALES
 from .model import ConfigError
 from .resources import DEFAULT_TOPICS, TEMPLATES_DIR
 
@@ -81,6 +82,8 @@ class Settings:
     accent_dark: str = "#0b57d0"
     # The language of a release whose file states none and whose text cannot be told (issue 17 item 2).
     default_language: str = "en"
+    # The interface's language when neither the reader's choice nor Accept-Language names one of ours.
+    default_locale: str = "en"
 
     @property
     def outbox_dir(self) -> Path:
@@ -103,6 +106,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("FEEDSVC_LOGO", "(unset: the name alone)", "the office's logo: a .svg, .png, .jpg or .webp file of at most 1 MB, its path relative to FEEDSVC_CONTENT_DIR (or absolute); served at /logo.<ext>, shown in the header and as `og:image`. A URL is refused: pages load images from their own site only (Content-Security-Policy)"),
     ("FEEDSVC_ACCENT", "#0b57d0", "accent colour of links and buttons, `#rgb` or `#rrggbb`; refused unless it has a WCAG AA contrast of 4.5:1 on the light background (dark mode uses a lightened twin that does); the favicon is drawn in it"),
     ("FEEDSVC_DEFAULT_LANGUAGE", "FEEDSVC_LANGUAGE", "BCP 47 tag of a release whose file states no `lang:` and whose text's language cannot be told with confidence"),
+    ("FEEDSVC_DEFAULT_LOCALE", "en", "language of the pages and emails (en, fr, tr or ar) when the reader chose none and their browser asks for none of these; a reader's choice (the language links, a cookie) and then Accept-Language come first"),
     ("SMTP_URL", "(unset: mail goes to instance/outbox/)", "smtp://user:pass@host:port, smtp+starttls://…, smtps://…; any other scheme, or no host, stops start-up"),
     ("MAIL_FROM", "Press office <noreply@localhost>", "From and Reply-To of every email"),
     ("FEEDSVC_TIMEZONE", "UTC", "time zone of the digest schedule, and of an embargo's time written without a zone"),
@@ -291,6 +295,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, cwd: Path | None = No
         logo=_logo(env, content_dir),
         accent=accent,
         accent_dark=accent_dark,
+        default_locale=_locale(env),
     )
 
 
@@ -333,6 +338,13 @@ def _accent(env: Mapping[str, str]) -> tuple[str, str]:
     except AccentError as exc:
         raise ConfigError(f"FEEDSVC_ACCENT: {exc}") from None
     return accent.light, accent.dark
+
+
+def _locale(env: Mapping[str, str]) -> str:
+    raw = env.get("FEEDSVC_DEFAULT_LOCALE", "").strip() or DEFAULT_LOCALE
+    if raw not in LOCALES:
+        raise ConfigError(f"FEEDSVC_DEFAULT_LOCALE={raw!r} must be one of {', '.join(LOCALES)}")
+    return raw
 
 
 # A DNS name: labels of letters, digits and inner hyphens, at least two of them.

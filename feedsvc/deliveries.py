@@ -65,6 +65,7 @@ class Delivery:
     # resend carries it again, so a receiver that deduplicates shows one message.
     message_id: str | None = None
     languages: tuple[str, ...] = ()  # the reader's languages (issue 17 item 2); empty: every language
+    locale: str | None = None  # the subscriber's interface language (None: FEEDSVC_DEFAULT_LOCALE)
 
 
 # A queued confirmation email (double opt-in): sent by whichever process drains the queue.
@@ -80,6 +81,7 @@ class QueuedConfirmation:
     email: str
     queued_at: dt.datetime
     attempts: int
+    locale: str | None = None  # the subscriber's (None: FEEDSVC_DEFAULT_LOCALE)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,7 +20,9 @@ import jinja2
 from markupsafe import Markup
 
 from feedsvc.entry_extras import file_label
-from feedsvc.languages import Direction, direction, matches
+from feedsvc.languages import Direction, matches
+from feedsvc.languages import direction as text_direction
+from feedsvc.locales import DEFAULT_LOCALE, direction, localized_day, localized_period, translations
 from feedsvc.model import Attachment, StoredRelease
 from feedsvc.resources import TEMPLATES_DIR
 from feedsvc.subscribers import Subscriber
@@ -43,8 +45,6 @@ SUMMARY_CHARS = 280
 EMAIL_IMAGE_WIDTH = 560
 EMAIL_IMAGE_BYTES = 1_000_000
 EMAIL_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif"})
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July",
-           "August", "September", "October", "November", "December")
 
 
 # ---------------------------------------------------------------- planning
@@ -110,11 +110,11 @@ def plan_digest(subscriber: Subscriber, releases: Sequence[StoredRelease],
 def _items(releases: list[StoredRelease]) -> tuple[DigestItem, ...]:
     newest_first = sorted(releases, key=lambda r: r.order_key, reverse=True)  # as every list
     return tuple(DigestItem(r, one_line(r.title), _dateline(r), _summary(r.paragraphs),
-                            r.language, direction(r.language)) for r in newest_first)
+                            r.language, text_direction(r.language)) for r in newest_first)
 
 
-def _dateline(release: StoredRelease) -> str:
-    day = f"{release.date.day} {_MONTHS[release.date.month - 1]} {release.date.year}" if release.date else ""
+def _dateline(release: StoredRelease, locale: str = DEFAULT_LOCALE) -> str:
+    day = localized_day(release.date, locale) if release.date else ""
     return ", ".join(p for p in (one_line(release.location or ""), day) if p)
 
 
@@ -138,6 +138,7 @@ class MailSettings:
     organisation: str
     reply_to: str | None = None
     postal_address: str | None = None  # shown in the footer; CAN-SPAM wants one for bulk mail
+    locale: str = DEFAULT_LOCALE  # the emails' language for a subscriber who chose none (FEEDSVC_DEFAULT_LOCALE)
 
     def __post_init__(self) -> None:
         if "@" not in parseaddr(one_line(self.mail_from))[1]:
@@ -210,10 +211,13 @@ class _InliningLoader(jinja2.FileSystemLoader):
         return source, filename, uptodate
 
 
-@functools.lru_cache(maxsize=8)
-def _environment(templates_dir: str) -> jinja2.Environment:
-    return jinja2.Environment(
+@functools.lru_cache(maxsize=32)
+def _environment(templates_dir: str, locale: str) -> jinja2.Environment:
+    # One environment per language: its gettext is the catalogue's, so an email's words are its
+    # subscriber's (issue 17 item 2), and the shared sections are cached per language too.
+    env = jinja2.Environment(
         loader=_InliningLoader(templates_dir),
+        extensions=["jinja2.ext.i18n"],
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -221,13 +225,17 @@ def _environment(templates_dir: str) -> jinja2.Environment:
         keep_trailing_newline=True,
         auto_reload=False,  # no stat() per message; templates change with a deploy
     )
+    env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    # What a digest shows of a release and of its run, in the email's language (the plan is shared).
+    env.globals.update(lang=locale, dir=direction(locale), dateline=functools.partial(_dateline, locale=locale))
+    return env
 
 
-@functools.lru_cache(maxsize=8)
-def render_environment(templates_dir: Path | str | None = None) -> jinja2.Environment:
-    """The Jinja2 environment for email templates, created once per directory."""
+@functools.lru_cache(maxsize=32)
+def render_environment(templates_dir: Path | str | None = None, locale: str = DEFAULT_LOCALE) -> jinja2.Environment:
+    """The Jinja2 environment for email templates, created once per directory and language."""
     # Cached on the argument too: resolve() costs three lstat() calls, once per digest otherwise.
-    return _environment(str(Path(templates_dir or DEFAULT_TEMPLATES_DIR).resolve()))
+    return _environment(str(Path(templates_dir or DEFAULT_TEMPLATES_DIR).resolve()), locale)
 
 
 def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> tuple[str, str]:
@@ -294,9 +302,10 @@ def _common(settings: MailSettings, email: str) -> dict[str, str]:
             "postal_address": one_line(settings.postal_address or ""), "email": one_line(email)}
 
 
-def digest_subject(list_name: str, period_label: str, count: int) -> str:
+def digest_subject(list_name: str, period_label: str, count: int, locale: str = DEFAULT_LOCALE) -> str:
     """E.g. "Press releases — week of 16 November 2026 (5 new)"."""
-    return one_line(f"{list_name} — {period_label} ({count} new)")
+    new = translations(locale).ngettext("(%(num)d new)", "(%(num)d new)", count) % {"num": count}
+    return one_line(f"{list_name} — {period_label} {new}")
 
 
 def render_digest(subscriber: Subscriber, sections: Sequence[DigestSection], *, period_label: str,
@@ -310,13 +319,14 @@ def render_digest(subscriber: Subscriber, sections: Sequence[DigestSection], *, 
         raise ValueError("an empty digest is not sent: check plan_digest's result first")
     unsubscribe_url = absolute_url(links.unsubscribe_url, "unsubscribe_url")
     count = sum(len(s.items) for s in sections)
-    env = render_environment(templates_dir)
+    locale = subscriber.locale or settings.locale
+    env = render_environment(templates_dir, locale)
     sections_text, sections_html = _render_sections(env, tuple(sections), links.release_url, links.media_url)
     context = {
         "sections_text": sections_text,
         "sections_html": sections_html,
         "count": count,
-        "period_label": one_line(period_label),
+        "period_label": one_line(localized_period(period_label, locale)),
         **_common(settings, subscriber.email),
         "frequency": subscriber.frequency,
         "unsubscribe_url": unsubscribe_url,
@@ -327,7 +337,7 @@ def render_digest(subscriber: Subscriber, sections: Sequence[DigestSection], *, 
     }
     text, html = _render(env, "digest", context)
     msg = new_message(mail_from=settings.mail_from, reply_to=settings.reply_to, to=subscriber.email, now=now,
-                      subject=digest_subject(settings.list_name, period_label, count),
+                      subject=digest_subject(settings.list_name, localized_period(period_label, locale), count, locale),
                       idstring=f"digest.{run_id}.{subscriber.id}", message_id=message_id)
     msg["List-Id"] = header("List-Id", one_line(settings.list_id))
     # RFC 8058: an https URL in List-Unsubscribe plus this exact -Post value lets Gmail and Yahoo
@@ -338,24 +348,29 @@ def render_digest(subscriber: Subscriber, sections: Sequence[DigestSection], *, 
     return msg
 
 
-def _duration(delta: dt.timedelta) -> str:
+def _duration(delta: dt.timedelta, locale: str = DEFAULT_LOCALE) -> str:
     hours = int(delta.total_seconds() // 3600)
-    return f"{hours // 24} days" if hours >= 48 and hours % 24 == 0 else f"{hours} hour{'s' * (hours != 1)}"
+    t = translations(locale)
+    if hours >= 48 and hours % 24 == 0:
+        return t.ngettext("%(num)d day", "%(num)d days", hours // 24) % {"num": hours // 24}
+    return t.ngettext("%(num)d hour", "%(num)d hours", hours) % {"num": hours}
 
 
 def render_confirmation(email: str, *, confirm_url: str, settings: MailSettings, now: dt.datetime,
                         expires_in: dt.timedelta = dt.timedelta(days=2),
-                        templates_dir: Path | str | None = None) -> EmailMessage:
-    """The double opt-in email carrying the signed confirmation link."""
+                        templates_dir: Path | str | None = None, locale: str | None = None) -> EmailMessage:
+    """The double opt-in email carrying the signed confirmation link, in `locale` (the subscriber's)."""
+    locale = locale or settings.locale
+    subject = translations(locale).gettext("Confirm your subscription to %(list)s") % {"list": settings.list_name}
     context = {
         "confirm_url": absolute_url(confirm_url, "confirm_url"),
-        "expires_in": _duration(expires_in),
+        "expires_in": _duration(expires_in, locale),
         **_common(settings, email),
-        "preheader": f"Confirm your subscription to {settings.list_name}",
+        "preheader": subject,
     }
-    text, html = _render(render_environment(templates_dir), "confirm", context)
+    text, html = _render(render_environment(templates_dir, locale), "confirm", context)
     msg = new_message(mail_from=settings.mail_from, reply_to=settings.reply_to, to=email, now=now,
-                      subject=f"Confirm your subscription to {settings.list_name}", idstring="confirm")
+                      subject=subject, idstring="confirm")
     # RFC 3834: marks it machine-sent so auto-responders stay quiet.
     msg["Auto-Submitted"] = "auto-generated"
     set_alternatives(msg, text, html)

@@ -20,3 +20,5 @@ TEMPLATES_DIR: Path = _package_dir("feedsvc.templates")
 DATA_DIR: Path = _package_dir("feedsvc.data")
 DEFAULT_TOPICS: Path = DATA_DIR / "topics.toml"
 SAMPLE_RELEASES: Path = DATA_DIR / "releases"
+# The interface's gettext catalogues (feedsvc.locales), package data of feedsvc itself.
+TRANSLATIONS_DIR: Path = _package_dir("feedsvc") / "translations"

@@ -40,3 +40,4 @@ class Subscriber:
     last_digest_at: dt.datetime | None = None  # the cut-off of the last digest they were sent
     time_zone: str | None = None  # IANA name their digests are timed in; None: FEEDSVC_TIMEZONE
     languages: tuple[str, ...] = ()  # BCP 47 tags of the releases they want; empty means every language
+    locale: str | None = None  # the interface language of their emails; None: FEEDSVC_DEFAULT_LOCALE

@@ -24,8 +24,9 @@ CORE = ("feedsvc.parsing", "feedsvc.topics", "feedsvc.feeds", "feedsvc.digest", 
         "feedsvc.relay", "feedsvc.addresses", "feedsvc.zones", "feedsvc.media", "feedsvc.entry_extras",
         "feedsvc.subscribers", "feedsvc.brand", "feedsvc.languages")
 # Modules outside the core that are pure too, and which the core may use: building a MIME message
-# (transport/__init__ imports nothing, so no SMTP comes with it), where the templates are, signing tokens.
-PURE = ("feedsvc.transport", "feedsvc.transport.mime", "feedsvc.resources", "feedsvc.tokens")
+# (transport/__init__ imports nothing, so no SMTP comes with it), where the templates are, signing tokens,
+# the interface's languages and their catalogues.
+PURE = ("feedsvc.transport", "feedsvc.transport.mime", "feedsvc.resources", "feedsvc.tokens", "feedsvc.locales")
 # What does I/O: web frameworks, databases, mail, processes and the network.
 IO_LIBRARIES = ("flask", "flask_wtf", "werkzeug", "gunicorn", "sqlalchemy", "alembic", "psycopg", "psycopg2",
                 "smtplib", "aiosmtpd", "socket", "subprocess", "http", "urllib.request", "apscheduler", "watchdog",

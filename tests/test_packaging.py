@@ -62,7 +62,9 @@ def _run(site: Path, cwd: Path, *args: str, env: dict[str, str] | None = None) -
 def test_the_wheel_holds_templates_taxonomy_and_migrations(installed: Path) -> None:
     pkg = installed / "feedsvc"
     for rel in ("templates/base.html", "templates/email/digest.html", "templates/email/email.css",
-                "data/topics.toml", "migrations/env.py", "migrations/script.py.mako", "migrations/versions/0001_releases_files_scans_feed_documents.py"):
+                "data/topics.toml", "migrations/env.py", "migrations/script.py.mako", "migrations/versions/0001_releases_files_scans_feed_documents.py",
+                "translations/messages.pot",
+                *(f"translations/{loc}/LC_MESSAGES/messages.{ext}" for loc in ("fr", "tr", "ar") for ext in ("po", "mo"))):
         assert (pkg / rel).is_file(), rel
 
 
@@ -86,7 +88,8 @@ from feedsvc import create_app
 app = create_app()
 client = app.test_client()
 home, feed, sub = client.get("/"), client.get("/feeds/all.atom"), client.get("/subscribe")
-print(json.dumps({"file": feedsvc.__file__, "home": [home.status_code, home.get_data(as_text=True)],
+arabic = client.get("/", headers={"Accept-Language": "ar"}).get_data(as_text=True)
+print(json.dumps({"file": feedsvc.__file__, "home": [home.status_code, home.get_data(as_text=True)], "arabic": arabic,
                   "feed": [feed.status_code, feed.get_data(as_text=True)], "subscribe": sub.status_code}))
 """
     seen = json.loads(_run(installed, empty, "-c", probe, env=env))
@@ -94,6 +97,8 @@ print(json.dumps({"file": feedsvc.__file__, "home": [home.status_code, home.get_
     assert seen["home"][0] == 200 and "<html" in seen["home"][1].lower()
     assert seen["feed"][0] == 200 and "<entry" in seen["feed"][1]
     assert seen["subscribe"] == 200
+    # The catalogues came with it (issue 17 item 2): an Arabic browser gets the Arabic interface.
+    assert '<html lang="ar" dir="rtl">' in seen["arabic"] and "البيانات الصحفية" in seen["arabic"]
 
 
 def test_init_refuses_to_overwrite_an_offices_taxonomy(tmp_path: Path) -> None:

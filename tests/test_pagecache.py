@@ -83,7 +83,8 @@ def test_a_page_is_rendered_once_then_served_with_its_etag_and_304(  # type: ign
         assert renders(app) == before + 1, path
         # As before the cache: a shared cache asks again before each use (pages.REVALIDATED).
         assert first.headers["Cache-Control"] == "no-cache"
-        assert "Set-Cookie" not in first.headers and "Cookie" not in first.headers.get("Vary", "")
+        # Vary names Cookie for the interface language's cookie (web/i18n.py), which the cache keys on.
+        assert "Set-Cookie" not in first.headers and "Accept-Language, Cookie" in first.headers.get("Vary", "")
         assert first.headers["Content-Security-Policy"] and "Strict-Transport-Security" not in first.headers
         not_modified = client.get(path, headers={"If-None-Match": etag})
         assert (not_modified.status_code, not_modified.data) == (304, b"")

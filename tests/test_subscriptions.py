@@ -152,9 +152,9 @@ def test_links_made_before_addresses_were_bound_work_for_their_subscriber_only(
            "FEEDSVC_BASE_URL": "https://press.example.org", "FEEDSVC_CONTENT_DIR": str(content_dir),
            "FEEDSVC_TOPICS": str(topics_file), "FEEDSVC_INSTANCE_DIR": str(tmp_path / "instance")}
     storage.upgrade("0014")
-    # Today's code writes the old rows: it selects columns added after 0015 (0018's time_zone), so
+    # Today's code writes the old rows: it selects columns added after 0015 (0018's time_zone, 0019's languages, 0020's locale), so
     # they are lent to the old schema meanwhile and taken back before the deploy adds them for real.
-    later_columns = ("time_zone VARCHAR(64)", "languages TEXT NOT NULL DEFAULT ''")
+    later_columns = ("time_zone VARCHAR(64)", "languages TEXT NOT NULL DEFAULT ''", "locale VARCHAR(16)")
     with storage.engine.begin() as conn:
         for column in later_columns:
             conn.exec_driver_sql(f"ALTER TABLE subscribers ADD COLUMN {column}")

@@ -104,7 +104,7 @@ class ConfirmationSender:
             report.failed += 1
             return True
         confirm_url = self.links.confirm(queued.subscriber_id, queued.email, queued.id)
-        msg = render_confirmation(queued.email, confirm_url=confirm_url,
+        msg = render_confirmation(queued.email, confirm_url=confirm_url, locale=queued.locale,
                                   settings=mail_settings(self.settings), now=now,
                                   templates_dir=self.settings.templates_dir)
         stamp(msg, self.return_paths, queued.subscriber_id, "confirmation", queued.id)

@@ -32,7 +32,7 @@ def mail_settings(settings: Settings) -> MailSettings:
     return MailSettings(
         mail_from=settings.mail_from, reply_to=settings.mail_from,
         list_id=f"{settings.organisation} press releases <releases.{settings.tag_authority}>",
-        organisation=settings.organisation)
+        organisation=settings.organisation, locale=settings.default_locale)
 
 
 class DigestRenderer:
@@ -61,7 +61,7 @@ class DigestRenderer:
         releases, plans = self._windows[window]
         subscriber = Subscriber(id=d.subscriber_id, email=d.email, topics=d.topics,
                                 frequency=d.frequency, state="confirmed", created_at=self.clock(),
-                                languages=d.languages)
+                                languages=d.languages, locale=d.locale)
         # A run's subscribers share a few hundred topic choices at most: plan each choice once
         # per window, not once per subscriber (it was a third of the rendering time).
         choice = (d.topics, d.languages)

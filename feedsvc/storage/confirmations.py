@@ -59,7 +59,7 @@ class ConfirmationsMixin(StorageBase):
             conn.execute(C.update().where(C.c.state == "pending", C.c.subscriber_id.in_(
                 sa.select(S.c.id).where(suppressed(S.c.email)))).values(state="failed", error="address suppressed"))
             rows = conn.execute(
-                sa.select(C.c.id, C.c.subscriber_id, S.c.email, C.c.queued_at, C.c.attempts)
+                sa.select(C.c.id, C.c.subscriber_id, S.c.email, C.c.queued_at, C.c.attempts, S.c.locale)
                 .join(S, S.c.id == C.c.subscriber_id)
                 .where(takeable, C.c.id > after_id).order_by(C.c.id).limit(limit)).all()
             claimed = []
@@ -67,7 +67,8 @@ class ConfirmationsMixin(StorageBase):
                 # Another sender may have taken it since the select: only a row this update moves is ours.
                 if conn.execute(C.update().where(C.c.id == r.id, takeable)
                                 .values(state="sending", claimed_at=now)).rowcount == 1:
-                    claimed.append(QueuedConfirmation(r.id, r.subscriber_id, r.email, r.queued_at, r.attempts))
+                    claimed.append(QueuedConfirmation(r.id, r.subscriber_id, r.email, r.queued_at, r.attempts,
+                                                      r.locale))
             return claimed
 
     def confirmation_sent(self, confirmation_id: int, now: dt.datetime) -> None:

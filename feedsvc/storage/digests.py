@@ -77,7 +77,8 @@ RETURNING d.id
 def row_to_delivery(r: Any) -> Delivery:
     return Delivery(r.id, r.run_id, r.subscriber_id, r.email, tuple(r.topics.split()) if r.topics else (),
                     r.frequency, r.period_label, r.since_seq, r.until_seq, bool(r.in_doubt), r.attempts,
-                    r.message_id, tuple((getattr(r, "languages", None) or "").split()))
+                    r.message_id, tuple((getattr(r, "languages", None) or "").split()),
+                    getattr(r, "locale", None))
 
 
 def _bounce(conn: sa.Connection, subscriber_id: int, reason: str) -> None:
@@ -109,7 +110,8 @@ class DigestsMixin(StorageBase):
             rows = conn.execute(
                 sa.select(DL.c.id, DL.c.run_id, DL.c.subscriber_id, S.c.email, S.c.topics,
                           S.c.frequency, RUN.c.period_label, DL.c.since_seq, DL.c.until_seq,
-                          DL.c.in_doubt, DL.c.attempts, DL.c.message_id, S.c.languages)
+                          DL.c.in_doubt, DL.c.attempts, DL.c.message_id, S.c.languages,
+                          S.c.locale)
                 .join(S, S.c.id == DL.c.subscriber_id).join(RUN, RUN.c.id == DL.c.run_id)
                 .where(DL.c.state == CLAIM.source[0], DL.c.id > after_id, S.c.state == "confirmed")
                 .order_by(DL.c.id).limit(limit)).all()

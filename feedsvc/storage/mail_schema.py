@@ -33,6 +33,8 @@ class SubscriberRow(Base):
     # No client-side default: an INSERT that does not name it leaves it to the database (as for a
     # schema before 0019, which tests of older migrations write with today's code).
     languages: Mapped[str] = mapped_column(Text, server_default="")
+    # The interface language of their emails, from the page they signed up on (migration 0020).
+    locale: Mapped[str | None] = mapped_column(String(16))
 
     # /admin's list: one state, newest first, a page at a time (migration 0011). On PostgreSQL
     # with pg_trgm, 0011 also adds a trigram index (ix_subscribers_email_trgm) for the address search.

@@ -71,7 +71,7 @@ UPDATE deliveries AS d SET claimed_by = :owner
 FROM picked, subscribers AS s, digest_runs AS r
 WHERE d.id = picked.id AND s.id = d.subscriber_id AND r.id = d.run_id
 RETURNING d.id, d.run_id, d.subscriber_id, s.email, s.topics, s.frequency, r.period_label,
-    d.since_seq, d.until_seq, d.in_doubt, d.attempts, d.message_id, s.languages
+    d.since_seq, d.until_seq, d.in_doubt, d.attempts, d.message_id, s.languages, s.locale
 """)
 
 

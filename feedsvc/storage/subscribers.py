@@ -27,7 +27,8 @@ def row_to_subscriber(row: Any) -> Subscriber:
         frequency=row.frequency, state=row.state, created_at=row.created_at,
         confirmed_at=row.confirmed_at, last_digest_at=row.last_digest_at,
         time_zone=getattr(row, "time_zone", None),
-        languages=tuple((getattr(row, "languages", None) or "").split()))
+        languages=tuple((getattr(row, "languages", None) or "").split()),
+        locale=getattr(row, "locale", None))
 
 
 def _aware(value: dt.datetime | str) -> dt.datetime:
@@ -39,7 +40,8 @@ def _aware(value: dt.datetime | str) -> dt.datetime:
 class SubscribersMixin(StorageBase):
     def subscribe(self, email: str, topics: Sequence[str], frequency: str,
                   now: dt.datetime, time_zone: str | None = None,
-                  languages: Sequence[str] | None = None) -> tuple[Subscriber, bool]:
+                  languages: Sequence[str] | None = None, *,
+                  locale: str | None = None) -> tuple[Subscriber, bool]:
         """Record a sign-up; True when its confirmation email was queued (storage/confirmations.py).
 
         A confirmed address is left as it is (its preferences change only through its own link),
@@ -52,6 +54,8 @@ class SubscribersMixin(StorageBase):
                 values["time_zone"] = time_zone
             if languages is not None:  # checked tags; empty: every language
                 values["languages"] = " ".join(languages)
+            if locale is not None:  # the language of the page they signed up on: their emails'
+                values["locale"] = locale
             if row is None:
                 conn.execute(S.insert().values(email=email, state="pending", created_at=now,
                                                confirm_sent_at=now, cursor_seq=0, **values))

@@ -19,6 +19,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField
 from wtforms.validators import DataRequired
@@ -42,7 +44,7 @@ BUCKET = "admin"
 
 
 class LoginForm(FlaskForm):
-    token = PasswordField("Admin token", validators=[DataRequired()])
+    token = PasswordField(_l("Admin token"), validators=[DataRequired()])
 
 
 class ActionForm(FlaskForm):
@@ -83,8 +85,9 @@ def _throttled() -> Response | None:
     log.warning("admin: refused %r (%s %s): %d wrong tokens, throttled for %d more seconds",
                 _client(), request.method, request.path, hits.count, wait)
     resp = Response(render_template(
-        "error.html", code=429, name="Too many attempts", feeds=[],
-        description=f"Too many wrong admin tokens from your address: try again in {wait} seconds."), 429)
+        "error.html", code=429, name=_("Too many attempts"), feeds=[],
+        description=_("Too many wrong admin tokens from your address: try again in %(seconds)d seconds.",
+                      seconds=wait)), 429)
     resp.headers["Retry-After"] = str(wait)
     return resp
 
@@ -141,7 +144,7 @@ def login() -> Any:
             session["admin_token_check"] = _fingerprint()
             return redirect("/admin")
         _failed("login form")
-        form.token.errors = ["That is not the admin token."]
+        form.token.errors = [_("That is not the admin token.")]
         return render_template("admin_login.html", form=form, feeds=[]), 403
     return render_template("admin_login.html", form=form, feeds=[])
 
@@ -198,7 +201,7 @@ def dashboard() -> Any:
 def retry_parked() -> Any:
     """Parked deliveries get one more attempt: the clock's next pass (within a minute) sends them."""
     if not ActionForm().validate_on_submit():
-        abort(400, description="The form expired: reload /admin and press the button again.")
+        abort(400, description=_("The form expired: reload /admin and press the button again."))
     n = services().storage.retry_parked()
     log.warning("admin: %d parked deliveries put back for one more attempt by %r", n, _client())
     return redirect("/admin#attention", 303)
@@ -208,7 +211,7 @@ def retry_parked() -> Any:
 def resume() -> Any:
     """Lift the pause on sending, spam complaints' or a failing relay's (as `feedsvc digest --resume` does)."""
     if not ActionForm().validate_on_submit():
-        abort(400, description="The form has expired: reload /admin and try again.")
+        abort(400, description=_("The form has expired: reload /admin and try again."))
     lifted = services().storage.resume_sending()
     if lifted is not None:
         log.warning("admin: sending resumed from %r (it was paused since %s: %s)", _client(),
@@ -221,11 +224,11 @@ def lift_suppression() -> Any:
     """Let a suppressed address be mailed again."""
     form = ActionForm()
     if not form.validate_on_submit() or not form.email.data:
-        abort(400, description="The form has expired: reload /admin and try again.")
+        abort(400, description=_("The form has expired: reload /admin and try again."))
     s = services()
     email = str(form.email.data).strip().lower()
     if not s.storage.lift_suppression(email, s.clock()):
-        abort(404, description=f"{email[:320]} is not suppressed.")
+        abort(404, description=_("%(email)s is not suppressed.", email=email[:320]))
     log.warning("admin: suppression of %s lifted from %r", email, _client())
     return redirect("/admin#suppressions", 303)
 
@@ -234,9 +237,10 @@ def _subscriber_filter() -> tuple[str, str | None]:
     """?q= (part of an address) and ?state= of the subscriber list; a bad one is a 400 naming it."""
     address = request.args.get("q", "").strip()
     if len(address) > MAX_SEARCH:
-        abort(400, description=f"An address search is at most {MAX_SEARCH} characters; this one has {len(address)}.")
+        abort(400, description=_("An address search is at most %(most)d characters; this one has %(length)d.",
+                                 most=MAX_SEARCH, length=len(address)))
     state = request.args.get("state", "") or None
     if state is not None and state not in SUBSCRIBER_STATES:
-        abort(400, description=f"There is no subscriber state {state[:40]!r}: "
-                               f"it is one of {', '.join(SUBSCRIBER_STATES)}.")
+        abort(400, description=_("There is no subscriber state %(state)s: it is one of %(states)s.",
+                                 state=repr(state[:40]), states=", ".join(SUBSCRIBER_STATES)))
     return address, state

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort
+from flask_babel import gettext as _
 
 from .. import sitemap
 from ..links import ALL
@@ -21,7 +22,7 @@ def _parts() -> list[list[SitemapUrl]]:
     s = services()
     stamps = s.storage.release_stamps()
     topics = s.storage.topic_stamps()
-    urls = [SitemapUrl(s.links.home(), max((u for _, u in stamps), default=None))]
+    urls = [SitemapUrl(s.links.home(), max((u for _slug, u in stamps), default=None))]
     urls += [SitemapUrl(s.links.topic(t.slug), topics.get(t.slug)) for t in s.taxonomy().topics if t.slug != ALL]
     urls += [SitemapUrl(s.links.release(rid), updated) for rid, updated in stamps]
     return sitemap.split(urls, URLS_PER_SITEMAP)
@@ -41,7 +42,7 @@ def sitemap_xml() -> Response:
 def sitemap_part(page: int) -> Response:
     parts = _parts()
     if not 1 <= page <= len(parts):
-        abort(404, description="There is no such sitemap part.")
+        abort(404, description=_("There is no such sitemap part."))
     return conditional(sitemap.build_urlset(parts[page - 1]), XML)
 
 

@@ -13,6 +13,7 @@ import unicodedata
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, request
+from flask_babel import gettext as _
 
 from . import services
 
@@ -31,13 +32,13 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 @bp.get("/media/<sha256>/<name>")
 def medium(sha256: str, name: str) -> Response:
     if _SHA256.fullmatch(sha256) is None:
-        abort(404, description="There is no such file.")
+        abort(404, description=_("There is no such file."))
     storage = services().storage
     # The ETag is the address's own digest: a client holding it needs no bytes read.
     unchanged = request.if_none_match.contains_weak(sha256)  # RFC 9110 §13.1.2: weak comparison
     found = storage.public_medium(sha256, name, body=not unchanged)
     if found is None:
-        abort(404, description="There is no such file.")
+        abort(404, description=_("There is no such file."))
     resp = Response(found.body or b"", content_type=found.content_type)
     resp.set_etag(sha256)
     resp.headers["Cache-Control"] = IMMUTABLE

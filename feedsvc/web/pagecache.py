@@ -81,16 +81,19 @@ def prepare(body: bytes, headers: list[tuple[str, str]]) -> Page:
 
 
 def _per_user(headers: list[tuple[str, str]]) -> bool:
-    return any(k.lower() == "set-cookie" or (k.lower() == "vary" and "cookie" in v.lower())
-               for k, v in headers)
+    # `Vary: Cookie` is on every page now, for the language cookie (web/i18n.py), which the
+    # `variant` the app passes keys on; the kept pages read no session (their forms carry no token).
+    return any(k.lower() == "set-cookie" for k, _v in headers)
 
 
 class PageCache:
     """WSGI middleware answering GET/HEAD of the `CACHED` pages from bytes kept per version."""
 
     def __init__(self, app: WSGIApp, version: Callable[[], int], taxonomy: Callable[[], str], *,
-                 max_bytes: int, max_entries: int = MAX_ENTRIES) -> None:
+                 max_bytes: int, max_entries: int = MAX_ENTRIES,
+                 variant: Callable[[dict[str, Any]], str] = variant) -> None:
         self.app = app
+        self.variant = variant
         self.version = version
         self.taxonomy = taxonomy  # the digest of the taxonomy in force (topic titles and lists)
         self.max_bytes = max_bytes
@@ -113,7 +116,7 @@ class PageCache:
             # from before might show what was withdrawn since.
             log.warning("pages: cannot read their version: %s", exc)
             return self.app(environ, start_response)
-        key = (str(version), self.taxonomy(), variant(environ), path, environ.get("QUERY_STRING", ""))
+        key = (str(version), self.taxonomy(), self.variant(environ), path, environ.get("QUERY_STRING", ""))
         with self._lock:
             # Any other number, not only a higher one: a database restored from a backup counts
             # again from an older number, and pages kept under it before are not its pages.

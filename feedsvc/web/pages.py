@@ -7,6 +7,8 @@ import logging
 import re
 
 from flask import Blueprint, Flask, Response, abort, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from .. import history, structured
@@ -28,6 +30,14 @@ RETRY_AFTER = 30  # seconds: what a 503 asks clients to wait while the database 
 REVALIDATED = frozenset(["pages.home", "pages.topic", "pages.release", "pages.release_history", "search.search"])
 
 
+ERROR_NAMES = {400: _l("Bad Request"), 401: _l("Unauthorized"), 404: _l("Not Found"),
+               405: _l("Method Not Allowed"), 410: _l("Gone"), 413: _l("Request Entity Too Large"),
+               429: _l("Too Many Requests"), 500: _l("Internal Server Error")}
+ERROR_DESCRIPTIONS = {404: _l("There is nothing at this address."),
+                      405: _l("This address does not answer that method."),
+                      500: _l("Something went wrong on our side. Please try again later.")}
+
+
 def page_number(pages: int) -> int:
     """?page=N for N in 1..pages; anything else (0, -1, abc, 10**30) is a page that does not exist."""
     raw = request.args.get("page", "")
@@ -35,7 +45,8 @@ def page_number(pages: int) -> int:
         return 1
     # At most 9 digits before int(): no huge number reaches the database (issue 14.3).
     if not re.fullmatch(r"[1-9][0-9]{0,8}", raw) or int(raw) > pages:
-        abort(404, description=f"There is no page {raw[:20]!r} of this list: it has {pages}.")
+        abort(404, description=_("There is no page %(page)s of this list: it has %(pages)d.",
+                                 page=repr(raw[:20]), pages=pages))
     return int(raw)
 
 
@@ -47,7 +58,7 @@ def _feed_links(*slugs: str, languages: bool = False) -> list[dict[str, str]]:
     links = []
     for slug in dict.fromkeys([*slugs, ALL]):
         topic = taxonomy.by_slug(slug)
-        title = "All press releases" if slug == ALL else (topic.title if topic else slug)
+        title = _("All press releases") if slug == ALL else (topic.title if topic else slug)
         links.append({"slug": slug, "title": title, "href": f"/feeds/{slug}.atom",
                       "json_href": f"/feeds/{slug}.json", "lang": ""})
     if languages and links:
@@ -82,7 +93,7 @@ def topic(slug: str) -> str:
     taxonomy = s.taxonomy()
     t = taxonomy.by_slug(slug)
     if t is None:
-        abort(404, description=f"There is no topic “{slug}”.")
+        abort(404, description=_("There is no topic “%(topic)s”.", topic=slug))
     total = s.storage.count_releases(slug)
     page, pages, offset = _paged(total)
     releases = s.storage.list_releases(slug, limit=LIST_SIZE, offset=offset)
@@ -100,7 +111,7 @@ def _live_release(release_id: str) -> StoredRelease:
     """
     r = services().storage.get_release(release_id)
     if r is None:
-        abort(404, description="There is no such press release.")
+        abort(404, description=_("There is no such press release."))
     if r.withdrawn:
         abort(make_response(render_template("withdrawn.html", release=r, feeds=_feed_links()), 410))
     return r
@@ -155,7 +166,7 @@ def archive(slug: str, page: int) -> Response:
     info = publisher.feed_info(slug, taxonomy)
     body = publisher.archive_atom(info, page, taxonomy) if info else None
     if body is None:
-        abort(404, description="There is no such feed archive page.")
+        abort(404, description=_("There is no such feed archive page."))
     return conditional(body, ATOM.split(";")[0])
 
 
@@ -164,7 +175,7 @@ def feed(slug: str, ext: str) -> Response:
     """Reached only when the feed server has no built document: unknown topic, or not built yet."""
     s = services()
     if s.publisher.feed_info(slug, s.taxonomy()) is None:
-        abort(404, description=f"There is no feed “{slug}”.")
+        abort(404, description=_("There is no feed “%(feed)s”.", feed=slug))
     doc = s.storage.get_feed_document(f"{slug}.{ext}")
     if doc is None:
         # A topic added since the last scan: answered from bytes built for this request only.
@@ -208,10 +219,16 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[str, int]:
+        code = exc.code or 500
+        # Werkzeug's names and default descriptions are English; ours (given to abort) are translated.
+        name = ERROR_NAMES.get(code, exc.name)
+        description = exc.description
+        if description == type(exc).description and code in ERROR_DESCRIPTIONS:
+            description = ERROR_DESCRIPTIONS[code]
         # og:url is the site's, not the address asked for: a held release's 404 is byte for byte
         # the 404 of an address that never existed (issue 17 item 1).
-        return render_template("error.html", code=exc.code, name=exc.name, og_url=services().links.home(),
-                               description=exc.description, feeds=[]), exc.code or 500
+        return render_template("error.html", code=code, name=name, description=description, feeds=[],
+                               og_url=services().links.home()), code
 
     @app.errorhandler(DatabaseUnavailable)
     def database_unavailable(exc: DatabaseUnavailable) -> tuple[str, int, dict[str, str]]:
@@ -219,7 +236,7 @@ def register_errors(app: Flask) -> None:
         # SQLite open), so clients and the router are told to come back, and nothing restarts.
         log.warning("answering 503: %s", exc)
         body = render_template(
-            "error.html", code=503, name="Briefly unavailable", feeds=[], og_url=services().links.home(),
-            description="The press releases cannot be read at the moment. Please try again in a minute.")
+            "error.html", code=503, name=_("Briefly unavailable"), feeds=[], og_url=services().links.home(),
+            description=_("The press releases cannot be read at the moment. Please try again in a minute."))
         return body, 503, {"Retry-After": str(RETRY_AFTER), "Cache-Control": "no-store"}
 

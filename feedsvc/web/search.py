@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import gettext as _
 
 from ..languages import LanguageTagError, checked_tag, native_name
 from ..links import ALL
@@ -23,7 +24,7 @@ def _year() -> int | None:
     if raw == "":
         return None
     if not re.fullmatch(r"[0-9]{4}", raw):
-        abort(400, description=f"The year must be four digits, like 2024, not {raw[:20]!r}.")
+        abort(400, description=_("The year must be four digits, like 2024, not %(year)s.", year=repr(raw[:20])))
     return int(raw)
 
 
@@ -34,7 +35,7 @@ def search() -> str:
     query = request.args.get("q", "")[:MAX_QUERY].strip()
     topic = request.args.get("topic", "").strip() or None
     if topic is not None and taxonomy.by_slug(topic) is None:
-        abort(400, description=f"There is no topic {topic[:80]!r} to search in.")
+        abort(400, description=_("There is no topic %(topic)s to search in.", topic=repr(topic[:80])))
     place = request.args.get("place", "")[:MAX_PLACE].strip() or None
     year = _year()
     language = _language()
@@ -51,7 +52,8 @@ def search() -> str:
                                    limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
     if page > pages:
-        abort(404, description=f"There is no page {page} of these results: they have {pages}.")
+        abort(404, description=_("There is no page %(page)d of these results: they have %(pages)d.",
+                                 page=page, pages=pages))
     return render_template("search.html", form=form, topics=taxonomy.topics, hits=hits, total=total,
                            page=page, pages=pages, titles=taxonomy.titles, feeds=_feed_links(ALL),
                            languages=languages)

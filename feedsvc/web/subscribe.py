@@ -6,6 +6,8 @@ import datetime as dt
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
 from wtforms import EmailField, HiddenField, RadioField, SelectField, SelectMultipleField, widgets
@@ -21,16 +23,18 @@ from ..addresses import AddressError, checked_address
 from ..digest import plan_digest
 from ..languages import native_name
 from ..links import Links
+from ..locales import localized_period
 from ..subscribers import Subscriber
 from ..tokens import CONFIRM_MAX_AGE, BadToken, SubscriberLink, Tokens
 from ..zones import ZoneError, checked_zone, known_zones
 from . import services
+from .i18n import request_locale
 from .security import client_key
 
 bp = Blueprint("subscribe", __name__)
 
-SAME_ANSWER = ("Thank you. If this address can be subscribed, a confirmation email is on its way: "
-               "open the link in it to start receiving the digest.")
+SAME_ANSWER = _l("Thank you. If this address can be subscribed, a confirmation email is on its way: "
+                 "open the link in it to start receiving the digest.")
 
 
 class _Checkboxes(SelectMultipleField):
@@ -54,31 +58,32 @@ def _valid_zone(form: Any, field: Any) -> None:
     try:
         field.data = checked_zone(field.data)
     except ZoneError as exc:
-        raise ValidationError(f"Time zone: {exc}") from None
+        raise ValidationError(_("Time zone: %(reason)s", reason=str(exc))) from None
 
 
-FREQUENCY_CHOICES = [_choice("instant", "As they are published"), _choice("daily", "Daily"),
-                     _choice("weekly", "Weekly")]
-ZONE_LABEL = "Time zone of your digest"
-LANGUAGES_LABEL = "Languages (none chosen: every language)"
+FREQUENCY_CHOICES = [_choice("instant", _l("As they are published")), _choice("daily", _l("Daily")),
+                     _choice("weekly", _l("Weekly"))]
+ZONE_LABEL = _l("Time zone of your digest")
+TOPICS_LABEL = _l("Topics (none chosen: all topics)")
+LANGUAGES_LABEL = _l("Languages (none chosen: every language)")
 
 
 class SubscribeForm(FlaskForm):
-    email = EmailField("Email address", validators=[DataRequired(), _valid_email])
-    topics = _Checkboxes("Topics (none chosen: all topics)", choices=[], validate_choice=True)
+    email = EmailField(_l("Email address"), validators=[DataRequired(), _valid_email])
+    topics = _Checkboxes(TOPICS_LABEL, choices=[], validate_choice=True)
     # Issue 17 item 2: the languages releases are in (languages.matches: `fr` gets `fr-CA` too).
     languages = _Checkboxes(LANGUAGES_LABEL, choices=[], validate_choice=True)
-    frequency = RadioField("How often", choices=FREQUENCY_CHOICES,
+    frequency = RadioField(_l("How often"), choices=FREQUENCY_CHOICES,
                            default="weekly")
     # Filled by /time-zone.js from the browser (Intl.DateTimeFormat().resolvedOptions().timeZone).
     time_zone = HiddenField(ZONE_LABEL, validators=[_valid_zone])
 
 
 class PreferencesForm(FlaskForm):
-    topics = _Checkboxes("Topics (none chosen: all topics)", choices=[], validate_choice=True)
+    topics = _Checkboxes(TOPICS_LABEL, choices=[], validate_choice=True)
     # Issue 17 item 2: the languages releases are in (languages.matches: `fr` gets `fr-CA` too).
     languages = _Checkboxes(LANGUAGES_LABEL, choices=[], validate_choice=True)
-    frequency = RadioField("How often", choices=FREQUENCY_CHOICES)
+    frequency = RadioField(_l("How often"), choices=FREQUENCY_CHOICES)
     time_zone = SelectField(ZONE_LABEL, choices=[], validators=[_valid_zone], validate_choice=False)
 
 
@@ -180,7 +185,7 @@ def _subscriber(purpose: str, token: str, max_age: int | None = None) -> tuple[S
     # A link made for someone else than the subscriber now holding its id (an id reused before
     # migration 0015, another database) is, to that subscriber, a link that does not exist.
     if sub is None or not link.names(_tokens(), sub.email, sub.created_at):
-        abort(404, description="This subscription no longer exists.")
+        abort(404, description=_("This subscription no longer exists."))
     return sub, link
 
 
@@ -203,26 +208,27 @@ def subscribe() -> Any:
     hits = s.storage.add_hit(SIGNUP_BUCKET, client_key(request.remote_addr), s.clock(), SIGNUP_WINDOW)
     if hits.count > SIGNUP_LIMIT:
         resp = Response(render_template(
-            "message.html", title="Too many requests", feeds=[],
-            message="Too many sign-ups from your address: please try again later."), 429)
+            "message.html", title=_("Too many requests"), feeds=[],
+            message=_("Too many sign-ups from your address: please try again later.")), 429)
         resp.headers["Retry-After"] = str(hits.retry_after(s.clock()))
         return resp
     # The confirmation email is queued with the sign-up, not sent here: the answer never waits on
     # (or tells anything about) the mail server. A sender process drains the queue.
-    _, queued = s.storage.subscribe(form.email.data, tuple(form.topics.data or ()), form.frequency.data,
-                                    s.clock(), form.time_zone.data, languages=tuple(form.languages.data or ()))
+    _subscriber_id, queued = s.storage.subscribe(form.email.data, tuple(form.topics.data or ()), form.frequency.data,
+                                    s.clock(), form.time_zone.data, languages=tuple(form.languages.data or ()),
+                                    locale=request_locale())
     if queued:
         s.confirmation_queued()
-    return render_template("message.html", title="Check your inbox", message=SAME_ANSWER, feeds=[])
+    return render_template("message.html", title=_("Check your inbox"), message=SAME_ANSWER, feeds=[])
 
 
 # What a confirmation link's page says when it cannot confirm: (status, title, message).
 _CANNOT_CONFIRM = {
-    "already": (200, "Already confirmed", "This subscription is already confirmed: nothing more to do."),
-    "used": (410, "Link no longer valid",
-             "This confirmation link was already used, or replaced by a newer one, or the address was "
-             "unsubscribed since. To subscribe, sign up again: a new link will be sent."),
-    "gone": (404, "Link no longer valid", "This subscription no longer exists. To subscribe, sign up again."),
+    "already": (200, _l("Already confirmed"), _l("This subscription is already confirmed: nothing more to do.")),
+    "used": (410, _l("Link no longer valid"),
+             _l("This confirmation link was already used, or replaced by a newer one, or the address was "
+                "unsubscribed since. To subscribe, sign up again: a new link will be sent.")),
+    "gone": (404, _l("Link no longer valid"), _l("This subscription no longer exists. To subscribe, sign up again.")),
 }
 
 
@@ -241,22 +247,22 @@ def confirm(token: str) -> Any:
     sub, link = _subscriber("confirm", token, CONFIRM_MAX_AGE)
     state = services().storage.confirm_by_link(sub.id, link.confirmation_id, link.signed_at, services().clock())
     if state == "confirmed":
-        return render_template("message.html", title="Subscription confirmed", feeds=[],
-                               message="You will receive the digest from the next one on.",
-                               link=_links().preferences(sub.id, sub.email), link_text="Manage your subscription")
+        return render_template("message.html", title=_("Subscription confirmed"), feeds=[],
+                               message=_("You will receive the digest from the next one on."),
+                               link=_links().preferences(sub.id, sub.email), link_text=_("Manage your subscription"))
     return _cannot_confirm(state, sub)
 
 
 def _cannot_confirm(state: str, sub: Subscriber) -> Any:
     status, title, message = _CANNOT_CONFIRM[state]
-    manage = {"link": _links().preferences(sub.id, sub.email), "link_text": "Manage your subscription"}
+    manage = {"link": _links().preferences(sub.id, sub.email), "link_text": _("Manage your subscription")}
     return render_template("message.html", title=title, message=message, feeds=[],
                            **(manage if state == "already" else {})), status
 
 
 @bp.route("/preferences/<token>", methods=["GET", "POST"])
 def preferences(token: str) -> Any:
-    sub, _ = _subscriber("manage", token)
+    sub, _link = _subscriber("manage", token)
     form = PreferencesForm(data={"topics": list(sub.topics), "frequency": sub.frequency,
                                  "time_zone": sub.time_zone or services().settings.timezone,
                                  "languages": list(sub.languages)})
@@ -277,17 +283,17 @@ def preferences(token: str) -> Any:
 @bp.get("/unsubscribe/<token>")
 def unsubscribe_page(token: str) -> Any:
     # Link scanners GET every URL in a message: a GET only shows the button.
-    sub, _ = _subscriber("unsubscribe", token)
+    sub, _link = _subscriber("unsubscribe", token)
     return render_template("unsubscribe.html", sub=sub, feeds=[])
 
 
 @bp.post("/unsubscribe/<token>")
 def unsubscribe(token: str) -> Any:
     """RFC 8058 one-click: the mailbox provider POSTs `List-Unsubscribe=One-Click`; no other step."""
-    sub, _ = _subscriber("unsubscribe", token)
+    sub, _link = _subscriber("unsubscribe", token)
     services().storage.unsubscribe(sub.id, services().clock())
-    return render_template("message.html", title="Unsubscribed", feeds=[],
-                           message=f"{sub.email} will get no more emails from us.")
+    return render_template("message.html", title=_("Unsubscribed"), feeds=[],
+                           message=_("%(email)s will get no more emails from us.", email=sub.email))
 
 
 @bp.get("/digests/<token>")
@@ -300,11 +306,12 @@ def archive(token: str) -> Any:
     s = services()
     d = s.storage.get_delivery(delivery_id)
     if d is None or not d["release_ids"]:
-        abort(404, description="There is no such digest.")
+        abort(404, description=_("There is no such digest."))
     releases = s.storage.releases_by_ids(d["release_ids"].split())
     sub = s.storage.get_subscriber(d["subscriber_id"])
     everyone = Subscriber(id=0, email="", topics=sub.topics if sub else (), frequency="weekly",
                           state="confirmed", created_at=s.clock())
     sections = plan_digest(everyone, releases, s.taxonomy().titles)
-    return render_template("digest_archive.html", sections=sections, period_label=d["period_label"],
+    return render_template("digest_archive.html", sections=sections,
+                           period_label=localized_period(d["period_label"], request_locale()),
                            feeds=[])
