@@ -42,11 +42,10 @@ def face(settings: Settings, links: Links) -> Face:
 
 
 def install(app: Flask, settings: Settings, links: Links) -> None:
-    """Give every template `site` (the Face) and `page_url` (this page's absolute address);
-    make `_` exist until the interface's translations replace the null ones."""
+    """Give every template `site` (the Face) and `page_url` (this page's absolute address).
+
+    `_` and `ngettext` come from Flask-Babel (web/i18n.py), installed before this."""
     site = face(settings, links)
-    app.jinja_env.add_extension("jinja2.ext.i18n")
-    app.jinja_env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 
     @app.context_processor
     def the_face() -> dict[str, Any]:
