@@ -22,12 +22,12 @@ import datetime as dt
 import html
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]
 from lxml import etree
 
 from feedsvc.entry_extras import extras_html
+from feedsvc.feed_extensions import FH_NS, ArchiveMarker, EntryLinkRel, NoFeedExtension, RssHub
 from feedsvc.languages import Translation
 from feedsvc.links import Links
 from feedsvc.model import StoredRelease
@@ -38,9 +38,6 @@ __all__ = [
     "published_at", "summarize",
 ]
 
-FH_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005 §4
-ATOM_NS = "http://www.w3.org/2005/Atom"
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 ATOM_TYPE = "application/atom+xml"
 RSS_TYPE = "application/rss+xml"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # `updated` of a feed with no entry, by default
@@ -104,72 +101,6 @@ class FeedSpec:
             raise ValueError("FeedSpec.title and FeedSpec.author_name must not be empty")
 
 
-class _NoFeedExtension:
-    """Feed half of the entry-only extension (feedgen instantiates both halves)."""
-
-    def extend_ns(self) -> dict[str, str]:
-        return {}
-
-    def extend_atom(self, feed: Any) -> Any:
-        return feed
-
-    def extend_rss(self, feed: Any) -> Any:
-        return feed
-
-
-class _EntryLinkRel(_NoFeedExtension):
-    """Writes back the rel and type that feedgen 1.0.0 drops from entry links, then the enclosures.
-
-    The only link given to feedgen is the release's HTML page; enclosures (issue 17 item 3: one per
-    attachment, with its length and type) are written here whole, as feedgen would drop their rel,
-    type and length too. feedgen builds Atom elements without a namespace (xmlns is a plain attribute
-    of the root), hence the bare "link".
-    """
-
-    def __init__(self) -> None:
-        self.enclosures: list[dict[str, str]] = []  # attributes of each <link rel="enclosure">
-        # Issue 17 item 2 (feedgen has no per-entry language): the entry's xml:lang and hreflang,
-        # and its translations' pages as more alternate links, one per language.
-        self.language: str | None = None
-        self.translations: list[dict[str, str]] = []
-
-    def extend_atom(self, entry: Any) -> Any:
-        for link in entry.iterfind("link"):
-            if "rel" not in link.attrib:
-                link.set("rel", "alternate")
-                link.set("type", "text/html")
-                if self.language:
-                    link.set("hreflang", self.language)
-        if self.language:
-            entry.set(XML_LANG, self.language)
-        for attrs in [*self.translations, *self.enclosures]:
-            etree.SubElement(entry, "link", attrs)
-        return entry
-
-
-class _ArchiveMarker(_NoFeedExtension):
-    """RFC 5005 §4: `<fh:archive/>` marks an archive document; registered only for those."""
-
-    def extend_ns(self) -> dict[str, str]:
-        return {"fh": FH_NS}
-
-    def extend_atom(self, feed: Any) -> Any:
-        # Appended after feedgen's own children and before the entries (added after extensions).
-        etree.SubElement(feed, f"{{{FH_NS}}}archive")
-        return feed
-
-
-class _RssHub(_NoFeedExtension):
-    """WebSub discovery for RSS: feedgen writes only the self atom:link into the channel."""
-
-    hub_url = ""
-
-    def extend_rss(self, feed: Any) -> Any:
-        channel = feed.find("channel")
-        etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=self.hub_url, rel="hub")
-        return feed
-
-
 def _utc(when: dt.datetime, what: str) -> dt.datetime:
     if when.tzinfo is None or when.utcoffset() is None:
         # Guessing a zone would move the instant silently; storage promises aware UTC.
@@ -207,7 +138,7 @@ def feed_updated(shown: Sequence[StoredRelease], empty_updated: dt.datetime) -> 
 def _generator(spec: FeedSpec, updated: dt.datetime,
                self_type: str, links: Sequence[tuple[str, str, str | None]]) -> FeedGenerator:
     fg = FeedGenerator()
-    fg.register_extension("feedsvc_rel", _NoFeedExtension, _EntryLinkRel, atom=True, rss=False)
+    fg.register_extension("feedsvc_rel", NoFeedExtension, EntryLinkRel, atom=True, rss=False)
     fg.id(clean_text(spec.feed_id))
     fg.title(clean_text(spec.title))
     fg.subtitle(clean_text(spec.subtitle or spec.title))  # RSS requires a channel description
@@ -369,7 +300,7 @@ def build_atom(
             links.append((href, rel, ATOM_TYPE))
     fg = _generator(spec, feed_updated(shown, empty_updated), ATOM_TYPE, links)
     if is_archive:
-        fg.register_extension("feedsvc_fh", _ArchiveMarker, None, atom=True, rss=False)
+        fg.register_extension("feedsvc_fh", ArchiveMarker, None, atom=True, rss=False)
     _add_entries(fg, spec, shown, topic_titles, rss=False, translations=translations)
     return _with_stylesheet(bytes(fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)), spec)
 
@@ -389,7 +320,7 @@ def build_rss(
     fg = _generator(spec, feed_updated(shown, empty_updated), RSS_TYPE, [])
     fg.load_extension("dc", atom=False, rss=True)
     if spec.hub_url:
-        fg.register_extension("feedsvc_hub", _RssHub, None, atom=False, rss=True)
+        fg.register_extension("feedsvc_hub", RssHub, None, atom=False, rss=True)
         fg.feedsvc_hub.hub_url = clean_text(spec.hub_url)
     _add_entries(fg, spec, shown, topic_titles, rss=True)
     return _with_stylesheet(bytes(fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)), spec)
