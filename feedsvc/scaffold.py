@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .config import VARIABLES
+from .config_variables import VARIABLES
 from .model import ConfigError
 from .resources import DEFAULT_TOPICS
 
