@@ -103,12 +103,17 @@ TIME_ZONE_JS = """(function () {
 """
 
 
-@bp.get("/time-zone.js")
-def time_zone_js() -> Response:
-    resp = Response(TIME_ZONE_JS, mimetype="text/javascript")
+def _script(body: str) -> Response:
+    """A script of this module's, cacheable for an hour by anyone (it is the same for everyone)."""
+    resp = Response(body, mimetype="text/javascript")
     resp.cache_control.public = True
     resp.cache_control.max_age = 3600
     return resp
+
+
+@bp.get("/time-zone.js")
+def time_zone_js() -> Response:
+    return _script(TIME_ZONE_JS)
 
 
 # The short form on kept pages carries no token (they are the same for everyone): on submit this
@@ -133,10 +138,7 @@ SUBSCRIBE_FORM_JS = """(function () {
 
 @bp.get("/subscribe-form.js")
 def subscribe_form_js() -> Response:
-    resp = Response(SUBSCRIBE_FORM_JS, mimetype="text/javascript")
-    resp.cache_control.public = True
-    resp.cache_control.max_age = 3600
-    return resp
+    return _script(SUBSCRIBE_FORM_JS)
 
 
 @bp.get("/subscribe/token")
