@@ -109,6 +109,41 @@ def test_a_page_is_rendered_once_then_served_with_its_etag_and_304(  # type: ign
     assert renders(app) == before
 
 
+def test_the_sitemap_is_made_once_per_change_and_its_parts_too(  # type: ignore[no-untyped-def]
+        env: dict[str, str], storage: Storage, clock, content_dir: Path, monkeypatch) -> None:
+    from feedsvc.web import formats
+
+    (content_dir / "shelter.txt").write_text(LISTING, encoding="utf-8")
+    services, app = site(env, storage, clock)
+    client = app.test_client()
+    first = client.get("/sitemap.xml")
+    assert first.status_code == 200 and first.headers["Cache-Control"] == "public, max-age=300"
+    made = renders(app)
+    for _ in range(3):
+        assert client.get("/sitemap.xml").data == first.data
+    assert client.get("/sitemap.xml", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    assert renders(app) == made
+    # A new release is in the very next answer: the ingest raised the pages' version.
+    (content_dir / "koala.txt").write_text(LATER, encoding="utf-8")
+    services.ingester().scan()
+    koala = release_id(storage, KOALA)
+    assert f"/releases/{koala}</loc>" in client.get("/sitemap.xml").get_data(as_text=True)
+    assert renders(app) == made + 1
+    # Split into parts (the protocol's 50,000 URLs, shrunk here): each part kept alike; 404s never.
+    monkeypatch.setattr(formats, "URLS_PER_SITEMAP", 2)
+    (content_dir / "held.txt").write_text(HELD.replace("EMBARGOED UNTIL 09:00 GMT, 24 November 2026\n", ""),
+                                          encoding="utf-8")
+    services.ingester().scan()
+    index = client.get("/sitemap.xml").get_data(as_text=True)
+    assert "<sitemapindex" in index and "/sitemaps/2.xml" in index
+    made = renders(app)
+    part = client.get("/sitemaps/2.xml")
+    assert part.status_code == 200 and client.get("/sitemaps/2.xml").data == part.data
+    assert renders(app) == made + 1
+    assert client.get("/sitemaps/999.xml").status_code == client.get("/sitemaps/999.xml").status_code == 404
+    assert renders(app) == made + 1
+
+
 def pages_of(client: Any, *paths: str) -> dict[str, tuple[int, str, str | None]]:
     out = {}
     for path in paths:

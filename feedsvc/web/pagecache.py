@@ -1,6 +1,6 @@
 """Pages rendered once per version of what they show, then served like the feeds: ETag, 304, gzip.
 
-Home, topic, release and history pages are a function of what is stored (and of the taxonomy in
+Home, topic, release and history pages (and the sitemap, made of the same rows) are a function of what is stored (and of the taxonomy in
 force, the scheme, and what `variant` names). Storage raises one number, the pages' version, in the
 same transaction as every change to them (storage/pages.py): an ingest, a withdrawal, an embargo
 lift, a re-classification. Each page request reads that number (one constant SELECT) and answers
@@ -37,8 +37,10 @@ from .feedserver import StartResponse, WSGIApp, accepts_gzip, etag_matches
 log = logging.getLogger(__name__)
 
 # The endpoints whose pages are kept, and the paths they answer (checked before any work).
-CACHED = frozenset(["pages.home", "pages.topic", "pages.release", "pages.release_history"])
-PATHS = ("/topics/", "/releases/")
+CACHED = frozenset(["pages.home", "pages.topic", "pages.release", "pages.release_history",
+                    # A sitemap of 100,000 releases is seconds of reading and XML: never per request.
+                    "formats.sitemap_xml", "formats.sitemap_part"])
+PATHS = ("/topics/", "/releases/", "/sitemap.xml", "/sitemaps/")
 _CACHEABLE = "feedsvc.page_cacheable"  # set in the environ by the endpoint's answer
 MAX_ENTRIES = 4096  # besides the bytes: each key is small, but one per address asked for
 
