@@ -46,9 +46,38 @@ def test_import_and_export_round_trip(env: dict[str, str], storage: Storage, tmp
     assert "imported: 2 added, 0 updated, 2 rejected" in out.stdout
     assert "line 4" in out.stderr and "line 5" in out.stderr
     exported = run("subscribers", "export", env=env, cwd=tmp_path).stdout
-    assert exported.splitlines() == ["email,topics,frequency", "one@example.org,opinion health,daily",
-                                     "two@example.org,,weekly"]
+    assert exported.splitlines() == ["email,topics,frequency,languages,time_zone,locale",
+                                     "one@example.org,opinion health,daily,,,",
+                                     "two@example.org,,weekly,,,"]
     assert storage.get_subscriber_by_email("one@example.org").state == "confirmed"
+
+
+def test_every_choice_a_subscriber_made_survives_export_then_import(
+        env: dict[str, str], storage: Storage, tmp_path: Path) -> None:
+    run("subscribers", "add", "ayse@example.org", "--topics", "health", "--frequency", "daily",
+        "--languages", "tr en", "--time-zone", "Europe/Istanbul", "--locale", "TR", env=env, cwd=tmp_path)
+    ayse = storage.get_subscriber_by_email("ayse@example.org")
+    assert (ayse.time_zone, ayse.languages, ayse.locale) == ("Europe/Istanbul", ("tr", "en"), "tr")
+    for bad, says in ((("--time-zone", "Mars/Olympus"), "not a known time zone"),
+                      (("--locale", "de"), "not one the emails are written in (en, fr, tr, ar)")):
+        refused = run("subscribers", "add", "b@example.org", *bad, env=env, cwd=tmp_path, check=False)
+        assert refused.returncode != 0 and says in refused.stderr
+    assert storage.get_subscriber_by_email("b@example.org") is None
+    exported = run("subscribers", "export", env=env, cwd=tmp_path).stdout
+    assert exported.splitlines()[1] == "ayse@example.org,health,daily,tr en,Europe/Istanbul,tr"
+    # Into another instance, as an office moving its list would.
+    other_db = tmp_path / "other.sqlite3"
+    other_env = env | {"DATABASE_URL": f"sqlite:///{other_db}", "FEEDSVC_INSTANCE_DIR": str(tmp_path / "other")}
+    run("db", "upgrade", env=other_env, cwd=tmp_path)
+    (tmp_path / "moved.csv").write_text(exported, encoding="utf-8")
+    assert "1 added" in run("subscribers", "import", str(tmp_path / "moved.csv"), env=other_env, cwd=tmp_path).stdout
+    assert run("subscribers", "export", env=other_env, cwd=tmp_path).stdout == exported
+    # A bad cell rejects its line, saying which and why, and nothing else.
+    (tmp_path / "bad.csv").write_text("email,time_zone,locale\nx@example.org,Nowhere/City,\n"
+                                      "y@example.org,,xx\nz@example.org,Asia/Tokyo,fr\n", encoding="utf-8")
+    out = run("subscribers", "import", str(tmp_path / "bad.csv"), env=other_env, cwd=tmp_path, check=False)
+    assert out.returncode == 1 and "1 added, 0 updated, 2 rejected" in out.stdout
+    assert "line 2" in out.stderr and "Nowhere/City" in out.stderr and "line 3" in out.stderr
 
 
 def test_dry_run_and_preview_send_nothing(env: dict[str, str], storage: Storage, tmp_path: Path,

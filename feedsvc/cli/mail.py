@@ -191,6 +191,23 @@ def _parse_languages(raw: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(checked_tag(t) for t in raw.replace(",", " ").split()))  # ValueError names it
 
 
+def _parse_zone(raw: str) -> str | None:
+    from ..zones import checked_zone
+
+    return checked_zone(raw) if raw.strip() else None  # ZoneError (a ValueError) names it
+
+
+def _parse_locale(raw: str) -> str | None:
+    from ..locales import LOCALES, checked_locale
+
+    if not raw.strip():
+        return None
+    found = checked_locale(raw)
+    if found is None:
+        raise ValueError(f"locale {raw.strip()!r} is not one the emails are written in ({', '.join(LOCALES)})")
+    return found
+
+
 def _checked_email(raw: str) -> str:
     from ..addresses import AddressError, checked_address
 
@@ -213,13 +230,19 @@ def _stored_form(raw: str) -> str:
 @click.option("--topics", default="", help="Topic slugs, space or comma separated (default: all).")
 @click.option("--frequency", type=click.Choice(FREQUENCIES), default="weekly", show_default=True)
 @click.option("--languages", default="", help="Language tags (fr, ar, pt-BR), space or comma separated (default: all).")
-def subscribers_add(email: str, topics: str, frequency: str, languages: str) -> None:
+@click.option("--time-zone", "time_zone", default="",
+              help="IANA zone their digests are timed in, e.g. Europe/Istanbul (default: FEEDSVC_TIMEZONE).")
+@click.option("--locale", default="",
+              help="Language of their emails: en, fr, tr or ar (default: FEEDSVC_DEFAULT_LOCALE).")
+def subscribers_add(email: str, topics: str, frequency: str, languages: str, time_zone: str, locale: str) -> None:
     """Add a confirmed subscriber (the office holds their consent)."""
     services = open_services(settings_or_exit())
     try:
         new = services.storage.add_confirmed(_checked_email(email), _parse_topics(topics, services.settings),
                                              parse_state(frequency, FREQUENCIES), services.clock(),
-                                             languages=_parse_languages(languages))
+                                             time_zone=_parse_zone(time_zone),
+                                             languages=_parse_languages(languages),
+                                             locale=_parse_locale(locale))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(("added " if new else "updated ") + email)
@@ -244,22 +267,30 @@ def subscribers_list(state: str | None) -> None:
         click.echo(f"{s.email}\t{s.state}\t{s.frequency}\t{' '.join(s.topics) or '(all)'}")
 
 
+# What export writes and import reads: every choice a subscriber made, so that a list moved from one
+# instance to another loses none of them. The first three were the only ones once: files with just
+# those still import, the others keeping their defaults.
+CSV_COLUMNS = ("email", "topics", "frequency", "languages", "time_zone", "locale")
+
+
 @subscribers.command("export")
 def subscribers_export() -> None:
-    """Write confirmed subscribers as CSV (email,topics,frequency) to standard output."""
+    """Write confirmed subscribers as CSV (email,topics,frequency,languages,time_zone,locale) to standard output."""
     import csv
 
     storage = open_services(settings_or_exit()).storage
     out = csv.writer(sys.stdout, lineterminator="\n")
-    out.writerow(["email", "topics", "frequency"])
+    out.writerow(CSV_COLUMNS)
     for s in storage.iter_subscribers("confirmed"):
-        out.writerow([s.email, " ".join(s.topics), s.frequency])
+        out.writerow([s.email, " ".join(s.topics), s.frequency, " ".join(s.languages), s.time_zone or "",
+                      s.locale or ""])
 
 
 @subscribers.command("import")
 @click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
 def subscribers_import(csv_file: TextIO) -> None:
-    """Import confirmed subscribers from a CSV file with columns email,topics,frequency."""
+    """Import confirmed subscribers from a CSV file with columns email,topics,frequency (and
+    optionally languages,time_zone,locale: what `subscribers export` writes); empty cells keep defaults."""
     import csv
 
     services = open_services(settings_or_exit())
@@ -277,7 +308,9 @@ def subscribers_import(csv_file: TextIO) -> None:
             frequency = parse_state(raw, FREQUENCIES)
             new = storage.add_confirmed(_checked_email(row.get("email") or ""),
                                         _parse_topics(row.get("topics") or "", settings), frequency,
-                                        services.clock())
+                                        services.clock(), time_zone=_parse_zone(row.get("time_zone") or ""),
+                                        languages=_parse_languages(row.get("languages") or "") or None,
+                                        locale=_parse_locale(row.get("locale") or ""))
         except ValueError as exc:
             errors.append(f"line {line_no}: {exc}")
             continue

@@ -101,10 +101,11 @@ class SubscribersMixin(StorageBase):
 
     def add_confirmed(self, email: str, topics: Sequence[str], frequency: str,
                       now: dt.datetime, time_zone: str | None = None,
-                      languages: Sequence[str] | None = None) -> bool:
+                      languages: Sequence[str] | None = None, locale: str | None = None) -> bool:
         """Add (or update) an address whose consent the office already holds; True when new.
 
-        `time_zone`: an IANA name checked by the caller (zones.checked_zone); None keeps theirs.
+        `time_zone`: an IANA name checked by the caller (zones.checked_zone); None keeps theirs,
+        as do None `languages` and `locale` (one of locales.LOCALES, checked by the caller).
         """
         with self.begin(f"adding {email}") as conn:
             row = conn.execute(sa.select(S.c.id, S.c.state).where(S.c.email == email)).first()
@@ -113,6 +114,8 @@ class SubscribersMixin(StorageBase):
                 values["time_zone"] = time_zone
             if languages is not None:
                 values["languages"] = " ".join(languages)
+            if locale is not None:
+                values["locale"] = locale
             if row is None:
                 conn.execute(S.insert().values(email=email, state="confirmed", created_at=now,
                                                confirmed_at=now, cursor_seq=max_seq(conn),

@@ -1,10 +1,11 @@
 """Pages rendered once per version of what they show, then served like the feeds: ETag, 304, gzip.
 
-Home, topic, release and history pages (and the sitemap, made of the same rows) are a function of what is stored (and of the taxonomy in
-force, the scheme, and what `variant` names). Storage raises one number, the pages' version, in the
-same transaction as every change to them (storage/pages.py): an ingest, a withdrawal, an embargo
-lift, a re-classification. Each page request reads that number (one constant SELECT) and answers
-from the bytes rendered for it, without the framework; only a miss goes to Flask.
+Home, topic, release and history pages (and the sitemap, made of the same rows) are a function of
+what is stored (and of the taxonomy in force, the scheme, and what `variant` names). Storage raises
+one number, the pages' version, in the same transaction as every change to them (storage/pages.py):
+an ingest, a withdrawal, an embargo lift, a re-classification. Each page request reads that number
+(one constant SELECT) and answers from the bytes rendered for it, without the framework; only a miss
+goes to Flask.
 
 Why read it on every request rather than every N ms: a withdrawn release (a legal takedown) must
 not be served by any process once its withdrawal committed, and an embargo must never lag its lift.
