@@ -1,15 +1,30 @@
-"""After a scan (issue 17 item 2): languages identified for releases stored before migration 0019,
-and translation groups decided again from what the files state (languages.translation_groups)."""
+"""Languages at ingest (issue 17 item 2): a file's releases given their language and, where the
+listing holds one release in several languages, their group (listed_translations.py); after a
+scan, languages identified for releases stored before migration 0019, and translation groups
+decided again from what the files state and hold (languages.translation_groups)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Sequence
 
 from .languages import identify, release_text, translation_groups
-from .model import ParseWarning
+from .listed_translations import ListedRelease, listed_translations
+from .model import ParseWarning, Release
 from .storage import Storage
 
 log = logging.getLogger(__name__)
+
+
+def file_languages(releases: Sequence[Release], default_language: str) -> list[Release]:
+    """One file's releases, in its order, with the language stored and the group they are listed in."""
+    found = [dataclasses.replace(r, stored_language=r.language or identify(
+        release_text(r.title, r.paragraphs), default_language).tag) for r in releases]
+    slots = listed_translations([
+        ListedRelease(r.position, r.stored_language, r.date, r.location, r.title, r.paragraphs,
+                      tuple(href for _, href in r.links), r.translation_of) for r in found])
+    return [dataclasses.replace(r, listed_with=slots.get(r.position)) for r in found]
 
 
 def languages_after_scan(storage: Storage, default_language: str, warnings: list[ParseWarning], *,

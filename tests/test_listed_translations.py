@@ -11,10 +11,24 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
+from pathlib import Path
 from typing import Any
 
-from feedsvc.listed_translations import ListedRelease, anchors, evidence, listed_translations
+import feedparser
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from lxml import html
 
+from feedsvc.app import create_app
+from feedsvc.config import load_settings
+from feedsvc.languages import TranslationMember, translation_groups
+from feedsvc.listed_translations import ListedRelease, anchors, evidence, listed_translations
+from feedsvc.services import build_services
+from feedsvc.storage import Storage
+
+A = "{http://www.w3.org/2005/Atom}"
 DAY = dt.date(2026, 11, 20)
 
 EN = ListedRelease(0, "en", DAY, "Antakya", "Mobile health teams reach 4,800 earthquake survivors in Hatay", (
@@ -100,3 +114,136 @@ def test_dates_neighbours_and_what_the_office_states_win() -> None:
     assert listed_translations([EN, _at(FR, 1, translation_of="other.md"), _at(TR, 2)]) == {}
     # No language, no guess.
     assert listed_translations([EN, _at(FR, 1, language=None)]) == {}
+
+
+def test_listed_groups_join_translation_groups_per_file_and_stated_links_win() -> None:
+    members = [
+        TranslationMember("a1", (), None, (("news.txt", 0),)),
+        TranslationMember("a2", (), None, (("news.txt", 0),)),
+        TranslationMember("b1", (), None, (("other.txt", 0),)),  # slot 0 of another file: not a1's
+        TranslationMember("b2", (), None, (("other.txt", 0),)),
+        TranslationMember("c1", ("c.md",), None, ()),
+        # Stated: linked to c1 only, whatever a listing's reading said.
+        TranslationMember("c2", ("c-fr.md",), "c.md", (("news.txt", 0),)),
+    ]
+    groups, warnings = translation_groups(members)
+    assert groups == {"a1": "a1", "a2": "a1", "b1": "b1", "b2": "b1", "c1": "c1", "c2": "c1"}
+    assert warnings == []
+
+
+# -- through the service ---------------------------------------------------------------------
+
+LISTING = """Press releases
+
+Mobile health teams reach 4,800 earthquake survivors in Hatay
+20 November 2026
+ANTAKYA – Twelve mobile health teams supported by the Ministry of Health and WHO have examined 4,800 people in 37 villages of Hatay since 1 November, the office said today.
+The teams carry vaccines, medicines for chronic illness and mental health counsellors. A further 6 teams will start work in Kırıkhan and Reyhanlı on 15 December.
+Journalists can reach the press office at press@relief.example.org or read the full report at https://relief.example.org/reports/hatay-health.
+
+Gezici sağlık ekipleri Hatay'da 4.800 depremzedeye ulaştı
+20 Kasım 2026
+ANTAKYA – Sağlık Bakanlığı ve WHO tarafından desteklenen on iki gezici sağlık ekibi, 1 Kasım'dan bu yana Hatay'ın 37 köyünde 4.800 kişiyi muayene etti.
+Ekipler aşı, kronik hastalık ilaçları ve ruh sağlığı danışmanları taşıyor. 15 Aralık'ta Kırıkhan ve Reyhanlı'da 6 ekip daha çalışmaya başlayacak.
+Gazeteciler basın ofisine press@relief.example.org adresinden ulaşabilir, raporun tamamını https://relief.example.org/reports/hatay-health adresinde okuyabilir.
+
+Des équipes de santé mobiles auprès de 4 800 rescapés du séisme dans le Hatay
+20 novembre 2026
+ANTAKYA – Douze équipes de santé mobiles soutenues par le ministère de la Santé et l'OMS ont examiné 4 800 personnes dans 37 villages du Hatay depuis le 1er novembre, a indiqué le bureau aujourd'hui.
+Les équipes transportent des vaccins, des médicaments contre les maladies chroniques et des conseillers en santé mentale. Six autres équipes commenceront à travailler à Kırıkhan et Reyhanlı le 15 décembre.
+Les journalistes peuvent joindre le service de presse à press@relief.example.org ou lire le rapport complet sur https://relief.example.org/reports/hatay-health.
+
+Winter kits delivered to 1,500 families in Van
+20 November 2026
+VAN – Volunteers of the Red Crescent handed out 1,500 winter kits with blankets, stoves and children's coats in the districts of Erciş and Muradiye this week.
+Another 900 kits will follow before the end of the month.
+"""
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    out = tmp_path / "press"
+    out.mkdir()
+    (out / "hatay.txt").write_text(LISTING, encoding="utf-8")
+    return out
+
+
+@pytest.fixture
+def services(env: dict[str, str], mail_env: dict[str, str], folder: Path, storage: Storage, clock):  # type: ignore[no-untyped-def]
+    s = build_services(load_settings(env | mail_env | {"FEEDSVC_CONTENT_DIR": str(folder)}), clock, storage=storage)
+    yield s
+    s.publisher.close()
+
+
+def _stored(storage: Storage) -> dict[str, tuple[str, str | None, str | None, dt.datetime]]:
+    """title's first word → (id, language, group, updated)."""
+    return {r.title.split()[0]: (r.id, r.language, r.translation_group, r.updated)
+            for r in storage.list_releases(limit=100)}
+
+
+def test_a_listing_with_a_release_in_three_languages_links_them_on_pages_and_in_feeds(  # type: ignore[no-untyped-def]
+        services, storage: Storage, folder: Path, clock) -> None:
+    services.ingester().scan()
+    stored = _stored(storage)
+    assert {k: v[1] for k, v in stored.items()} == {"Mobile": "en", "Gezici": "tr", "Des": "fr", "Winter": "en"}
+    ids = {k: v[0] for k, v in stored.items()}
+    group = stored["Mobile"][2]
+    assert group is not None and stored["Gezici"][2] == stored["Des"][2] == group
+    assert group == min(ids["Mobile"], ids["Gezici"], ids["Des"])  # the smallest id, as for stated links
+    assert stored["Winter"][2] is None  # the same day, next to the French version, another release
+
+    # Scanning again, unchanged or rewritten with the same bytes, changes nothing: ids, groups, updated.
+    clock.advance(minutes=5)
+    assert services.ingester().scan().topics_changed == set()
+    path = folder / "hatay.txt"
+    path.write_text(LISTING, encoding="utf-8")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert services.ingester().scan().topics_changed == set()
+    assert _stored(storage) == stored
+    # The file edited elsewhere is read again and decided again: the same groups, the three unchanged.
+    clock.advance(minutes=5)
+    path.write_text(LISTING.replace("end of the month.", "end of the month, the office said."), encoding="utf-8")
+    result = services.ingester().scan()
+    assert (result.summary.files_changed, result.summary.releases_unchanged, result.summary.releases_updated) == (1, 3, 1)
+    again = _stored(storage)
+    assert {k: again[k] for k in ("Mobile", "Gezici", "Des")} == {k: stored[k] for k in ("Mobile", "Gezici", "Des")}
+    assert again["Winter"][:3] == stored["Winter"][:3] and again["Winter"][3] > stored["Winter"][3]
+
+    client = create_app(services=services).test_client()
+    base = "https://press.example.org/releases/"
+    names = {"en": "English", "tr": "Türkçe", "fr": "Français"}
+    for word, lang in (("Mobile", "en"), ("Gezici", "tr"), ("Des", "fr")):
+        page = html.fromstring(client.get(f"/releases/{ids[word]}").data)
+        assert page.xpath("//article/@lang") == [lang]
+        others = {other: ids[w] for w, other in (("Mobile", "en"), ("Gezici", "tr"), ("Des", "fr")) if other != lang}
+        assert {(link.get("hreflang"), link.get("href")) for link in page.xpath('//head/link[@rel="alternate"][@hreflang]')} == {
+            (other, base + rid) for other, rid in others.items()}
+        (also,) = page.xpath('//p[@class="translations"]')
+        assert sorted(also.xpath("./a/@lang")) == sorted(others)
+        assert also.text_content() == "Also in: " + ", ".join(names[t] for t in sorted(others))
+    assert not html.fromstring(client.get(f"/releases/{ids['Winter']}").data).xpath('//p[@class="translations"]')
+
+    parsed = feedparser.parse(client.get("/feeds/all.atom").data)
+    assert not parsed.bozo
+    entries = {e.title.split()[0]: e for e in parsed.entries}
+    for word, lang in (("Mobile", "en"), ("Gezici", "tr"), ("Des", "fr")):
+        alternates = {(link.get("hreflang"), link.href) for link in entries[word].links if link.rel == "alternate"}
+        assert alternates == {(t, base + ids[w]) for w, t in (("Mobile", "en"), ("Gezici", "tr"), ("Des", "fr"))}, word
+        assert entries[word].title_detail.language == lang
+    assert [link.href for link in entries["Winter"].links if link.rel == "alternate"] == [base + ids["Winter"]]
+
+
+def test_a_listing_stored_before_migration_0021_is_grouped_by_the_next_scan(  # type: ignore[no-untyped-def]
+        services, storage: Storage) -> None:
+    services.ingester().scan()
+    before = _stored(storage)
+    # A database of before: no slots, no groups of listings.
+    command.downgrade(storage.alembic_config(), "0020")
+    with storage.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE releases SET translation_group = NULL"))
+    storage.upgrade()
+    assert {v[2] for v in _stored(storage).values()} == {None}
+    result = services.ingester().scan()
+    # The file is read again; its releases are unchanged (same ids, same `updated`) and grouped.
+    assert (result.summary.files_changed, result.summary.releases_unchanged) == (1, 4)
+    assert _stored(storage) == before
