@@ -12,6 +12,8 @@ says so; what says so is evidence a reader would use too:
   of the anchors of its shorter version (`ANCHOR_SHARE`, measured against the smaller set, as
   an Arabic or a Turkish text writes fewer names with a capital than an English one), and at least
   `MIN_SHARED` of them, so a place and the office's name alone never make two releases one.
+  What recurs in two releases of one language in the file (a contact, a phone number, the
+  office's website and city) is the office's boilerplate and is not counted.
 
 A release whose file states `translation_of:` is left out: what the office states wins over what
 is guessed. Nothing here reaches across files: each listing is decided alone, and the result is
@@ -24,6 +26,7 @@ import dataclasses
 import datetime as dt
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 
 # At least this share of the smaller anchor set must be found in the other version.
@@ -36,8 +39,9 @@ MIN_SHARED = 3
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'()]+", re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# Digits of any script with their thousands and decimal marks: `1,200`, `1.200`, `1 200`, `٣٥`.
-_NUMBER = re.compile(r"\d+(?:[.,\u00a0\u202f ]\d+)*")
+# Digits of any script with their thousands marks (each before three digits) and a decimal part:
+# `1,200`, `1.200`, `1 200`, `3,5`, `٣٥`; the marks are dropped, so every spelling is one token.
+_NUMBER = re.compile(r"\d+(?:[.,\u00a0\u202f ]\d{3}(?!\d))*(?:[.,]\d+)?")
 # A word with a capital first letter, apostrophes kept so `d'Ankara` and `Van'da` can be cut.
 _CAPITALISED = re.compile(r"[^\W\d_][\w’'-]*")
 _SENTENCE_END = re.compile(r"[.!?:;…«»\"“”(\[–—-]\s*$")
@@ -158,13 +162,19 @@ def listed_translations(releases: Sequence[ListedRelease]) -> dict[int, int]:
     it when its language is none of the group's and the evidence says it is the same release as
     one of them; otherwise it starts a group of its own. Releases left alone are not in the result.
     """
+    found = [anchors(r) for r in releases]
+    # What two releases in one language of this file both carry is the office's own (its contact,
+    # phone, address, website, city), not a release's: left out, or any two releases of the office
+    # would look alike. A release and its translation are never two releases in one language.
+    seen = Counter((r.language, a) for r, mine in zip(releases, found, strict=True) for a in mine)
+    boilerplate = {a for (_, a), n in seen.items() if n > 1}
     groups: list[list[tuple[ListedRelease, frozenset[str]]]] = []
-    for r in releases:
-        mine = anchors(r)
+    for r, all_mine in zip(releases, found, strict=True):
+        mine = all_mine - boilerplate
         group = groups[-1] if groups else None
         if (r.translation_of is None and group is not None and r.language
                 and all(m.language != r.language for m, _ in group)
-                and any(evidence(m, r, seen, mine).same_release for m, seen in group)):
+                and any(evidence(m, r, theirs, mine).same_release for m, theirs in group)):
             group.append((r, mine))
         else:
             # One stating `translation_of` stands alone here (what it states links it: languages.py),

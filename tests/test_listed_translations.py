@@ -85,8 +85,9 @@ def test_two_english_releases_of_one_day_sharing_figures_are_two_releases() -> N
         "See https://relief.example.org/reports/hatay-health or write to press@relief.example.org."))
     assert evidence(EN, update).shared >= 8 and not evidence(EN, update).same_release
     assert listed_translations([EN, update]) == {}
-    # Nor two versions in one language of the group: a second French release starts its own.
-    assert listed_translations([EN, _at(FR, 1), _at(FR, 2, title="Autre communiqué")]) == {0: 0, 1: 0}
+    # And what two releases of one language in a file share is the office's, not a sign of anything:
+    # beside them, a French version is linked to neither.
+    assert listed_translations([EN, update, _at(FR, 2)]) == {}
 
 
 def test_an_english_and_a_french_release_of_one_day_on_other_topics_are_not_linked() -> None:
@@ -99,6 +100,27 @@ def test_an_english_and_a_french_release_of_one_day_on_other_topics_are_not_link
     e = evidence(health, school)
     assert e.languages_differ and e.dates == "same" and 1 <= e.shared < 3 and not e.same_release
     assert listed_translations([health, school]) == {}
+
+
+def test_what_every_release_of_the_office_carries_is_not_evidence() -> None:
+    # Each release ends with the office's contact: a name, a phone, an address, the website.
+    def signed(r: ListedRelease, position: int, text: str) -> ListedRelease:
+        return _at(r, position, paragraphs=(*r.paragraphs, text))
+
+    contact = "Contact: Elif Kaya, Relief Ankara, +90 312 555 0140, media@relief.example.org, https://relief.example.org"
+    contact_fr = "Contact : Elif Kaya, Relief Ankara, +90 312 555 0140, media@relief.example.org, https://relief.example.org"
+    school = ListedRelease(0, "en", DAY, "Antakya", "Prefabricated schools open in Antakya", (
+        "UNICEF and the education directorate opened 14 prefabricated schools for 3,200 pupils in Antakya.",))
+    school_fr = ListedRelease(0, "fr", DAY, "Antakya", "Des écoles préfabriquées ouvrent à Antakya", (
+        "L'UNICEF et la direction de l'éducation ont ouvert 14 écoles préfabriquées pour 3 200 élèves à Antakya.",))
+    winter_fr = ListedRelease(0, "fr", DAY, "Antakya", "Des kits d'hiver pour les familles de Van", (
+        "Les volontaires ont distribué 1 500 kits d'hiver à Erciş et Muradiye cette semaine.",))
+    listing = [signed(EN, 0, contact), signed(FR, 1, contact_fr), signed(school, 2, contact), signed(winter_fr, 3, contact_fr)]
+    # The contact alone would link the school release to the French winter release beside it...
+    assert evidence(listing[2], listing[3]).same_release
+    # ...but it recurs in two English releases of the listing: the office's, not the release's.
+    assert listed_translations(listing) == {0: 0, 1: 0}
+    assert listed_translations([*listing[:3], signed(school_fr, 3, contact_fr)]) == {0: 0, 1: 0, 2: 2, 3: 2}
 
 
 def test_dates_neighbours_and_what_the_office_states_win() -> None:
