@@ -19,12 +19,16 @@ log = logging.getLogger(__name__)
 
 def file_languages(releases: Sequence[Release], default_language: str) -> list[Release]:
     """One file's releases, in its order, with the language stored and the group they are listed in."""
-    found = [dataclasses.replace(r, stored_language=r.language or identify(
-        release_text(r.title, r.paragraphs), default_language).tag) for r in releases]
+    found = [(r, None if r.language else identify(release_text(r.title, r.paragraphs), default_language))
+             for r in releases]
+    # Only a stated or a trusted language tells versions apart: the default stood in for a text too
+    # short to tell would make an English update look like the French version of its neighbour.
     slots = listed_translations([
-        ListedRelease(r.position, r.stored_language, r.date, r.location, r.title, r.paragraphs,
-                      tuple(href for _, href in r.links), r.translation_of) for r in found])
-    return [dataclasses.replace(r, listed_with=slots.get(r.position)) for r in found]
+        ListedRelease(r.position, r.language or (i.tag if i and i.trusted else None), r.date, r.location,
+                      r.title, r.paragraphs, tuple(href for _, href in r.links), r.translation_of)
+        for r, i in found])
+    return [dataclasses.replace(r, stored_language=r.language or (i.tag if i else None),
+                                listed_with=slots.get(r.position)) for r, i in found]
 
 
 def languages_after_scan(storage: Storage, default_language: str, warnings: list[ParseWarning], *,

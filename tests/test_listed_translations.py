@@ -23,8 +23,10 @@ from lxml import html
 
 from feedsvc.app import create_app
 from feedsvc.config import load_settings
+from feedsvc.ingest_languages import file_languages
 from feedsvc.languages import TranslationMember, translation_groups
 from feedsvc.listed_translations import ListedRelease, anchors, evidence, listed_translations
+from feedsvc.model import Release
 from feedsvc.services import build_services
 from feedsvc.storage import Storage
 
@@ -136,6 +138,20 @@ def test_dates_neighbours_and_what_the_office_states_win() -> None:
     assert listed_translations([EN, _at(FR, 1, translation_of="other.md"), _at(TR, 2)]) == {}
     # No language, no guess.
     assert listed_translations([EN, _at(FR, 1, language=None)]) == {}
+
+
+def test_a_language_the_text_was_too_short_to_tell_tells_no_versions_apart() -> None:
+    def release(position: int, title: str, paragraphs: tuple[str, ...], language: str | None = None) -> Release:
+        return Release(title=title, location="Antakya", date=DAY, author=None, section=None, paragraphs=paragraphs,
+                       title_inferred=False, source_file="hatay.txt", position=position, language=language)
+
+    # Eight letters: the office's default language (here French) is stored, but it is no evidence.
+    figures = ("Hatay 4,800", ("WHO 37 / 6 / 15",))
+    got = file_languages([release(0, EN.title, EN.paragraphs), release(1, *figures)], "fr")
+    assert [(r.stored_language, r.listed_with) for r in got] == [("en", None), ("fr", None)]
+    # Stated, it is: the same figures are then the French version's.
+    got = file_languages([release(0, EN.title, EN.paragraphs), release(1, *figures, language="fr")], "fr")
+    assert [(r.stored_language, r.listed_with) for r in got] == [("en", 0), ("fr", 0)]
 
 
 def test_listed_groups_join_translation_groups_per_file_and_stated_links_win() -> None:
