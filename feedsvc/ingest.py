@@ -23,9 +23,8 @@ from .folder import (
     read_all,
     under,
 )
-from .ingest_languages import languages_after_scan
+from .ingest_languages import file_languages, languages_after_scan
 from .instants import Stamps
-from .languages import identify, release_text
 from .media import is_media_name
 from .model import (
     ConfigError,
@@ -274,8 +273,7 @@ class Ingester:
         # The parser names a file by its base name (Release.source_file); the office needs its path.
         found = [dataclasses.replace(w, source_file=name) for w in parsed.warnings]
         releases, media, refused = media_files.attach(name, parsed.releases, listed, root_real, self.max_media_bytes)
-        releases = [dataclasses.replace(r, stored_language=r.language or identify(
-            release_text(r.title, r.paragraphs), self.default_language).tag) for r in releases]
+        releases = file_languages(releases, self.default_language)
         found += refused
         outcome = self.storage.apply_file(name, st.st_size, st.st_mtime_ns, sha, releases,
                                           classify_release, now, self.tag_authority, stamps, found,

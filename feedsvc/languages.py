@@ -164,15 +164,20 @@ class TranslationMember:
     id: str
     paths: tuple[str, ...]  # the content files holding it
     translation_of: str | None  # front matter, as written: a release id or a content file's path
+    # (listing, slot) where a listing holds it in several languages (listed_translations.py).
+    listed: tuple[tuple[str, int], ...] = ()
 
 
 def translation_groups(members: Sequence[TranslationMember]) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """Which releases are translations of each other: release id → group id, and the warnings.
 
-    Two rules, both stated by the office, never guessed from the text:
+    Two rules stated by the office:
     - `translation_of:` names another release by its id (the last part of its page's address)
       or its content file (`water.en.md`, or `press/water.en.md` from the content folder);
-    - Markdown files named alike but for a language (`water.en.md`, `water.fr.md`, same folder).
+    - Markdown files named alike but for a language (`water.en.md`, `water.fr.md`, same folder);
+    and one read from a listing: releases it holds side by side as one release in several
+    languages (`listed`, decided per file by listed_translations.py). A release stating
+    `translation_of:` is linked as it states only: the office's word wins over the reading.
     A group's id is its smallest release id, so it never depends on the order files are read.
     Warnings are (path, message) for a `translation_of:` that names nothing or names itself.
     """
@@ -200,6 +205,14 @@ def translation_groups(members: Sequence[TranslationMember]) -> tuple[dict[str, 
             if pair is not None:
                 stems.setdefault(pair[0], []).append(m.id)
     for ids in stems.values():
+        for other in ids[1:]:
+            join(ids[0], other)
+    slots: dict[tuple[str, int], list[str]] = {}
+    for m in members:
+        if not m.translation_of:
+            for slot in m.listed:
+                slots.setdefault(slot, []).append(m.id)
+    for ids in slots.values():
         for other in ids[1:]:
             join(ids[0], other)
     warnings: list[tuple[str, str]] = []

@@ -220,6 +220,10 @@ class Release(ReleaseText):
     language: str | None = None
     translation_of: str | None = None
     stored_language: str | None = None
+    # Set by ingest when the listing holds this release in several languages, one after the other
+    # (listed_translations.py): the position of its group's first release. Not in content_hash:
+    # it is decided from the neighbours, and links translations without changing what a reader sees.
+    listed_with: int | None = None
 
     @property
     def content_hash(self) -> str:

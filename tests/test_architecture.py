@@ -22,7 +22,8 @@ CORE = ("feedsvc.parsing", "feedsvc.topics", "feedsvc.feeds", "feedsvc.digest", 
         "feedsvc.identity", "feedsvc.jsonfeed", "feedsvc.structured", "feedsvc.sitemap", "feedsvc.searchterms",
         "feedsvc.links", "feedsvc.model", "feedsvc.instants", "feedsvc.embargoes", "feedsvc.deliveries",
         "feedsvc.relay", "feedsvc.addresses", "feedsvc.zones", "feedsvc.media", "feedsvc.entry_extras",
-        "feedsvc.subscribers", "feedsvc.brand", "feedsvc.languages", "feedsvc.feed_extensions")
+        "feedsvc.subscribers", "feedsvc.brand", "feedsvc.languages", "feedsvc.feed_extensions",
+        "feedsvc.listed_translations")
 # Modules outside the core that are pure too, and which the core may use: building a MIME message
 # (transport/__init__ imports nothing, so no SMTP comes with it), where the templates are, signing tokens,
 # the interface's languages and their catalogues.

@@ -52,18 +52,23 @@ class LanguagesMixin(StorageBase):
         return touched
 
     def translation_members(self) -> list[TranslationMember]:
-        """Live releases of Markdown files, and any stating `translation_of`: what groups are made of."""
+        """Live releases of Markdown files, any stating `translation_of`, and those a listing holds in
+        several languages (occurrences.translation_slot): what groups are made of."""
         with self.read("reading translations") as conn:
             rows = conn.execute(
-                sa.select(R.c.id, R.c.translation_of, OCC.c.path)
+                sa.select(R.c.id, R.c.translation_of, OCC.c.path, OCC.c.translation_slot,
+                          sa.or_(_MARKDOWN, R.c.translation_of.is_not(None)).label("stated"))
                 .select_from(R.outerjoin(OCC, OCC.c.release_id == R.c.id))
-                .where(R.c.withdrawn_at.is_(None), sa.or_(_MARKDOWN, R.c.translation_of.is_not(None)))
+                .where(R.c.withdrawn_at.is_(None), sa.or_(_MARKDOWN, R.c.translation_of.is_not(None),
+                                                          OCC.c.translation_slot.is_not(None)))
                 .order_by(R.c.id, OCC.c.path)).all()
         members: dict[str, TranslationMember] = {}
         for r in rows:
-            m = members.get(r.id)
-            paths = (*(m.paths if m else ()), *([r.path] if r.path else []))
-            members[r.id] = TranslationMember(r.id, paths, r.translation_of)
+            m = members.get(r.id) or TranslationMember(r.id, (), r.translation_of)
+            # Only the paths the stated rules read, as before: a listing's path names no one release.
+            paths = (*m.paths, *([r.path] if r.path and r.stated else []))
+            listed = (*m.listed, *([(r.path, r.translation_slot)] if r.translation_slot is not None else []))
+            members[r.id] = TranslationMember(r.id, paths, r.translation_of, listed)
         return list(members.values())
 
     def set_translation_groups(self, groups: Mapping[str, str]) -> set[str]:

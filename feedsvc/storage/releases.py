@@ -236,7 +236,7 @@ class ReleasesMixin(EmbargoesMixin):
             if not isinstance(intent, identity.New) and intent.hold is not None:
                 out.held += 1
             placed.append({"path": path, "position": r.position, "release_id": intent.id,
-                           "line": r.line})
+                           "line": r.line, "translation_slot": r.listed_with})
         if new_rows:
             conn.execute(R.insert(), new_rows)
         if topic_rows:

@@ -164,6 +164,9 @@ class OccurrenceRow(Base):
     release_id: Mapped[str] = mapped_column(
         String(40), ForeignKey("releases.id", ondelete="CASCADE"), index=True)
     line: Mapped[int] = mapped_column(Integer, default=0)
+    # Issue 17 item 2 (migration 0021): this listing holds the release in several languages; the
+    # position of its group's first release (model.Release.listed_with). NULL: alone in its language.
+    translation_slot: Mapped[int | None] = mapped_column(Integer)
 
 
 class FileRow(Base):
