@@ -172,6 +172,14 @@ def test_a_picture_and_a_pdf_are_served_shown_enclosed_and_mailed(  # type: igno
     text = sent.message.get_body(("plain",)).get_content()
     assert f"Picture: Families crossing at dawn (PNG, {human_size(len(photo))}) <{photo_url}>" in text
     assert f"File: Annual report 2026 (PDF, {len(report)} bytes) <{report_url}>" in text
+    # Its "view in browser" page shows them too, the picture at its size scaled to the column.
+    (archive_url,) = set(re.findall(r"https?://\S+/digests/[\w.-]+", text))
+    archive = client.get(path_of(archive_url)).get_data(as_text=True)
+    img = re.search(r"<img [^>]*>", archive)
+    assert img is not None and f'src="{photo_url}"' in img.group() and 'width="1200"' in img.group()
+    assert 'alt="Families crossing at dawn"' in img.group() and "max-width: 100%" in archive
+    assert f'<a href="{report_url}" type="application/pdf" dir="auto">Annual report 2026</a>' in archive
+    assert f"(PDF, {len(report)} bytes)" in archive
 
 
 HOSTILE = f"""\

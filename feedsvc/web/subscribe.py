@@ -21,7 +21,8 @@ except ImportError:  # older WTForms knows only tuples
 
 from ..addresses import AddressError, checked_address
 from ..digest import plan_digest
-from ..languages import native_name
+from ..entry_extras import file_label
+from ..languages import direction, native_name
 from ..links import Links
 from ..locales import localized_period
 from ..subscribers import Subscriber
@@ -314,6 +315,10 @@ def archive(token: str) -> Any:
     everyone = Subscriber(id=0, email="", topics=sub.topics if sub else (), frequency="weekly",
                           state="confirmed", created_at=s.clock())
     sections = plan_digest(everyone, releases, s.taxonomy().titles)
-    return render_template("digest_archive.html", sections=sections,
+    # As the email showed them: each release in its language and direction, with its pictures and files.
+    attachments = {r.id: [(a, s.links.media(a.sha256, a.name), file_label(a)) for a in r.attachments]
+                   for r in releases}
+    return render_template("digest_archive.html", sections=sections, attachments=attachments,
+                           direction=direction,
                            period_label=localized_period(d["period_label"], request_locale()),
                            feeds=[])
