@@ -13,7 +13,7 @@ from .clock import SYSTEM_CLOCK
 from .config import Settings, load_settings, production_warnings
 from .model import ConfigError
 from .services import Services, build_services
-from .web.feedserver import FeedServer
+from .web.feedserver import FeedServer, xsl_pages
 
 # Proxies in front of a production web process when FEEDSVC_PROXY_HOPS is not set: the PaaS router.
 PAAS_PROXY_HOPS = 1
@@ -87,7 +87,9 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services: Servic
         variant=lambda environ: f"{pagecache.variant(environ)}:{i18n.environ_locale(environ, settings.default_locale)}")
     app.extensions["feedsvc.page_cache"] = page_cache
     feed_server = FeedServer(page_cache, services.storage, recheck_seconds=settings.feed_recheck_seconds,
-                             max_age=settings.feed_max_age, extra_headers=security.COMMON)
+                             max_age=settings.feed_max_age, extra_headers=security.COMMON,
+                             page_of=xsl_pages(settings.templates_dir / "feed.xsl"),
+                             page_headers=[("Content-Security-Policy", security.CSP)])
     app.extensions["feedsvc.feed_server"] = feed_server
     # FEEDSVC_PROXY_HOPS proxies stand in front (by default the PaaS router, `serve` none): only
     # the X-Forwarded-* values they appended are believed; what a client wrote there itself is not.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 import re
 from pathlib import Path
@@ -182,6 +183,7 @@ def test_sitemap_lists_every_live_page_with_lastmod_and_drops_withdrawn(  # type
 
     # Past the per-file limit (50,000; 7 here) /sitemap.xml is an index of parts covering the same pages.
     monkeypatch.setattr(formats, "URLS_PER_SITEMAP", 7)
+    client = make_app(env).test_client()  # a process started with it: the sitemap is kept per version
     index = client.get("/sitemap.xml")
     doc = etree.fromstring(index.data)
     assert doc.tag == f"{SM}sitemapindex"
@@ -255,18 +257,30 @@ def test_atom_and_rss_name_the_stylesheet_which_makes_a_readable_page(  # type: 
         assert not page.xpath("//script") and not page.xpath("//b")
 
 
-def test_a_browser_gets_the_feed_as_xml_a_reader_as_a_feed(client) -> None:  # type: ignore[no-untyped-def]
+def test_a_browser_gets_the_feeds_page_a_reader_the_feed(client) -> None:  # type: ignore[no-untyped-def]
     reader = client.get("/feeds/all.atom", headers={"Accept": feedparser.http.ACCEPT_HEADER})
     browser = client.get("/feeds/all.atom", headers={"Accept": BROWSER_ACCEPT})
     plain = client.get("/feeds/all.atom")
     assert reader.headers["Content-Type"] == plain.headers["Content-Type"] == "application/atom+xml; charset=utf-8"
-    assert browser.headers["Content-Type"] == "application/xml; charset=utf-8"
-    assert browser.data == reader.data and browser.headers["ETag"] == reader.headers["ETag"]
+    assert reader.data == plain.data and reader.data.startswith(b"<?xml")
+    # The page the feed's stylesheet makes, made by the server: no browser has to run XSLT.
+    xsl = etree.XSLT(etree.fromstring(client.get("/feeds/feed.xsl").data))
+    assert browser.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert browser.data == bytes(xsl(etree.fromstring(reader.data)))
+    assert browser.data.lower().startswith(b"<!doctype html")
+    assert "This is a news feed: follow it in a feed reader" in browser.get_data(as_text=True)
+    assert browser.headers["ETag"] != reader.headers["ETag"] and browser.headers["Content-Security-Policy"]
+    assert "Content-Security-Policy" not in reader.headers
     assert "Accept" in browser.headers["Vary"] and "Accept-Encoding" in browser.headers["Vary"]
-    rss = client.get("/feeds/all.rss", headers={"Accept": BROWSER_ACCEPT, "Accept-Encoding": "gzip"})
-    assert rss.headers["Content-Type"] == "application/xml; charset=utf-8" and rss.headers["Content-Encoding"] == "gzip"
+    assert "Accept" in reader.headers["Vary"]  # caches between must keep the two apart
     assert client.get("/feeds/all.atom", headers={"Accept": BROWSER_ACCEPT,
                                                   "If-None-Match": browser.headers["ETag"]}).status_code == 304
+    # The feed's own ETag is not the page's: a browser holding the feed is sent the page.
+    assert client.get("/feeds/all.atom", headers={"Accept": BROWSER_ACCEPT,
+                                                  "If-None-Match": reader.headers["ETag"]}).status_code == 200
+    rss = client.get("/feeds/all.rss", headers={"Accept": BROWSER_ACCEPT, "Accept-Encoding": "gzip"})
+    assert rss.headers["Content-Type"] == "text/html; charset=utf-8" and rss.headers["Content-Encoding"] == "gzip"
+    assert b"(RSS feed)</title>" in gzip.decompress(rss.data)
     json_resp = client.get("/feeds/all.json", headers={"Accept": BROWSER_ACCEPT})
     assert json_resp.headers["Content-Type"] == "application/feed+json"
     assert "Accept," not in json_resp.headers["Vary"]
