@@ -128,13 +128,19 @@ class SubscribersMixin(StorageBase):
             return False
 
     def set_preferences(self, subscriber_id: int, topics: Sequence[str], frequency: str,
-                        time_zone: str | None = None, languages: Sequence[str] | None = None) -> None:
-        """`time_zone`: an IANA name checked by the caller; None keeps theirs (so do `languages`)."""
+                        time_zone: str | None = None, languages: Sequence[str] | None = None,
+                        locale: str | None = None) -> None:
+        """`time_zone`: an IANA name checked by the caller; None keeps theirs (so do `languages`, `locale`).
+
+        `locale`: one of locales.LOCALES, the language of their emails from the next one on.
+        """
         values: dict[str, Any] = {"topics": " ".join(topics), "frequency": frequency}
         if time_zone is not None:
             values["time_zone"] = time_zone
         if languages is not None:
             values["languages"] = " ".join(languages)
+        if locale is not None:
+            values["locale"] = locale
         with self.begin("changing preferences") as conn:
             conn.execute(S.update().where(S.c.id == subscriber_id).values(**values))
 

@@ -24,7 +24,8 @@ from ..digest import plan_digest
 from ..entry_extras import file_label
 from ..languages import direction, native_name
 from ..links import Links
-from ..locales import localized_period
+from ..locales import LOCALES, localized_period
+from ..locales import native_name as locale_name
 from ..subscribers import Subscriber
 from ..tokens import CONFIRM_MAX_AGE, BadToken, SubscriberLink, Tokens
 from ..zones import ZoneError, checked_zone, known_zones
@@ -67,6 +68,7 @@ FREQUENCY_CHOICES = [_choice("instant", _l("As they are published")), _choice("d
 ZONE_LABEL = _l("Time zone of your digest")
 TOPICS_LABEL = _l("Topics (none chosen: all topics)")
 LANGUAGES_LABEL = _l("Languages (none chosen: every language)")
+LOCALE_LABEL = _l("Language of your emails")
 
 
 class SubscribeForm(FlaskForm):
@@ -86,6 +88,8 @@ class PreferencesForm(FlaskForm):
     languages = _Checkboxes(LANGUAGES_LABEL, choices=[], validate_choice=True)
     frequency = RadioField(_l("How often"), choices=FREQUENCY_CHOICES)
     time_zone = SelectField(ZONE_LABEL, choices=[], validators=[_valid_zone], validate_choice=False)
+    # The words of their digests and other emails (issue 17 item 2), each language named in itself.
+    locale = RadioField(LOCALE_LABEL, choices=[_choice(code, locale_name(code)) for code in LOCALES])
 
 
 def _zone_choices() -> list[Any]:
@@ -268,7 +272,8 @@ def preferences(token: str) -> Any:
     sub, _link = _subscriber("manage", token)
     form = PreferencesForm(data={"topics": list(sub.topics), "frequency": sub.frequency,
                                  "time_zone": sub.time_zone or services().settings.timezone,
-                                 "languages": list(sub.languages)})
+                                 "languages": list(sub.languages),
+                                 "locale": sub.locale or services().settings.default_locale})
     form.topics.choices = _topic_choices()
     form.languages.choices = _language_choices(sub.languages)
     form.time_zone.choices = _zone_choices()
@@ -276,7 +281,8 @@ def preferences(token: str) -> Any:
     saved = False
     if form.validate_on_submit():
         services().storage.set_preferences(sub.id, tuple(form.topics.data or ()), form.frequency.data,
-                                           form.time_zone.data, languages=tuple(form.languages.data or ()))
+                                           form.time_zone.data, languages=tuple(form.languages.data or ()),
+                                           locale=form.locale.data)
         saved = True
     elif request.method == "POST":
         return render_template("preferences.html", form=form, sub=sub, feeds=[], unsubscribe=unsubscribe), 400
