@@ -13,8 +13,52 @@ from email_validator import EmailNotValidError, validate_email
 MAX_LOCAL_PART = 64
 
 
+def N_(message: str) -> str:
+    """Marks a message for the catalogues (`pybabel extract` finds N_): the form shows it translated."""
+    return message
+
+
 class AddressError(ValueError):
-    """The address cannot be subscribed; the message says why, in words for the form."""
+    """The address cannot be subscribed: `message` (English, and the catalogues' msgid) with `params` says why.
+
+    str() is the English sentence (the CLI's); the form translates `message` and fills in `params`.
+    """
+
+    def __init__(self, message: str, **params: object) -> None:
+        super().__init__(message % params if params else message)
+        self.message = message
+        self.params = params
+
+
+# email_validator's reasons are English sentences of its own (some with the offending characters
+# or a Python exception's text), which no catalogue holds: each is told as one of these, by the
+# words it contains (first match wins), so the form can say it in the reader's language.
+_REASONS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("must have an @-sign", "at-sign (@) character instead"), N_("An email address must have one @ sign.")),
+    (("something before the @-sign",), N_("There must be something before the @ sign.")),
+    (("too long before the @-sign",), N_("The part before the @ sign is too long.")),
+    (("too long after the @-sign", "label too long", "periods cannot be separated"),
+     N_("The part after the @ sign is too long.")),
+    (("too long",), N_("The address is too long.")),
+    (("idna",), N_("The part after the @ sign is not valid IDNA (an international domain name).")),
+    (("bracketed ip address", "in brackets"), N_("A bracketed IP address after the @ sign is not allowed here.")),
+    (("quoting", "display name", "angle bracket"),
+     N_("Write the address alone, without quotes, a name or angle brackets.")),
+    (("should have a period", "top-level domain", "special-use or reserved", "after the @-sign is not valid",
+      "after the @-sign is invalid"), N_("The part after the @ sign is not a valid domain name.")),
+    (("invalid characters before the @-sign", "invalid characters in quotes before"),
+     N_("The part before the @ sign contains invalid characters.")),
+    (("after the @-sign contains invalid characters",), N_("The part after the @ sign contains invalid characters.")),
+    (("invalid character", "unsafe character", "not valid ascii"), N_("The address contains invalid characters.")),
+    (("period", "hyphen", "dashes"),
+     N_("Periods and hyphens cannot start or end the address, touch the @ sign or follow each other.")),
+)
+_NOT_VALID = N_("This is not a valid email address.")
+
+
+def _reason(validator_message: str) -> str:
+    said = validator_message.lower()
+    return next((ours for words, ours in _REASONS if any(w in said for w in words)), _NOT_VALID)
 
 
 def checked_address(raw: str) -> str:
@@ -31,14 +75,14 @@ def checked_address(raw: str) -> str:
         local = text.rpartition("@")[0]
         if local and not local.isascii():
             odd = "".join(sorted({c for c in local if not c.isascii()}))
-            raise AddressError(
-                f"The part before the @ has characters outside plain ASCII ({odd}): we cannot yet send "
-                "to such an address. Please use another address.") from None
-        raise AddressError(str(exc)) from None
+            raise AddressError(N_(
+                "The part before the @ has characters outside plain ASCII (%(characters)s): we cannot yet "
+                "send to such an address. Please use another address."), characters=odd) from None
+        raise AddressError(_reason(str(exc))) from None
     local = valid.local_part
     if len(local) > MAX_LOCAL_PART:
-        raise AddressError(f"The part before the @ has {len(local)} characters: at most {MAX_LOCAL_PART} "
-                           "are allowed.")
+        raise AddressError(N_("The part before the @ has %(length)d characters: at most %(limit)d are allowed."),
+                           length=len(local), limit=MAX_LOCAL_PART)
     if valid.ascii_email is None:  # allow_smtputf8=False makes it always set; said for the type checker
-        raise AddressError("This address cannot be written in ASCII.")
+        raise AddressError(N_("This address cannot be written in ASCII."))
     return valid.ascii_email.lower()

@@ -45,7 +45,10 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, services: Servic
     app = Flask("feedsvc", template_folder=str(settings.templates_dir), static_folder=None)
     app.config.update(SECRET_KEY=settings.secret_key, FEEDSVC_SETTINGS=settings,
                       DEBUG=settings.debug, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"))
+                      SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+                      # WTForms' own messages ("This field is required.") from its catalogues, in
+                      # Flask-Babel's locale (web/i18n.request_locale): Flask-WTF's default, kept on.
+                      WTF_I18N_ENABLED=True)
     app.extensions["feedsvc"] = services
 
     from flask_wtf.csrf import CSRFProtect

@@ -36,6 +36,20 @@ ERROR_NAMES = {400: _l("Bad Request"), 401: _l("Unauthorized"), 404: _l("Not Fou
 ERROR_DESCRIPTIONS = {404: _l("There is nothing at this address."),
                       405: _l("This address does not answer that method."),
                       500: _l("Something went wrong on our side. Please try again later.")}
+# Flask-WTF's CSRF refusals (flask_wtf/csrf.py) are English sentences of its own, in no library's
+# catalogue (WTForms' has only its own CSRF words): ours say them, and what to do, by that sentence.
+CSRF_REASONS = {
+    "The CSRF token is missing.":
+        _l("The form's security token is missing: reload the page and send the form again."),
+    "The CSRF session token is missing.":
+        _l("Your session has no security token (are cookies allowed?): reload the page and send the form again."),
+    "The CSRF token has expired.":
+        _l("The form's security token has expired: reload the page and send the form again."),
+    "The CSRF token is invalid.":
+        _l("The form's security token is invalid: reload the page and send the form again."),
+    "The CSRF tokens do not match.":
+        _l("The form's security token does not match your session: reload the page and send the form again."),
+}
 
 
 def page_number(pages: int) -> int:
@@ -196,7 +210,7 @@ def language_feed(language: str, slug: str, ext: str) -> Response:
     """Reached only when the feed server has no such built document: a 404 unless it was built since."""
     doc = services().storage.get_feed_document(f"{language}/{slug}.{ext}")
     if doc is None:
-        abort(404, description=f"There is no feed “{language}/{slug}”.")
+        abort(404, description=_("There is no feed “%(feed)s”.", feed=f"{language}/{slug}"))
     resp = Response(doc.body, content_type=doc.content_type)
     resp.headers["ETag"] = doc.etag
     resp.last_modified = doc.last_modified
@@ -225,6 +239,8 @@ def register_errors(app: Flask) -> None:
         description = exc.description
         if description == type(exc).description and code in ERROR_DESCRIPTIONS:
             description = ERROR_DESCRIPTIONS[code]
+        if description in CSRF_REASONS:
+            description = str(CSRF_REASONS[description])
         # og:url is the site's, not the address asked for: a held release's 404 is byte for byte
         # the 404 of an address that never existed (issue 17 item 1).
         return render_template("error.html", code=code, name=name, description=description, feeds=[],

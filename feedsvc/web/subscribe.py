@@ -48,8 +48,8 @@ def _valid_email(form: Any, field: Any) -> None:
     # Syntax only, no DNS look-up: tests and offline laptops work, and a typo'd domain just never confirms.
     try:
         field.data = checked_address(field.data or "")
-    except AddressError as exc:
-        raise ValidationError(str(exc)) from None
+    except AddressError as exc:  # its message is a msgid of our catalogues (addresses._REASONS)
+        raise ValidationError(_(exc.message, **exc.params)) from None
 
 
 def _valid_zone(form: Any, field: Any) -> None:
