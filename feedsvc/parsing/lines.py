@@ -170,11 +170,12 @@ _READING_TIME = re.compile(
     re.IGNORECASE,
 )
 
+_READING_HINT = re.compile(r"min|time|les|leit|lect|lett|okuma", re.IGNORECASE)
+
 
 def _is_reading_meta(text: str) -> bool:
     """`Press release | 3 min read`: a reading time, maybe with a word or three of type beside it."""
-    if "min" not in text.casefold() and "time" not in text.casefold() and "les" not in text.casefold() \
-            and "okuma" not in text.casefold() and "lecture" not in text.casefold():
+    if _DIGIT.search(text) is None or _READING_HINT.search(text) is None:
         return False
     parts = META_PARTS.split(text)
     return any(_READING_TIME.fullmatch(part.strip()) for part in parts) and all(
