@@ -101,12 +101,20 @@ def label_lines(lines: Sequence[Line]) -> list[int]:
 
 
 def _closes_block(lines: Sequence[Line], i: int) -> bool:
-    """A date line glued under a line of text that is no heading, with a blank line (or the end) below."""
+    """A date line glued under a line of text that is no heading, with a blank line (or the end) below.
+
+    Leftovers and tags glued under the date (`Read more`) still belong to the item it closes.
+    """
     line = lines[i]
     if line.kind != DATE or line.gap or line.updated or i == 0:
         return False
     prev = lines[i - 1]
-    return prev.kind not in (DATE, BYLINE) and not prev.heading and (i + 1 == len(lines) or lines[i + 1].gap)
+    if prev.kind in (DATE, BYLINE) or prev.heading:
+        return False
+    j = i + 1
+    while j < len(lines) and not lines[j].gap and (lines[j].leftover or lines[j].tag) and j - i < 4:
+        j += 1
+    return j == len(lines) or lines[j].gap
 
 
 _REPEAT_KEY = re.compile(r"[\W\d_]+")
