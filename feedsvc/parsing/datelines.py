@@ -117,7 +117,9 @@ def split_dateline(text: str, *, gazetteer_only_ok: bool = True) -> Dateline | N
         return None
     if text[0] == "(":
         return _bracketed(text)
-    if not (text[0].isalpha() or text[0].isdigit()):
+    # A place may open with an elided article: `'S-HERTOGENBOSCH –`, `’t Zandt –`.
+    first = text[1:2] if text[0] in "'’" else text[0]
+    if not (first.isalpha() or first.isdigit()):
         return None
     other = _other_separator(text)
     if other is not None:
@@ -186,6 +188,9 @@ def _read_head(head: str) -> tuple[str | None, dt.date | None] | None:
 def _is_place(place: str) -> bool:
     if len(place) > _MAX_PLACE_CHARS:
         return False
+    if place[0] in "'’":
+        # `'s-Hertogenbosch`: the elided article is not the name's first letter.
+        return len(place) > 3 and place[1].casefold() in "st" and place[2] in "- " and _is_place(place[3:])
     if not place[0].isupper():
         # Scripts without capitals (Arabic, Hebrew, CJK…): a short head is the place.
         return place[0].isalpha() and not place[0].islower() and len(place.split()) <= 3 \

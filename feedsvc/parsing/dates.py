@@ -69,9 +69,15 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         r"|(?P<a4>\d{1,2})\s?(?P<s4>[/.\-])\s?(?P<b4>\d{1,2})\s?(?P=s4)\s?(?P<y4>\d{4})"
         r"))"
     )
-    prefix = r"(?:(?:posted|published|updated|released|issued|dated?|publié|publicado|veröffentlicht)(?:\s+(?:on|le|el|am))?\s*:?\s*)?"
+    # `Published on`, `Publicado em`, `Pubblicato il`, `Gepubliceerd op`; and the same pages'
+    # `Updated` lines (`Atualizado em`, `Mis à jour le`), which is_updated_line tells apart.
+    prefix = (
+        r"(?:(?:(?:first\s+|last\s+)?(?:posted|published|updated|modified)|released|issued|dated?|publié|publicado|"
+        r"pubblicato|gepubliceerd|veröffentlicht|mis\s+à\s+jour|atualizado|actualizado|aggiornato|bijgewerkt|"
+        r"aktualisiert)(?:\s+(?:on|le|el|em|il|op|am))?\s*:?\s*)?"
+    )
     time = (
-        r"(?:\s*[,|·-]?\s*(?:at\s+|à\s+|um\s+|-\s+)?\d{1,2}[:.h]\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?"
+        r"(?:\s*[,|·-]?\s*(?:at\s+|à\s+|às\s+|alle\s+|ore\s+|a\s+las\s+|om\s+|um\s+|-\s+)?\d{1,2}[:.h]\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?"
         r"(?:\s*(?:GMT|UTC|CET|CEST|EST|EDT|BST|[+-]\d{2}:?\d{2}))?(?:\s*(?:Uhr))?)?"
     )
     flags = re.IGNORECASE
@@ -95,7 +101,11 @@ _MAX_META_LINE = 100
 _META_SPLIT = re.compile(r"\s+[|·]\s+")
 _DIGIT = re.compile(r"\d")
 _YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
-_UPDATED = re.compile(r"\s*(?:last\s+)?updated\b", re.IGNORECASE)
+_UPDATED = re.compile(
+    r"\s*(?:(?:last\s+)?(?:updated|modified)\b|mis\s+à\s+jour|atualizad[oa]\b|actualizad[oa]\b|aggiornat[oa]\b|"
+    r"bijgewerkt\b|(?:zuletzt\s+)?aktualisiert\b)",
+    re.IGNORECASE,
+)
 # A tag before a date is a label, not the end of a sentence (`Elections on 3 May`).
 _TAG_END_WORDS = frozenset(
     ["on", "of", "in", "at", "by", "to", "from", "for", "and", "the", "le", "la", "les", "du", "des", "de", "el", "en", "am", "im", "um", "vom", "zum", "since", "until", "till", "before", "after", "during"]
@@ -159,26 +169,39 @@ def is_month_heading(text: str) -> bool:
 
 
 def is_updated_line(text: str) -> bool:
-    """`Last updated Saturday December 22, 2001`: a page's own date, not a release's."""
-    return _UPDATED.match(text) is not None
+    """`Last updated Saturday December 22, 2001`: a page's own date, not a release's.
+
+    `Last updated: 9 March 2021 | First published: 5 March 2021` also states when the
+    release came out: that line is the release's date line.
+    """
+    if _UPDATED.match(text) is None:
+        return False
+    parts = _META_SPLIT.split(text) if ("|" in text or "·" in text) else ()
+    return not any(_UPDATED.match(part) is None and parse_date_line(part) is not None for part in parts)
 
 
 def parse_meta_line(text: str) -> tuple[dt.date, list[str]] | None:
-    """A date line with short labels beside it: `18 December 2019 | Geneva`, `News | 3 Dec 2019`."""
+    """A date line with short labels beside it: `18 December 2019 | Geneva`, `News | 3 Dec 2019`.
+
+    Of a publication and an update date on one line, the publication's is the release's.
+    """
     if len(text) > _MAX_META_LINE or ("|" not in text and "·" not in text):
         return None
     parts = [part.strip() for part in _META_SPLIT.split(text)]
     if len(parts) > 3:
         return None
     found: dt.date | None = None
+    found_updated = False
     others: list[str] = []
     for part in parts:
-        date = parse_date_line(part) if found is None else None
+        date = parse_date_line(part) if found is None or found_updated else None
         if date is not None:
-            found = date
+            updated = _UPDATED.match(part) is not None
+            if found is None or not updated:
+                found, found_updated = date, updated
         elif not part or len(part.split()) > 5 or part.endswith("."):
             return None
-        else:
+        elif parse_date_line(part) is None:
             others.append(part)
     return (found, others) if found is not None else None
 

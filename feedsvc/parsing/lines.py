@@ -46,7 +46,12 @@ _LEFTOVER = re.compile(
     r"more|learn\s+more|find\s+out\s+more|see\s+more|view\s+more|full\s+story|lire\s+la\s+suite|"
     r"en\s+savoir\s+plus|d[ée]couvrir|leer\s+m[áa]s|ver\s+m[áa]s|seguir\s+leyendo|weiterlesen|"
     r"mehr(?:\s+(?:lesen|erfahren))?|devam[ıi]n[ıi]\s+oku|daha\s+fazla|leggi(?:\s+(?:tutto|di\s+pi[ùu]))?|"
-    r"ler\s+mais|saiba\s+mais|share(?:\s+(?:this|on))?(?=\s*:?\s*(?:facebook|twitter|linkedin|e-?mail|whatsapp|x\b)))"
+    r"ler\s+mais|leia\s+mais|saiba\s+mais|lees\s+(?:meer|verder)|l[äa]s\s+mer|l[æe]s\s+mere?|czytaj\s+wi[ęe]cej|"
+    r"(?:baca\s+)?selengkapnya|cite[șs]te\s+mai\s+mult|"
+    # A release's attachment link: `Download PDF (245 KB)`, `Télécharger le communiqué`.
+    r"download(?:\s+(?:the\s+)?(?:pdf|file|document|release|press\s+release|statement))?|"
+    r"t[ée]l[ée]charger(?:\s+(?:le|la)\s+\w+)?|descargar(?:\s+(?:el\s+)?\w+)?|herunterladen|"
+    r"share(?:\s+(?:this|on))?(?=\s*:?\s*(?:facebook|twitter|linkedin|e-?mail|whatsapp|x\b)))"
     r"\b(?P<rest>.*)",
     re.IGNORECASE,
 )
@@ -157,6 +162,26 @@ def is_chrome(text: str) -> bool:
     return True
 
 
+# `3 min read`, `Lesezeit: 4 Min.`: how long a piece takes to read, printed beside its type.
+_READING_TIME = re.compile(
+    r"(?:\d+\s*(?:min(?:ute)?s?|min\.)\s+(?:read|reading|de\s+lecture|de\s+leitura|de\s+lectura|di\s+lettura|"
+    r"leestijd|okuma)|(?:reading\s+time|read\s+time|lesezeit|lesedauer|temps\s+de\s+lecture|tiempo\s+de\s+lectura|"
+    r"tempo\s+de\s+leitura|leestijd|okuma\s+s[üu]resi)\s*:?\s*\d+\s*(?:min(?:ute)?s?|min\.|minuten|dakika)?)\.?",
+    re.IGNORECASE,
+)
+
+_READING_HINT = re.compile(r"min|time|les|leit|lect|lett|okuma", re.IGNORECASE)
+
+
+def _is_reading_meta(text: str) -> bool:
+    """`Press release | 3 min read`: a reading time, maybe with a word or three of type beside it."""
+    if _DIGIT.search(text) is None or _READING_HINT.search(text) is None:
+        return False
+    parts = META_PARTS.split(text)
+    return any(_READING_TIME.fullmatch(part.strip()) for part in parts) and all(
+        len(part.split()) <= 4 for part in parts)
+
+
 def _is_topic_list(text: str) -> bool:
     """`Health | Rural development`: two or more topic names of a word or three between bars."""
     if ("|" not in text and "·" not in text) or _TOPIC_LIST.fullmatch(text) is None:
@@ -230,7 +255,8 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
         # quoted title or a glued tag, but not a sentence that opens with `More …`.
         line.leftover = not rest or rest[0] in "\"“‘«-–:…»›>→" or len(rest.split()) <= 2
     line.tag = short and len(text.split()) <= 8 and (
-        _TAG_FIELD.fullmatch(stripped_text) is not None or _is_topic_list(stripped_text))
+        _TAG_FIELD.fullmatch(stripped_text) is not None or _is_topic_list(stripped_text)
+        or _is_reading_meta(stripped_text))
     line.month_heading = short and is_month_heading(stripped_text)
     # Cheap tests first: most lines hold none of these, and a regex searched from
     # every position of a long body line is what parsing spends its time on.

@@ -70,7 +70,7 @@ def take_embargo_lines(lines: Sequence[Line]) -> tuple[list[Line], list[Embargo]
 
 
 # Labels whose line belongs to the release `assemble` has open after reading it.
-_OWNED = frozenset([L.TITLE, L.TITLE_MORE, L.DATE_POST, L.BYLINE_L, L.STANDFIRST, L.BODY_FIRST, L.BODY_MORE])
+_OWNED = frozenset([L.TITLE, L.TITLE_MORE, L.DATE_POST, L.DATE_END, L.BYLINE_L, L.STANDFIRST, L.BODY_FIRST, L.BODY_MORE])
 # The labels after which a byline belongs to the release above it (its head is not over yet).
 _IN_HEAD = frozenset([L.TITLE, L.TITLE_MORE, L.DATE_POST, L.STANDFIRST, L.NOISE_IN])
 
@@ -112,7 +112,7 @@ def assemble(lines: Sequence[Line], labels: Sequence[int], embargoes: Sequence[E
             current = page.open(line, title, title_date)
         elif label == L.TITLE_MORE and current is not None and current.title:
             current.title += " " + line.text
-        elif label == L.DATE_POST and current is not None:
+        elif label in (L.DATE_POST, L.DATE_END) and current is not None:
             _take_date(current, line)
         elif label == L.BYLINE_L:
             if current is not None and previous in _IN_HEAD and not current.author:

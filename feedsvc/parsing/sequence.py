@@ -26,14 +26,18 @@ _N, _NEVER, _UNDATED, _BEAM = L.N, weights.NEVER, weights.UNDATED, weights.BEAM
 __all__ = ["label_lines"]
 
 
-@functools.lru_cache(maxsize=8)
-def _mode_table(dates_first: bool, dated: float, bodies: bool) -> list[list[tuple[int, float]]]:
+# The ways a page may place its date lines: under titles, above them, or closing each release.
+UNDER, ABOVE, CLOSING = 0, 1, 2
+
+
+@functools.lru_cache(maxsize=12)
+def _mode_table(reading: int, dated: float, bodies: bool) -> list[list[tuple[int, float]]]:
     """The labels that may follow each label, with their scores, for one reading of the page."""
     table: dict[tuple[int, int], float] = dict(_BASE)
     if bodies:
         # Where releases have bodies, a title with a date and nothing else is rare.
         table[(L.DATE_POST, L.TITLE)] -= 1.5
-    if dates_first:
+    if reading == ABOVE:
         # Dates stand above titles: a date under a title can only follow a byline.
         for key in list(table):
             if key[1] == L.DATE_POST and key[0] != L.BYLINE_L:
@@ -47,7 +51,18 @@ def _mode_table(dates_first: bool, dated: float, bodies: bool) -> list[list[tupl
         for key in list(table):
             if key[0] == L.DATE_PRE and key[1] != L.BYLINE_L:
                 del table[key]
-        if dated:
+        if reading == CLOSING:
+            # Dates close releases: one under a title is one with no body, and a release
+            # that ends without its date is what the page's dating makes rare.
+            for key in list(table):
+                if key[1] == L.DATE_POST and key[0] != L.BYLINE_L:
+                    del table[key]
+            table.update(weights.CLOSING)
+            if dated:
+                for key in list(table):
+                    if key[1] == L.TITLE and key[0] not in (L.DATE_END, L.SECTION, L.NOISE, L.HEAD):
+                        table[key] -= _UNDATED * dated
+        elif dated:
             for key in list(table):
                 if key[0] in (L.TITLE, L.TITLE_MORE) and key[1] in (L.BODY_FIRST, L.STANDFIRST, L.BYLINE_L, L.TITLE):
                     table[key] -= _UNDATED * dated
@@ -71,14 +86,35 @@ def label_lines(lines: Sequence[Line]) -> list[int]:
     dated = 0.0 if dates < 2 else 1.0 if share >= 0.5 else round(4 * share) / 4
     bodies = sum(1 for line in lines if len(line.text) > 120) >= 2
     best: tuple[float, list[int]] | None = None
-    # Without date lines both readings are the same page: decode it once.
-    readings = (False, True) if any(line.kind == DATE for line in lines) else (False,)
-    for dates_first in readings:
-        score, labels = _viterbi(emissions, _mode_table(dates_first, dated, bodies))
+    # Without date lines both readings are the same page: decode it once. Dates closing
+    # releases are read only where one date line closes a block of text.
+    readings: tuple[int, ...] = (UNDER,)
+    if any(line.kind == DATE for line in lines):
+        readings = (UNDER, ABOVE, CLOSING) if any(_closes_block(lines, i) for i in range(len(lines))) \
+            else (UNDER, ABOVE)
+    for reading in readings:
+        score, labels = _viterbi(emissions, _mode_table(reading, dated, bodies))
         if best is None or score > best[0]:
             best = (score, labels)
     assert best is not None
     return best[1]
+
+
+def _closes_block(lines: Sequence[Line], i: int) -> bool:
+    """A date line glued under a line of text that is no heading, with a blank line (or the end) below.
+
+    Leftovers and tags glued under the date (`Read more`) still belong to the item it closes.
+    """
+    line = lines[i]
+    if line.kind != DATE or line.gap or line.updated or i == 0:
+        return False
+    prev = lines[i - 1]
+    if prev.kind in (DATE, BYLINE) or prev.heading:
+        return False
+    j = i + 1
+    while j < len(lines) and not lines[j].gap and (lines[j].leftover or lines[j].tag) and j - i < 4:
+        j += 1
+    return j == len(lines) or lines[j].gap
 
 
 _REPEAT_KEY = re.compile(r"[\W\d_]+")
@@ -112,6 +148,13 @@ def _all_emissions(lines: Sequence[Line]) -> list[list[float]]:
     # otherwise above the line right over the first anchor, which may be a title.
     chrome = [i for i in range(anchor) if lines[i].chrome or lines[i].count]
     header_end = chrome[-1] if chrome else (anchor - 1 if anchor and lines[anchor - 1].heading else anchor)
+    if not chrome and _closes_block(lines, anchor):
+        # The first date closes an item: a title and its teaser stand above it, in the listing.
+        start = anchor - 1
+        while start > 0 and not lines[start].gap:
+            start -= 1
+        if start < anchor - 1 and lines[start].heading:
+            header_end = start
     if not chrome and header_end > 3:
         header_end = 0  # that far down, what stands above may be undated releases
     items = sum(1 for i, line in enumerate(lines) if line.bullet and _item_bullet(lines, i)) >= 2
@@ -172,6 +215,8 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
             out.append("tagged_date")
         if line.updated:
             out.append("updated")
+        if _closes_block(lines, i):
+            out.append("closes_block")
     else:
         out.append("not_date")
     out.append("byline" if line.kind == BYLINE else "not_byline")

@@ -12,6 +12,7 @@ from feedsvc.parsing.labels import (
     BODY_FIRST,
     BODY_MORE,
     BYLINE_L,
+    DATE_END,
     DATE_POST,
     DATE_PRE,
     HEAD,
@@ -60,6 +61,14 @@ BASE[(TITLE_MORE, TITLE_MORE)] = -2.0
 for (_a, _b), _w in list(BASE.items()):
     if _a == TITLE and _b != TITLE_MORE:
         BASE[(TITLE_MORE, _b)] = _w
+
+# Pages whose date lines close their releases (title, teaser, then the date): only in that
+# reading of a page (`sequence._mode_table`), where DATE_PRE and DATE_POST open nothing.
+CLOSING: dict[tuple[int, int], float] = {
+    (BODY_FIRST, DATE_END): 0.0, (BODY_MORE, DATE_END): 0.0, (TITLE, DATE_END): 0.0, (TITLE_MORE, DATE_END): 0.0,
+    (NOISE_IN, DATE_END): -1.0,
+    (DATE_END, TITLE): 0.0, (DATE_END, NOISE): 0.0, (DATE_END, SECTION): -0.5, (DATE_END, DATE_PRE): -1.5,
+}
 
 UNDATED = 2.0
 BEAM = 16.0
@@ -127,6 +136,8 @@ WEIGHTS: dict[str, dict[int, float]] = {
     "bullet": {TITLE: 0.5},
     "item_bullet": {TITLE: 3, BODY_FIRST: -1, BODY_MORE: -1.5},
     "glued_above": {DATE_POST: 1.5, DATE_PRE: -1.5},
+    # Glued under a teaser, a blank line or the page's end below: the date closes that item.
+    "closes_block": {DATE_END: 2, DATE_PRE: -1.5, DATE_POST: -1},
     "glued_below": {DATE_PRE: 1.5, DATE_POST: -1.5},
     "one_word": {TITLE: -2, SECTION: -0.5},
     "gap": {TITLE_MORE: NEVER, ROLE: NEVER, SECTION: 1},
@@ -145,9 +156,11 @@ WEIGHTS: dict[str, dict[int, float]] = {
     # like headings need no help to be.
     "over_date": {TITLE: 3, BODY_MORE: -2},
 }
-# Noise inside a release's head looks like any other noise.
+# Noise inside a release's head looks like any other noise; a date closing a release like one under its title.
 for _weights in WEIGHTS.values():
     if NOISE in _weights:
         _weights[NOISE_IN] = _weights[NOISE]
+    if DATE_POST in _weights and DATE_END not in _weights:
+        _weights[DATE_END] = _weights[DATE_POST]
 
 
