@@ -14,7 +14,8 @@ import click
 
 from ..config import Settings, with_laptop_secret
 from ..deliveries import Delivery
-from ..model import FeedsvcError, parse_state
+from ..model import FeedsvcError
+from ..states import parse_state
 from ..subscribers import FREQUENCIES, SUBSCRIBER_STATES
 from .common import Progress, open_services, postman_or_exit, settings_or_exit
 
