@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from ..config import Settings, with_laptop_secret
+from ..config import Settings
+from ..config_modes import with_laptop_secret
 from ..deliveries import Delivery
 from ..model import FeedsvcError
 from ..states import parse_state
