@@ -10,7 +10,8 @@ from typing import Any
 from flask import Flask
 
 from .clock import SYSTEM_CLOCK
-from .config import Settings, load_settings, production_warnings
+from .config import Settings, load_settings
+from .config_modes import production_warnings
 from .model import ConfigError
 from .services import Services, build_services
 from .web.feedserver import FeedServer, xsl_pages

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 
 import email_validator
 
-from .config import MIN_SECRET_KEY, Settings, load_settings
+from .config import Settings, load_settings
+from .config_modes import MIN_SECRET_KEY
 from .model import ConfigError, StorageError
 from .smtp_url import SmtpSettings, parse_smtp_url
 from .topics import load_taxonomy

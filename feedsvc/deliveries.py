@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 from typing import Literal
 
-from .model import Transition
+from .states import Transition
 from .subscribers import Frequency
 
 # A digest delivery's states. `in doubt` is not a state but a flag on a `pending` row: the server

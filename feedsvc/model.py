@@ -1,4 +1,4 @@
-"""The domain's data: frozen dataclasses and the project's exceptions. Imports nothing of ours."""
+"""The domain's data: frozen dataclasses and the project's exceptions. Imports only states.py of ours."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import hashlib
 import json
 import re
 import unicodedata
-from typing import Any, Final, Generic, Literal, TypeVar
+from typing import Any, Final, Literal
+
+from .states import Transition
 
 
 class FeedsvcError(Exception):
@@ -340,27 +342,7 @@ def sort_day(date: dt.date | None, first_seen: dt.datetime) -> dt.date:
     return date if date is not None else first_seen.astimezone(dt.UTC).date()
 
 
-# -- states and their named transitions ----------------------------------------------------
-
-State = TypeVar("State", bound=str)
-
-
-@dataclasses.dataclass(frozen=True)  # no slots: a subclass (LedgerStep) adds a field
-class Transition(Generic[State]):
-    """One named move of a state machine: a row in one of `source` moves to `target`."""
-
-    name: str
-    source: tuple[State, ...]
-    target: State
-
-
-def parse_state(value: str, states: tuple[State, ...]) -> State:
-    """`value` as one of `states` (a stored string read back); ValueError when it is none of them."""
-    for state in states:
-        if state == value:
-            return state
-    raise ValueError(f"unknown state {value!r}: expected one of {', '.join(states)}")
-
+# -- a release's states (the machinery is states.py) ---------------------------------------
 
 # A release is live while some file holds it; it is withdrawn (never deleted) when none does,
 # and revived if a file holds it again (storage/releases.py, which stores the state as withdrawn_at).

@@ -205,9 +205,15 @@ def mail_settings(host: str, port: int) -> dict[str, str]:
 
 
 @pytest.fixture
-def content_dir(tmp_path: Path) -> Path:
+def content_source() -> Path:
+    """What a test's content folder starts as a copy of: the samples, unless a test module overrides this."""
+    return SAMPLES
+
+
+@pytest.fixture
+def content_dir(tmp_path: Path, content_source: Path) -> Path:
     folder = tmp_path / "releases"
-    shutil.copytree(SAMPLES, folder)
+    shutil.copytree(content_source, folder)
     return folder
 
 

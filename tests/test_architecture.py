@@ -23,7 +23,7 @@ CORE = ("feedsvc.parsing", "feedsvc.topics", "feedsvc.feeds", "feedsvc.digest", 
         "feedsvc.links", "feedsvc.model", "feedsvc.instants", "feedsvc.embargoes", "feedsvc.deliveries",
         "feedsvc.relay", "feedsvc.addresses", "feedsvc.zones", "feedsvc.media", "feedsvc.entry_extras",
         "feedsvc.subscribers", "feedsvc.brand", "feedsvc.languages", "feedsvc.feed_extensions",
-        "feedsvc.listed_translations")
+        "feedsvc.listed_translations", "feedsvc.states")
 # Modules outside the core that are pure too, and which the core may use: building a MIME message
 # (transport/__init__ imports nothing, so no SMTP comes with it), where the templates are, signing tokens,
 # the interface's languages and their catalogues.

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 
 from feedsvc.app import create_app as create_app_with_services
 from feedsvc.cli import main, serve_settings
-from feedsvc.config import is_loopback, load_settings
+from feedsvc.config import load_settings
+from feedsvc.config_modes import is_loopback
 from feedsvc.services import build_services
 from feedsvc.storage import Storage
 from tests.conftest import process_env

@@ -16,13 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import os
 import random
 import re
-import signal
 import subprocess
-import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -36,6 +32,7 @@ from feedsvc.storage import Storage
 from feedsvc.storage.mail_schema import DeliveryRow, SubscriberRow
 from feedsvc.storage.schema import ReleaseRow
 from tests.conftest import ROOT, process_env
+from tests.crashing import killed_at, launch, tail
 
 SEED = 20261123
 SUBSCRIBERS = 300
@@ -103,12 +100,12 @@ class Sender:
         self.launches = 0
         self.kills: list[str] = []  # where each kill landed, for the printout
 
+    def _log(self) -> Path:
+        return self.logs / f"launch-{self.launches:03}.log"
+
     def _start(self, args: list[str]) -> subprocess.Popen[bytes]:
         self.launches += 1
-        log = open(self.logs / f"launch-{self.launches:03}.log", "wb")  # noqa: SIM115 - the child owns it
-        with log:
-            return subprocess.Popen([sys.executable, "-m", "feedsvc.cli", "digest", *args], env=self.env,
-                                    stdout=log, stderr=subprocess.STDOUT)
+        return launch(["digest", *args], self.env, self._log())
 
     def choose(self, remaining: int, kills_left: int) -> tuple[str, int]:
         """(event, k): kill at this launch's k-th connection, MAIL command or accepted DATA."""
@@ -127,23 +124,7 @@ class Sender:
                   "data": len(self.smtp.messages)}
         target = counts[event] + k
         proc = self._start(args)
-        killed = threading.Event()
-
-        def on_event(kind: str, n: int) -> None:
-            if kind == event and n == target and not killed.is_set() and proc.poll() is None:
-                killed.set()  # before the kill: the test thread's wait() may return first
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)  # gone before the server answers: it never hears the reply
-
-        self.smtp.handler.on_event = on_event
-        try:
-            returncode = proc.wait(timeout=60)
-        finally:
-            self.smtp.handler.on_event = None
-            if proc.poll() is None:
-                proc.kill()
-        if not killed.is_set():
-            assert returncode == 0, self._log_tail()
+        if not killed_at(self.smtp, proc, self._log(), lambda kind, n: kind == event and n == target, timeout=60):
             return False
         self.kills.append(f"{event}#{k}")
         return True
@@ -151,13 +132,10 @@ class Sender:
     def run_to_end(self, args: list[str]) -> None:
         proc = self._start(args)
         try:
-            assert proc.wait(timeout=60) == 0, self._log_tail()
+            assert proc.wait(timeout=60) == 0, tail(self._log())
         finally:
             if proc.poll() is None:
                 proc.kill()
-
-    def _log_tail(self) -> str:
-        return (self.logs / f"launch-{self.launches:03}.log").read_text(errors="replace")[-3000:]
 
 
 def test_sigkilled_sender_restarted_delivers_everything_once_or_in_doubt(

@@ -9,7 +9,6 @@ of it), feedparser, the Atom RELAX NG schema, and a real SMTP server for the dig
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import feedparser
@@ -101,15 +100,14 @@ def test_translations_are_what_files_state_never_guessed() -> None:
 
 
 @pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    out = tmp_path / "languages"
-    shutil.copytree(DATA, out)
-    return out
+def content_source() -> Path:
+    """The content folder (conftest's `content_dir`, in `env`) is a copy of this file's releases."""
+    return DATA
 
 
 @pytest.fixture
-def services(env: dict[str, str], mail_env: dict[str, str], folder: Path, storage: Storage, clock):  # type: ignore[no-untyped-def]
-    s = build_services(load_settings(env | mail_env | {"FEEDSVC_CONTENT_DIR": str(folder)}), clock, storage=storage)
+def services(env: dict[str, str], mail_env: dict[str, str], storage: Storage, clock):  # type: ignore[no-untyped-def]
+    s = build_services(load_settings(env | mail_env), clock, storage=storage)
     yield s
     s.publisher.close()
 

@@ -14,12 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import os
 import random
-import signal
 import subprocess
-import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -32,6 +28,7 @@ from feedsvc.config import load_settings
 from feedsvc.runs.postman import Postman
 from feedsvc.storage import Storage
 from feedsvc.storage.mail_schema import DeliveryRow
+from tests.crashing import killed_at, launch
 from tests.test_digest_crash import (
     DELIVERY_IN_MESSAGE_ID,
     ROUND_MARK,
@@ -56,46 +53,31 @@ class Senders:
         self.launches = 0
         self.kills: list[int] = []
 
+    def log(self) -> Path:
+        return self.logs / f"launch-{self.launches:03}.log"
+
     def start(self, mail_from: str, rate: int) -> subprocess.Popen[bytes]:
         self.launches += 1
         env = self.env | {"MAIL_FROM": f"IOM Turkey <{mail_from}>", "FEEDSVC_MAIL_RATE": str(rate)}
-        log = open(self.logs / f"launch-{self.launches:03}.log", "wb")  # noqa: SIM115 - the child owns it
-        with log:
-            return subprocess.Popen([sys.executable, "-m", "feedsvc.cli", "sender", "--once"], env=env,
-                                    stdout=log, stderr=subprocess.STDOUT)
+        return launch(["sender", "--once"], env, self.log())
 
     def victim_killed(self, spread: int) -> bool:
         """One victim launch, killed at its k-th accepted DATA; False when it finished first."""
         k = self.rng.randint(1, spread)
         proc = self.start(VICTIM, 0)
-        killed = threading.Event()
         seen = 0
 
-        def on_event(kind: str, n: int) -> None:
+        def victims_kth_data(kind: str, n: int) -> bool:  # the steady sender's messages do not count
             nonlocal seen
             if kind != "data" or self.smtp.messages[n - 1].mail_from != VICTIM:
-                return
+                return False
             seen += 1
-            if seen == k and not killed.is_set() and proc.poll() is None:
-                killed.set()
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)  # gone before the server answers: it never hears the 250
+            return seen == k
 
-        self.smtp.handler.on_event = on_event
-        try:
-            returncode = proc.wait(timeout=120)
-        finally:
-            self.smtp.handler.on_event = None
-            if proc.poll() is None:
-                proc.kill()
-        if not killed.is_set():
-            assert returncode == 0, self.tail()
+        if not killed_at(self.smtp, proc, self.log(), victims_kth_data, timeout=120):
             return False
         self.kills.append(k)
         return True
-
-    def tail(self) -> str:
-        return (self.logs / f"launch-{self.launches:03}.log").read_text(errors="replace")[-3000:]
 
 
 @pytest.mark.parametrize("db_kind", ["postgresql"])  # SQLite keeps one sender (tests/test_digest_crash.py)

@@ -7,7 +7,8 @@ import threading
 
 import click
 
-from ..config import Settings, production_warnings, serve_base_url, with_laptop_secret
+from ..config import Settings
+from ..config_modes import production_warnings, serve_base_url, with_laptop_secret
 from ..model import ConfigError
 from ..services import Services
 from . import bounces, content, deploy, mail

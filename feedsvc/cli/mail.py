@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from ..config import Settings, with_laptop_secret
+from ..config import Settings
+from ..config_modes import with_laptop_secret
 from ..deliveries import Delivery
-from ..model import FeedsvcError, parse_state
+from ..model import FeedsvcError
+from ..states import parse_state
 from ..subscribers import FREQUENCIES, SUBSCRIBER_STATES
 from .common import Progress, open_services, postman_or_exit, settings_or_exit
 

@@ -16,7 +16,7 @@ from ..entry_extras import file_label
 from ..feeds import entry_summary
 from ..languages import direction, native_name, others
 from ..links import ALL
-from ..model import DatabaseUnavailable, StoredRelease
+from ..model import DatabaseUnavailable, FeedDocument, StoredRelease
 from ..publish import ATOM, OPML
 from . import services
 
@@ -172,6 +172,15 @@ def conditional(body: bytes, mimetype: str) -> Response:
     return resp
 
 
+def feed_document(doc: FeedDocument) -> Response:
+    """A built feed with the ETag and Last-Modified it was built with, or a 304 when the client has it."""
+    resp = Response(doc.body, content_type=doc.content_type)
+    resp.headers["ETag"] = doc.etag
+    resp.last_modified = doc.last_modified
+    resp.make_conditional(request)  # in place (it returns the same object, typed as werkzeug's)
+    return resp
+
+
 @bp.get("/feeds/archive/<slug>/<int:page>.atom")
 def archive(slug: str, page: int) -> Response:
     s = services()
@@ -198,11 +207,7 @@ def feed(slug: str, ext: str) -> Response:
         doc = next((d for d in s.publisher.build(slug, s.taxonomy()) if d.name == f"{slug}.{ext}"), None)
     if doc is None:
         abort(404)
-    resp = Response(doc.body, content_type=doc.content_type)
-    resp.headers["ETag"] = doc.etag
-    resp.last_modified = doc.last_modified
-    resp.make_conditional(request)  # in place (it returns the same object, typed as werkzeug's)
-    return resp
+    return feed_document(doc)
 
 
 @bp.get("/feeds/<language>/<slug>.<any(atom, json):ext>")
@@ -211,11 +216,7 @@ def language_feed(language: str, slug: str, ext: str) -> Response:
     doc = services().storage.get_feed_document(f"{language}/{slug}.{ext}")
     if doc is None:
         abort(404, description=_("There is no feed “%(feed)s”.", feed=f"{language}/{slug}"))
-    resp = Response(doc.body, content_type=doc.content_type)
-    resp.headers["ETag"] = doc.etag
-    resp.last_modified = doc.last_modified
-    resp.make_conditional(request)  # in place (it returns the same object, typed as werkzeug's)
-    return resp
+    return feed_document(doc)
 
 
 @bp.get("/feeds.opml")

@@ -34,6 +34,7 @@ import sqlalchemy as sa
 
 from feedsvc.cli import make_ingester
 from feedsvc.config import load_settings
+from feedsvc.ingest import Ingester
 from feedsvc.runs.postman import Postman
 from feedsvc.storage import Storage
 from feedsvc.storage.mail_schema import DeliveryRow
@@ -90,15 +91,21 @@ def run_senders(env: dict[str, str], count: int) -> tuple[float, list[float]]:
     return wall, peaks
 
 
-def test_senders_scale(storage: Storage, env: dict[str, str], content_dir: Path, slow_sink: tuple[str, int]) -> None:
+def prepared(storage: Storage, env: dict[str, str], sink: tuple[str, int],
+             connections: int) -> tuple[dict[str, str], Ingester, Postman]:
+    """Both benchmarks' start (PostgreSQL only): the senders' settings, the samples ingested, a Postman to plan runs."""
     if not storage.senders_share_runs:
         pytest.skip("several senders need PostgreSQL")
-    env = bench_env(env, slow_sink, FEEDSVC_MAIL_CONNECTIONS=str(CONNECTIONS))
+    env = bench_env(env, sink, FEEDSVC_MAIL_CONNECTIONS=str(connections))
     settings = load_settings(env)
     ingester = make_ingester(settings, storage)
     ingester.scan()
+    return env, ingester, Postman(storage, settings)
+
+
+def test_senders_scale(storage: Storage, env: dict[str, str], content_dir: Path, slow_sink: tuple[str, int]) -> None:
+    env, ingester, postman = prepared(storage, env, slow_sink, CONNECTIONS)
     add_subscribers(storage, 0, topic_sets(SUBSCRIBERS, random.Random(SEED)))
-    postman = Postman(storage, settings)
     rows = []
     for no, count in enumerate(SENDERS, start=1):
         (content_dir / f"round-{no}.txt").write_text(listing(no), encoding="utf-8")
@@ -122,14 +129,8 @@ def test_senders_scale(storage: Storage, env: dict[str, str], content_dir: Path,
 
 def test_senders_at_100k(storage: Storage, env: dict[str, str], content_dir: Path,
                          slow_sink: tuple[str, int]) -> None:
-    if not storage.senders_share_runs:
-        pytest.skip("several senders need PostgreSQL")
-    env = bench_env(env, slow_sink, FEEDSVC_MAIL_CONNECTIONS=str(LARGE_CONNECTIONS))
-    settings = load_settings(env)
-    ingester = make_ingester(settings, storage)
-    ingester.scan()
+    env, ingester, postman = prepared(storage, env, slow_sink, LARGE_CONNECTIONS)
     sets = topic_sets(LARGE, random.Random(SEED))
-    postman = Postman(storage, settings)
     rows = []
     seeded = 0
     for no, size in enumerate((SUBSCRIBERS, LARGE), start=1):
