@@ -13,6 +13,13 @@ from tests.test_cli import run
 
 
 @pytest.fixture
+def db_kind() -> str:
+    """SQLite only: these tests are of the commands (each one a process, about 1.2 s of imports);
+    what they store is tested on both databases in tests/test_subscriptions.py and test_runs.py."""
+    return "sqlite"
+
+
+@pytest.fixture
 def env(db_url: str, content_dir: Path, tmp_path: Path) -> dict[str, str]:
     return {"DATABASE_URL": db_url, "FEEDSVC_CONTENT_DIR": str(content_dir),
             "FEEDSVC_INSTANCE_DIR": str(tmp_path / "inst"), "SECRET_KEY": "cli-secret-padded-to-32-characters-or-more"}
