@@ -54,13 +54,12 @@ class LanguagesMixin(StorageBase):
     def translation_members(self) -> list[TranslationMember]:
         """Live releases of Markdown files, any stating `translation_of`, and those a listing holds in
         several languages (occurrences.translation_slot): what groups are made of."""
+        stated = sa.or_(_MARKDOWN, R.c.translation_of.is_not(None))
         with self.read("reading translations") as conn:
             rows = conn.execute(
-                sa.select(R.c.id, R.c.translation_of, OCC.c.path, OCC.c.translation_slot,
-                          sa.or_(_MARKDOWN, R.c.translation_of.is_not(None)).label("stated"))
+                sa.select(R.c.id, R.c.translation_of, OCC.c.path, OCC.c.translation_slot, stated.label("stated"))
                 .select_from(R.outerjoin(OCC, OCC.c.release_id == R.c.id))
-                .where(R.c.withdrawn_at.is_(None), sa.or_(_MARKDOWN, R.c.translation_of.is_not(None),
-                                                          OCC.c.translation_slot.is_not(None)))
+                .where(R.c.withdrawn_at.is_(None), sa.or_(stated, OCC.c.translation_slot.is_not(None)))
                 .order_by(R.c.id, OCC.c.path)).all()
         members: dict[str, TranslationMember] = {}
         for r in rows:
