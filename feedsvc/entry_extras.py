@@ -14,12 +14,17 @@ from .links import Links
 from .media import TYPE_NAMES, human_size
 from .model import Attachment, Contact
 
-__all__ = ["attachments_html", "contacts_html", "extras_html", "file_label"]
+__all__ = ["attachments_html", "contacts_html", "extras_html", "file_label", "listed_attachments"]
 
 
 def file_label(a: Attachment) -> str:
     """What a file is, for a list of files: "PDF, 1.2 MB"."""
     return f"{TYPE_NAMES.get(a.content_type, a.content_type)}, {human_size(a.size)}"
+
+
+def listed_attachments(attachments: Sequence[Attachment], links: Links) -> list[tuple[Attachment, str, str]]:
+    """Each attachment with its address and its label, as the release page and a digest's page list them."""
+    return [(a, links.media(a.sha256, a.name), file_label(a)) for a in attachments]
 
 
 def attachments_html(attachments: Sequence[Attachment], links: Links) -> str:

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from .. import history, structured
-from ..entry_extras import file_label
+from ..entry_extras import listed_attachments
 from ..feeds import entry_summary
 from ..languages import direction, native_name, others
 from ..links import ALL
@@ -139,7 +139,7 @@ def release(release_id: str) -> str:
     article = structured.news_article(r, links=s.links, organisation=s.settings.organisation,
                                       language=s.settings.language, topic_titles=taxonomy.titles)
     # Issue 17 item 3: each attachment with its address (links.media) and, for files, "PDF, 1.2 MB".
-    attachments = [(a, s.links.media(a.sha256, a.name), file_label(a)) for a in r.attachments]
+    attachments = listed_attachments(r.attachments, s.links)
     newer, older = s.storage.release_neighbours(r.id)
     picture = next((url for a, url, _ in attachments if a.is_image), None)
     # Issue 17 item 2: the article in its own language and direction (the page around it is the

@@ -21,7 +21,7 @@ except ImportError:  # older WTForms knows only tuples
 
 from ..addresses import AddressError, checked_address
 from ..digest import plan_digest
-from ..entry_extras import file_label
+from ..entry_extras import listed_attachments
 from ..languages import direction, native_name
 from ..links import Links
 from ..locales import LOCALES, localized_period
@@ -322,8 +322,7 @@ def archive(token: str) -> Any:
                           state="confirmed", created_at=s.clock())
     sections = plan_digest(everyone, releases, s.taxonomy().titles)
     # As the email showed them: each release in its language and direction, with its pictures and files.
-    attachments = {r.id: [(a, s.links.media(a.sha256, a.name), file_label(a)) for a in r.attachments]
-                   for r in releases}
+    attachments = {r.id: listed_attachments(r.attachments, s.links) for r in releases}
     return render_template("digest_archive.html", sections=sections, attachments=attachments,
                            direction=direction,
                            period_label=localized_period(d["period_label"], request_locale()),
