@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import threading
 import unicodedata
@@ -44,6 +45,8 @@ _AGENCY_TAG = re.compile(r"\s*(?:\([^()\d]{2,40}\)|/[A-Za-z][\w .-]{1,30}/)$")
 # Separators other than dashes: `(New York, December 22, 2001) Human…` (a bracketed
 # head), `New York, December 22, 2001) -- The…` (its opening bracket lost) and
 # `Paris, le 26 mai 2023. Après…` (a full stop after a head that holds a date).
+_ANY_DASH = re.compile(r"[-–—―‒]")
+_YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
 _CLOSE = re.compile(r"\)\s*(?:(?:-{1,3}|[–—―‒])\s*)?")
 _STOP = re.compile(r"\.\s+(?=[\"“‘«(]?[^\W\d_])")
 _FORBIDDEN = re.compile(r'[\d!?;:"“”„«»\[\]{}|@#*=+<>\\]')  # digits and sentence marks
@@ -124,6 +127,10 @@ def split_dateline(text: str, *, gazetteer_only_ok: bool = True) -> Dateline | N
     other = _other_separator(text)
     if other is not None:
         return other
+    # Every separator holds a dash: most lines have none near their start, and a plain
+    # character search rules them out far faster than the separator's pattern can.
+    if _ANY_DASH.search(text, 0, _MAX_HEAD_CHARS + 4) is None:
+        return known_place_start(text) if gazetteer_only_ok else None
     match = _SEPARATOR.search(text, 0, _MAX_HEAD_CHARS + 4)
     if match is not None and match.start() > 0:
         head = text[: match.start()]
@@ -153,6 +160,8 @@ def _bracketed(text: str) -> Dateline | None:
 def _other_separator(text: str) -> Dateline | None:
     """A head ended by `)` or `.` rather than a dash; only with a full date in it."""
     window = text[: _MAX_HEAD_CHARS + 4]
+    if _YEAR.search(window) is None:
+        return None  # no full date in the head without a year
     candidates = []
     close = window.find(")")
     if close > 0 and "(" not in window[:close]:
@@ -175,14 +184,19 @@ def _other_separator(text: str) -> Dateline | None:
 def _read_head(head: str) -> tuple[str | None, dt.date | None] | None:
     if len(head) > _MAX_HEAD_CHARS:
         return None
-    place, date, had_date = split_head_date(_AGENCY_TAG.sub("", head))
-    place = _AGENCY_TAG.sub("", place).strip(" ,،")
+    place, date, had_date = split_head_date(_without_agency(head))
+    place = _without_agency(place).strip(" ,،")
     if not place:
         # A bare date before the dash (`17 May 2018 – text`) is a dateline with no place.
         return (None, date) if had_date else None
     if not _is_place(place):
         return None
     return spell_place(place), date
+
+
+def _without_agency(head: str) -> str:
+    # The tag closes the head with `)` or `/`: without one there is nothing to search for.
+    return _AGENCY_TAG.sub("", head) if head.rstrip().endswith((")", "/")) else head
 
 
 def _is_place(place: str) -> bool:
@@ -246,6 +260,8 @@ def _starts_sentence(word: str) -> bool:
     return word.casefold().strip(",") in _STARTERS or _ACRONYM.fullmatch(word) is not None
 
 
+# A page names the same few places again and again (`GENEVA –` on every release).
+@functools.lru_cache(maxsize=4096)
 def spell_place(place: str) -> str:
     """Place as usually written: `EDIRNE` → `Edirne`, `JUBA, Republic of South Sudan` → `Juba, Republic of South Sudan`.
 

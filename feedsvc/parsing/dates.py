@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+from typing import Any
 
 # Languages whose month names a listing may use. CLDR's Catalan forms carry their
 # article (`de gener`), so Catalan is left out rather than matched half-way.
@@ -41,9 +42,35 @@ def _names() -> tuple[dict[str, int], str, str]:
                     if len(key) >= 3 and " " not in key:
                         weekdays.update((key, fold_name(key)))
     months.setdefault("sept", 9)  # `Sept. 3` is the commonest English form CLDR lacks
-    month_alt = "|".join(re.escape(m).replace("\\ ", r"\s+") for m in sorted(spelled, key=len, reverse=True))
-    weekday_alt = "|".join(re.escape(w) for w in sorted(weekdays, key=len, reverse=True))
-    return months, month_alt, weekday_alt
+    return months, trie_alternation(spelled), trie_alternation(weekdays)
+
+
+def trie_alternation(words: set[str]) -> str:
+    """A regular expression matching any of `words` (a space in one matches any run of spaces).
+
+    Written as a tree of shared prefixes, so the engine compares a name's letters once rather
+    than trying two hundred names one after the other at every position. At each branch the
+    longer continuations come first and the name that ends there last: the names a text can
+    match at one position are prefixes of one another, so they are tried longest first, as a
+    flat alternation sorted by length tries them.
+    """
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for token in (r"\s+" if ch == " " else re.escape(ch) for ch in word):
+            node = node.setdefault(token, {})
+        node[""] = {}
+    return _trie_pattern(trie)
+
+
+def _trie_pattern(node: dict[str, Any]) -> str:
+    branches = [token + _trie_pattern(child) for token, child in node.items() if token]
+    ends = "" in node
+    if not branches:
+        return ""
+    if len(branches) == 1 and not ends:
+        return branches[0]
+    return "(?:" + "|".join(branches) + ("|" if ends else "") + ")"
 
 
 def fold_name(text: str) -> str:

@@ -199,7 +199,7 @@ def _labelled_date(text: str, order: str | None) -> tuple[dt.date | None, str | 
     A document type joined to its date by a preposition; or `Publicado el 3 de mayo de 2019
     por Comunicación`, a posted-on line whose poster is an office, not an author.
     """
-    if len(text) > 120 or not any(ch.isdigit() for ch in text):
+    if len(text) > 120 or _DIGIT.search(text) is None:
         return None
     typed = _TYPE_OF_DATE.fullmatch(text)
     if typed is not None and is_chrome(typed.group("kind")):

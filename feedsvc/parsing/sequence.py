@@ -13,6 +13,7 @@ not of one line, so the page is decoded both ways and the better whole wins.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Sequence
 
@@ -66,11 +67,11 @@ def _mode_table(reading: int, dated: float, bodies: bool) -> list[list[tuple[int
             for key in list(table):
                 if key[0] in (L.TITLE, L.TITLE_MORE) and key[1] in (L.BODY_FIRST, L.STANDFIRST, L.BYLINE_L, L.TITLE):
                     table[key] -= _UNDATED * dated
-    # From each label, the labels that may follow it: Viterbi relaxes forward.
-    succ: list[list[tuple[int, float]]] = [[] for _ in range(_N)]
-    for (a, b), w in table.items():
-        succ[a].append((b, w))
-    return succ
+    # For each label, the labels it may follow (in label order) and the transitions' scores.
+    pred: list[list[tuple[int, float]]] = [[] for _ in range(_N)]
+    for (a, b), w in sorted(table.items()):
+        pred[b].append((a, w))
+    return pred
 
 
 def label_lines(lines: Sequence[Line]) -> list[int]:
@@ -92,8 +93,9 @@ def label_lines(lines: Sequence[Line]) -> list[int]:
     if any(line.kind == DATE for line in lines):
         readings = (UNDER, ABOVE, CLOSING) if any(_closes_block(lines, i) for i in range(len(lines))) \
             else (UNDER, ABOVE)
+    beams = _beams(emissions)
     for reading in readings:
-        score, labels = _viterbi(emissions, _mode_table(reading, dated, bodies))
+        score, labels = _viterbi(emissions, beams, _mode_table(reading, dated, bodies))
         if best is None or score > best[0]:
             best = (score, labels)
     assert best is not None
@@ -344,29 +346,42 @@ def _scores(features: tuple[str, ...]) -> tuple[float, ...]:
     return tuple(scores)
 
 
-def _viterbi(emissions: list[list[float]], succ: list[list[tuple[int, float]]]) -> tuple[float, list[int]]:
+def _beams(emissions: list[list[float]]) -> list[list[int]]:
+    """For each line, the labels worth scoring: those far below the line's best cannot win
+    whatever came before, since the transition scores span less than this margin."""
+    out = []
+    for emission in emissions:
+        floor = max(emission) - _BEAM
+        out.append([s for s, e in enumerate(emission) if e >= floor])
+    return out
+
+
+def _viterbi(emissions: list[list[float]], beams: list[list[int]],
+             pred: list[list[tuple[int, float]]]) -> tuple[float, list[int]]:
     count = len(emissions)
-    dead = _NEVER * 2
+    # Unreachable is minus infinity, not a large negative number: a long page's total may fall
+    # far below any finite floor without anything being impossible.
+    dead = -math.inf
     score = [(_STARTS.get(s, _NEVER) + emissions[0][s]) for s in range(_N)]
     back: list[list[int]] = []
     for t in range(1, count):
         emission = emissions[t]
-        # Labels far below the line's best cannot win whatever came before: the
-        # transition scores span less than this margin.
-        floor = max(emission) - _BEAM
-        best = [dead] * _N
+        new = [dead] * _N
         pointer = [0] * _N
-        # Relax forward from the labels still alive (a handful), not back from all twelve.
-        for a in range(_N):
-            sa = score[a]
-            if sa <= dead:
-                continue
-            for s, w in succ[a]:
-                candidate = sa + w
-                if candidate > best[s] and emission[s] >= floor:
-                    best[s] = candidate
-                    pointer[s] = a
-        score = [b + e if b > dead else dead for b, e in zip(best, emission, strict=False)]
+        # Each label left in the beam is scored from the labels it may follow: fewer steps
+        # than relaxing forward from every live label to every successor.
+        for s in beams[t]:
+            best = dead
+            arg = 0
+            for a, w in pred[s]:
+                candidate = score[a] + w
+                if candidate > best:  # strictly: of equal scores the lowest label wins
+                    best = candidate
+                    arg = a
+            if best > dead:
+                new[s] = best + emission[s]
+                pointer[s] = arg
+        score = new
         back.append(pointer)
     # A page does not end between a standfirst or a byline's role line and its body.
     last = max(range(_N), key=lambda s: score[s] + _ENDS.get(s, 0.0))
