@@ -6,7 +6,6 @@ Checks only look: no message is sent, nothing is written, no migration is run.
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import os
 import smtplib
 import ssl
@@ -19,7 +18,7 @@ from urllib.parse import urlsplit
 import email_validator
 
 from .config import Settings, load_settings
-from .config_modes import MIN_SECRET_KEY
+from .config_modes import MIN_SECRET_KEY, is_loopback
 from .model import ConfigError, StorageError
 from .smtp_url import SmtpSettings, parse_smtp_url
 from .topics import load_taxonomy
@@ -39,17 +38,6 @@ class Finding:
         if self.fix and self.status != "ok":
             out.append(f"{'':<8} fix: {self.fix}")
         return out
-
-
-def is_loopback(host: str | None) -> bool:
-    if host in (None, ""):
-        return False
-    if host == "localhost" or (host or "").endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host or "").is_loopback
-    except ValueError:
-        return False
 
 
 #: A DNS name -> its TXT records, each one string; raises when the lookup fails.
@@ -106,7 +94,7 @@ def _base_url(settings: Settings, production: bool) -> Finding:
         return Finding("FEEDSVC_BASE_URL", "problem", "unset: feeds and emails would link to localhost",
                        "set FEEDSVC_BASE_URL to the public https address")
     parts = urlsplit(settings.base_url)
-    if production and parts.scheme != "https" and not is_loopback(parts.hostname):
+    if production and parts.scheme != "https" and not is_loopback(parts.hostname or ""):
         return Finding("FEEDSVC_BASE_URL", "problem", f"{settings.base_url} is plain http on a public host",
                        "serve over https and set FEEDSVC_BASE_URL=https://…")
     return Finding("FEEDSVC_BASE_URL", "ok", settings.base_url)
