@@ -127,17 +127,26 @@ class Links:
             raise ValueError("signed links need SECRET_KEY: these Links were made without tokens")
         return self.tokens
 
-    def confirm(self, subscriber_id: int, email: str, confirmation_id: int) -> str:
+    # A subscriber's chosen language rides on the links of their emails (`?hl=`), so the page a
+    # link opens speaks it in any browser, not only in the one they signed up from.
+
+    def confirm(self, subscriber_id: int, email: str, confirmation_id: int, locale: str | None = None) -> str:
         """The link of one confirmation email: it confirms that sign-up once (issue 14.2)."""
         token = self._tokens().for_subscriber("confirm", subscriber_id, email, confirmation_id)
-        return f"{self.base_url}/confirm/{token}"
+        return _in_language(f"{self.base_url}/confirm/{token}", locale)
 
-    def preferences(self, subscriber_id: int, email: str) -> str:
-        return f"{self.base_url}/preferences/{self._tokens().for_subscriber('manage', subscriber_id, email)}"
+    def preferences(self, subscriber_id: int, email: str, locale: str | None = None) -> str:
+        token = self._tokens().for_subscriber("manage", subscriber_id, email)
+        return _in_language(f"{self.base_url}/preferences/{token}", locale)
 
-    def unsubscribe(self, subscriber_id: int, email: str) -> str:
-        return f"{self.base_url}/unsubscribe/{self._tokens().for_subscriber('unsubscribe', subscriber_id, email)}"
+    def unsubscribe(self, subscriber_id: int, email: str, locale: str | None = None) -> str:
+        token = self._tokens().for_subscriber("unsubscribe", subscriber_id, email)
+        return _in_language(f"{self.base_url}/unsubscribe/{token}", locale)
 
-    def digest_archive(self, delivery_id: int) -> str:
+    def digest_archive(self, delivery_id: int, locale: str | None = None) -> str:
         """"View in browser": the releases one digest carried."""
-        return f"{self.base_url}/digests/{self._tokens().make('digest', delivery_id)}"
+        return _in_language(f"{self.base_url}/digests/{self._tokens().make('digest', delivery_id)}", locale)
+
+
+def _in_language(url: str, locale: str | None) -> str:
+    return f"{url}?hl={locale}" if locale else url

@@ -9,6 +9,7 @@ import gettext
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import lxml.html
 import pytest
@@ -157,10 +158,46 @@ def test_the_confirmation_email_is_in_the_language_of_the_sign_up(app: Any, stor
         .split("%(duration)s")[0] in plain
     assert catalogue.gettext("Confirm my subscription") in html
     assert html_attrs(html) == (locale, "rtl" if locale == "ar" else "ltr")
-    # The confirmation page it links to speaks the same language when the reader's browser does.
-    (link,) = set(re.findall(r"https?://[^/\s]+(/confirm/[\w.-]+)", plain))
-    page = text(client.get(link))
-    assert catalogue.gettext("Confirm subscription") in page
+    # The confirmation page it links to speaks the sign-up's language, in any browser: the link
+    # names it (a phone's mail app opens it without the cookie of the browser that signed up).
+    (link,) = set(re.findall(r"https?://[^/\s]+(/confirm/[\w.-]+\?hl=\w+)", plain))
+    assert link.endswith(f"?hl={locale}")
+    page = text(app.test_client().get(link, headers={"Accept-Language": "de"}))
+    assert html_attrs(page)[0] == locale and catalogue.gettext("Confirm subscription") in page
+
+
+def test_a_digest_s_links_open_its_pages_in_the_subscriber_s_language(app: Any, storage: Storage,
+                                                                       smtp_server: Any, content_dir: Path) -> None:
+    services: Services = app.extensions["feedsvc"]
+    storage.add_confirmed("okur@example.org", (), "daily", services.clock(), locale="tr")
+    storage.add_confirmed("reader@example.org", (), "daily", services.clock())
+    (content_dir / "later.txt").write_text(  # a release that comes after they subscribed
+        "Press Releases\n\nFishing Port Reopens After the Storm\n\nIzmir – The port reopened on Monday "
+        "after repairs, the harbour office said.\n", encoding="utf-8")
+    services.ingester().scan()
+    postman = services.postman()
+    postman.manual_runs(("daily",))
+    postman.send_pending()
+    got = {m.rcpt_tos[0]: m.message for m in smtp_server.messages}
+    turkish = lxml.html.fromstring(got["okur@example.org"].get_body(("html",)).get_content())
+    mine = [h for h in turkish.xpath("//a/@href") if re.search(r"/(preferences|unsubscribe|digests)/", h)]
+    assert len({re.search(r"/(preferences|unsubscribe|digests)/", h).group(1) for h in mine}) == 3  # type: ignore[union-attr]
+    for href in mine:
+        assert href.endswith("?hl=tr"), href
+        # A fresh browser asking for English still gets the subscriber's language.
+        parts = urlsplit(href)
+        page = text(app.test_client().get(f"{parts.path}?{parts.query}", headers={"Accept-Language": "en"}))
+        assert html_attrs(page)[0] == "tr", href
+    # RFC 8058's one-click POST goes to the same address and still acts.
+    header = str(got["okur@example.org"]["List-Unsubscribe"])
+    one_click = re.search(r"<https?://[^/>]+(/unsubscribe/[^>]+)>", header)
+    assert one_click is not None and one_click.group(1).endswith("?hl=tr")
+    assert app.test_client().post(one_click.group(1), data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    subscriber = storage.get_subscriber_by_email("okur@example.org")
+    assert subscriber is not None and subscriber.state == "unsubscribed"
+    # Without a chosen language the links are as before: the browser's language decides.
+    english = got["reader@example.org"].get_body(("html",)).get_content()
+    assert re.search(r"/preferences/[\w.-]+\"", english) and "?hl=" not in english
 
 
 # ---------------------------------------------------------------- the catalogues themselves

@@ -103,7 +103,7 @@ class ConfirmationSender:
             self.storage.confirmation_failed(queued.id, "expired: its link would no longer work")
             report.failed += 1
             return True
-        confirm_url = self.links.confirm(queued.subscriber_id, queued.email, queued.id)
+        confirm_url = self.links.confirm(queued.subscriber_id, queued.email, queued.id, queued.locale)
         msg = render_confirmation(queued.email, confirm_url=confirm_url, locale=queued.locale,
                                   settings=mail_settings(self.settings), now=now,
                                   templates_dir=self.settings.templates_dir)

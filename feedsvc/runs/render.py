@@ -73,9 +73,9 @@ class DigestRenderer:
         sections, ids = plans[choice]
         if not sections:
             return None, []
-        links = DigestLinks(unsubscribe_url=self.links.unsubscribe(d.subscriber_id, d.email),
-                            preferences_url=self.links.preferences(d.subscriber_id, d.email),
-                            archive_url=self.links.digest_archive(d.id),
+        links = DigestLinks(unsubscribe_url=self.links.unsubscribe(d.subscriber_id, d.email, d.locale),
+                            preferences_url=self.links.preferences(d.subscriber_id, d.email, d.locale),
+                            archive_url=self.links.digest_archive(d.id, d.locale),
                             release_url=self._release_url, base_url=self.links.base_url,
                             media_url=self._media_url)
         msg = render_digest(subscriber, sections, period_label=d.period_label, links=links,
