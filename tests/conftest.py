@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import shutil
 from collections.abc import Iterator, Mapping
@@ -91,7 +92,26 @@ def clock() -> Clock:
 def pg_url_or_skip() -> str:
     if not PG_URL:
         skip_or_fail("PostgreSQL not configured: set FEEDSVC_TEST_DATABASE_URL (as .ci/run does)")
-    return PG_URL
+    return _worker_database(PG_URL, os.environ.get("PYTEST_XDIST_WORKER", ""))
+
+
+@functools.cache
+def _worker_database(url: str, worker: str) -> str:
+    """The database this test process uses: the configured one, or under pytest-xdist
+    (`-n 2`) one per worker beside it (`test_gw0`), created on first use, since the tests
+    empty and rebuild the schema they work in."""
+    if not worker:
+        return url
+    base = sa.engine.make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = sa.create_engine(base.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar() is None:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 class _Schemas:
