@@ -9,7 +9,7 @@ import threading
 import unicodedata
 from typing import NamedTuple
 
-from feedsvc.parsing.dates import fold_name, has_full_date, split_head_date
+from feedsvc.parsing.dates import YEAR, fold_name, has_full_date, split_head_date
 
 # Cities above this population, plus countries, form the gazetteer. 15,000 keeps
 # town names that are also English words (Of, Van, Mobile) few while still knowing
@@ -46,7 +46,6 @@ _AGENCY_TAG = re.compile(r"\s*(?:\([^()\d]{2,40}\)|/[A-Za-z][\w .-]{1,30}/)$")
 # head), `New York, December 22, 2001) -- The…` (its opening bracket lost) and
 # `Paris, le 26 mai 2023. Après…` (a full stop after a head that holds a date).
 _ANY_DASH = re.compile(r"[-–—―‒]")
-_YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
 _CLOSE = re.compile(r"\)\s*(?:(?:-{1,3}|[–—―‒])\s*)?")
 _STOP = re.compile(r"\.\s+(?=[\"“‘«(]?[^\W\d_])")
 _FORBIDDEN = re.compile(r'[\d!?;:"“”„«»\[\]{}|@#*=+<>\\]')  # digits and sentence marks
@@ -160,7 +159,7 @@ def _bracketed(text: str) -> Dateline | None:
 def _other_separator(text: str) -> Dateline | None:
     """A head ended by `)` or `.` rather than a dash; only with a full date in it."""
     window = text[: _MAX_HEAD_CHARS + 4]
-    if _YEAR.search(window) is None:
+    if YEAR.search(window) is None:
         return None  # no full date in the head without a year
     candidates = []
     close = window.find(")")

@@ -127,7 +127,9 @@ _MAX_DATE_LINE = 70
 _MAX_META_LINE = 100
 _META_SPLIT = re.compile(r"\s+[|·]\s+")
 _DIGIT = re.compile(r"\d")
-_YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
+# The look-behind after the first digit, not before it: a pattern that opens with a digit lets
+# the engine skip to digits, which makes a search over a whole page three times faster.
+YEAR = re.compile(r"\d(?<!\d\d)\d{3}(?!\d)")
 _UPDATED = re.compile(
     r"\s*(?:(?:last\s+)?(?:updated|modified)\b|mis\s+à\s+jour|atualizad[oa]\b|actualizad[oa]\b|aggiornat[oa]\b|"
     r"bijgewerkt\b|(?:zuletzt\s+)?aktualisiert\b)",
@@ -139,7 +141,17 @@ _TAG_END_WORDS = frozenset(
 )
 
 
-_NUMERIC = re.compile(r"(?<!\d)(\d{1,2})\s?([/.-])\s?(\d{1,2})\s?\2\s?\d{4}(?!\d)")
+# Not preceded by a digit, checked after the first one (see YEAR).
+_NUMERIC = re.compile(r"(\d(?<!\d\d)\d?)\s?([/.-])\s?(\d{1,2})\s?\2\s?\d{4}(?!\d)")
+
+
+# `Publié le`, `Publicado el`, `Veröffentlicht am` before a numeric date: a page in a language
+# that writes the day first (only the US writes the month first).
+_DAY_FIRST_CUE = re.compile(
+    r"(?:publi[ée]e?|publicad[oa]|pubblicat[oa]|gepubliceerd|ver[öo]ffentlicht|mis\s+à\s+jour|atualizad[oa]|"
+    r"actualizad[oa]|aggiornat[oa]|bijgewerkt|aktualisiert|yay[ıi]nlanma(?:\s+tarihi)?|opublikowano|publicerad|"
+    r"udgivet|publisert|publicat|diterbitkan)\s*(?:le|el|em|il|op|am|den|på)?\s*:?\s*\d{1,2}\s?/",
+    re.IGNORECASE)
 
 
 def numeric_order(text: str) -> str | None:
@@ -147,13 +159,16 @@ def numeric_order(text: str) -> str | None:
 
     `05/03/2021` alone is a coin flip; beside `17/03/2021` on the same page it is 5 March.
     """
-    day_first = month_first = False
+    day_first = month_first = slashed = False
     for match in _NUMERIC.finditer(text):
         first, second = int(match.group(1)), int(match.group(3))
         day_first |= first > 12 >= second
         month_first |= second > 12 >= first
+        slashed |= match.group(2) == "/"
     if day_first != month_first:
         return "dmy" if day_first else "mdy"
+    if slashed and not day_first and _DAY_FIRST_CUE.search(text) is not None:
+        return "dmy"  # `Publié le 12/03/2024`: pages in these languages write the day first
     return None
 
 
@@ -170,7 +185,7 @@ def read_date_line(text: str, order: str | None = None) -> tuple[dt.date | None,
     (`31 June 2020`, no year); None as a whole when the line is not a date line.
     """
     # A date line names its year: the cheap test rules out nearly every other line.
-    if len(text) > _MAX_DATE_LINE or _YEAR.search(text) is None:
+    if len(text) > _MAX_DATE_LINE or YEAR.search(text) is None:
         return None
     patterns = _patterns()
     match = patterns["line"].fullmatch(text)
@@ -190,7 +205,7 @@ def read_date_line(text: str, order: str | None = None) -> tuple[dt.date | None,
 
 def is_month_heading(text: str) -> bool:
     """`Febrero 2002`, `March 2021`: a heading grouping a month's releases, not a date line."""
-    if len(text) > 30 or _YEAR.search(text) is None:
+    if len(text) > 30 or YEAR.search(text) is None:
         return False
     return re.fullmatch(rf"(?:{_names()[1]})\.?,?\s+(?:de\s+)?\d{{4}}", text.strip(), re.IGNORECASE) is not None
 
@@ -205,6 +220,9 @@ def is_updated_line(text: str) -> bool:
         return False
     parts = _META_SPLIT.split(text) if ("|" in text or "·" in text) else ()
     return not any(_UPDATED.match(part) is None and parse_date_line(part) is not None for part in parts)
+
+
+_FIELD = re.compile(r"[^\W\d_][\w-]*(?:\s[\w-]+)?\s*:\s")
 
 
 def parse_meta_line(text: str) -> tuple[dt.date, list[str]] | None:
@@ -226,7 +244,9 @@ def parse_meta_line(text: str) -> tuple[dt.date, list[str]] | None:
             updated = _UPDATED.match(part) is not None
             if found is None or not updated:
                 found, found_updated = date, updated
-        elif not part or len(part.split()) > 5 or part.endswith("."):
+        elif not part or part.endswith(".") or len(part.split()) > (5 if _FIELD.match(part) else 3):
+            # Beside a date, a label is short (`Geneva`, `Press release`) or a field (`Source: …`);
+            # four words or more unlabelled are a title (`Mar 05, 2024 | Annual report published`).
             return None
         elif parse_date_line(part) is None:
             others.append(part)
@@ -255,7 +275,7 @@ _LEAD_SEPARATOR = re.compile(r"\s*(?:[—–|:]|-{1,2})\s+")
 
 def _leading_date(text: str) -> tuple[str, dt.date] | None:
     """`12 April 2022 — Community water points restored`: the date, then the title."""
-    if not text[:1].isalnum() or _YEAR.search(text[:40]) is None:
+    if not text[:1].isalnum() or YEAR.search(text[:40]) is None:
         return None
     for separator in _LEAD_SEPARATOR.finditer(text, 0, 60):
         found = read_date_line(text[: separator.start()])
@@ -287,7 +307,7 @@ def split_head_date(head: str) -> tuple[str, dt.date | None, bool]:
 
 def has_full_date(text: str) -> bool:
     """Whether a day, month and year appear somewhere in the text."""
-    if _YEAR.search(text) is None:
+    if YEAR.search(text) is None:
         return False
     return any(_to_date(m) is not None for m in _patterns()["anywhere"].finditer(text))
 

@@ -43,8 +43,8 @@ _MINOR_WORDS = frozenset(
 # Leftovers of a scraped page's links (`Read more`, `Continue reading “…”`, `Découvrir`).
 _LEFTOVER = re.compile(
     r"(?:read(?:\s+the)?\s+(?:more|story|full\s+(?:story|article|release))|continue\s+reading|now\s+read\s+on|"
-    r"more|learn\s+more|find\s+out\s+more|see\s+more|view\s+more|full\s+story|lire\s+la\s+suite|"
-    r"en\s+savoir\s+plus|d[ée]couvrir|leer\s+m[áa]s|ver\s+m[áa]s|seguir\s+leyendo|weiterlesen|"
+    r"more|learn\s+more|find\s+out\s+more|see\s+more|view\s+more|load\s+more|show\s+more|full\s+story|lire\s+la\s+suite|"
+    r"en\s+savoir\s+plus|(?:afficher|voir)\s+plus|d[ée]couvrir|mostrar\s+m[áa]s|mehr\s+anzeigen|leer\s+m[áa]s|ver\s+m[áa]s|seguir\s+leyendo|weiterlesen|"
     r"mehr(?:\s+(?:lesen|erfahren))?|devam[ıi]n[ıi]\s+oku|daha\s+fazla|leggi(?:\s+(?:tutto|di\s+pi[ùu]))?|"
     r"ler\s+mais|leia\s+mais|saiba\s+mais|lees\s+(?:meer|verder)|l[äa]s\s+mer|l[æe]s\s+mere?|czytaj\s+wi[ęe]cej|"
     r"(?:baca\s+)?selengkapnya|cite[șs]te\s+mai\s+mult|"
@@ -55,6 +55,24 @@ _LEFTOVER = re.compile(
     r"\b(?P<rest>.*)",
     re.IGNORECASE,
 )
+# A row of share buttons: `Share on Facebook Share on X Share by email`, `Share: Facebook | LinkedIn`.
+_SHARE_WORDS = frozenset([
+    "share", "on", "sur", "par", "por", "en", "auf", "per", "op", "by", "via", "to", "this", "article", "page", "story", "post", "facebook", "twitter", "x",
+    "linkedin", "email", "e-mail", "mail", "whatsapp", "telegram", "reddit", "pinterest", "print", "copy", "link",
+    "bluesky", "mastodon", "threads", "partager", "compartir", "teilen", "paylaş", "condividi", "delen", "dela"])
+_SHARE_VERBS = frozenset(["share", "partager", "compartir", "teilen", "paylaş", "condividi", "delen", "dela"])
+
+
+_SHARE_START = re.compile(r"(?:share|partager|compartir|teilen|paylaş|condividi|delen|dela)\b", re.IGNORECASE)
+
+
+def is_share_row(text: str) -> bool:
+    """A line of share buttons and nothing else, opening with the verb."""
+    words = [w.strip(":|·,/-–").casefold() for w in text.split()]
+    words = [w for w in words if w]
+    return 2 <= len(words) <= 16 and words[0] in _SHARE_VERBS and all(w in _SHARE_WORDS for w in words)
+
+
 # Tag and category lines: `Region Americas`, `Country USA`, `Topics: Health`.
 _TAG_FIELD = re.compile(
     r"(?:regions?|country|countries|topics?|themes?|tags?|category|categories|keywords?|"
@@ -254,6 +272,8 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
         # `Read story- News`, `Continue reading “The title”`: the link's words and a
         # quoted title or a glued tag, but not a sentence that opens with `More …`.
         line.leftover = not rest or rest[0] in "\"“‘«-–:…»›>→" or len(rest.split()) <= 2
+    if not line.leftover and _SHARE_START.match(stripped_text) is not None:
+        line.leftover = is_share_row(stripped_text)
     line.tag = short and len(text.split()) <= 8 and (
         _TAG_FIELD.fullmatch(stripped_text) is not None or _is_topic_list(stripped_text)
         or _is_reading_meta(stripped_text))

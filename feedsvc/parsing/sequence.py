@@ -110,7 +110,12 @@ def _closes_block(lines: Sequence[Line], i: int) -> bool:
     line = lines[i]
     if line.kind != DATE or line.gap or line.updated or i == 0:
         return False
-    prev = lines[i - 1]
+    # Tag lines glued between the text and its date (`From: Department for Education`) are the
+    # item's too: the text above them is what the date closes.
+    k = i - 1
+    while k > 0 and not lines[k].gap and lines[k].tag and lines[k].kind not in (DATE, BYLINE) and i - k < 4:
+        k -= 1
+    prev = lines[k]
     if prev.kind in (DATE, BYLINE) or prev.heading:
         return False
     j = i + 1

@@ -66,7 +66,7 @@ for (_a, _b), _w in list(BASE.items()):
 # reading of a page (`sequence._mode_table`), where DATE_PRE and DATE_POST open nothing.
 CLOSING: dict[tuple[int, int], float] = {
     (BODY_FIRST, DATE_END): 0.0, (BODY_MORE, DATE_END): 0.0, (TITLE, DATE_END): 0.0, (TITLE_MORE, DATE_END): 0.0,
-    (NOISE_IN, DATE_END): -1.0,
+    (NOISE_IN, DATE_END): -1.0, (NOISE, DATE_END): -1.0,  # tags glued between a body and its date
     (DATE_END, TITLE): 0.0, (DATE_END, NOISE): 0.0, (DATE_END, SECTION): -0.5, (DATE_END, DATE_PRE): -1.5,
 }
 
