@@ -83,6 +83,14 @@ def fold_name(text: str) -> str:
 _ORD = r"(?:st|nd|rd|th|er|re|º|°|\.)?"
 
 
+# `Published` and `Updated` in languages that write the day before the month (date-line
+# prefixes here, and what settles a page's numeric dates in numeric_order).
+_PUBLISHED_ELSEWHERE = (
+    r"publié|publicado|pubblicato|gepubliceerd|veröffentlicht|mis\s+à\s+jour|atualizado|actualizado|aggiornato|"
+    r"bijgewerkt|aktualisiert"
+)
+
+
 @functools.lru_cache(maxsize=1)
 def _patterns() -> dict[str, re.Pattern[str]]:
     _, month, weekday = _names()
@@ -99,9 +107,8 @@ def _patterns() -> dict[str, re.Pattern[str]]:
     # `Published on`, `Publicado em`, `Pubblicato il`, `Gepubliceerd op`; and the same pages'
     # `Updated` lines (`Atualizado em`, `Mis à jour le`), which is_updated_line tells apart.
     prefix = (
-        r"(?:(?:(?:first\s+|last\s+)?(?:posted|published|updated|modified)|released|issued|dated?|publié|publicado|"
-        r"pubblicato|gepubliceerd|veröffentlicht|mis\s+à\s+jour|atualizado|actualizado|aggiornato|bijgewerkt|"
-        r"aktualisiert)(?:\s+(?:on|le|el|em|il|op|am))?\s*:?\s*)?"
+        r"(?:(?:(?:first\s+|last\s+)?(?:posted|published|updated|modified)|released|issued|dated?|"
+        + _PUBLISHED_ELSEWHERE + r")(?:\s+(?:on|le|el|em|il|op|am))?\s*:?\s*)?"
     )
     time = (
         r"(?:\s*[,|·-]?\s*(?:at\s+|à\s+|às\s+|alle\s+|ore\s+|a\s+las\s+|om\s+|um\s+|-\s+)?\d{1,2}[:.h]\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?"
@@ -148,9 +155,9 @@ _NUMERIC = re.compile(r"(\d(?<!\d\d)\d?)\s?([/.-])\s?(\d{1,2})\s?\2\s?\d{4}(?!\d
 # `Publié le`, `Publicado el`, `Veröffentlicht am` before a numeric date: a page in a language
 # that writes the day first (only the US writes the month first).
 _DAY_FIRST_CUE = re.compile(
-    r"(?:publi[ée]e?|publicad[oa]|pubblicat[oa]|gepubliceerd|ver[öo]ffentlicht|mis\s+à\s+jour|atualizad[oa]|"
-    r"actualizad[oa]|aggiornat[oa]|bijgewerkt|aktualisiert|yay[ıi]nlanma(?:\s+tarihi)?|opublikowano|publicerad|"
-    r"udgivet|publisert|publicat|diterbitkan)\s*(?:le|el|em|il|op|am|den|på)?\s*:?\s*\d{1,2}\s?/",
+    r"(?:" + _PUBLISHED_ELSEWHERE + r"|publi[ée]e?|publicada|pubblicata|veroffentlicht|atualizada|actualizada|"
+    r"aggiornata|yay[ıi]nlanma(?:\s+tarihi)?|opublikowano|publicerad|udgivet|publisert|publicat|diterbitkan)"
+    r"\s*(?:le|el|em|il|op|am|den|på)?\s*:?\s*\d{1,2}\s?/",
     re.IGNORECASE)
 
 

@@ -55,18 +55,16 @@ _LEFTOVER = re.compile(
     r"\b(?P<rest>.*)",
     re.IGNORECASE,
 )
-# A row of share buttons: `Share on Facebook Share on X Share by email`, `Share: Facebook | LinkedIn`.
-_SHARE_WORDS = frozenset([
-    "share", "on", "sur", "par", "por", "en", "auf", "per", "op", "by", "via", "to", "this", "article", "page", "story", "post", "facebook", "twitter", "x",
-    "linkedin", "email", "e-mail", "mail", "whatsapp", "telegram", "reddit", "pinterest", "print", "copy", "link",
-    "bluesky", "mastodon", "threads", "partager", "compartir", "teilen", "paylaş", "condividi", "delen", "dela"])
+# A row of share buttons: `Share on Facebook Share on X Share by email`, `Partager sur LinkedIn`.
 _SHARE_VERBS = frozenset(["share", "partager", "compartir", "teilen", "paylaş", "condividi", "delen", "dela"])
+_SHARE_WORDS = _SHARE_VERBS | frozenset([
+    "on", "sur", "par", "por", "en", "auf", "per", "op", "by", "via", "to", "this", "article", "page", "story", "post",
+    "facebook", "twitter", "x", "linkedin", "email", "e-mail", "mail", "whatsapp", "telegram", "reddit", "pinterest",
+    "print", "copy", "link", "bluesky", "mastodon", "threads"])
+_SHARE_START = re.compile(r"(?:" + "|".join(sorted(_SHARE_VERBS)) + r")\b", re.IGNORECASE)
 
 
-_SHARE_START = re.compile(r"(?:share|partager|compartir|teilen|paylaş|condividi|delen|dela)\b", re.IGNORECASE)
-
-
-def is_share_row(text: str) -> bool:
+def _is_share_row(text: str) -> bool:
     """A line of share buttons and nothing else, opening with the verb."""
     words = [w.strip(":|·,/-–").casefold() for w in text.split()]
     words = [w for w in words if w]
@@ -273,7 +271,7 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
         # quoted title or a glued tag, but not a sentence that opens with `More …`.
         line.leftover = not rest or rest[0] in "\"“‘«-–:…»›>→" or len(rest.split()) <= 2
     if not line.leftover and _SHARE_START.match(stripped_text) is not None:
-        line.leftover = is_share_row(stripped_text)
+        line.leftover = _is_share_row(stripped_text)
     line.tag = short and len(text.split()) <= 8 and (
         _TAG_FIELD.fullmatch(stripped_text) is not None or _is_topic_list(stripped_text)
         or _is_reading_meta(stripped_text))
