@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .schema import Base, UTCDateTime, table_of
@@ -59,6 +59,10 @@ class DigestRunRow(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+_UNCLAIMED = text("state = 'pending' AND claimed_by IS NULL")
+_CLAIMED = text("claimed_by IS NOT NULL")
+
+
 class DeliveryRow(Base):
     """The ledger: one row per (run, subscriber), moved through its states by single commits."""
 
@@ -85,7 +89,10 @@ class DeliveryRow(Base):
     __table_args__ = (
         UniqueConstraint("run_id", "subscriber_id", name="uq_deliveries_run_subscriber"),
         Index("ix_deliveries_state", "state", "run_id"),
-        Index("ix_deliveries_claim", "state", "claimed_by", "id"),
+        # Partial (migration 0022): a reservation reads unclaimed rows in id order and stops after
+        # a batch; recovery reads only the rows some sender holds.
+        Index("ix_deliveries_unclaimed", "id", postgresql_where=_UNCLAIMED, sqlite_where=_UNCLAIMED),
+        Index("ix_deliveries_claimed", "state", "claimed_by", postgresql_where=_CLAIMED, sqlite_where=_CLAIMED),
         {"sqlite_autoincrement": True},  # its id is in "view in browser" links (migration 0015)
     )
 
