@@ -41,7 +41,11 @@ def _names() -> tuple[dict[str, int], str, str]:
                     key = name.lower().rstrip(".")
                     if len(key) >= 3 and " " not in key:
                         weekdays.update((key, fold_name(key)))
-    months.setdefault("sept", 9)  # `Sept. 3` is the commonest English form CLDR lacks
+    # Forms CLDR's locales lack: `Sept. 3`, the commonest English one; `setiembre`, September in
+    # Peru, Paraguay and Uruguay (in the RAE's dictionary beside `septiembre`).
+    for name, number in (("sept", 9), ("setiembre", 9)):
+        months.setdefault(name, number)
+        spelled.add(name)
     return months, trie_alternation(spelled), trie_alternation(weekdays)
 
 

@@ -90,8 +90,10 @@ _CHROME_WORDS = frozenset(
 )
 _CHROME_FOLDED = frozenset(fold_name(word) for word in _CHROME_WORDS)
 _RESULT_COUNT = re.compile(
-    r"(?:(?:displaying|showing|results?|page|items?)\s*:?\s*)?\d[\d,.]*\s*(?:[-–]\s*\d[\d,.]*\s*)?"
-    r"(?:of|de|von|sur|di|/)\s+\d[\d,.]*(?:\s+(?:results?|items?|résultats|resultados|ergebnisse(?:n)?|sonuç))?"
+    r"(?:(?:displaying|showing|results?|page|items?|mostrando|exibindo|affichage|anzeige|visualizzati|"
+    r"risultati|resultados|résultats|ergebnisse)\s*:?\s*)?\d[\d,.]*\s*(?:[-–]\s*\d[\d,.]*\s*)?"
+    r"(?:of|de|von|sur|di|/)\s+\d[\d,.]*(?:\s+(?:results?|items?|résultats|resultados|ergebnisse(?:n)?|"
+    r"risultati|sonuç))?"
     r"|\d[\d,.]*\s+(?:results?|résultats|resultados|ergebnisse|sonuç)",
     re.IGNORECASE,
 )

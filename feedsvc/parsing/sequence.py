@@ -169,13 +169,21 @@ def _all_emissions(lines: Sequence[Line]) -> list[list[float]]:
     out = []
     for i in range(len(lines)):
         scores = _emissions(lines, i, repeated, items, spaced)
-        if chrome and i > header_end and not (lines[i].chrome or lines[i].count):
+        if chrome and i > header_end and not (lines[i].chrome or lines[i].count or _describes_header(lines, i, header_end)):
             scores[L.HEAD] -= 1.5  # below the page's own heading the listing has begun
         if i < header_end:
             for label, weight in _W["pre_anchor"].items():
                 scores[label] += weight
         out.append(scores)
     return out
+
+
+def _describes_header(lines: Sequence[Line], i: int, header_end: int) -> bool:
+    """The sentence right under the page's heading (`Latest news from …, call our press office.`):
+    its description, not yet the listing, when no title shape or date says otherwise."""
+    line = lines[i]
+    return (i == header_end + 1 and line.kind == 0 and line.ends_sentence and not line.heading
+            and not (line.dateline or line.teaser or line.leftover))
 
 
 def _is_anchor(line: Line) -> bool:
