@@ -18,8 +18,11 @@ def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
         check: bool = True) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("FEEDSVC_", "DATABASE_URL"))}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "feedsvc.cli", *args], env=full_env, cwd=cwd,
-                          capture_output=True, text=True, check=check, timeout=300)
+    done = subprocess.run([sys.executable, "-m", "feedsvc.cli", *args], env=full_env, cwd=cwd,
+                          capture_output=True, text=True, check=False, timeout=300)
+    if check and done.returncode != 0:  # what the command said, not only its exit status
+        raise AssertionError(f"feedsvc {' '.join(args)} exited {done.returncode}:\n{done.stderr}{done.stdout}")
+    return done
 
 
 def test_parse_json_matches_expected_for_the_samples(tmp_path: Path) -> None:

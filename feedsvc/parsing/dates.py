@@ -16,7 +16,7 @@ from typing import Any
 
 # Languages whose month names a listing may use. CLDR's Catalan forms carry their
 # article (`de gener`), so Catalan is left out rather than matched half-way.
-_LOCALES = ("en", "fr", "es", "de", "it", "pt", "nl", "tr", "pl", "sv", "da", "nb", "ro", "id", "ar", "ar_SY")
+_LOCALES = ("en", "fr", "es", "de", "de_AT", "it", "pt", "nl", "tr", "pl", "sv", "da", "nb", "ro", "id", "ar", "ar_SY")
 
 
 @functools.lru_cache(maxsize=1)
@@ -122,7 +122,7 @@ def _patterns() -> dict[str, re.Pattern[str]]:
     # `15 Mart 2023 Çarşamba`: Turkish pages put the weekday after the date.
     time = time + rf"(?:\s*,?\s*(?:{weekday})\.?)?"
     return {
-        "line": re.compile(r"\s*(?P<pre>" + prefix + r")" + body + time + r"\s*", flags),
+        "line": re.compile(r"\s*(?P<pre>" + prefix + r")" + body + time + r"\s*(?:[-–—]\s*)?", flags),  # `- 14 March 2002 -`
         # A short tag glued before the date: `Communiqués 02.06.2023`, `Sudan26. 01. 2022`.
         "tagged": re.compile(r"(?P<tag>[^\d|·]{1,40}?)\s*[|·:–-]?\s*" + body + time + r"\s*", flags),
         "head_first": re.compile(r"\(?" + body + r"\)?\s*[,/]?\s*(?P<rest>.*)", flags),

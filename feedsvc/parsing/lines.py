@@ -43,10 +43,11 @@ _MINOR_WORDS = frozenset(
 # Leftovers of a scraped page's links (`Read more`, `Continue reading “…”`, `Découvrir`).
 _LEFTOVER = re.compile(
     r"(?:read(?:\s+the)?\s+(?:more|story|full\s+(?:story|article|release))|continue\s+reading|now\s+read\s+on|"
-    r"more|learn\s+more|find\s+out\s+more|see\s+more|view\s+more|load\s+more|show\s+more|full\s+story|lire\s+la\s+suite|"
+    r"more|learn\s+more|find\s+out\s+more|see\s+more|view\s+more|load\s+more|show\s+more|"
+    r"full\s+(?:story|release|text|statement)|back\s+to\s+top|lire\s+la\s+suite|"
     r"en\s+savoir\s+plus|(?:afficher|voir)\s+plus|d[ée]couvrir|mostrar\s+m[áa]s|mehr\s+anzeigen|leer\s+m[áa]s|ver\s+m[áa]s|seguir\s+leyendo|weiterlesen|"
     r"mehr(?:\s+(?:lesen|erfahren))?|devam[ıi]n[ıi]\s+oku|daha\s+fazla|leggi(?:\s+(?:tutto|di\s+pi[ùu]))?|"
-    r"ler\s+mais|leia\s+mais|saiba\s+mais|lees\s+(?:meer|verder)|l[äa]s\s+mer|l[æe]s\s+mere?|czytaj\s+wi[ęe]cej|"
+    r"ler\s+mais|leia\s+mais|saiba\s+mais|ler\s+(?:o\s+)?comunicado(?:\s+completo)?|lees\s+(?:meer|verder)|meer\s+nieuws(?:\s+laden)?|l[äa]s\s+mer|l[æe]s\s+mere?|czytaj\s+wi[ęe]cej|"
     r"(?:baca\s+)?selengkapnya|cite[șs]te\s+mai\s+mult|"
     # A release's attachment link: `Download PDF (245 KB)`, `Télécharger le communiqué`.
     r"download(?:\s+(?:the\s+)?(?:pdf|file|document|release|press\s+release|statement))?|"
@@ -82,11 +83,27 @@ _TAG_FIELD = re.compile(
     r"\s*:?\s+\S.*",
     re.IGNORECASE,
 )
+# `AI Index: AFR 31/004/2003 (Public)`, `News Service No: 063`, `Ref.: UN/PR/1043`: a field holding a
+# document's code: a label of a word or three, a colon, then a number and capitals, nothing in
+# lower case but a parenthesised word (`Sudan: 26 dead` is a title).
+_CODE_FIELD = re.compile(r"[^\W\d][\w.’']*(?:\s+[^\W\d][\w.’']*){0,2}\s*:\s*(?P<value>.*\d.*)")
+_CODE_TOKEN = re.compile(r"[\d\W]*\d[\w/.\-]*|[A-Z]{2,}[\w/.\-]*|\([^()]{1,20}\)|[-–/|]|N[oº°]\.?", re.UNICODE)
+
+
+def _is_code_field(text: str) -> bool:
+    match = _CODE_FIELD.fullmatch(text) if len(text) <= 60 else None
+    if match is None:
+        return False
+    tokens = match.group("value").split()
+    return (0 < len(tokens) <= 5 and all(_CODE_TOKEN.fullmatch(t) for t in tokens)
+            and _CONTACT.search(text) is None)  # `Tel: +964 751 234 5678` is a contact line
+
+
 # `Health | Education`, `Klima · Energie`: a list of short topic names, nothing else.
 _TOPIC_LIST = re.compile(r"[^\W\d][^|·\d.!?:]{0,30}(?:\s[|·]\s[^\W\d][^|·\d.!?:]{0,30}){1,5}")
 # Words of page headers and of tag lines: a line made only of them is chrome.
 _CHROME_WORDS = frozenset(
-    ["press", "release", "releases", "news", "latest", "media", "centre", "center", "room", "newsroom", "you", "are", "here", "home", "opinion", "pieces", "piece", "op-eds", "op-ed", "statements", "statement", "speeches", "stories", "story", "articles", "article", "updates", "update", "feature", "features", "blog", "insights", "resources", "publications", "archive", "archives", "all", "our", "the", "and", "of", "de", "la", "le", "les", "des", "del", "y", "e", "et", "und", "and", "noticias", "noticia", "comunicado", "comunicados", "prensa", "nota", "notas", "communiqué", "communiqués", "presse", "actualité", "actualités", "aktuelles", "berichte", "bericht", "pressemitteilung", "pressemitteilungen", "presseaussendung", "presseaussendungen", "artikel", "basın", "bülteni", "bültenleri", "haber", "haberler", "duyuru", "duyurular", "açıklama", "nouvelles", "notícias", "imprensa", "comunicati", "stampa", "notizie"]
+    ["press", "release", "releases", "news", "latest", "media", "centre", "center", "room", "newsroom", "you", "are", "here", "home", "opinion", "pieces", "piece", "op-eds", "op-ed", "statements", "statement", "speeches", "stories", "story", "articles", "article", "updates", "update", "feature", "features", "blog", "insights", "resources", "publications", "archive", "archives", "all", "our", "the", "and", "of", "de", "la", "le", "les", "des", "del", "y", "e", "et", "und", "and", "noticias", "noticia", "comunicado", "comunicados", "prensa", "nota", "notas", "communiqué", "communiqués", "presse", "actualité", "actualités", "aktuelles", "berichte", "bericht", "pressemitteilung", "pressemitteilungen", "presseaussendung", "presseaussendungen", "artikel", "basın", "bülteni", "bültenleri", "haber", "haberler", "duyuru", "duyurular", "açıklama", "nouvelles", "notícias", "imprensa", "comunicati", "stampa", "notizie", "arquivo", "archivo", "archiv", "archief", "archivio", "nieuws", "persberichten", "persbericht", "en", "og", "och", "ve", "&"]
 )
 _CHROME_FOLDED = frozenset(fold_name(word) for word in _CHROME_WORDS)
 _RESULT_COUNT = re.compile(
@@ -100,7 +117,8 @@ _RESULT_COUNT = re.compile(
 # A pager: `« Previous 1 2 3 … 53 Next »`, `Older posts »`, `Sayfa 2 / 9`.
 _PAGER = re.compile(
     r"(?:[«‹<←]+\s*)?(?:(?:previous|prev|next|older|newer|first|last|précédent|suivant|önceki|sonraki|"
-    r"anterior|siguiente|zurück|weiter|vorherige|nächste|page|sayfa|página|seite)\b[\w ]{0,12}|"
+    r"anterior|siguiente|seguinte|próxima|zurück|weiter|vorherige|nächste|volgende|vorige|precedente|successiva|"
+    r"page|sayfa|página|pagina|seite)\b[\w ]{0,12}|"
     r"\d{1,4}|…|\.\.\.|[«»‹›<>←→|/]|\s)+",
     re.IGNORECASE,
 )
@@ -169,15 +187,19 @@ _PUNCTUATION = "\"“”‘’'«»()[]{}.,;:!?|/\\-–—•·*>›»<‹"
 def is_chrome(text: str) -> bool:
     """A line made only of page-header words (`Press Releases`, `Aktuelles und Berichte`)."""
     # Folded as names are (`BASIN BÜLTENLERİ` is `Basın bültenleri`: Turkish capitals fold oddly).
-    words = fold_name(text).split()
+    # Bars and dashes between the words are not words (`Archive: 2019 | 2018 | 2017`).
+    words = [w for w in (word.strip(_PUNCTUATION) for word in fold_name(text).split()) if w]
     if not 0 < len(words) <= 6:
         return False
     chrome = _CHROME_FOLDED
+    named = False  # a year alone is no heading: `Press releases 2002` is, `2002` is not
     for word in words:
-        word = word.strip(_PUNCTUATION)
-        if word and word not in chrome:
-            return False
-    return True
+        if word not in chrome:
+            if not (len(word) == 4 and word.isdigit() and word[:2] in ("19", "20")):
+                return False
+        else:
+            named = True
+    return named
 
 
 # `3 min read`, `Lesezeit: 4 Min.`: how long a piece takes to read, printed beside its type.
@@ -211,6 +233,11 @@ def _is_topic_list(text: str) -> bool:
 _TYPE_OF_DATE = re.compile(r"(?P<kind>[^\d|·]{3,40}?)\s+(?:vom|du|del|de|of|from|dated)\s+(?P<date>.*\d.*)", re.IGNORECASE)
 
 
+# `Posted in Press Releases, Uganda on February 26, 2014`: the categories, then the date.
+_POSTED_IN = re.compile(r"(?:posted|filed|published)\s+(?:in|under)\s+(?P<kind>[^\d|]{2,60}?)\s+on\s+(?P<date>.*\d.*)",
+                        re.IGNORECASE)
+
+
 def _labelled_date(text: str, order: str | None) -> tuple[dt.date | None, str | None] | None:
     """(date, tag) of a date line with words a plain date line lacks, else None.
 
@@ -224,6 +251,11 @@ def _labelled_date(text: str, order: str | None) -> tuple[dt.date | None, str | 
         found = read_date_line(typed.group("date"), order)
         if found is not None and found[1] is None:
             return found[0], typed.group("kind")
+    filed = _POSTED_IN.fullmatch(text)
+    if filed is not None:
+        found = read_date_line(filed.group("date"), order)
+        if found is not None and found[1] is None:
+            return found[0], filed.group("kind")
     posted = POSTED_ON_BY.fullmatch(text)
     if posted is not None:
         found = read_date_line(posted.group("date"), order)
@@ -266,7 +298,8 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
         known = place_names()
         line.place = next((spell_place(p) for p in meta[1] if fold_name(p) in known), None)
         return line
-    leftover = _LEFTOVER.match(stripped_text) if len(text) <= 300 else None
+    # `[ Back to top ]`, `» Ler comunicado completo`, `>> more`: a link's words in brackets or after arrows.
+    leftover = _LEFTOVER.match(stripped_text.lstrip("[(«»›>→ ")) if len(text) <= 300 else None
     if leftover is not None:
         rest = leftover.group("rest").strip()
         # `Read story- News`, `Continue reading “The title”`: the link's words and a
@@ -276,7 +309,7 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
         line.leftover = _is_share_row(stripped_text)
     line.tag = short and len(text.split()) <= 8 and (
         _TAG_FIELD.fullmatch(stripped_text) is not None or _is_topic_list(stripped_text)
-        or _is_reading_meta(stripped_text))
+        or _is_reading_meta(stripped_text) or (":" in text and _is_code_field(stripped_text)))
     line.month_heading = short and is_month_heading(stripped_text)
     # Cheap tests first: most lines hold none of these, and a regex searched from
     # every position of a long body line is what parsing spends its time on.
