@@ -8,7 +8,7 @@ import re
 from feedsvc.parsing.dates import read_date_line
 
 _BYLINE = re.compile(
-    r"(?:By|BY|Par|PAR|Por|POR|Von|VON|Posted\s+by|Written\s+by|Publié\s+par|Publicado\s+por|"
+    r"(?:By|BY|by|Par|PAR|Por|POR|Von|VON|Posted\s+by|Written\s+by|Publié\s+par|Publicado\s+por|"
     # Author fields: `Author: Grace Otieno`, `Autorin: …`, `Yazar: …`
     r"Authors?|AUTHORS?|Autor(?:in|a)?|Auteure?|Yazar|Yazan):?\s+(?P<rest>\S.*)"
 )

@@ -28,6 +28,9 @@ _SEPARATOR = re.compile(r"\s*(?:-{2,}|[–—―‒]|-(?=\s|$))\s*|\s+-\s*")
 _CONNECTORS = frozenset(
     ["de", "del", "della", "di", "da", "do", "dos", "das", "du", "des", "of", "al", "el", "la", "le", "les", "los", "las", "van", "von", "der", "den", "ter", "es", "au", "aux", "en", "sur", "upon", "on", "am", "im", "bin", "ibn", "abu", "y", "e", "i", "and", "d", "l"]
 )
+# Administrative words a place may carry in lower case after its name (`CHARIKAR, Parwan province --`).
+_ADMIN_WORDS = frozenset(["province", "district", "region", "state", "governorate", "county", "department",
+                          "prefecture", "municipality", "commune", "camp", "city", "island", "islands"])
 # A head opening with one of these is a sentence ("The cookbook – a gift – …"),
 # unless the whole head is a known place (The Hague).
 _SENTENCE_OPENERS = frozenset(
@@ -216,10 +219,12 @@ def _is_place(place: str) -> bool:
         return False
     if _FORBIDDEN.search(place) is not None:
         return False
-    for word in words:
+    for k, word in enumerate(words):
         if "." in word and _ABBREVIATION.fullmatch(word) is None:
             return False
         if word[0].isupper():
+            continue
+        if k and word.rstrip(",") in _ADMIN_WORDS and words[k - 1][0].isupper():
             continue
         if re.split(r"[-'’]", word, maxsplit=1)[0] not in _CONNECTORS:
             return False
