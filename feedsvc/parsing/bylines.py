@@ -88,11 +88,15 @@ def parse_byline(text: str) -> str | None:
     end = _NAME_END.search(rest)
     words = (rest[: end.start()] if end else rest).split()
     kept: list[str] = []
+    part = 0  # words of the name being read: a second one starts after `and`
     for word in words:
         low = word.casefold()
-        if len(kept) >= 2 and (low in _ROLE_WORDS or _is_acronym(word)):
+        # A role or an agency's acronym ends a name of two words or more, so a second name in
+        # capitals is read whole (`By PETER NGUYEN and ANNA KOWALSKI`).
+        if part >= 2 and (low in _ROLE_WORDS or _is_acronym(word)):
             break
         kept.append(word)
+        part = 0 if word in ("and", "&") else part + 1
     if len(kept) > 8:
         return None
     names = " ".join(kept).replace(" & ", " and ").split(" and ")
