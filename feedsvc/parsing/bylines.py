@@ -77,6 +77,11 @@ def read_byline(text: str) -> tuple[str, dt.date | None] | None:
     return None if author is None else (author, date)
 
 
+# What joins two authors' names: `By A B and C D`, `Por A B y C D`, `Par A B et C D`.
+_AND = frozenset(["and", "&", "y", "et", "und", "e"])
+_AND_SPLIT = re.compile(r"\s+(?:and|&|y|et|und|e)\s+")
+
+
 def parse_byline(text: str) -> str | None:
     """The author of a `By NAME, ROLE` line, or None when the line is not a byline."""
     if len(text) > 200 or _BYLINE.match(text) is None:
@@ -93,13 +98,14 @@ def parse_byline(text: str) -> str | None:
         low = word.casefold()
         # A role or an agency's acronym ends a name of two words or more, so a second name in
         # capitals is read whole (`By PETER NGUYEN and ANNA KOWALSKI`).
-        if part >= 2 and (low in _ROLE_WORDS or _is_acronym(word)):
+        # In a name printed in capitals every word looks like an acronym (`Por ANA BELÉN ROMERO`).
+        if part >= 2 and (low in _ROLE_WORDS or (_is_acronym(word) and not all(w.isupper() for w in kept[-part:]))):
             break
         kept.append(word)
-        part = 0 if word in ("and", "&") else part + 1
+        part = 0 if word in _AND else part + 1
     if len(kept) > 8:
         return None
-    names = " ".join(kept).replace(" & ", " and ").split(" and ")
+    names = _AND_SPLIT.split(" ".join(kept))
     if not all(_is_name(part.split()) for part in names):
         return None
     return " ".join(kept)

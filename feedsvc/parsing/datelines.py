@@ -15,7 +15,7 @@ from feedsvc.parsing.dates import YEAR, fold_name, has_full_date, split_head_dat
 # town names that are also English words (Of, Van, Mobile) few while still knowing
 # every place a press office writes from.
 _MIN_CITY_POPULATION = 15000
-_MAX_PLACE_WORDS = 6
+_MAX_PLACE_WORDS = 8  # `GOMA, North Kivu, Democratic Republic of the Congo`
 _MAX_PLACE_CHARS = 60
 _MAX_HEAD_CHARS = 90  # a date may precede or follow the place inside the head
 _MAX_GAZETTEER_WORDS = 5
@@ -129,6 +129,11 @@ def split_dateline(text: str, *, gazetteer_only_ok: bool = True) -> Dateline | N
     other = _other_separator(text)
     if other is not None:
         return other
+    colon = text.find(": ", 0, _MAX_HEAD_CHARS + 1)
+    if colon > 0:
+        by_colon = _colon_dateline(text, colon)
+        if by_colon is not None:
+            return by_colon
     # Every separator holds a dash: most lines have none near their start, and a plain
     # character search rules them out far faster than the separator's pattern can.
     if _ANY_DASH.search(text, 0, _MAX_HEAD_CHARS + 4) is None:
@@ -146,6 +151,22 @@ def split_dateline(text: str, *, gazetteer_only_ok: bool = True) -> Dateline | N
     if gazetteer_only_ok:
         return known_place_start(text)
     return None
+
+
+def _colon_dateline(text: str, colon: int) -> Dateline | None:
+    """`ISLAMABAD: Up to …`, `MINGORA, Khyber Pakhtunkhwa: …`: a place in capitals closed by a colon.
+
+    Only a place the gazetteer knows or one with a region after a comma: `UPDATE:` or
+    `NOTE TO EDITORS:` open sentences the same way.
+    """
+    head = text[:colon]
+    first = head.split(",", 1)[0]
+    if not _all_caps(first.split()[0]) or not ("," in head or fold_name(first) in place_names()):
+        return None
+    found = _read_head(head)
+    if found is None or found[0] is None:
+        return None
+    return Dateline(found[0], found[1], text[colon + 1:].lstrip())
 
 
 def _bracketed(text: str) -> Dateline | None:
@@ -226,6 +247,8 @@ def _is_place(place: str) -> bool:
             continue
         if k and word.rstrip(",") in _ADMIN_WORDS and words[k - 1][0].isupper():
             continue
+        if word == "the" and words[k - 1] == "of" and "," in place:
+            continue  # `GOMA, North Kivu, Democratic Republic of the Congo`: a country's name after the town
         if re.split(r"[-'’]", word, maxsplit=1)[0] not in _CONNECTORS:
             return False
     if len(words) == 1 and _ACRONYM.fullmatch(place) and folded not in place_names():
