@@ -76,6 +76,8 @@ def _is_share_row(text: str) -> bool:
 _TAG_FIELD = re.compile(
     r"(?:regions?|country|countries|topics?|themes?|tags?|category|categories|keywords?|"
     r"issues?|subjects?|type|filed\s+under|posted\s+in|location|lieu|ort|lugar|from|source|sources?|"
+    # `Región Américas`, `País México` (an Amnesty page in Spanish), `Pays`, `Land`, `Paese`.
+    r"regi[óo]n|pa[íi]s(?:es)?|pays|paese|regione|(?:land|l[äa]nder)(?=\s*:)|"
     r"release\s+no\.?|ref(?:erence)?\.?(?:\s+no\.?)?|"
     # The same fields on French, Spanish, German and Turkish pages (`Thèmes : Santé`).
     r"th[èe]mes?|sujets?|mots[- ]cl[ée]s|[ée]tiquettes?|cat[ée]gories?|temas?|etiquetas?|categor[íi]as?|"
@@ -104,7 +106,10 @@ _TOPIC_LIST = re.compile(r"[^\W\d][^|·\d.!?:]{0,30}(?:\s[|·]\s[^\W\d][^|·\d.!
 # Words of page headers and of tag lines: a line made only of them is chrome.
 _CHROME_WORDS = frozenset(
     ["press", "release", "releases", "news", "latest", "media", "centre", "center", "room", "newsroom", "you", "are", "here", "home", "opinion", "pieces", "piece", "op-eds", "op-ed", "statements", "statement", "speeches", "stories", "story", "articles", "article", "updates", "update", "feature", "features", "blog", "insights", "resources", "publications", "archive", "archives", "all", "our", "the", "and", "of", "de", "la", "le", "les", "des", "del", "y", "e", "et", "und", "and", "noticias", "noticia", "comunicado", "comunicados", "prensa", "nota", "notas", "communiqué", "communiqués", "presse", "actualité", "actualités", "aktuelles", "berichte", "bericht", "pressemitteilung", "pressemitteilungen", "presseaussendung", "presseaussendungen", "artikel", "basın", "bülteni", "bültenleri", "haber", "haberler", "duyuru", "duyurular", "açıklama", "nouvelles", "notícias", "imprensa", "comunicati", "stampa", "notizie", "arquivo", "archivo", "archiv", "archief", "archivio", "nieuws", "persberichten", "persbericht", "en", "og", "och", "ve", "&", "informativa", "informativo",
-     "boletín", "boletim", "declaración", "discurso", "entrevista", "interview", "interviews"]
+     "boletín", "boletim", "declaración", "discurso", "entrevista", "interview", "interviews",
+     # An op-ed page's own name: `Third party contributions`, `Guest columns`, `Commentary`.
+     "third", "party", "contributions", "guest", "columns", "commentary", "commentaries", "opinions",
+     "viewpoints", "perspectives"]
 )
 _CHROME_FOLDED = frozenset(fold_name(word) for word in _CHROME_WORDS)
 _RESULT_COUNT = re.compile(
@@ -136,7 +141,8 @@ _CONTACT = re.compile(
 )
 # A title or sentence cut by a hard line break ends on one of these.
 _OPEN_WORDS = frozenset(
-    ["and", "or", "of", "for", "the", "a", "an", "to", "in", "on", "at", "with", "from", "by", "as", "its", "their", "de", "la", "le", "et", "und", "der", "die", "das", "y", "el", "en", "ve", "ile"]
+    ["and", "or", "of", "for", "the", "a", "an", "to", "in", "on", "at", "with", "from", "by", "as", "its", "their", "de", "la", "le", "et", "und", "der", "die", "das", "y", "el", "en", "ve", "ile",
+     "por", "para", "con", "los", "las", "del", "des", "du", "pour", "avec", "dans", "mit", "von", "zu", "für", "auf", "com", "em", "per", "di"]
 )
 _TEASER_CUT = re.compile(r"(?:\.\.\.?|…)\s*(?:\[?…\]?)?\s*\S{0,12}$")
 MAX_TITLE = 250
