@@ -303,6 +303,11 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
         elif (nxt is not None and nxt.kind == BYLINE and not nxt.gap and prev is not None and not line.gap
               and prev.heading and prev.kind not in (DATE, BYLINE)):
             out.append("before_byline")  # title, summary sentence, byline: the summary is a standfirst
+        elif (nxt is not None and nxt.kind == DATE and line.period_end and not line.gap and prev is not None
+              and prev.heading and prev.kind not in (DATE, BYLINE) and i + 2 < len(lines)
+              and lines[i + 2].sep_dateline and lines[i + 2].kind not in (DATE, BYLINE)):
+            # Title, summary sentence, date, `PLACE – …`: the summary is a standfirst, the date the item's.
+            out.append("before_dated_dateline")
         if (line.heading and nxt is not None and nxt.gap and nxt.kind not in (DATE, BYLINE)
                 and (len(nxt.text) > 120 or (nxt.ends_sentence and not nxt.heading))):
             out.append("next_paragraph")

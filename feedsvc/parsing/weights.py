@@ -51,6 +51,7 @@ BASE: dict[tuple[int, int], float] = {
     (BYLINE_L, DATE_POST): 0.0, (BYLINE_L, NOISE): -2.0,
     (ROLE, STANDFIRST): 0.0, (ROLE, BODY_FIRST): 0.0, (ROLE, DATE_POST): 0.0,
     (STANDFIRST, BODY_FIRST): 0.0, (STANDFIRST, BYLINE_L): 0.0,
+    (STANDFIRST, DATE_POST): -2.0,  # title, standfirst, date line, body: rare but for the feature that says so
 }
 for _body in (BODY_FIRST, BODY_MORE):
     BASE.update({
@@ -146,6 +147,7 @@ WEIGHTS: dict[str, dict[int, float]] = {
     # A sentence glued between a title and the byline under it summarises the piece: bylines
     # open a piece, so a body paragraph does not stand right above one.
     "before_byline": {STANDFIRST: 5, BODY_FIRST: -2, BODY_MORE: -2},
+    "before_dated_dateline": {STANDFIRST: 5, BODY_FIRST: -2, BODY_MORE: -2},
     # The last line of a date's block with a heading after the blank line: an image
     # caption between the date and its title.
     "caption_slot": {NOISE: 2, TITLE: -1.5},
