@@ -79,7 +79,7 @@ def read_byline(text: str) -> tuple[str, dt.date | None] | None:
 
 # What joins two authors' names: `By A B and C D`, `Por A B y C D`, `Par A B et C D`.
 _AND = frozenset(["and", "&", "y", "et", "und", "e"])
-_AND_SPLIT = re.compile(r"\s+(?:and|&|y|et|und|e)\s+")
+_AND_SPLIT = re.compile(r"\s+(?:" + "|".join(map(re.escape, sorted(_AND))) + r")\s+")
 
 
 def parse_byline(text: str) -> str | None:
@@ -96,9 +96,9 @@ def parse_byline(text: str) -> str | None:
     part = 0  # words of the name being read: a second one starts after `and`
     for word in words:
         low = word.casefold()
-        # A role or an agency's acronym ends a name of two words or more, so a second name in
-        # capitals is read whole (`By PETER NGUYEN and ANNA KOWALSKI`).
-        # In a name printed in capitals every word looks like an acronym (`Por ANA BELÉN ROMERO`).
+        # A role or an agency's acronym ends a name of two words or more, so a second name is
+        # read whole (`By PETER NGUYEN and ANNA KOWALSKI`); in a name printed in capitals every
+        # word looks like an acronym, so there only a role ends it (`Por ANA BELÉN ROMERO`).
         if part >= 2 and (low in _ROLE_WORDS or (_is_acronym(word) and not all(w.isupper() for w in kept[-part:]))):
             break
         kept.append(word)

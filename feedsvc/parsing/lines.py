@@ -317,7 +317,7 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
     line.tag = short and len(text.split()) <= 8 and (
         _TAG_FIELD.fullmatch(stripped_text) is not None or _is_topic_list(stripped_text)
         or _is_reading_meta(stripped_text) or (":" in text and _is_code_field(stripped_text))
-        or (text[0] == "#" and all(w[0] == "#" and len(w) > 1 for w in text.split())))  # `#Kenya #Drought`
+        or (text.startswith("#") and all(w.startswith("#") and len(w) > 1 for w in text.split())))  # `#Kenya #Drought`
     line.month_heading = short and is_month_heading(stripped_text)
     # Cheap tests first: most lines hold none of these, and a regex searched from
     # every position of a long body line is what parsing spends its time on.
