@@ -16,7 +16,7 @@ import pytest
 from feedsvc.storage import Storage
 
 # chromium and served are test_browser's fixtures, imported so pytest finds them here too (hence F811 below).
-from tests.test_browser import ADMIN_TOKEN, OTHER, chromium, send_digests, served  # noqa: F401
+from tests.test_browser import ADMIN_TOKEN, OTHER, chromium, expect, send_digests, served  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -127,7 +127,7 @@ def test_admin_tables_fit_a_laptop_and_a_phone(chromium, served, storage: Storag
         assert "week 48 (again)" in runs.first.inner_text()
         assert page.locator("#subscriber-list tbody tr").count() == 25
         assert OTHER in page.locator("#parked-deliveries tbody tr").all_inner_texts()[0]
-        assert page.get_by_role("alert").filter(has_text="Sending is paused").is_visible()
+        expect(page.get_by_role("alert").filter(has_text="Sending is paused")).to_be_visible()
         scrolling = check_fits(page, f"/admin at {viewport['width']}px")
         assert scrolling == [], f"at {viewport['width']}px these tables scroll: {scrolling}"
         page.screenshot(path=str(tmp_path / f"admin-{name}-{viewport['width']}.png"), full_page=True)

@@ -56,6 +56,12 @@ Ankara – Health workers screened two thousand people for tuberculosis in remot
 """
 
 
+def expect(locator: Any) -> Any:
+    """Playwright's retrying assertions: after a click that navigates, the new page may not be there yet."""
+    from playwright.sync_api import expect as playwright_expect  # imported late: a machine without it skips
+    return playwright_expect(locator)
+
+
 @pytest.fixture
 def db_kind() -> str:
     return "sqlite"  # one database is enough for a browser test
@@ -132,7 +138,7 @@ def test_sign_up_confirm_choose_receive_unsubscribe(chromium, served, storage, c
 
     # Home page → "more options" → the full form, at phone width.
     page.goto(base + "/")
-    assert page.get_by_role("heading", name="Press releases").is_visible()
+    expect(page.get_by_role("heading", name="Press releases")).to_be_visible()
     assert_fits(page, "the home page")
     page.get_by_role("link", name="more options").click()
     page.wait_for_url(base + "/subscribe")
@@ -143,7 +149,7 @@ def test_sign_up_confirm_choose_receive_unsubscribe(chromium, served, storage, c
     page.get_by_label("Health and COVID-19").check()
     page.get_by_label("Weekly").check()
     page.get_by_role("button", name="Subscribe").click()
-    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
     assert_fits(page, "the answer to a sign-up")
     assert storage.get_subscriber_by_email(READER).state == "pending"
 
@@ -159,21 +165,21 @@ def test_sign_up_confirm_choose_receive_unsubscribe(chromium, served, storage, c
     page.goto(confirm_url)  # opening the link (as a mail scanner does) only shows a button
     assert storage.get_subscriber_by_email(READER).state == "pending"
     page.get_by_role("button", name="Confirm subscription").click()
-    assert page.get_by_role("heading", name="Subscription confirmed").is_visible()
+    expect(page.get_by_role("heading", name="Subscription confirmed")).to_be_visible()
     assert_fits(page, "the confirmed page")
     sub = storage.get_subscriber_by_email(READER)
     assert (sub.state, sub.topics, sub.frequency) == ("confirmed", ("borders-and-emergencies", "health"), "weekly")
 
     # Preferences: borders out, livelihoods in, daily.
     page.get_by_role("link", name="Manage your subscription").click()
-    assert page.get_by_role("heading", name="Your subscription").is_visible()
+    expect(page.get_by_role("heading", name="Your subscription")).to_be_visible()
     assert_fits(page, "the preferences page")
-    assert page.get_by_label("Borders and emergencies").is_checked()
+    expect(page.get_by_label("Borders and emergencies")).to_be_checked()
     page.get_by_label("Borders and emergencies").uncheck()
     page.get_by_label("Livelihoods and jobs").check()
     page.get_by_label("Daily").check()
     page.get_by_role("button", name="Save").click()
-    assert page.get_by_role("status").is_visible()
+    expect(page.get_by_role("status")).to_be_visible()
     sub = storage.get_subscriber_by_email(READER)
     assert (sub.topics, sub.frequency) == (("health", "livelihoods"), "daily")
 
@@ -202,7 +208,7 @@ def test_sign_up_confirm_choose_receive_unsubscribe(chromium, served, storage, c
     assert digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     page.get_by_role("link", name="Unsubscribe").click()
     page.wait_for_url(unsubscribe_url)
-    assert page.get_by_role("button", name="Unsubscribe").is_visible()
+    expect(page.get_by_role("button", name="Unsubscribe")).to_be_visible()
     assert_fits(page, "the unsubscribe page")
     assert storage.get_subscriber_by_email(READER).state == "confirmed"
 
@@ -216,7 +222,7 @@ def test_sign_up_confirm_choose_receive_unsubscribe(chromium, served, storage, c
         gmail.dispose()
     assert storage.get_subscriber_by_email(READER).state == "unsubscribed"
     page.reload()
-    assert page.get_by_text("is not subscribed").is_visible()
+    expect(page.get_by_text("is not subscribed")).to_be_visible()
 
     # The other reader clicks the visible link in their digest, then the page's button.
     page.set_content(html_of(other_digest))
@@ -224,7 +230,7 @@ def test_sign_up_confirm_choose_receive_unsubscribe(chromium, served, storage, c
     page.wait_for_url(re.compile(re.escape(base) + r"/unsubscribe/"))
     assert storage.get_subscriber_by_email(OTHER).state == "confirmed"
     page.get_by_role("button", name="Unsubscribe").click()
-    assert page.get_by_role("heading", name="Unsubscribed").is_visible()
+    expect(page.get_by_role("heading", name="Unsubscribed")).to_be_visible()
     assert storage.get_subscriber_by_email(OTHER).state == "unsubscribed"
 
     # A new release and another run: nothing more for either.
@@ -256,7 +262,7 @@ def test_a_corrected_release_shows_its_history_on_a_phone(chromium, served, stor
     page.wait_for_url(f"**/releases/{release.id}/history")
     assert page.locator("ol.versions > li h2").all_inner_texts()[0].startswith("Version 2, seen on ")
     assert page.locator("ol.versions > li").first.locator("ins").all_inner_texts()[0] == "door-to-door"
-    assert page.locator("del").first.is_visible()
+    expect(page.locator("del").first).to_be_visible()
     assert_fits(page, "the history page")
     page.screenshot(path=str(tmp_path / "history.png"), full_page=True)
     context.close()
@@ -283,10 +289,10 @@ def test_a_feed_opened_in_the_browser_is_a_readable_page_that_says_how_to_subscr
         # A page load gets the page the feed's XSL makes, made by the server (web/feedserver.py):
         # its title, how to subscribe, and its entries as links; no XSLT left to the browser.
         assert response.headers["content-type"] == "text/html; charset=utf-8"
-        assert page.get_by_role("heading", name="IOM Turkey: all press releases").is_visible()
-        assert page.get_by_role("heading", name="This is a news feed: follow it in a feed reader").is_visible()
+        expect(page.get_by_role("heading", name="IOM Turkey: all press releases")).to_be_visible()
+        expect(page.get_by_role("heading", name="This is a news feed: follow it in a feed reader")).to_be_visible()
         assert page.locator("code").inner_text() == base + path  # the address to copy into a reader
-        assert page.get_by_text("Prefer email?").is_visible()
+        expect(page.get_by_text("Prefer email?")).to_be_visible()
         for title in (HEALTH, BORDERS, HOSTILE_TITLE):
             link = page.get_by_role("link", name=title, exact=True)
             assert link.is_visible(), (path, title)
@@ -297,7 +303,7 @@ def test_a_feed_opened_in_the_browser_is_a_readable_page_that_says_how_to_subscr
         # Its link to the site leads where email subscriptions are made.
         page.get_by_role("link", name="the website’s page for these press releases").click()
         page.wait_for_url(base + "/")
-        assert page.get_by_role("button", name="Get the weekly email").is_visible()
+        expect(page.get_by_role("button", name="Get the weekly email")).to_be_visible()
     print(f"\nscreenshots: {tmp_path / 'feed-atom.png'} {tmp_path / 'feed-rss.png'}")
     context.close()
 

@@ -36,6 +36,7 @@ def test_the_switcher_turns_the_page_right_to_left(chromium: Any, served: dict[s
     english = boxes(page)
     assert (english["dir"], english["lang"]) == ("ltr", "en")
     page.click("nav.languages a[hreflang='ar']")
+    page.wait_for_url("**/?hl=ar")  # the click only starts the navigation
     arabic = boxes(page)
     assert (arabic["dir"], arabic["lang"]) == ("rtl", "ar") and not arabic["wide"]
     # Mirrored: the heading hugs the right edge of the column, as it hugged the left in English.
