@@ -8,7 +8,7 @@ import re
 from feedsvc.parsing.dates import read_date_line
 
 _BYLINE = re.compile(
-    r"(?:By|BY|by|Par|PAR|Por|POR|Von|VON|Posted\s+by|Written\s+by|Publié\s+par|Publicado\s+por|"
+    r"(?:By|BY|by|Par|PAR|Por|POR|Von|VON|Di|DI|di|Door|DOOR|door|Posted\s+by|Written\s+by|Publié\s+par|Publicado\s+por|"
     # Author fields: `Author: Grace Otieno`, `Autorin: …`, `Yazar: …`
     r"Authors?|AUTHORS?|Autor(?:in|a)?|Auteure?|Yazar|Yazan):?\s+(?P<rest>\S.*)"
 )
@@ -49,7 +49,7 @@ def read_byline(text: str) -> tuple[str, dt.date | None] | None:
         author = parse_byline("By " + dated.group("name")) if found is not None else None
         if author is not None and found is not None:
             return author, found[0]
-    if text[:1] not in "BbPpWOoCcVAY":
+    if text[:1] not in "BbPpWOoCcVAYDd":
         return None
     date: dt.date | None = None
     posted = POSTED_ON_BY.fullmatch(text) if text[:1] in "Pp" else None

@@ -41,6 +41,8 @@ _STARTERS = _SENTENCE_OPENERS | frozenset(
     ["thousands", "hundreds", "dozens", "millions", "nearly", "almost", "about", "around", "last", "amid", "despite", "following", "through", "across", "between", "within", "without", "once", "although", "though", "ahead", "together", "new"]
 )
 _ABBREVIATION = re.compile(r"(?:[A-Z][a-z]?\.)+,?")  # St. / D.C. / U.S. inside a place
+# `PORTLAND, Ore., October 17, 2012 –`: a state as the AP abbreviates it, after the town.
+_STATE_ABBREVIATION = re.compile(r"[A-Z][a-z]{1,4}\.,?")
 _ACRONYM = re.compile(r"[A-Z]{2,6}(?:['’]s)?")
 # `GENEVA (IOM) –`, `GINEBRA (Noticias de la OIT) -`, `GENEVA, Dec. 18, 2019 /PRNewswire/ --`:
 # the agency or source credited is not the place. A bracket holding digits is a date.
@@ -241,7 +243,8 @@ def _is_place(place: str) -> bool:
     if _FORBIDDEN.search(place) is not None:
         return False
     for k, word in enumerate(words):
-        if "." in word and _ABBREVIATION.fullmatch(word) is None:
+        if "." in word and _ABBREVIATION.fullmatch(word) is None and not (
+                k and words[k - 1].endswith(",") and _STATE_ABBREVIATION.fullmatch(word)):
             return False
         if word[0].isupper():
             continue

@@ -142,7 +142,8 @@ _DIGIT = re.compile(r"\d")
 # the engine skip to digits, which makes a search over a whole page three times faster.
 YEAR = re.compile(r"\d(?<!\d\d)\d{3}(?!\d)")
 _UPDATED = re.compile(
-    r"\s*(?:(?:last\s+)?(?:updated|modified)\b|mis\s+à\s+jour|atualizad[oa]\b|actualizad[oa]\b|aggiornat[oa]\b|"
+    r"\s*(?:(?:last\s+)?(?:updated|modified)\b|last\s+update\b|(?:derni[èe]re\s+)?mise?\s+à\s+jour|"
+    r"[úu]ltima\s+actualizaci[óo]n|letzte\s+aktualisierung|son\s+g[üu]ncelleme|atualizad[oa]\b|actualizad[oa]\b|aggiornat[oa]\b|"
     r"bijgewerkt\b|(?:zuletzt\s+)?aktualisiert\b)",
     re.IGNORECASE,
 )

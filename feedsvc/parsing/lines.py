@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import re
 
-from feedsvc.parsing.bylines import META_PARTS, POSTED_ON_BY, read_byline
+from feedsvc.parsing.bylines import META_PARTS, POSTED_ON_BY, parse_byline, read_byline
 from feedsvc.parsing.datelines import (
     Dateline,
     known_place_start,
@@ -47,7 +47,7 @@ _LEFTOVER = re.compile(
     r"full\s+(?:story|release|text|statement)|back\s+to\s+top|lire\s+la\s+suite|"
     r"en\s+savoir\s+plus|(?:afficher|voir)\s+plus|d[ée]couvrir|mostrar\s+m[áa]s|mehr\s+anzeigen|leer\s+m[áa]s|ver\s+m[áa]s|seguir\s+leyendo|weiterlesen|"
     r"mehr(?:\s+(?:lesen|erfahren))?|devam[ıi]n[ıi]\s+oku|daha\s+fazla|leggi(?:\s+(?:tutto|di\s+pi[ùu]))?|"
-    r"ler\s+mais|leia\s+mais|saiba\s+mais|ler\s+(?:o\s+)?comunicado(?:\s+completo)?|lees\s+(?:meer|verder)|meer\s+nieuws(?:\s+laden)?|l[äa]s\s+mer|l[æe]s\s+mere?|czytaj\s+wi[ęe]cej|"
+    r"ler\s+mais|leia\s+mais|carregar\s+mais|cargar\s+m[áa]s|charger\s+plus|mehr\s+laden|carica\s+altr[ie]|saiba\s+mais|ler\s+(?:o\s+)?comunicado(?:\s+completo)?|lees\s+(?:meer|verder)|meer\s+nieuws(?:\s+laden)?|l[äa]s\s+mer|l[æe]s\s+mere?|czytaj\s+wi[ęe]cej|"
     r"(?:baca\s+)?selengkapnya|cite[șs]te\s+mai\s+mult|"
     # A release's attachment link: `Download PDF (245 KB)`, `Télécharger le communiqué`.
     r"download(?:\s+(?:the\s+)?(?:pdf|file|document|release|press\s+release|statement))?|"
@@ -109,7 +109,11 @@ _CHROME_WORDS = frozenset(
      "boletín", "boletim", "declaración", "discurso", "entrevista", "interview", "interviews",
      # An op-ed page's own name: `Third party contributions`, `Guest columns`, `Commentary`.
      "third", "party", "contributions", "guest", "columns", "commentary", "commentaries", "opinions",
-     "viewpoints", "perspectives"]
+     "viewpoints", "perspectives", "blogs",
+     # Type labels over an item: `News note`, `Joint press release`, `Media advisory`, `Notícia`, `Storie`.
+     "note", "notes", "joint", "advisory", "advisories", "notizia", "notícia", "storia", "storie", "história",
+     "histórias", "historia", "historias", "medya", "odası", "merkezi", "reportage", "reportages", "reportaje", "reportagem", "déclaration",
+     "déclarations", "declaração", "dichiarazione", "erklärung", "stellungnahme", "haberi"]
 )
 _CHROME_FOLDED = frozenset(fold_name(word) for word in _CHROME_WORDS)
 _RESULT_COUNT = re.compile(
@@ -117,7 +121,7 @@ _RESULT_COUNT = re.compile(
     r"risultati|resultados|résultats|ergebnisse)\s*:?\s*)?\d[\d,.]*\s*(?:[-–]\s*\d[\d,.]*\s*)?"
     r"(?:of|de|von|sur|di|/)\s+\d[\d,.]*(?:\s+(?:results?|items?|résultats|resultados|ergebnisse(?:n)?|"
     r"risultati|sonuç))?"
-    r"|\d[\d,.]*\s+(?:results?|résultats|resultados|ergebnisse|sonuç)",
+    r"|(?:toplam\s+)?\d[\d,.]*\s+(?:results?|résultats|resultados|ergebnisse|sonuç|kay[ıi]t)(?:\s+bulundu)?",
     re.IGNORECASE,
 )
 # A pager: `« Previous 1 2 3 … 53 Next »`, `Older posts »`, `Sayfa 2 / 9`.
@@ -126,6 +130,21 @@ _PAGER = re.compile(
     r"anterior|siguiente|seguinte|próxima|zurück|weiter|vorherige|nächste|volgende|vorige|precedente|successiva|"
     r"page|sayfa|página|pagina|seite)\b[\w ]{0,12}|"
     r"\d{1,4}|…|\.\.\.|[«»‹›<>←→|/]|\s)+",
+    re.IGNORECASE,
+)
+# `« Notícias anteriores`, `Next page ›`, `Articoli precedenti »`: a pager's link of a word or three
+# beside its arrows (arrows on one side only: `«Nos quedamos sin nada»` is a quotation).
+_ARROW_LINK = re.compile(r"[«‹←]+\s*[^\W\d][^«»‹›<>←→\d]{1,30}|[^\W\d][^«»‹›<>←→\d]{1,30}[»›→]+")
+# `Filter by year 2013 2012`, `Sort by: Newest`, `Filtrar por país | Filtrar por tema`: a listing's controls.
+_CONTROLS = re.compile(
+    r"(?:filter(?:ed)?|filtrar|filtrer|filtern|filtra|filtrele|sort(?:ed)?|sortieren|ordenar|ordenado|trier|"
+    r"tri[ée]s?|ordina(?:ti)?|s[ıi]rala|refine|browse|show)\s*(?:(?:by|por|par|nach|per|results|resultados)\b|:).{0,100}",
+    re.IGNORECASE,
+)
+# `Home > Media centre > Press releases`, `Accueil › Actualités`: the path to the page, from its home.
+_BREADCRUMB = re.compile(
+    r"(?:home(?:\s+page)?|accueil|inicio|in[íi]cio|startseite|start|ana\s+sayfa|anasayfa|homepage|pagina\s+iniziale)"
+    r"\s*[>›»/|]\s*\S.{0,150}",
     re.IGNORECASE,
 )
 _PAGER_HINT = re.compile(r"[«»‹›←→]|\b(?:older|newer|next|previous|prev|first|last)\b", re.IGNORECASE)
@@ -175,6 +194,7 @@ class Line:
     dateline: bool = False  # opens with a dateline, gazetteer-only ones (`Geneva The …`) included
     leftover: bool = False  # `Read more`, `Continue reading “…”`
     chrome: bool = False  # made of page-header words (`Press Releases`, `The Latest News`)
+    crumb: bool = False  # the path to the page (`Home > Media > Press releases`): chrome at the header's top
     tag: bool = False  # `Region Americas`, `Press Release`, a short line repeated in the file
     caption: bool = False  # photo caption or credit
     count: bool = False  # `1 - 7 of 7 results`
@@ -243,6 +263,9 @@ _TYPE_OF_DATE = re.compile(r"(?P<kind>[^\d|·]{3,40}?)\s+(?:vom|du|del|de|of|fro
 # `Posted in Press Releases, Uganda on February 26, 2014`: the categories, then the date.
 _POSTED_IN = re.compile(r"(?:posted|filed|published)\s+(?:in|under)\s+(?P<kind>[^\d|]{2,60}?)\s+on\s+(?P<date>.*\d.*)",
                         re.IGNORECASE)
+# `Submitted by admin on Wed, 2007-05-16 14:32`: a content system's account, not a byline's author.
+_SUBMITTED_BY = re.compile(r"(?:submitted|uploaded|added)\s+by\s+(?P<kind>[^\d|]{1,40}?)\s+on\s+(?P<date>.*\d.*)",
+                           re.IGNORECASE)
 
 
 def _labelled_date(text: str, order: str | None) -> tuple[dt.date | None, str | None] | None:
@@ -258,7 +281,7 @@ def _labelled_date(text: str, order: str | None) -> tuple[dt.date | None, str | 
         found = read_date_line(typed.group("date"), order)
         if found is not None and found[1] is None:
             return found[0], typed.group("kind")
-    filed = _POSTED_IN.fullmatch(text)
+    filed = _POSTED_IN.fullmatch(text) or _SUBMITTED_BY.fullmatch(text)
     if filed is not None:
         found = read_date_line(filed.group("date"), order)
         if found is not None and found[1] is None:
@@ -269,6 +292,55 @@ def _labelled_date(text: str, order: str | None) -> tuple[dt.date | None, str | 
         if found is not None and found[1] is None:
             return found
     return None
+
+
+def _is_count(text: str) -> bool:
+    """A result count or a pager (`1 - 7 of 7 results`, `« Previous 1 2 3 Next »`), or a row of them."""
+    if _DIGIT.search(text) is None and _PAGER_HINT.search(text) is None and _ARROW_LINK.fullmatch(text) is None:
+        return False
+    # `Showing 1 - 4 of 212 | Next »`, `42 résultats – page 1 sur 9`: a count and a pager side by side
+    # (`1 - 7 of 7 results` holds a dash of its own: a part is read whole before it is split at dashes).
+    return all(_is_count_part(part.strip()) or all(_is_count_part(piece.strip()) for piece in _DASHES.split(part))
+               for part in text.split("|"))
+
+
+_DASHES = re.compile(r"\s+[–—·-]\s+")
+
+
+def _is_count_part(part: str) -> bool:
+    return (not part or _RESULT_COUNT.fullmatch(part) is not None or _PAGER.fullmatch(part) is not None
+            or (len(part.split()) <= 3 and _ARROW_LINK.fullmatch(part) is not None))
+
+
+# `Marta Silva | 22 March 2019`: a blog's byline without `By`, a person's name and then the date.
+_NAME_DATE = re.compile(r"(?P<name>[^|·\d]{4,60}?)\s+[|·]\s+(?P<date>[^|·]*\d[^|·]*)")
+# Words of an organisation's name, which stands where a person's would (`Human Rights Watch | …`).
+_ORGANISATION_WORDS = frozenset(
+    ["watch", "international", "rights", "nations", "council", "fund", "programme", "program", "organization",
+     "organisation", "agency", "children", "aid", "relief", "committee", "federation", "society", "foundation",
+     "union", "ministry", "institute", "crescent", "cross", "frontières", "bank", "alliance", "network",
+     "coalition", "group", "association", "trust", "partners", "health", "world", "global", "refugee", "refugees"])
+# Page-header words (but not the particles names share with them: `de`, `la`, `e`) and type words.
+_NOT_A_PERSON = _ORGANISATION_WORDS | (_CHROME_FOLDED - frozenset(
+    ["de", "la", "le", "les", "des", "del", "y", "e", "et", "und", "and", "en", "og", "och", "ve", "&", "the", "of"])) | frozenset(
+    ["comment", "analysis", "editorial", "column", "op-ed", "oped", "reaction", "briefing"])
+
+
+def _name_and_date(text: str, order: str | None) -> tuple[str, dt.date] | None:
+    """(author, date) of `NAME | DATE` when NAME is a person's, not a place, a type or an organisation."""
+    match = _NAME_DATE.fullmatch(text) if len(text) <= 100 and ("|" in text or "·" in text) else None
+    if match is None:
+        return None
+    name = match.group("name").strip()
+    folded = fold_name(name)
+    if (_TAG_FIELD.fullmatch(name) is not None or {folded, folded + " city"} & place_names()
+            or any(word.strip(",") in _NOT_A_PERSON for word in folded.split())):
+        return None
+    found = read_date_line(match.group("date"), order)
+    if found is None or found[0] is None or found[1] is not None:
+        return None
+    author = parse_byline("By " + name)
+    return None if author is None else (author, found[0])
 
 
 def is_label(text: str) -> bool:
@@ -286,11 +358,12 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
     line.indent = indent
     stripped_text = text.strip(" -–—:|")
     line.chrome = len(stripped_text) <= 60 and (is_chrome(stripped_text) or is_label(stripped_text))
+    if not line.chrome and len(text) <= 160 and text[:1].casefold() in "fsotbrahi":
+        line.crumb = _BREADCRUMB.fullmatch(text) is not None
+        line.chrome = line.crumb or _CONTROLS.fullmatch(text) is not None
     short = len(text) <= 80
-    line.count = short and (_DIGIT.search(text) is not None or _PAGER_HINT.search(text) is not None) and (
-        _RESULT_COUNT.fullmatch(stripped_text) is not None or _PAGER.fullmatch(stripped_text) is not None
-    )
-    byline = read_byline(text)
+    line.count = short and _is_count(stripped_text)
+    byline = read_byline(text) or _name_and_date(text, order)
     if byline is not None:
         line.kind, (line.author, line.date) = BYLINE, byline
         return line

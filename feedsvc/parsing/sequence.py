@@ -153,7 +153,8 @@ def _all_emissions(lines: Sequence[Line]) -> list[list[float]]:
     anchor = next((i for i, line in enumerate(lines) if _is_anchor(line)), 0)
     # The header ends at its last chrome line (`Press Releases`) when it has one;
     # otherwise above the line right over the first anchor, which may be a title.
-    chrome = [i for i in range(anchor) if lines[i].chrome or lines[i].count]
+    # (A breadcrumb stands at the header's top: it says nothing of where the header ends.)
+    chrome = [i for i in range(anchor) if (lines[i].chrome and not lines[i].crumb) or lines[i].count]
     header_end = chrome[-1] if chrome else (anchor - 1 if anchor and lines[anchor - 1].heading else anchor)
     if not chrome and _closes_block(lines, anchor):
         # The first date closes an item: a title and its teaser stand above it, in the listing.
@@ -300,8 +301,8 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
             out.append("next_dateline")
         if nxt is not None and nxt.kind == BYLINE and not line.period_end:
             out.append("next_byline")
-        elif (nxt is not None and nxt.kind == BYLINE and not nxt.gap and prev is not None and not line.gap
-              and prev.heading and prev.kind not in (DATE, BYLINE)):
+        elif (nxt is not None and nxt.kind == BYLINE and prev is not None and prev.heading
+              and prev.kind not in (DATE, BYLINE) and _between_title_and_byline(lines, i)):
             out.append("before_byline")  # title, summary sentence, byline: the summary is a standfirst
         elif (nxt is not None and nxt.kind == DATE and line.period_end and not line.gap and prev is not None
               and prev.heading and prev.kind not in (DATE, BYLINE) and i + 2 < len(lines)
@@ -319,6 +320,17 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
                 and not nxt.updated and size <= 120 and line.inner == 0):
             out.append("over_date")
     return out
+
+
+def _between_title_and_byline(lines: Sequence[Line], i: int) -> bool:
+    """Line i stands between a title and a byline: glued to both, or set apart from both by blank
+    lines when a body paragraph follows the byline (a byline closing a release is followed by a title)."""
+    line, nxt = lines[i], lines[i + 1]
+    if not line.gap and not nxt.gap:
+        return True
+    after = lines[i + 2] if i + 2 < len(lines) else None
+    return (line.gap and nxt.gap and len(line.text) <= 200 and not line.dateline and after is not None
+            and after.kind == 0 and not after.heading)
 
 
 def _run_ends_sentence(lines: Sequence[Line], i: int) -> bool:
