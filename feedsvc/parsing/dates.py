@@ -135,7 +135,7 @@ def _patterns() -> dict[str, re.Pattern[str]]:
 
 
 _MAX_DATE_LINE = 70
-_MAX_META_LINE = 100
+_MAX_META_LINE = 220  # `Source: <a long office> | Posted: 18 Mar 2019 | Country: Malawi, Mozambique`
 _META_SPLIT = re.compile(r"\s+[|·]\s+")
 _DIGIT = re.compile(r"\d")
 # The look-behind after the first digit, not before it: a pattern that opens with a digit lets
@@ -256,9 +256,10 @@ def parse_meta_line(text: str) -> tuple[dt.date, list[str]] | None:
             updated = _UPDATED.match(part) is not None
             if found is None or not updated:
                 found, found_updated = date, updated
-        elif not part or part.endswith(".") or len(part.split()) > (5 if _FIELD.match(part) else 3):
-            # Beside a date, a label is short (`Geneva`, `Press release`) or a field (`Source: …`);
-            # four words or more unlabelled are a title (`Mar 05, 2024 | Annual report published`).
+        elif not part or part.endswith(".") or len(part.split()) > (16 if _FIELD.match(part) else 3):
+            # Beside a date, a label is short (`Geneva`, `Press release`) or a field (`Source: …`, which
+            # may name a long office); four words or more unlabelled are a title (`Mar 05, 2024 | Annual
+            # report published`).
             return None
         elif parse_date_line(part) is None:
             others.append(part)

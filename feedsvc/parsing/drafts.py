@@ -30,7 +30,6 @@ class Draft:
     standfirst: str | None = None  # a summary line between the title and a dateline body
     # A place printed beside the date line (`23 September 2020 · Press release · Yemen`): the
     # location only when the body opens with no dateline, whose place is the more precise.
-    date_place: str | None = None
     # The first paragraph's dateline as the line reader found it (with a separator, and
     # a known place without one), so it is not read twice; None: read it here.
     first_dateline: tuple[Dateline | None, Dateline | None] | None = None
@@ -51,8 +50,6 @@ def finish(drafts: Sequence[Draft], source_file: str) -> list[Release]:
     for position, draft in enumerate(drafts):
         if draft.read_dateline and draft.paragraphs:
             _take_dateline(draft)
-        if draft.location is None:
-            draft.location = draft.date_place
         title = draft.title
         inferred = not title
         if not title:

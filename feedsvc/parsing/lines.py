@@ -11,7 +11,6 @@ from feedsvc.parsing.datelines import (
     Dateline,
     known_place_start,
     place_names,
-    spell_place,
     split_dateline,
 )
 from feedsvc.parsing.dates import (
@@ -65,6 +64,14 @@ _SHARE_WORDS = _SHARE_VERBS | frozenset([
 _SHARE_START = re.compile(r"(?:" + "|".join(sorted(_SHARE_VERBS)) + r")\b", re.IGNORECASE)
 
 
+# `Subscribe to press releases`, `Sign up for our newsletter`, `Abonnez-vous`: a link to a mailing list.
+_SUBSCRIBE = re.compile(
+    r"(?:subscribe|sign\s+up|s['’]abonner|abonnez-vous|suscr[íi]bete|suscribirse|abonnieren|abone\s+ol|"
+    r"inscreva-se|assine|iscriviti|abonneer)\b",
+    re.IGNORECASE,
+)
+
+
 def _is_share_row(text: str) -> bool:
     """A line of share buttons and nothing else, opening with the verb."""
     words = [w.strip(":|·,/-–").casefold() for w in text.split()]
@@ -75,7 +82,7 @@ def _is_share_row(text: str) -> bool:
 # Tag and category lines: `Region Americas`, `Country USA`, `Topics: Health`.
 _TAG_FIELD = re.compile(
     r"(?:regions?|country|countries|topics?|themes?|tags?|category|categories|keywords?|"
-    r"issues?|subjects?|type|filed\s+under|posted\s+in|location|lieu|ort|lugar|from|source|sources?|"
+    r"issues?|subjects?|type|filed\s+under|posted\s+in|location|lieu|ort|lugar|from|source|sources?|part\s+of|"
     # `Región Américas`, `País México` (an Amnesty page in Spanish), `Pays`, `Land`, `Paese`.
     r"regi[óo]n|pa[íi]s(?:es)?|pays|paese|regione|(?:land|l[äa]nder)(?=\s*:)|"
     r"release\s+no\.?|ref(?:erence)?\.?(?:\s+no\.?)?|"
@@ -112,7 +119,7 @@ _CHROME_WORDS = frozenset(
      "viewpoints", "perspectives", "blogs",
      # Type labels over an item: `News note`, `Joint press release`, `Media advisory`, `Notícia`, `Storie`.
      "note", "notes", "joint", "advisory", "advisories", "notizia", "notícia", "storia", "storie", "história",
-     "histórias", "historia", "historias", "medya", "odası", "merkezi", "reportage", "reportages", "reportaje", "reportagem", "déclaration",
+     "histórias", "historia", "historias", "medya", "odası", "merkezi", "in", "brief", "briefs", "reportage", "reportages", "reportaje", "reportagem", "déclaration",
      "déclarations", "declaração", "dichiarazione", "erklärung", "stellungnahme", "haberi"]
 )
 _CHROME_FOLDED = frozenset(fold_name(word) for word in _CHROME_WORDS)
@@ -121,7 +128,10 @@ _RESULT_COUNT = re.compile(
     r"risultati|resultados|résultats|ergebnisse)\s*:?\s*)?\d[\d,.]*\s*(?:[-–]\s*\d[\d,.]*\s*)?"
     r"(?:of|de|von|sur|di|/)\s+\d[\d,.]*(?:\s+(?:results?|items?|résultats|resultados|ergebnisse(?:n)?|"
     r"risultati|sonuç))?"
-    r"|(?:toplam\s+)?\d[\d,.]*\s+(?:results?|résultats|resultados|ergebnisse|sonuç|kay[ıi]t)(?:\s+bulundu)?",
+    r"|(?:toplam\s+)?\d[\d,.]*\s+(?:results?|résultats|resultados|ergebnisse|sonuç|kay[ıi]t)(?:\s+bulundu)?"
+    # `Showing 1 to 20 of 1,812 announcements from Department for International Development`
+    r"|(?:showing|displaying|mostrando|exibindo|affichage)\s+\d[\d,.]*\s*(?:[-–]|to|a|à|bis|al)\s*\d[\d,.]*\s+"
+    r"(?:of|de|sur|von|di)\s+\d[\d,.]*(?:\s+[^\W\d]+(?:\s+(?:from|in|for|de|du|des|del|von|aus)\s+\S.{0,80})?)?",
     re.IGNORECASE,
 )
 # A pager: `« Previous 1 2 3 … 53 Next »`, `Older posts »`, `Sayfa 2 / 9`.
@@ -180,7 +190,6 @@ class Line:
     date: dt.date | None = None
     date_tag: str | None = None  # `Communiqués` in `Communiqués 02.06.2023`
     updated: bool = False  # `Last updated …`: the page's date, not a release's
-    place: str | None = None  # a known place beside the date (`18 December 2019 | Geneva`)
     author: str | None = None
     heading: bool = False  # short and shaped like a title or a section heading
     titleish: bool = False  # a title even without a dateline under it
@@ -296,10 +305,14 @@ def _labelled_date(text: str, order: str | None) -> tuple[dt.date | None, str | 
 
 def _is_count(text: str) -> bool:
     """A result count or a pager (`1 - 7 of 7 results`, `« Previous 1 2 3 Next »`), or a row of them."""
-    if _DIGIT.search(text) is None and _PAGER_HINT.search(text) is None and _ARROW_LINK.fullmatch(text) is None:
+    if _DIGIT.search(text) is None and _PAGER_HINT.search(text) is None:  # (the hint holds the arrows)
         return False
     # `Showing 1 - 4 of 212 | Next »`, `42 résultats – page 1 sur 9`: a count and a pager side by side
     # (`1 - 7 of 7 results` holds a dash of its own: a part is read whole before it is split at dashes).
+    if _is_count_part(text):
+        return True
+    if "|" not in text and _DASHES.search(text) is None:
+        return False
     return all(_is_count_part(part.strip()) or all(_is_count_part(piece.strip()) for piece in _DASHES.split(part))
                for part in text.split("|"))
 
@@ -374,9 +387,9 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
         return line
     meta = parse_meta_line(text)
     if meta is not None:
+        # `18 December 2019 | Geneva`: the place beside a date is no dateline, and only a
+        # dateline opening the body gives a release its location.
         line.kind, line.date = DATE, meta[0]
-        known = place_names()
-        line.place = next((spell_place(p) for p in meta[1] if fold_name(p) in known), None)
         return line
     # `[ Back to top ]`, `» Ler comunicado completo`, `>> more`: a link's words in brackets or after arrows.
     leftover = _LEFTOVER.match(stripped_text.lstrip("[(«»›>→ ")) if len(text) <= 300 else None
@@ -387,10 +400,14 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
         line.leftover = not rest or rest[0] in "\"“‘«-–:…»›>→" or len(rest.split()) <= 2
     if not line.leftover and _SHARE_START.match(stripped_text) is not None:
         line.leftover = _is_share_row(stripped_text)
-    line.tag = short and len(text.split()) <= 8 and (
+    if not line.leftover and len(text) <= 60 and _SUBSCRIBE.match(stripped_text) is not None:
+        line.leftover = not line.text.endswith(".")
+    line.tag = ((short and len(text.split()) <= 8 and (
         _TAG_FIELD.fullmatch(stripped_text) is not None or _is_topic_list(stripped_text)
         or _is_reading_meta(stripped_text) or (":" in text and _is_code_field(stripped_text))
-        or (text.startswith("#") and all(w.startswith("#") and len(w) > 1 for w in text.split())))  # `#Kenya #Drought`
+        or (text.startswith("#") and all(w.startswith("#") and len(w) > 1 for w in text.split()))))  # `#Kenya #Drought`
+        # A field's value may run long (`From: Department for International Development and Foreign & …`).
+        or (len(text) <= 160 and ":" in text[:20] and _TAG_FIELD.fullmatch(stripped_text) is not None))
     line.month_heading = short and is_month_heading(stripped_text)
     # Cheap tests first: most lines hold none of these, and a regex searched from
     # every position of a long body line is what parsing spends its time on.

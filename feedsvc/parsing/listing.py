@@ -149,4 +149,3 @@ def assemble(lines: Sequence[Line], labels: Sequence[int], embargoes: Sequence[E
 def _take_date(draft: Draft, line: Line | None) -> None:
     if line is not None:
         draft.fill(line.date, None)
-        draft.date_place = draft.date_place or line.place

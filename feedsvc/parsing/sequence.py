@@ -182,9 +182,18 @@ def _all_emissions(lines: Sequence[Line]) -> list[list[float]]:
 def _describes_header(lines: Sequence[Line], i: int, header_end: int) -> bool:
     """The sentence right under the page's heading (`Latest news from …, call our press office.`):
     its description, not yet the listing, when no title shape or date says otherwise."""
-    line = lines[i]
-    return (i == header_end + 1 and line.kind == 0 and line.ends_sentence and not line.heading
-            and not (line.dateline or line.teaser or line.leftover))
+    start = i
+    while start > header_end + 1 and not lines[start].gap:
+        start -= 1  # a description hard-wrapped over lines: each of them describes
+    line = lines[start]
+    if start != header_end + 1 or line.kind != 0 or line.dateline or line.teaser or line.leftover:
+        return False
+    if line.ends_sentence and not line.heading:
+        return i == start
+    # Wrapped: glued lines, the next opening in lower case, running on to a sentence's end.
+    nxt = lines[start + 1] if start + 1 < len(lines) else None
+    return (nxt is not None and not nxt.gap and nxt.kind == 0 and nxt.text[0].islower() and line.inner >= 1
+            and _run_ends_sentence(lines, start) and all(lines[k].kind == 0 for k in range(start, i + 1)))
 
 
 def _is_anchor(line: Line) -> bool:
@@ -246,7 +255,8 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
         elif line.dateline:
             out.append("gazetteer_dateline")
         out += _flags(line, "leftover", "chrome", "count")
-        if line.tag or (line.words <= 5 and not line.ends_sentence and _touches_tag(lines, i)):
+        if line.tag or ((line.words <= 3 or (line.bullet and line.words <= 5)) and not line.ends_sentence
+                        and _touches_tag(lines, i)):
             out.append("tag")
         if line.words <= 3 and _repeat_key(text) in repeated:
             out.append("repeated")
@@ -268,7 +278,7 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
         if prev is not None and prev.text.endswith(":") and prev.kind not in (DATE, BYLINE):
             out.append("after_colon")
         glued_next = nxt is not None and not nxt.gap and nxt.kind not in (DATE, BYLINE)
-        if (glued_next and nxt is not None and (nxt.text[0].islower() or line.open_end)
+        if (glued_next and nxt is not None and (nxt.text[0].islower() or line.open_end or _wraps_at_number(line, nxt))
                 and (nxt.ends_sentence or _run_ends_sentence(lines, i + 1))):
             out.append("wraps_sentence")
         elif line.open_end:
@@ -276,9 +286,17 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
             # teaser cut mid-sentence when nothing follows it.
             out.append("open_end" if glued_next else "cut_end")
         if (prev is not None and not line.gap and prev.kind not in (DATE, BYLINE) and not prev.ends_sentence
-                and (prev.open_end or text[0].islower())):
+                and (prev.open_end or text[0].islower() or _wraps_at_number(prev, line))):
             prose = line.ends_sentence or len(prev.text) > 120 or not prev.heading or _run_ends_sentence(lines, i)
             out.append("continues_sentence" if prose else "continues_title")
+        if (prev is not None and not line.gap and prev.kind not in (DATE, BYLINE) and prev.heading
+                and prev.words <= 4 and not prev.open_end and not prev.bullet and line.text[0].isupper()):
+            # Under a short heading that ends nowhere open (`Migrants and Refugees`, a topic over
+            # its title): a new line, not the rest of a title wrapped at the page's width.
+            out.append("after_short_heading")
+        if (prev is not None and prev.kind == DATE and not line.gap and line.words <= 4 and line.heading
+                and not line.ends_sentence and _topic_over_title(lines, i)):
+            out.append("topic_over_title")  # date, `Migrants and Refugees`, title, body: a topic tag
         if line.inner >= 1:
             out.append("sentences")
         if line.teaser:
@@ -312,7 +330,8 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
         if (line.heading and nxt is not None and nxt.gap and nxt.kind not in (DATE, BYLINE)
                 and (len(nxt.text) > 120 or (nxt.ends_sentence and not nxt.heading))):
             out.append("next_paragraph")
-        if nxt is not None and nxt.gap and nxt.heading and nxt.kind not in (DATE, BYLINE) and _under_date(lines, i):
+        if (nxt is not None and nxt.gap and nxt.heading and nxt.kind not in (DATE, BYLINE)
+                and not (nxt.count or nxt.chrome or nxt.leftover) and _under_date(lines, i)):
             out.append("caption_slot")
         if prev is not None and prev.kind == DATE and not line.gap:
             out.append("below_date")
@@ -331,6 +350,21 @@ def _between_title_and_byline(lines: Sequence[Line], i: int) -> bool:
     after = lines[i + 2] if i + 2 < len(lines) else None
     return (line.gap and nxt.gap and len(line.text) <= 200 and not line.dateline and after is not None
             and after.kind == 0 and not after.heading)
+
+
+def _wraps_at_number(line: Line, nxt: Line) -> bool:
+    """`… a planned burn of about` / `1,200 hectares north …`: a line as long as a hard wrap's, cut
+    before a number (a title is shorter, and its body opens a sentence)."""
+    return nxt.text[0].isdigit() and len(line.text) >= 60 and not line.ends_sentence and not line.text.endswith(":")
+
+
+def _topic_over_title(lines: Sequence[Line], i: int) -> bool:
+    """Line i is glued over a longer title that is glued over its body paragraph."""
+    if i + 2 >= len(lines):
+        return False
+    title, body = lines[i + 1], lines[i + 2]
+    return (not title.gap and title.kind == 0 and title.titleish and title.words > lines[i].words
+            and not title.open_end and not body.gap and body.kind == 0 and not body.heading)
 
 
 def _run_ends_sentence(lines: Sequence[Line], i: int) -> bool:

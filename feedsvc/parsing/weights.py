@@ -123,6 +123,8 @@ WEIGHTS: dict[str, dict[int, float]] = {
     "after_colon": {BODY_MORE: 2, TITLE: -5, SECTION: -3, NOISE: 1.5, BODY_FIRST: -3},
     "open_end": {TITLE: 1, HEAD: -2, SECTION: -3, NOISE: -1},
     "continues_title": {TITLE_MORE: 4, TITLE: -2},
+    "after_short_heading": {TITLE_MORE: -4},
+    "topic_over_title": {NOISE: 3, TITLE: -2},
     "cut_end": {TITLE: -2, SECTION: -3, BODY_FIRST: 1, BODY_MORE: 1},
     "wraps_sentence": {TITLE: -4, TITLE_MORE: -4, SECTION: -4, BODY_FIRST: 1, BODY_MORE: 1},
     "continues_sentence": {BODY_MORE: 3, TITLE_MORE: -2, BODY_FIRST: -2},
