@@ -10,6 +10,7 @@ import datetime as dt
 
 import pytest
 
+from feedsvc.parsing.datelines import split_dateline
 from feedsvc.parsing.lines import BYLINE, DATE, describe
 
 
@@ -72,3 +73,47 @@ def test_titles_that_look_like_controls_stay_titles(text: str) -> None:
 def test_last_update_is_the_pages_date() -> None:
     assert describe(1, "Last update: 16 September 2011", True).updated
     assert not describe(1, "Update 12 March 2019", True).updated
+
+
+@pytest.mark.parametrize("text", ["Monday, 13 Febuary 2023", "9 Apil 2020", "Marhc 24, 2021"])
+def test_a_misspelt_month_is_a_date_line_naming_no_day(text: str) -> None:
+    line = describe(1, text, True)
+    assert (line.kind, line.date) == (DATE, None)
+
+
+@pytest.mark.parametrize(("text", "author"), [
+    ("JOANNA PRZYBYLSKA, Senior Fellow", "JOANNA PRZYBYLSKA"),  # a name in capitals, then the role
+    ("Opinion | Renée Castellanos | 12 Marhc 2019", "Renée Castellanos"),  # the date misspelt
+    ("Posted on Febuary 22, 2021 by Peter Langat", "Peter Langat"),
+    ("Hannah Ellery · Jan 12, 2023 · 5 min read", "Hannah Ellery"),  # Medium
+])
+def test_more_bylines(text: str, author: str) -> None:
+    line = describe(1, text, True)
+    assert (line.kind, line.author) == (BYLINE, author)
+
+
+def test_a_place_and_its_region_is_no_byline() -> None:
+    assert describe(1, "NAIROBI, Kenya", True).kind != BYLINE
+
+
+@pytest.mark.parametrize("text", ["Posted in Advocacy | Tagged World Water Day | 1 Comment", "From: Department for "
+                                  "International Development and Foreign & Commonwealth Office"])
+def test_a_posts_footer_and_a_long_field_are_tags(text: str) -> None:
+    assert describe(1, text, True).tag
+
+
+@pytest.mark.parametrize("text", ["Read the full piece", "More from Community Voices »", "Subscribe to press releases"])
+def test_more_leftovers(text: str) -> None:
+    assert describe(1, text, True).leftover
+
+
+def test_a_town_named_like_a_word_opens_no_dateline() -> None:
+    line = describe(1, "Most New Zealanders would be shocked to learn where their chocolate comes from.", True)
+    assert not line.dateline
+
+
+def test_an_apostrophe_inside_a_place_in_capitals() -> None:
+    for text, place in [("NUKU'ALOFA, TONGA (14 March 2019) — The grant …", "Nuku'alofa, Tonga"),
+                        ("COX'S BAZAR, Bangladesh – Monsoon rains …", "Cox's Bazar, Bangladesh")]:
+        found = split_dateline(text)
+        assert found is not None and found.place == place

@@ -48,8 +48,8 @@ def read_byline(text: str) -> tuple[str, dt.date | None] | None:
         found = read_date_line(dated.group("date"))
         author = parse_byline("By " + dated.group("name")) if found is not None else None
         if author is not None and found is not None:
-            return author, found[0]
-    if text[:1] not in "BbPpWOoCcVAYDd":
+            return author, found[0]  # (no day when the month is misspelt: `Marhc 24, 2021 by …`)
+    if text[:1] not in "BbPpWOoCcVAYDd" and not (text[:1].isupper() and "," in text):
         return None
     date: dt.date | None = None
     posted = POSTED_ON_BY.fullmatch(text) if text[:1] in "Pp" else None
@@ -61,11 +61,12 @@ def read_byline(text: str) -> tuple[str, dt.date | None] | None:
     if meta is not None:
         parts = [part.strip() for part in META_PARTS.split(text)]
         found = next((f for part in parts if (f := read_date_line(part)) is not None), None)
-        names = [part for part in parts if read_date_line(part) is None and part.casefold() not in _OPINION_WORDS]
+        # A part with digits is the date, read or not (`12 Marhc 2019`): never a name.
+        names = [part for part in parts if not any(ch.isdigit() for ch in part) and part.casefold() not in _OPINION_WORDS]
         author = parse_byline("By " + names[0]) if len(names) == 1 else None
         return None if author is None else (author, found[0] if found else None)
     if _BYLINE.match(text) is None:
-        return None  # every form below opens with `By`, `Par`, `Posted by`…
+        return _capitals_and_role(text)  # every other form opens with `By`, `Par`, `Posted by`…
     split = _BYLINE_DATE.fullmatch(text) or _BYLINE_ON.fullmatch(text)
     if split is not None:
         found = read_date_line(split.group("date").strip())
@@ -75,6 +76,26 @@ def read_byline(text: str) -> tuple[str, dt.date | None] | None:
             date = found[0] if found is not None else None
     author = parse_byline(text)
     return None if author is None else (author, date)
+
+
+# `JOANNA PRZYBYLSKA, Senior Fellow`: a name in capitals, a comma, the author's role.
+_CAPITALS_ROLE = re.compile(r"(?P<name>[^\W\d_a-z][^,\d]{3,60}?),\s+(?P<role>[^\W\d][^\d|]{2,80})")
+_ROLE_LINE_WORDS = _ROLE_WORDS | frozenset(
+    ["fellow", "fellows", "researcher", "researchers", "analyst", "analysts", "economist", "economists", "specialist",
+     "specialists", "associate", "lead", "professor", "professors", "founder", "co-founder", "executive", "expert",
+     "experts", "consultant", "lecturer", "directors", "advisers", "advisors", "scientist", "journalist", "author"])
+
+
+def _capitals_and_role(text: str) -> tuple[str, dt.date | None] | None:
+    match = _CAPITALS_ROLE.fullmatch(text) if len(text) <= 140 and "," in text else None
+    if match is None or text.endswith("."):
+        return None
+    name = match.group("name")
+    if any(ch.islower() for ch in name) or not any(
+            word.strip("(),").casefold() in _ROLE_LINE_WORDS for word in match.group("role").split()):
+        return None
+    author = parse_byline("By " + name)
+    return None if author is None else (author, None)
 
 
 # What joins two authors' names: `By A B and C D`, `Por A B y C D`, `Par A B et C D`.

@@ -263,13 +263,20 @@ def _is_place(place: str) -> bool:
     return True
 
 
+# Towns named like words that open English sentences (`Most New Zealanders…`, `Nice weather…`):
+# without a separator they are no dateline.
+_WORD_TOWNS = frozenset(["most", "nice", "split", "reading", "mobile", "orange", "hope", "deal", "march", "may",
+                         "sale", "bath", "victoria", "florence", "as", "of", "van", "bar", "best", "male", "cork"])
+
+
 def known_place_start(text: str) -> Dateline | None:
     """`Geneva The promotion…`: a known place, no separator, then a sentence's first word."""
     if not text[:1].isupper():
         return None
     words = text.split(None, _MAX_GAZETTEER_WORDS + 1)
     places = place_names()
-    if fold_name(words[0].rstrip(",")) not in _FIRST_WORDS:
+    first = fold_name(words[0].rstrip(","))
+    if first not in _FIRST_WORDS or (first in _WORD_TOWNS and not words[0].isupper()):
         return None
     for n in range(min(_MAX_GAZETTEER_WORDS, len(words) - 1), 0, -1):
         candidate = " ".join(words[:n])
@@ -349,7 +356,9 @@ def _title_words(text: str) -> str:
         for i, piece in enumerate(pieces):
             low = piece.lower()
             after_apostrophe = i > 0 and pieces[i - 1] in ("'", "’")
-            if ((index > 0 or i > 0) and low in _CONNECTORS) or (after_apostrophe and len(low) == 1):
+            # After an apostrophe a capital follows only an elided letter (`N'Djamena`, `d'Ivoire`):
+            # `COX'S` is `Cox's`, `NUKU'ALOFA` is `Nuku'alofa`.
+            if ((index > 0 or i > 0) and low in _CONNECTORS) or (after_apostrophe and (len(low) == 1 or len(pieces[i - 2]) > 1)):
                 spelled.append(low)
             else:
                 # The first letter as printed: `İ`.lower().upper() would come back decomposed.

@@ -10,6 +10,7 @@ over 12 settles it.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import functools
 import re
 from typing import Any
@@ -205,7 +206,9 @@ def read_date_line(text: str, order: str | None = None) -> tuple[dt.date | None,
         return _to_date(match, order), None
     match = patterns["tagged"].fullmatch(text)
     if match is None:
-        return None
+        # `Monday, 13 Febuary 2023`: a date line whose month is misspelt names no day, but it is
+        # the release's date line all the same.
+        return (None, None) if _misspelt_date(text) else None
     tag = match.group("tag").strip(" |·:–-")
     words = tag.split()
     if not tag or len(words) > 4 or not tag[0].isalpha() or tag.endswith(","):
@@ -213,6 +216,24 @@ def read_date_line(text: str, order: str | None = None) -> tuple[dt.date | None,
     if words[-1].casefold() in _TAG_END_WORDS or any(ch in tag for ch in ".!?;"):
         return None
     return _to_date(match, order), tag
+
+
+_MONTHS_EN = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+              "october", "november", "december")
+_WEEKDAYS_EN = r"(?:(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\.?,?\s+)?"
+_MISSPELT = re.compile(
+    _WEEKDAYS_EN + r"(?:\d{1,2}(?:st|nd|rd|th)?\s+(?P<a>[a-z]{3,10})\.?|(?P<b>[a-z]{3,10})\.?\s+\d{1,2}(?:st|nd|rd|th)?),?\s+(?:19|20)\d\d",
+    re.IGNORECASE,
+)
+
+
+def _misspelt_date(text: str) -> bool:
+    """`9 Apil 2020`, `Marhc 24, 2021`: a day and a year around a word a letter or two off a month's name."""
+    match = _MISSPELT.fullmatch(text) if len(text) <= 40 else None
+    if match is None:
+        return False
+    word = (match.group("a") or match.group("b")).casefold()
+    return word not in _MONTHS_EN and bool(difflib.get_close_matches(word, _MONTHS_EN, n=1, cutoff=0.75))
 
 
 def is_month_heading(text: str) -> bool:
@@ -234,6 +255,8 @@ def is_updated_line(text: str) -> bool:
     return not any(_UPDATED.match(part) is None and parse_date_line(part) is not None for part in parts)
 
 
+# `19 March 2019 | Published in The Jakarta Post`: where an op-ed first ran.
+_PUBLISHED_IN = re.compile(r"(?:first\s+|originally\s+)?(?:published|appeared)\s+(?:in|on|by)\s+\S.{0,60}", re.IGNORECASE)
 _FIELD = re.compile(r"[^\W\d_][\w-]*(?:\s[\w-]+)?\s*:\s")
 
 
@@ -256,7 +279,8 @@ def parse_meta_line(text: str) -> tuple[dt.date, list[str]] | None:
             updated = _UPDATED.match(part) is not None
             if found is None or not updated:
                 found, found_updated = date, updated
-        elif not part or part.endswith(".") or len(part.split()) > (16 if _FIELD.match(part) else 3):
+        elif not part or part.endswith(".") or (len(part.split()) > (16 if _FIELD.match(part) else 3)
+                                                 and _PUBLISHED_IN.fullmatch(part) is None):
             # Beside a date, a label is short (`Geneva`, `Press release`) or a field (`Source: …`, which
             # may name a long office); four words or more unlabelled are a title (`Mar 05, 2024 | Annual
             # report published`).

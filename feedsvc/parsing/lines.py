@@ -41,7 +41,8 @@ _MINOR_WORDS = frozenset(
 )
 # Leftovers of a scraped page's links (`Read more`, `Continue reading “…”`, `Découvrir`).
 _LEFTOVER = re.compile(
-    r"(?:read(?:\s+the)?\s+(?:more|story|full\s+(?:story|article|release))|continue\s+reading|now\s+read\s+on|"
+    r"(?:read(?:\s+the)?\s+(?:more|story|full\s+(?:story|article|release|piece|post|op-ed|commentary|interview|text|report|statement))|"
+    r"continue\s+reading|now\s+read\s+on|more\s+(?:stories\s+|news\s+|posts\s+|articles\s+)?from\s+[^.!?]{1,40}|"
     r"more|learn\s+more|find\s+out\s+more|see\s+more|view\s+more|load\s+more|show\s+more|"
     r"full\s+(?:story|release|text|statement)|back\s+to\s+top|lire\s+la\s+suite|"
     r"en\s+savoir\s+plus|(?:afficher|voir)\s+plus|d[ée]couvrir|mostrar\s+m[áa]s|mehr\s+anzeigen|leer\s+m[áa]s|ver\s+m[áa]s|seguir\s+leyendo|weiterlesen|"
@@ -119,12 +120,12 @@ _CHROME_WORDS = frozenset(
      "viewpoints", "perspectives", "blogs",
      # Type labels over an item: `News note`, `Joint press release`, `Media advisory`, `Notícia`, `Storie`.
      "note", "notes", "joint", "advisory", "advisories", "notizia", "notícia", "storia", "storie", "história",
-     "histórias", "historia", "historias", "medya", "odası", "merkezi", "in", "brief", "briefs", "reportage", "reportages", "reportaje", "reportagem", "déclaration",
+     "histórias", "historia", "historias", "medya", "odası", "merkezi", "in", "brief", "briefs", "most", "recent", "reportage", "reportages", "reportaje", "reportagem", "déclaration",
      "déclarations", "declaração", "dichiarazione", "erklärung", "stellungnahme", "haberi"]
 )
 _CHROME_FOLDED = frozenset(fold_name(word) for word in _CHROME_WORDS)
 _RESULT_COUNT = re.compile(
-    r"(?:(?:displaying|showing|results?|page|items?|mostrando|exibindo|affichage|anzeige|visualizzati|"
+    r"(?:(?:displaying|showing|results?|page|items?|stories|articles|releases|posts|entries|news|mostrando|exibindo|affichage|anzeige|visualizzati|"
     r"risultati|resultados|résultats|ergebnisse)\s*:?\s*)?\d[\d,.]*\s*(?:[-–]\s*\d[\d,.]*\s*)?"
     r"(?:of|de|von|sur|di|/)\s+\d[\d,.]*(?:\s+(?:results?|items?|résultats|resultados|ergebnisse(?:n)?|"
     r"risultati|sonuç))?"
@@ -199,7 +200,6 @@ class Line:
     found_dateline: Dateline | None = None  # read once here, used again when the body is assembled
     known_place: Dateline | None = None  # `Geneva The …`
     words: int = 0
-    title_case: float = 0.0
     dateline: bool = False  # opens with a dateline, gazetteer-only ones (`Geneva The …`) included
     leftover: bool = False  # `Read more`, `Continue reading “…”`
     chrome: bool = False  # made of page-header words (`Press Releases`, `The Latest News`)
@@ -229,13 +229,22 @@ def is_chrome(text: str) -> bool:
         return False
     chrome = _CHROME_FOLDED
     named = False  # a year alone is no heading: `Press releases 2002` is, `2002` is not
-    for word in words:
+    acronym = False  # an organisation's acronym before its page's name: `IACHR Press Releases`
+    for k, word in enumerate(words):
         if word not in chrome:
-            if not (len(word) == 4 and word.isdigit() and word[:2] in ("19", "20")):
-                return False
-        else:
-            named = True
+            if len(word) == 4 and word.isdigit() and word[:2] in ("19", "20"):
+                continue
+            if k == 0 and not acronym and len(words) > 1 and _is_acronym_word(text.split()[0]):
+                acronym = True
+                continue
+            return False
+        named = True
     return named
+
+
+def _is_acronym_word(word: str) -> bool:
+    word = word.strip(_PUNCTUATION)
+    return 2 <= len(word) <= 8 and word.isupper() and word.isalpha()
 
 
 # `3 min read`, `Lesezeit: 4 Min.`: how long a piece takes to read, printed beside its type.
@@ -256,6 +265,18 @@ def _is_reading_meta(text: str) -> bool:
     parts = META_PARTS.split(text)
     return any(_READING_TIME.fullmatch(part.strip()) for part in parts) and all(
         len(part.split()) <= 4 for part in parts)
+
+
+# `Posted in Advocacy | Tagged World Water Day | 1 Comment`: a blog post's footer.
+_POST_FOOTER = re.compile(
+    r"(?:(?:posted|filed)\s+in\s+.+|tagged\s+.+|\d+\s+comments?|leave\s+a\s+(?:comment|reply)|no\s+comments|"
+    r"comments?\s*\(\d+\)|add\s+new\s+comment)",
+    re.IGNORECASE,
+)
+
+
+def _is_post_footer(text: str) -> bool:
+    return all(_POST_FOOTER.fullmatch(part.strip()) is not None for part in text.split("|"))
 
 
 def _is_topic_list(text: str) -> bool:
@@ -322,7 +343,7 @@ _DASHES = re.compile(r"\s+[–—·-]\s+")
 
 def _is_count_part(part: str) -> bool:
     return (not part or _RESULT_COUNT.fullmatch(part) is not None or _PAGER.fullmatch(part) is not None
-            or (len(part.split()) <= 3 and _ARROW_LINK.fullmatch(part) is not None))
+            or (len(part.strip("«»‹›←→ ").split()) <= 3 and _ARROW_LINK.fullmatch(part) is not None))
 
 
 # `Marta Silva | 22 March 2019`: a blog's byline without `By`, a person's name and then the date.
@@ -341,7 +362,12 @@ _NOT_A_PERSON = _ORGANISATION_WORDS | (_CHROME_FOLDED - frozenset(
 
 def _name_and_date(text: str, order: str | None) -> tuple[str, dt.date] | None:
     """(author, date) of `NAME | DATE` when NAME is a person's, not a place, a type or an organisation."""
-    match = _NAME_DATE.fullmatch(text) if len(text) <= 100 and ("|" in text or "·" in text) else None
+    if len(text) > 140 or ("|" not in text and "·" not in text):
+        return None
+    parts = META_PARTS.split(text)
+    if len(parts) == 3 and _READING_TIME.fullmatch(parts[2].strip()):
+        text = " | ".join(parts[:2])  # Medium: `Hannah Ellery · Jan 12, 2023 · 5 min read`
+    match = _NAME_DATE.fullmatch(text)
     if match is None:
         return None
     name = match.group("name").strip()
@@ -407,7 +433,8 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
         or _is_reading_meta(stripped_text) or (":" in text and _is_code_field(stripped_text))
         or (text.startswith("#") and all(w.startswith("#") and len(w) > 1 for w in text.split()))))  # `#Kenya #Drought`
         # A field's value may run long (`From: Department for International Development and Foreign & …`).
-        or (len(text) <= 160 and ":" in text[:20] and _TAG_FIELD.fullmatch(stripped_text) is not None))
+        or (len(text) <= 160 and ":" in text[:20] and _TAG_FIELD.fullmatch(stripped_text) is not None)
+        or (len(text) <= 200 and text[:1] in "PpTtFf0123456789LlNnCcAa" and _is_post_footer(stripped_text)))
     line.month_heading = short and is_month_heading(stripped_text)
     # Cheap tests first: most lines hold none of these, and a regex searched from
     # every position of a long body line is what parsing spends its time on.
@@ -458,22 +485,27 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
     inner = line.inner = len(_INNER_SENTENCE.findall(text)) if size <= MAX_TITLE else 2
     if size > MAX_TITLE or text[0].islower() or text.endswith(":"):
         return line
-    line.title_case = _title_case(words)
-    line.heading = not line.sep_dateline and (
-        line.bullet
-        or (not ends_period and inner <= 1)
-        or (size <= 160 and line.title_case >= 0.45 and inner <= 1)
-    )
+    # The share of capitalised words is counted only where it decides something (it is the
+    # costliest test here): a sentence-like line short enough to be a title, a long heading.
+    capitals = -1.0
+    if line.bullet or (not ends_period and inner <= 1):
+        heading = True
+    elif size <= 160 and inner <= 1:
+        capitals = title_case(words)
+        heading = capitals >= 0.45
+    else:
+        heading = False
+    line.heading = heading and not line.sep_dateline
     line.titleish = (
         line.heading
         and not ends_period
         and line.words >= 2
-        and (line.title_case >= 0.5 or size <= 120)
+        and (size <= 120 or (capitals if capitals >= 0 else title_case(words)) >= 0.5)
     )
     return line
 
 
-def _title_case(words: list[str]) -> float:
+def title_case(words: list[str]) -> float:
     """Share of significant words that start with a capital (0.0 for scripts without case)."""
     upper = lower = 0
     minor = _MINOR_WORDS

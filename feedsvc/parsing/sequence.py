@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from feedsvc.parsing import labels as L
 from feedsvc.parsing import weights
-from feedsvc.parsing.lines import BYLINE, DATE, Line
+from feedsvc.parsing.lines import BYLINE, DATE, Line, title_case
 
 _BASE, _W, _STARTS, _ENDS = weights.BASE, weights.WEIGHTS, weights.STARTS, weights.ENDS
 _N, _NEVER, _UNDATED, _BEAM = L.N, weights.NEVER, weights.UNDATED, weights.BEAM
@@ -255,7 +255,7 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
         elif line.dateline:
             out.append("gazetteer_dateline")
         out += _flags(line, "leftover", "chrome", "count")
-        if line.tag or ((line.words <= 3 or (line.bullet and line.words <= 5)) and not line.ends_sentence
+        if line.tag or ((line.words <= 3 or (line.bullet and line.words <= 8)) and not line.ends_sentence
                         and _touches_tag(lines, i)):
             out.append("tag")
         if line.words <= 3 and _repeat_key(text) in repeated:
@@ -290,9 +290,11 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
             prose = line.ends_sentence or len(prev.text) > 120 or not prev.heading or _run_ends_sentence(lines, i)
             out.append("continues_sentence" if prose else "continues_title")
         if (prev is not None and not line.gap and prev.kind not in (DATE, BYLINE) and prev.heading
-                and prev.words <= 4 and not prev.open_end and not prev.bullet and line.text[0].isupper()):
-            # Under a short heading that ends nowhere open (`Migrants and Refugees`, a topic over
-            # its title): a new line, not the rest of a title wrapped at the page's width.
+                and not prev.open_end and not prev.bullet and line.text[0].isupper()
+                and (prev.words <= 4 or (len(prev.text) < 60 and title_case(text.split()) < 0.5))):
+            # Under a short heading that ends nowhere open (`Migrants and Refugees`, a topic over its
+            # title; a title over its standfirst in sentence case): a new line, not the rest of a
+            # title wrapped at the page's width.
             out.append("after_short_heading")
         if (prev is not None and prev.kind == DATE and not line.gap and line.words <= 4 and line.heading
                 and not line.ends_sentence and _topic_over_title(lines, i)):
@@ -319,8 +321,9 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
             out.append("next_dateline")
         if nxt is not None and nxt.kind == BYLINE and not line.period_end:
             out.append("next_byline")
-        elif (nxt is not None and nxt.kind == BYLINE and prev is not None and prev.heading
-              and prev.kind not in (DATE, BYLINE) and _between_title_and_byline(lines, i)):
+        elif (nxt is not None and prev is not None and prev.heading and prev.kind not in (DATE, BYLINE)
+              and (nxt.kind == BYLINE or (nxt.kind == DATE and i + 2 < len(lines) and lines[i + 2].kind == BYLINE))
+              and _between_title_and_byline(lines, i)):
             out.append("before_byline")  # title, summary sentence, byline: the summary is a standfirst
         elif (nxt is not None and nxt.kind == DATE and line.period_end and not line.gap and prev is not None
               and prev.heading and prev.kind not in (DATE, BYLINE) and i + 2 < len(lines)
@@ -348,6 +351,9 @@ def _between_title_and_byline(lines: Sequence[Line], i: int) -> bool:
     if not line.gap and not nxt.gap:
         return True
     after = lines[i + 2] if i + 2 < len(lines) else None
+    if nxt.kind == DATE and after is not None and after.kind == BYLINE:
+        # title, standfirst, `Thu, 2021-05-27 09:30`, `By NAME`: the date stands between
+        nxt, after = after, lines[i + 3] if i + 3 < len(lines) else None
     return (line.gap and nxt.gap and len(line.text) <= 200 and not line.dateline and after is not None
             and after.kind == 0 and not after.heading)
 
@@ -390,8 +396,14 @@ def _under_date(lines: Sequence[Line], i: int) -> bool:
 
 def _touches_tag(lines: Sequence[Line], i: int) -> bool:
     """A short line glued (no blank line) to a tag line is one of the tags (`• Death Penalty`)."""
-    prev, nxt = _neighbours(lines, i)
-    return (nxt is not None and not nxt.gap and nxt.tag) or (prev is not None and not lines[i].gap and prev.tag)
+    prev = lines[i - 1] if i else None
+    if prev is not None and not lines[i].gap and prev.tag:
+        return True
+    # Down a run of bulleted tags to the field line that ends it (`• Refugees`, `• Armed Conflict`, `Region …`).
+    j = i + 1
+    while j < len(lines) and not lines[j].gap and lines[j].bullet and not lines[j].tag and j - i < 6:
+        j += 1
+    return j < len(lines) and not lines[j].gap and lines[j].tag and (j == i + 1 or lines[i].bullet)
 
 
 _WEIGHTS = {feature: tuple(weights.items()) for feature, weights in _W.items()}
