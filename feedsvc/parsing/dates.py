@@ -260,8 +260,8 @@ _PUBLISHED_IN = re.compile(r"(?:first\s+|originally\s+)?(?:published|appeared)\s
 _FIELD = re.compile(r"[^\W\d_][\w-]*(?:\s[\w-]+)?\s*:\s")
 
 
-def parse_meta_line(text: str) -> tuple[dt.date, list[str]] | None:
-    """A date line with short labels beside it: `18 December 2019 | Geneva`, `News | 3 Dec 2019`.
+def parse_meta_line(text: str) -> dt.date | None:
+    """The date of a date line with short labels beside it: `18 December 2019 | Geneva`, `News | 3 Dec 2019`.
 
     Of a publication and an update date on one line, the publication's is the release's.
     """
@@ -272,7 +272,6 @@ def parse_meta_line(text: str) -> tuple[dt.date, list[str]] | None:
         return None
     found: dt.date | None = None
     found_updated = False
-    others: list[str] = []
     for part in parts:
         date = parse_date_line(part) if found is None or found_updated else None
         if date is not None:
@@ -285,9 +284,7 @@ def parse_meta_line(text: str) -> tuple[dt.date, list[str]] | None:
             # may name a long office); four words or more unlabelled are a title (`Mar 05, 2024 | Annual
             # report published`).
             return None
-        elif parse_date_line(part) is None:
-            others.append(part)
-    return (found, others) if found is not None else None
+    return found
 
 
 def split_title_date(text: str) -> tuple[str, dt.date | None]:

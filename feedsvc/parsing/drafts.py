@@ -28,8 +28,6 @@ class Draft:
     opinion: bool = False  # an op-ed: a byline, never a dateline
     read_dateline: bool = True
     standfirst: str | None = None  # a summary line between the title and a dateline body
-    # A place printed beside the date line (`23 September 2020 · Press release · Yemen`): the
-    # location only when the body opens with no dateline, whose place is the more precise.
     # The first paragraph's dateline as the line reader found it (with a separator, and
     # a known place without one), so it is not read twice; None: read it here.
     first_dateline: tuple[Dateline | None, Dateline | None] | None = None

@@ -229,13 +229,12 @@ def is_chrome(text: str) -> bool:
         return False
     chrome = _CHROME_FOLDED
     named = False  # a year alone is no heading: `Press releases 2002` is, `2002` is not
-    acronym = False  # an organisation's acronym before its page's name: `IACHR Press Releases`
     for k, word in enumerate(words):
         if word not in chrome:
             if len(word) == 4 and word.isdigit() and word[:2] in ("19", "20"):
                 continue
-            if k == 0 and not acronym and len(words) > 1 and _is_acronym_word(text.split()[0]):
-                acronym = True
+            # An organisation's acronym before its page's name: `IACHR Press Releases`.
+            if k == 0 and len(words) > 1 and _is_acronym_word(text.split()[0]):
                 continue
             return False
         named = True
@@ -411,11 +410,11 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
         line.kind, (line.date, line.date_tag) = DATE, found
         line.updated = is_updated_line(text)
         return line
-    meta = parse_meta_line(text)
-    if meta is not None:
+    meta_date = parse_meta_line(text)
+    if meta_date is not None:
         # `18 December 2019 | Geneva`: the place beside a date is no dateline, and only a
         # dateline opening the body gives a release its location.
-        line.kind, line.date = DATE, meta[0]
+        line.kind, line.date = DATE, meta_date
         return line
     # `[ Back to top ]`, `» Ler comunicado completo`, `>> more`: a link's words in brackets or after arrows.
     leftover = _LEFTOVER.match(stripped_text.lstrip("[(«»›>→ ")) if len(text) <= 300 else None
