@@ -46,6 +46,7 @@ def test_a_content_systems_account_is_no_author() -> None:
     "Filter by year 2013 2012 2011 2010", "Sort by: Newest", "Filter by topic: All | Aid | Health",
     "Filtrar por país | Filtrar por tema", "Trier par : date", "Home > Media centre > Press releases",
     "Home › Notizie e storie", "Accueil / Salle de presse", "News note", "Joint press release", "Notícia",
+    "Pagina iniziale > Sala stampa > Comunicati",  # Italian: a breadcrumb opening with `p`
 ])
 def test_controls_breadcrumbs_and_type_labels_are_chrome(text: str) -> None:
     assert describe(1, text, True).chrome
@@ -64,6 +65,7 @@ def test_pagers_and_result_counts(text: str) -> None:
     "Show me the money: aid budgets fall again",
     "Home truths about aid in 2019",
     "Sorting out the refugee registration backlog",
+    "Pagina iniziale: a new start for the Naples shelter",  # the breadcrumb's words without its path
 ])
 def test_titles_that_look_like_controls_stay_titles(text: str) -> None:
     line = describe(1, text, True)
@@ -117,3 +119,13 @@ def test_an_apostrophe_inside_a_place_in_capitals() -> None:
                         ("COX'S BAZAR, Bangladesh – Monsoon rains …", "Cox's Bazar, Bangladesh")]:
         found = split_dateline(text)
         assert found is not None and found.place == place
+
+
+@pytest.mark.parametrize(("text", "title"), [
+    ("Continue reading “Summer of smoke”", "Summer of smoke"),
+    ("Continue reading “Aged care: they said “fix it”. So fix it.”", "Aged care: they said “fix it”. So fix it."),
+    ("Read more", None),
+    ("More from our partners in the region", None),  # a sentence, not a link naming a title
+])
+def test_a_leftover_names_the_title_it_repeats(text: str, title: str | None) -> None:
+    assert describe(1, text, True).quoted == title

@@ -215,6 +215,7 @@ class Line:
     period_end: bool = False
     dated_title: bool = False  # `12 April 2022 — Title`
     month_heading: bool = False  # `Febrero 2002`
+    quoted: str | None = None  # the title a leftover names: `Continue reading “Summer of smoke”`
 
 
 _PUNCTUATION = "\"“”‘’'«»()[]{}.,;:!?|/\\-–—•·*>›»<‹"
@@ -224,20 +225,24 @@ def is_chrome(text: str) -> bool:
     """A line made only of page-header words (`Press Releases`, `Aktuelles und Berichte`)."""
     # Folded as names are (`BASIN BÜLTENLERİ` is `Basın bültenleri`: Turkish capitals fold oddly).
     # Bars and dashes between the words are not words (`Archive: 2019 | 2018 | 2017`).
-    words = [w for w in (word.strip(_PUNCTUATION) for word in fold_name(text).split()) if w]
-    if not 0 < len(words) <= 6:
-        return False
+    # Word by word, so that a line is ruled out at its first word that is no page-header word.
     chrome = _CHROME_FOLDED
+    count = 0
     named = False  # a year alone is no heading: `Press releases 2002` is, `2002` is not
-    for k, word in enumerate(words):
-        if word not in chrome:
-            if len(word) == 4 and word.isdigit() and word[:2] in ("19", "20"):
-                continue
-            # An organisation's acronym before its page's name: `IACHR Press Releases`.
-            if k == 0 and len(words) > 1 and _is_acronym_word(text.split()[0]):
-                continue
+    for word in fold_name(text).split():
+        word = word.strip(_PUNCTUATION)
+        if not word:
+            continue
+        count += 1
+        if count > 6:
             return False
-        named = True
+        if word in chrome:
+            named = True
+        elif len(word) == 4 and word.isdigit() and word[:2] in ("19", "20"):
+            continue
+        # An organisation's acronym before its page's name: `IACHR Press Releases` (alone it names nothing).
+        elif count > 1 or not _is_acronym_word(text.split()[0]):
+            return False
     return named
 
 
@@ -396,21 +401,23 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
     line.indent = indent
     stripped_text = text.strip(" -–—:|")
     line.chrome = len(stripped_text) <= 60 and (is_chrome(stripped_text) or is_label(stripped_text))
-    if not line.chrome and len(text) <= 160 and text[:1].casefold() in "fsotbrahi":
+    if not line.chrome and len(text) <= 160 and text[:1].casefold() in "fsotbrahip":
         line.crumb = _BREADCRUMB.fullmatch(text) is not None
         line.chrome = line.crumb or _CONTROLS.fullmatch(text) is not None
     short = len(text) <= 80
     line.count = short and _is_count(stripped_text)
-    byline = read_byline(text) or _name_and_date(text, order)
+    # Every date is written with digits: most titles have none, and need no date reader.
+    digits = _DIGIT.search(text) is not None
+    byline = read_byline(text) or (_name_and_date(text, order) if digits else None)
     if byline is not None:
         line.kind, (line.author, line.date) = BYLINE, byline
         return line
-    found = read_date_line(text, order) or _labelled_date(text, order)
+    found = (read_date_line(text, order) or _labelled_date(text, order)) if digits else None
     if found is not None:
         line.kind, (line.date, line.date_tag) = DATE, found
         line.updated = is_updated_line(text)
         return line
-    meta_date = parse_meta_line(text)
+    meta_date = parse_meta_line(text) if digits else None
     if meta_date is not None:
         # `18 December 2019 | Geneva`: the place beside a date is no dateline, and only a
         # dateline opening the body gives a release its location.
@@ -423,6 +430,8 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
         # `Read story- News`, `Continue reading “The title”`: the link's words and a
         # quoted title or a glued tag, but not a sentence that opens with `More …`.
         line.leftover = not rest or rest[0] in "\"“‘«-–:…»›>→" or len(rest.split()) <= 2
+        if line.leftover and len(rest) > 2 and rest[0] in "\"“‘«" and rest[-1] in "\"”’»":
+            line.quoted = rest[1:-1].strip()  # the title the link repeats
     if not line.leftover and _SHARE_START.match(stripped_text) is not None:
         line.leftover = _is_share_row(stripped_text)
     if not line.leftover and len(text) <= 60 and _SUBSCRIBE.match(stripped_text) is not None:
@@ -434,7 +443,7 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
         # A field's value may run long (`From: Department for International Development and Foreign & …`).
         or (len(text) <= 160 and ":" in text[:20] and _TAG_FIELD.fullmatch(stripped_text) is not None)
         or (len(text) <= 200 and text[:1] in "PpTtFf0123456789LlNnCcAa" and _is_post_footer(stripped_text)))
-    line.month_heading = short and is_month_heading(stripped_text)
+    line.month_heading = short and digits and is_month_heading(stripped_text)
     # Cheap tests first: most lines hold none of these, and a regex searched from
     # every position of a long body line is what parsing spends its time on.
     lowered = text.casefold()

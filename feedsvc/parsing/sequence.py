@@ -167,9 +167,15 @@ def _all_emissions(lines: Sequence[Line]) -> list[list[float]]:
         header_end = 0  # that far down, what stands above may be undated releases
     items = sum(1 for i, line in enumerate(lines) if line.bullet and _item_bullet(lines, i)) >= 2
     spaced = sum(1 for line in lines if line.gap) * 2 >= len(lines)
+    # `Continue reading “Summer of smoke”` names the title of the release it closes: that line
+    # is a title whatever its shape (a caption may stand between it and its byline, a full stop inside it).
+    named = {line.quoted.casefold() for line in lines if line.quoted}
     out = []
     for i in range(len(lines)):
         scores = _emissions(lines, i, repeated, items, spaced)
+        if named and lines[i].kind == 0 and not lines[i].leftover and lines[i].text.casefold() in named:
+            for label, weight in _W["named_title"].items():
+                scores[label] += weight
         if chrome and i > header_end and not (lines[i].chrome or lines[i].count or _describes_header(lines, i, header_end)):
             scores[L.HEAD] -= 1.5  # below the page's own heading the listing has begun
         if i < header_end:
@@ -205,15 +211,20 @@ def _neighbours(lines: Sequence[Line], i: int) -> tuple[Line | None, Line | None
     return (lines[i - 1] if i else None), (lines[i + 1] if i + 1 < len(lines) else None)
 
 
-def _flags(line: Line, *names: str) -> list[str]:
-    """The features named after a flag of the line (`chrome`, `caption`…) that it has, in order."""
-    return [name for name in names if getattr(line, name)]
-
-
 def _item_bullet(lines: Sequence[Line], i: int) -> bool:
-    """A bullet standing apart (not in a run of bullets) marks a listing item."""
+    """A bullet standing apart (not in a run of bullets) marks a listing item; so do bullets in a run
+    when each is a long title (an item without its date line, glued to the next item's title)."""
     prev, nxt = _neighbours(lines, i)
-    return (prev is None or not prev.bullet or lines[i].gap) and (nxt is None or not nxt.bullet or nxt.gap)
+    above = prev is None or not prev.bullet or lines[i].gap
+    below = nxt is None or not nxt.bullet or nxt.gap
+    if above and below:
+        return True
+    return (_long_title(lines[i]) and (above or (prev is not None and _long_title(prev)))
+            and (below or (nxt is not None and _long_title(nxt))))
+
+
+def _long_title(line: Line) -> bool:
+    return line.kind == 0 and line.titleish and line.words >= 5
 
 
 def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = False,
@@ -254,13 +265,21 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
             out.append("dated_title")
         elif line.dateline:
             out.append("gazetteer_dateline")
-        out += _flags(line, "leftover", "chrome", "count")
+        if line.leftover:
+            out.append("leftover")
+        if line.chrome:
+            out.append("chrome")
+        if line.count:
+            out.append("count")
         if line.tag or ((line.words <= 3 or (line.bullet and line.words <= 8)) and not line.ends_sentence
                         and _touches_tag(lines, i)):
             out.append("tag")
         if line.words <= 3 and _repeat_key(text) in repeated:
             out.append("repeated")
-        out += _flags(line, "caption", "month_heading")
+        if line.caption:
+            out.append("caption")
+        if line.month_heading:
+            out.append("month_heading")
         if (spaced and prev is not None and not line.gap and prev.kind not in (DATE, BYLINE)
                 and (len(prev.text) > 120 or (prev.ends_sentence and not prev.heading))):
             out.append("glued_to_body")
@@ -274,7 +293,12 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
             out.append("long")
         if size > 300:
             out.append("very_long")
-        out += _flags(line, "ends_sentence", "period_end", "contact")
+        if line.ends_sentence:
+            out.append("ends_sentence")
+        if line.period_end:
+            out.append("period_end")
+        if line.contact:
+            out.append("contact")
         if prev is not None and prev.text.endswith(":") and prev.kind not in (DATE, BYLINE):
             out.append("after_colon")
         glued_next = nxt is not None and not nxt.gap and nxt.kind not in (DATE, BYLINE)

@@ -40,7 +40,7 @@ BASE: dict[tuple[int, int], float] = {
     # Noise inside a release's head (a tag or field line between its title and its body).
     (NOISE_IN, NOISE_IN): 0.0, (NOISE_IN, BODY_FIRST): -0.5, (NOISE_IN, DATE_POST): -1.0,
     (NOISE_IN, BYLINE_L): 0.0, (NOISE_IN, TITLE): -1.0, (NOISE_IN, DATE_PRE): -1.0,
-    (TITLE, NOISE_IN): -1.5, (DATE_POST, NOISE_IN): -1.0, (BYLINE_L, NOISE_IN): -2.0,
+    (TITLE, NOISE_IN): -1.4, (DATE_POST, NOISE_IN): -1.0, (BYLINE_L, NOISE_IN): -2.0,
     (TITLE, TITLE_MORE): -1.0, (TITLE, DATE_POST): 0.0, (TITLE, BYLINE_L): 0.0, (TITLE, STANDFIRST): 0.0,
     (TITLE, BODY_FIRST): 0.0, (TITLE, NOISE): -1.5, (TITLE, TITLE): -3.0, (TITLE, DATE_PRE): -2.5,
     (TITLE, SECTION): -2.5,
@@ -85,6 +85,7 @@ WEIGHTS: dict[str, dict[int, float]] = {
     # Before the page's first date, dateline or byline (less the line right above it,
     # which may be the first title) stands the page's own header.
     "pre_anchor": {HEAD: 2},
+    "named_title": {TITLE: 4, HEAD: -3, NOISE: -3, NOISE_IN: -3, SECTION: -3, BODY_FIRST: -2, BODY_MORE: -2},
     "date": {DATE_PRE: 8, DATE_POST: 8, HEAD: -1, NOISE: -2, TITLE: -10, TITLE_MORE: -10, BODY_FIRST: -10,
              BODY_MORE: -10, SECTION: -10, STANDFIRST: -10, ROLE: -10},
     "tagged_date": {DATE_PRE: -0.5, DATE_POST: -0.5},
