@@ -47,6 +47,7 @@ def test_a_content_systems_account_is_no_author() -> None:
     "Filtrar por país | Filtrar por tema", "Trier par : date", "Home > Media centre > Press releases",
     "Home › Notizie e storie", "Accueil / Salle de presse", "News note", "Joint press release", "Notícia",
     "Pagina iniziale > Sala stampa > Comunicati",  # Italian: a breadcrumb opening with `p`
+    "Главная › Новости", "Вы здесь", "Artículo",  # Russian editions; a Spanish type label
 ])
 def test_controls_breadcrumbs_and_type_labels_are_chrome(text: str) -> None:
     assert describe(1, text, True).chrome
@@ -129,3 +130,23 @@ def test_an_apostrophe_inside_a_place_in_capitals() -> None:
 ])
 def test_a_leftover_names_the_title_it_repeats(text: str, title: str | None) -> None:
     assert describe(1, text, True).quoted == title
+
+
+@pytest.mark.parametrize(("text", "date"), [
+    ("21 ноября 2023 г.", dt.date(2023, 11, 21)),  # Russian: genitive month, `г.` after the year
+    ("15 листопада 2021 року", dt.date(2021, 11, 15)),  # Ukrainian
+    ("Понедельник, 3 марта 2025", dt.date(2025, 3, 3)),
+])
+def test_russian_and_ukrainian_dates(text: str, date: dt.date) -> None:
+    line = describe(1, text, True)
+    assert (line.kind, line.date) == (DATE, date)
+
+
+def test_a_russian_dateline_with_its_date() -> None:
+    found = split_dateline("АЛМАТЫ, 21 ноября 2023 г. – Представители правительств собрались")
+    assert found is not None and (found.place, found.date) == ("Алматы", dt.date(2023, 11, 21))
+
+
+@pytest.mark.parametrize("text", ["Région Afrique du Nord et Moyen-Orient", "Pays Égypte", "Region Americas"])
+def test_region_and_country_fields_are_tags(text: str) -> None:
+    assert describe(1, text, True).tag

@@ -17,7 +17,7 @@ from typing import Any
 
 # Languages whose month names a listing may use. CLDR's Catalan forms carry their
 # article (`de gener`), so Catalan is left out rather than matched half-way.
-_LOCALES = ("en", "fr", "es", "de", "de_AT", "it", "pt", "nl", "tr", "pl", "sv", "da", "nb", "ro", "id", "ar", "ar_SY")
+_LOCALES = ("en", "fr", "es", "de", "de_AT", "it", "pt", "nl", "tr", "pl", "sv", "da", "nb", "ro", "id", "ar", "ar_SY", "ru", "uk")
 
 
 @functools.lru_cache(maxsize=1)
@@ -103,7 +103,7 @@ def _patterns() -> dict[str, re.Pattern[str]]:
     de = r"(?:\s+(?:de|del|of)\s+|\s*,?\s+|\s*\.\s*)"  # `14 de febrero de`, `3. März`, `3 May`
     body = (
         r"(?:" + wd + r"(?:\ble\s+)?(?:"
-        rf"(?P<d1>\d{{1,2}}){_ORD}{de}(?P<m1>{month})\.?(?:(?:\s+de\s+|,?\s+)(?P<y1>\d{{4}}))?"
+        rf"(?P<d1>\d{{1,2}}){_ORD}{de}(?P<m1>{month})\.?(?:(?:\s+de\s+|,?\s+)(?P<y1>\d{{4}})(?:\s?г\.|\s+року|\s+года)?)?"
         rf"|\b(?P<m2>{month})\.?\s+(?P<d2>\d{{1,2}}){_ORD},?(?:\s+(?P<y2>\d{{4}}))?"
         r"|(?P<y3>\d{4})-(?P<m3>\d{1,2})-(?P<d3>\d{1,2})"
         r"|(?P<a4>\d{1,2})\s?(?P<s4>[/.\-])\s?(?P<b4>\d{1,2})\s?(?P=s4)\s?(?P<y4>\d{4})"

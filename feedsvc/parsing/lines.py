@@ -85,7 +85,7 @@ _TAG_FIELD = re.compile(
     r"(?:regions?|country|countries|topics?|themes?|tags?|category|categories|keywords?|"
     r"issues?|subjects?|type|filed\s+under|posted\s+in|location|lieu|ort|lugar|from|source|sources?|part\s+of|"
     # `Región Américas`, `País México` (an Amnesty page in Spanish), `Pays`, `Land`, `Paese`.
-    r"regi[óo]n|pa[íi]s(?:es)?|pays|paese|regione|(?:land|l[äa]nder)(?=\s*:)|"
+    r"r[ée]gi[óo]n|pa[íi]s(?:es)?|pays|paese|regione|(?:land|l[äa]nder)(?=\s*:)|"
     r"release\s+no\.?|ref(?:erence)?\.?(?:\s+no\.?)?|"
     # The same fields on French, Spanish, German and Turkish pages (`Thèmes : Santé`).
     r"th[èe]mes?|sujets?|mots[- ]cl[ée]s|[ée]tiquettes?|cat[ée]gories?|temas?|etiquetas?|categor[íi]as?|"
@@ -121,7 +121,11 @@ _CHROME_WORDS = frozenset(
      # Type labels over an item: `News note`, `Joint press release`, `Media advisory`, `Notícia`, `Storie`.
      "note", "notes", "joint", "advisory", "advisories", "notizia", "notícia", "storia", "storie", "história",
      "histórias", "historia", "historias", "medya", "odası", "merkezi", "in", "brief", "briefs", "most", "recent", "reportage", "reportages", "reportaje", "reportagem", "déclaration",
-     "déclarations", "declaração", "dichiarazione", "erklärung", "stellungnahme", "haberi"]
+     "déclarations", "declaração", "dichiarazione", "erklärung", "stellungnahme", "haberi",
+     "artículo", "artículos", "artigo", "artigos", "articolo", "articoli",
+     # Russian and Ukrainian editions: `Новости`, `Пресс-релизы`, `Вы здесь` (`You are here`).
+     "новости", "пресс-релиз", "пресс-релизы", "заявление", "заявления", "вы", "здесь", "новини", "прес-реліз",
+     "прес-релізи"]
 )
 _CHROME_FOLDED = frozenset(fold_name(word) for word in _CHROME_WORDS)
 _RESULT_COUNT = re.compile(
@@ -154,7 +158,7 @@ _CONTROLS = re.compile(
 )
 # `Home > Media centre > Press releases`, `Accueil › Actualités`: the path to the page, from its home.
 _BREADCRUMB = re.compile(
-    r"(?:home(?:\s+page)?|accueil|inicio|in[íi]cio|startseite|start|ana\s+sayfa|anasayfa|homepage|pagina\s+iniziale)"
+    r"(?:home(?:\s+page)?|accueil|inicio|in[íi]cio|startseite|start|ana\s+sayfa|anasayfa|homepage|pagina\s+iniziale|главная|головна)"
     r"\s*[>›»/|]\s*\S.{0,150}",
     re.IGNORECASE,
 )
@@ -172,7 +176,8 @@ _CONTACT = re.compile(
 # A title or sentence cut by a hard line break ends on one of these.
 _OPEN_WORDS = frozenset(
     ["and", "or", "of", "for", "the", "a", "an", "to", "in", "on", "at", "with", "from", "by", "as", "its", "their", "de", "la", "le", "et", "und", "der", "die", "das", "y", "el", "en", "ve", "ile",
-     "por", "para", "con", "los", "las", "del", "des", "du", "pour", "avec", "dans", "mit", "von", "zu", "für", "auf", "com", "em", "per", "di"]
+     "por", "para", "con", "los", "las", "del", "des", "du", "pour", "avec", "dans", "mit", "von", "zu", "für", "auf", "com", "em", "per", "di",
+     "que", "qui", "dont", "où", "au", "aux", "les", "sur", "sans", "entre", "sobre", "sin", "che", "dass", "weil", "à"]
 )
 _TEASER_CUT = re.compile(r"(?:\.\.\.?|…)\s*(?:\[?…\]?)?\s*\S{0,12}$")
 MAX_TITLE = 250
@@ -401,7 +406,7 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
     line.indent = indent
     stripped_text = text.strip(" -–—:|")
     line.chrome = len(stripped_text) <= 60 and (is_chrome(stripped_text) or is_label(stripped_text))
-    if not line.chrome and len(text) <= 160 and text[:1].casefold() in "fsotbrahip":
+    if not line.chrome and len(text) <= 160 and text[:1].casefold() in "fsotbrahipг":
         line.crumb = _BREADCRUMB.fullmatch(text) is not None
         line.chrome = line.crumb or _CONTROLS.fullmatch(text) is not None
     short = len(text) <= 80
