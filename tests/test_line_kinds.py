@@ -150,3 +150,18 @@ def test_a_russian_dateline_with_its_date() -> None:
 @pytest.mark.parametrize("text", ["Région Afrique du Nord et Moyen-Orient", "Pays Égypte", "Region Americas"])
 def test_region_and_country_fields_are_tags(text: str) -> None:
     assert describe(1, text, True).tag
+
+
+def test_a_banner_in_capitals_is_no_dateline() -> None:
+    assert split_dateline("FAIRE UN DON, C'EST AGIR : SOUTENEZ NOS ÉQUIPES !") is None
+    found = split_dateline("MINGORA, Khyber Pakhtunkhwa: Up to 300 families returned this week.")
+    assert found is not None and found.place == "Mingora, Khyber Pakhtunkhwa"
+
+
+def test_a_pager_in_german() -> None:
+    assert describe(1, "« Erste ‹ Vorherige … 16 17 18 19 20 … Nächste › Letzte »", True).count
+
+
+def test_a_byline_with_a_comma_before_its_date() -> None:
+    line = describe(1, "By KATE HOLLOWAY, 2 June 2021", True)
+    assert (line.kind, line.author, line.date) == (BYLINE, "KATE HOLLOWAY", dt.date(2021, 6, 2))

@@ -20,7 +20,7 @@ _DATE_BY = re.compile(r"(?P<date>[^|]{6,40}?)\s+by\s+(?P<name>.+?)(?:\s+in\s+[^|
 _OPINION_WORDS = frozenset(["opinion", "op-ed", "oped", "commentary", "column", "blog", "analysis", "editorial", "comment"])
 _OPINION_META = re.compile(r"(?i:opinion|op-ed|oped|commentary|column|blog|analysis|editorial|comment)\s*[|·]\s*.+")
 META_PARTS = re.compile(r"\s*[|·]\s*")
-_BYLINE_ON = re.compile(r"(?P<name>.+?)\s+(?:on|le|el|am|,)\s+(?P<date>[^,]*\d.*)")
+_BYLINE_ON = re.compile(r"(?P<name>.+?)(?:\s+(?:on|le|el|am)|\s*,)\s+(?P<date>[^,]*\d.*)")  # `By NAME, 2 June 2021` too
 # `By LINDA BURNEY | 25 October 2019`: a byline and the piece's date on one line.
 _BYLINE_DATE = re.compile(r"(?P<name>.+?)\s+[|·]\s+(?P<date>[^|·]+)")
 _NAME_END = re.compile(r"\s*(?:[,|;(/]|\s[–—-]\s)")

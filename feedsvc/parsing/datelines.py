@@ -165,6 +165,8 @@ def _colon_dateline(text: str, colon: int) -> Dateline | None:
     first = head.split(",", 1)[0]
     if not _all_caps(first.split()[0]) or not ("," in head or fold_name(first) in place_names()):
         return None
+    if _all_caps(text[colon + 1:colon + 60]):
+        return None  # `FAIRE UN DON, C'EST AGIR : SOUTENEZ NOS ÉQUIPES !`: a banner; a body opens a sentence
     found = _read_head(head)
     if found is None or found[0] is None:
         return None

@@ -143,6 +143,7 @@ _RESULT_COUNT = re.compile(
 _PAGER = re.compile(
     r"(?:[«‹<←]+\s*)?(?:(?:previous|prev|next|older|newer|first|last|précédent|suivant|önceki|sonraki|"
     r"anterior|siguiente|seguinte|próxima|zurück|weiter|vorherige|nächste|volgende|vorige|precedente|successiva|"
+    r"erste|letzte|premi[èe]re|derni[èe]re|primera|[úu]ltima|primeira|eerste|laatste|"
     r"page|sayfa|página|pagina|seite)\b[\w ]{0,12}|"
     r"\d{1,4}|…|\.\.\.|[«»‹›<>←→|/]|\s)+",
     re.IGNORECASE,

@@ -411,11 +411,12 @@ def _run_ends_sentence(lines: Sequence[Line], i: int) -> bool:
 
 
 def _under_date(lines: Sequence[Line], i: int) -> bool:
-    """Whether the run of lines without a blank that holds line i opens with a date line."""
+    """Whether the run of lines without a blank that holds line i opens with a date line (or with the
+    type tag the page's items carry under their dates, in an item that lacks its date)."""
     j = i
     while j > 0 and not lines[j].gap:
         j -= 1
-    return j < i and lines[j].kind == DATE
+    return j < i and (lines[j].kind == DATE or (lines[j].kind == 0 and lines[j].chrome and lines[j].words <= 3))
 
 
 def _touches_tag(lines: Sequence[Line], i: int) -> bool:
