@@ -19,6 +19,8 @@ from feedsvc.parsing.lines import BYLINE, DATE, describe
     ("Sofia Marín · 12 March 2019", "Sofia Marín", dt.date(2019, 3, 12)),
     ("di Giulia Ferrante | 13 giugno 2019", "Giulia Ferrante", dt.date(2019, 6, 13)),  # Italian
     ("door Jan de Vries | 4 mei 2020", "Jan de Vries", dt.date(2020, 5, 4)),  # Dutch
+    ("Ruth Achterberg — 14 June 2022", "Ruth Achterberg", dt.date(2022, 6, 14)),  # a spaced dash
+    ("12 May 2023 · Commentary · Elena Vasquez", "Elena Vasquez", dt.date(2023, 5, 12)),  # date, type, name
 ])
 def test_a_name_beside_a_date_is_a_byline(text: str, author: str, date: dt.date) -> None:
     line = describe(1, text, True)
@@ -31,6 +33,7 @@ def test_a_name_beside_a_date_is_a_byline(text: str, author: str, date: dt.date)
     "Press Release | 22 March 2019",  # a type
     "News Comment | 3 December 2019",
     "Joint Press Release | 10 December 2019",
+    "Geneva, Switzerland — 12 May 2021",  # a place and its country
 ])
 def test_a_place_type_or_organisation_beside_a_date_is_no_author(text: str) -> None:
     line = describe(1, text, True)
@@ -165,3 +168,8 @@ def test_a_pager_in_german() -> None:
 def test_a_byline_with_a_comma_before_its_date() -> None:
     line = describe(1, "By KATE HOLLOWAY, 2 June 2021", True)
     assert (line.kind, line.author, line.date) == (BYLINE, "KATE HOLLOWAY", dt.date(2021, 6, 2))
+
+
+def test_a_category_after_a_date_is_no_author() -> None:
+    line = describe(1, "21.03.2019 | Community Centres", True)
+    assert line.kind == DATE and line.author is None

@@ -356,8 +356,6 @@ def _is_count_part(part: str) -> bool:
             or (len(part.strip("«»‹›←→ ").split()) <= 3 and _ARROW_LINK.fullmatch(part) is not None))
 
 
-# `Marta Silva | 22 March 2019`: a blog's byline without `By`, a person's name and then the date.
-_NAME_DATE = re.compile(r"(?P<name>[^|·\d]{4,60}?)\s+[|·]\s+(?P<date>[^|·]*\d[^|·]*)")
 # Words of an organisation's name, which stands where a person's would (`Human Rights Watch | …`).
 _ORGANISATION_WORDS = frozenset(
     ["watch", "international", "rights", "nations", "council", "fund", "programme", "program", "organization",
@@ -370,22 +368,37 @@ _NOT_A_PERSON = _ORGANISATION_WORDS | (_CHROME_FOLDED - frozenset(
     ["comment", "analysis", "editorial", "column", "op-ed", "oped", "reaction", "briefing"])
 
 
+# Between a name and its date: a bar, a middle dot or a spaced dash (`Ruth Achterberg — 14 June 2022`).
+_NAME_DATE_SPLIT = re.compile(r"\s+[|·—–]\s+")
+# Type words an op-ed page prints beside the name and the date (`12 May 2023 · Commentary · NAME`).
+_PIECE_TYPES = frozenset(["commentary", "analysis", "opinion", "op-ed", "oped", "blog", "editorial", "comment",
+                          "column", "guest post", "interview", "feature", "essay", "perspective", "viewpoint"])
+
+
 def _name_and_date(text: str, order: str | None) -> tuple[str, dt.date] | None:
-    """(author, date) of `NAME | DATE` when NAME is a person's, not a place, a type or an organisation."""
-    if len(text) > 140 or ("|" not in text and "·" not in text):
+    """(author, date) of `NAME | DATE`, `DATE · Commentary · NAME` or `NAME — DATE` when NAME is a person's,
+    not a place, a type or an organisation."""
+    if len(text) > 140 or not ("|" in text or "·" in text or "—" in text or "–" in text):
         return None
-    parts = META_PARTS.split(text)
-    if len(parts) == 3 and _READING_TIME.fullmatch(parts[2].strip()):
-        text = " | ".join(parts[:2])  # Medium: `Hannah Ellery · Jan 12, 2023 · 5 min read`
-    match = _NAME_DATE.fullmatch(text)
-    if match is None:
+    parts = [part.strip() for part in _NAME_DATE_SPLIT.split(text)]
+    if not 2 <= len(parts) <= 4:
         return None
-    name = match.group("name").strip()
+    # Medium: `Hannah Ellery · Jan 12, 2023 · 5 min read`; the type beside them says nothing of the author.
+    kept = [part for part in parts
+            if part and _READING_TIME.fullmatch(part) is None and part.casefold() not in _PIECE_TYPES]
+    names = [part for part in kept if not any(ch.isdigit() for ch in part)]
+    if len(kept) != 2 or len(names) != 1 or not 4 <= len(names[0]) <= 60:
+        return None
+    name = names[0]
+    date = kept[1] if kept[0] is name else kept[0]
+    if kept[0] is not name and not any(part.casefold() in _PIECE_TYPES for part in parts):
+        return None  # `21.03.2019 | Community Centres`: after a date, a category; a name only beside a type
     folded = fold_name(name)
     if (_TAG_FIELD.fullmatch(name) is not None or {folded, folded + " city"} & place_names()
+            or any(fold_name(part.strip()) in place_names() for part in name.split(","))
             or any(word.strip(",") in _NOT_A_PERSON for word in folded.split())):
         return None
-    found = read_date_line(match.group("date"), order)
+    found = read_date_line(date, order)
     if found is None or found[0] is None or found[1] is not None:
         return None
     author = parse_byline("By " + name)

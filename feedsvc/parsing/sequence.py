@@ -253,6 +253,9 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
             out.append("updated")
         if _closes_block(lines, i):
             out.append("closes_block")
+        if (prev is not None and nxt is not None and nxt.kind == BYLINE and not nxt.gap and prev.kind == 0
+                and prev.titleish):
+            out.append("over_byline_under_title")  # title, `12 May 2016`, `By NAME`: the title's date
     else:
         out.append("not_date")
     out.append("byline" if line.kind == BYLINE else "not_byline")
@@ -357,8 +360,13 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
         if (line.heading and nxt is not None and nxt.gap and nxt.kind not in (DATE, BYLINE)
                 and (len(nxt.text) > 120 or (nxt.ends_sentence and not nxt.heading))):
             out.append("next_paragraph")
-        if (nxt is not None and nxt.gap and nxt.heading and nxt.kind not in (DATE, BYLINE)
-                and not (nxt.count or nxt.chrome or nxt.leftover) and _under_date(lines, i)):
+        # A caption is no bulleted item; the title under it stands after a blank line, or glued under
+        # it with the blank line and the body below (`27 February 2023` / `Press Release` / caption / title).
+        if (nxt is not None and not line.bullet and nxt.heading and nxt.kind not in (DATE, BYLINE)
+                and not (nxt.count or nxt.chrome or nxt.leftover)
+                and (nxt.gap or (not line.gap and i + 2 < len(lines) and lines[i + 2].gap
+                                 and lines[i + 2].kind == 0 and not lines[i + 2].heading))
+                and _under_date(lines, i)):
             out.append("caption_slot")
         if prev is not None and prev.kind == DATE and not line.gap:
             out.append("below_date")

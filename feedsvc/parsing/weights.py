@@ -143,6 +143,7 @@ WEIGHTS: dict[str, dict[int, float]] = {
     # Glued under a teaser, a blank line or the page's end below: the date closes that item.
     "closes_block": {DATE_END: 2, DATE_PRE: -1.5, DATE_POST: -1},
     "glued_below": {DATE_PRE: 1.5, DATE_POST: -1.5},
+    "over_byline_under_title": {DATE_POST: 3, DATE_PRE: -1},
     "one_word": {TITLE: -2, SECTION: -0.5},
     "gap": {TITLE_MORE: NEVER, ROLE: NEVER, SECTION: 1},
     "no_gap": {SECTION: -1},
