@@ -173,3 +173,17 @@ def test_a_byline_with_a_comma_before_its_date() -> None:
 def test_a_category_after_a_date_is_no_author() -> None:
     line = describe(1, "21.03.2019 | Community Centres", True)
     assert line.kind == DATE and line.author is None
+
+
+@pytest.mark.parametrize(("text", "author", "date"), [
+    ("Words by TOM KEARNEY · 2 March 2021", "TOM KEARNEY", dt.date(2021, 3, 2)),
+    ("BY SAMUEL OYELARAN / SEPTEMBER 4, 2017", "SAMUEL OYELARAN", dt.date(2017, 9, 4)),
+])
+def test_more_byline_forms(text: str, author: str, date: dt.date) -> None:
+    line = describe(1, text, True)
+    assert (line.kind, line.author, line.date) == (BYLINE, author, date)
+
+
+def test_a_ukrainian_dateline_with_its_date() -> None:
+    found = split_dateline("УЖГОРОД, 8 грудня 2022 р. – Нові центри надаватимуть допомогу")
+    assert found is not None and (found.place, found.date) == ("Ужгород", dt.date(2022, 12, 8))

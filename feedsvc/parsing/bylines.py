@@ -8,7 +8,7 @@ import re
 from feedsvc.parsing.dates import read_date_line
 
 _BYLINE = re.compile(
-    r"(?:By|BY|by|Par|PAR|Por|POR|Von|VON|Di|DI|di|Door|DOOR|door|Posted\s+by|Written\s+by|Publié\s+par|Publicado\s+por|"
+    r"(?:By|BY|by|Par|PAR|Por|POR|Von|VON|Di|DI|di|Door|DOOR|door|Posted\s+by|Written\s+by|Words\s+by|Publié\s+par|Publicado\s+por|"
     # Author fields: `Author: Grace Otieno`, `Autorin: …`, `Yazar: …`
     r"Authors?|AUTHORS?|Autor(?:in|a)?|Auteure?|Yazar|Yazan):?\s+(?P<rest>\S.*)"
 )
@@ -22,7 +22,7 @@ _OPINION_META = re.compile(r"(?i:opinion|op-ed|oped|commentary|column|blog|analy
 META_PARTS = re.compile(r"\s*[|·]\s*")
 _BYLINE_ON = re.compile(r"(?P<name>.+?)(?:\s+(?:on|le|el|am)|\s*,)\s+(?P<date>[^,]*\d.*)")  # `By NAME, 2 June 2021` too
 # `By LINDA BURNEY | 25 October 2019`: a byline and the piece's date on one line.
-_BYLINE_DATE = re.compile(r"(?P<name>.+?)\s+[|·]\s+(?P<date>[^|·]+)")
+_BYLINE_DATE = re.compile(r"(?P<name>.+?)\s+[|·/]\s+(?P<date>[^|·/]+)")  # `BY NAME / SEPTEMBER 18, 2017` too
 _NAME_END = re.compile(r"\s*(?:[,|;(/]|\s[–—-]\s)")
 _NAME_PARTICLES = frozenset(["de", "da", "das", "do", "dos", "du", "van", "von", "der", "den", "la", "le", "al", "el", "bin", "ibn"])
 # Role words end a name when the byline has no comma (`By Amy Pope IOM Deputy Director`).

@@ -124,8 +124,8 @@ _CHROME_WORDS = frozenset(
      "déclarations", "declaração", "dichiarazione", "erklärung", "stellungnahme", "haberi",
      "artículo", "artículos", "artigo", "artigos", "articolo", "articoli",
      # Russian and Ukrainian editions: `Новости`, `Пресс-релизы`, `Вы здесь` (`You are here`).
-     "новости", "пресс-релиз", "пресс-релизы", "заявление", "заявления", "вы", "здесь", "новини", "прес-реліз",
-     "прес-релізи"]
+     "новости", "пресс-релиз", "пресс-релизы", "заявление", "заявления", "вы", "здесь", "главная", "новини",
+     "прес-реліз", "прес-релізи", "ви", "тут", "головна", "и", "і", "та", "comunicato"]
 )
 _CHROME_FOLDED = frozenset(fold_name(word) for word in _CHROME_WORDS)
 _RESULT_COUNT = re.compile(
