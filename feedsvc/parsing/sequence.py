@@ -211,6 +211,11 @@ def _neighbours(lines: Sequence[Line], i: int) -> tuple[Line | None, Line | None
     return (lines[i - 1] if i else None), (lines[i + 1] if i + 1 < len(lines) else None)
 
 
+def _flags(line: Line, *names: str) -> list[str]:
+    """The features named after a flag of the line (`chrome`, `caption`…) that it has, in order."""
+    return [name for name in names if getattr(line, name)]
+
+
 def _item_bullet(lines: Sequence[Line], i: int) -> bool:
     """A bullet standing apart (not in a run of bullets) marks a listing item; so do bullets in a run
     when each is a long title (an item without its date line, glued to the next item's title)."""
@@ -268,21 +273,13 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
             out.append("dated_title")
         elif line.dateline:
             out.append("gazetteer_dateline")
-        if line.leftover:
-            out.append("leftover")
-        if line.chrome:
-            out.append("chrome")
-        if line.count:
-            out.append("count")
+        out += _flags(line, "leftover", "chrome", "count")
         if line.tag or ((line.words <= 3 or (line.bullet and line.words <= 8)) and not line.ends_sentence
                         and _touches_tag(lines, i)):
             out.append("tag")
         if line.words <= 3 and _repeat_key(text) in repeated:
             out.append("repeated")
-        if line.caption:
-            out.append("caption")
-        if line.month_heading:
-            out.append("month_heading")
+        out += _flags(line, "caption", "month_heading")
         if (spaced and prev is not None and not line.gap and prev.kind not in (DATE, BYLINE)
                 and (len(prev.text) > 120 or (prev.ends_sentence and not prev.heading))):
             out.append("glued_to_body")
@@ -296,12 +293,7 @@ def _features(lines: Sequence[Line], i: int, repeated: set[str], items: bool = F
             out.append("long")
         if size > 300:
             out.append("very_long")
-        if line.ends_sentence:
-            out.append("ends_sentence")
-        if line.period_end:
-            out.append("period_end")
-        if line.contact:
-            out.append("contact")
+        out += _flags(line, "ends_sentence", "period_end", "contact")
         if prev is not None and prev.text.endswith(":") and prev.kind not in (DATE, BYLINE):
             out.append("after_colon")
         glued_next = nxt is not None and not nxt.gap and nxt.kind not in (DATE, BYLINE)
