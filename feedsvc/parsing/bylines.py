@@ -17,7 +17,7 @@ _BYLINE = re.compile(
 POSTED_ON_BY = re.compile(r"(?:posted|published|publié|publicado)\s+(?:on|le|el)\s+(?P<date>.+?)\s+(?:by|par|por)\s+(?P<name>.+)", re.IGNORECASE)
 _DATE_BY = re.compile(r"(?P<date>[^|]{6,40}?)\s+by\s+(?P<name>.+?)(?:\s+in\s+[^|]{1,40})?")
 # `Opinion | Grace Otieno | 12 May 2021`: an opinion page's meta line names the author.
-_OPINION_WORDS = frozenset(["opinion", "op-ed", "oped", "commentary", "column", "blog", "analysis", "editorial", "comment"])
+OPINION_WORDS = frozenset(["opinion", "op-ed", "oped", "commentary", "column", "blog", "analysis", "editorial", "comment"])
 _OPINION_META = re.compile(r"(?i:opinion|op-ed|oped|commentary|column|blog|analysis|editorial|comment)\s*[|·]\s*.+")
 META_PARTS = re.compile(r"\s*[|·]\s*")
 _BYLINE_ON = re.compile(r"(?P<name>.+?)(?:\s+(?:on|le|el|am)|\s*,)\s+(?P<date>[^,]*\d.*)")  # `By NAME, 2 June 2021` too
@@ -62,7 +62,7 @@ def read_byline(text: str) -> tuple[str, dt.date | None] | None:
         parts = [part.strip() for part in META_PARTS.split(text)]
         found = next((f for part in parts if (f := read_date_line(part)) is not None), None)
         # A part with digits is the date, read or not (`12 Marhc 2019`): never a name.
-        names = [part for part in parts if not any(ch.isdigit() for ch in part) and part.casefold() not in _OPINION_WORDS]
+        names = [part for part in parts if not any(ch.isdigit() for ch in part) and part.casefold() not in OPINION_WORDS]
         author = parse_byline("By " + names[0]) if len(names) == 1 else None
         return None if author is None else (author, found[0] if found else None)
     if _BYLINE.match(text) is None:

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import re
 
-from feedsvc.parsing.bylines import META_PARTS, POSTED_ON_BY, parse_byline, read_byline
+from feedsvc.parsing.bylines import META_PARTS, OPINION_WORDS, POSTED_ON_BY, parse_byline, read_byline
 from feedsvc.parsing.datelines import (
     Dateline,
     known_place_start,
@@ -371,8 +371,7 @@ _NOT_A_PERSON = _ORGANISATION_WORDS | (_CHROME_FOLDED - frozenset(
 # Between a name and its date: a bar, a middle dot or a spaced dash (`Ruth Achterberg — 14 June 2022`).
 _NAME_DATE_SPLIT = re.compile(r"\s+[|·—–]\s+")
 # Type words an op-ed page prints beside the name and the date (`12 May 2023 · Commentary · NAME`).
-_PIECE_TYPES = frozenset(["commentary", "analysis", "opinion", "op-ed", "oped", "blog", "editorial", "comment",
-                          "column", "guest post", "interview", "feature", "essay", "perspective", "viewpoint"])
+_PIECE_TYPES = OPINION_WORDS | frozenset(["guest post", "interview", "feature", "essay", "perspective", "viewpoint"])
 
 
 def _name_and_date(text: str, order: str | None) -> tuple[str, dt.date] | None:
