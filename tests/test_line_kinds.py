@@ -7,9 +7,14 @@ readings the rules rest on, including the look-alikes each must leave alone.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from feedsvc.parsing import datelines as datelines_module
+from feedsvc.parsing import lines as lines_module
 from feedsvc.parsing.datelines import split_dateline
 from feedsvc.parsing.lines import BYLINE, DATE, describe
 
@@ -187,3 +192,55 @@ def test_more_byline_forms(text: str, author: str, date: dt.date) -> None:
 def test_a_ukrainian_dateline_with_its_date() -> None:
     found = split_dateline("УЖГОРОД, 8 грудня 2022 р. – Нові центри надаватимуть допомогу")
     assert found is not None and (found.place, found.date) == ("Ужгород", dt.date(2022, 12, 8))
+
+
+# The cheap tests that rule a line out before a pattern runs must never rule out a line the
+# pattern would take: hypothesis writes lines each pattern matches (in any case, re.IGNORECASE's
+# non-ASCII folds included) and each must pass its gate.
+_GATES = [
+    (lines_module._LEFTOVER, lines_module.LEFTOVER_OPENERS),
+    (lines_module._SHARE_START, lines_module.SHARE_OPENERS),
+    (lines_module._SUBSCRIBE, lines_module.SUBSCRIBE_OPENERS),
+    (lines_module._TAG_FIELD, lines_module.TAG_FIELD_OPENERS),
+    (lines_module._LABEL, lines_module.LABEL_OPENERS),
+]
+
+
+@pytest.mark.parametrize(("pattern", "openers"), _GATES, ids=lambda p: getattr(p, "pattern", "openers")[:20])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_line_a_pattern_takes_passes_its_first_letter_gate(pattern: re.Pattern[str], openers: frozenset[str],
+                                                              data: st.DataObject) -> None:
+    text = data.draw(st.from_regex(pattern, fullmatch=True))
+    assert text[:1] in openers, (pattern.pattern[:40], text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(lines_module._BULLET))
+def test_a_bullet_opens_with_a_mark_or_a_digit(text: str) -> None:
+    match = lines_module._BULLET.match(text)
+    if match is not None:
+        assert text[0] in lines_module.BULLET_OPENERS or text[0].isdigit()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.from_regex(lines_module._PAGER_HINT), st.text(max_size=60)))
+def test_the_pager_hint_gate_agrees_with_the_pattern(text: str) -> None:
+    assert lines_module._pager_hint(text) == (lines_module._PAGER_HINT.search(text) is not None)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab -–—―‒\t"), max_size=120))
+def test_the_dash_test_sees_every_dash_in_a_heads_reach(text: str) -> None:
+    reach = datelines_module._MAX_HEAD_CHARS + 4
+    assert datelines_module._has_dash(text) == (re.search(r"[-–—―‒]", text[:reach]) is not None)
+
+
+@pytest.mark.parametrize(("pattern", "text"), [
+    (lines_module._SHARE_START, "ſhare"),  # re.IGNORECASE takes the long s for an s
+    (lines_module._TAG_FIELD, "Kategori: Sağlık"),  # and the Kelvin sign for a k
+    (lines_module._SUBSCRIBE, "İnscreva-se"),  # and the dotted capital I for an i
+])
+def test_the_gates_keep_the_letters_ignorecase_folds_to_ascii(pattern: re.Pattern[str], text: str) -> None:
+    gate = {id(p): o for p, o in _GATES}[id(pattern)]
+    assert pattern.match(text) is not None and text[:1] in gate

@@ -50,7 +50,6 @@ _AGENCY_TAG = re.compile(r"\s*(?:\([^()\d]{2,40}\)|/[A-Za-z][\w .-]{1,30}/)$")
 # Separators other than dashes: `(New York, December 22, 2001) Human…` (a bracketed
 # head), `New York, December 22, 2001) -- The…` (its opening bracket lost) and
 # `Paris, le 26 mai 2023. Après…` (a full stop after a head that holds a date).
-_ANY_DASH = re.compile(r"[-–—―‒]")
 _CLOSE = re.compile(r"\)\s*(?:(?:-{1,3}|[–—―‒])\s*)?")
 _STOP = re.compile(r"\.\s+(?=[\"“‘«(]?[^\W\d_])")
 _FORBIDDEN = re.compile(r'[\d!?;:"“”„«»\[\]{}|@#*=+<>\\]')  # digits and sentence marks
@@ -71,6 +70,7 @@ class Dateline(NamedTuple):
 # each name's usual spelling for recasing `EDIRNE`.
 _PLACES: frozenset[str] = frozenset()
 _FIRST_WORDS: frozenset[str] = frozenset()  # first words of the names, to rule most lines out at once
+_PREFIXES: frozenset[str] = frozenset()  # every name's first words, one, two… up to the whole name
 _SPELLING: dict[str, str] = {}
 _LOAD_LOCK = threading.Lock()
 
@@ -89,7 +89,7 @@ def _spelling() -> dict[str, str]:
 
 
 def _load_gazetteer() -> None:
-    global _PLACES, _SPELLING, _FIRST_WORDS
+    global _PLACES, _SPELLING, _FIRST_WORDS, _PREFIXES
     with _LOAD_LOCK:
         if _PLACES:
             return
@@ -103,6 +103,8 @@ def _load_gazetteer() -> None:
             _add(spelling, str(country["name"]))
         _SPELLING = spelling
         _FIRST_WORDS = frozenset(name.split()[0] for name in spelling if name.strip())
+        _PREFIXES = frozenset(" ".join(words[:k]) for words in (name.split(" ") for name in spelling)
+                              for k in range(1, len(words) + 1))
         _PLACES = frozenset(spelling)
 
 
@@ -138,7 +140,7 @@ def split_dateline(text: str, *, gazetteer_only_ok: bool = True) -> Dateline | N
             return by_colon
     # Every separator holds a dash: most lines have none near their start, and a plain
     # character search rules them out far faster than the separator's pattern can.
-    if _ANY_DASH.search(text, 0, _MAX_HEAD_CHARS + 4) is None:
+    if not _has_dash(text):
         return known_place_start(text) if gazetteer_only_ok else None
     match = _SEPARATOR.search(text, 0, _MAX_HEAD_CHARS + 4)
     if match is not None and match.start() > 0:
@@ -153,6 +155,14 @@ def split_dateline(text: str, *, gazetteer_only_ok: bool = True) -> Dateline | N
     if gazetteer_only_ok:
         return known_place_start(text)
     return None
+
+
+def _has_dash(text: str) -> bool:
+    """A dash within a head's reach: plain searches, far cheaper than a pattern's."""
+    end = _MAX_HEAD_CHARS + 4
+    find = text.find
+    return (find("-", 0, end) >= 0 or find("–", 0, end) >= 0 or find("—", 0, end) >= 0
+            or find("―", 0, end) >= 0 or find("‒", 0, end) >= 0)
 
 
 def _colon_dateline(text: str, colon: int) -> Dateline | None:
@@ -282,15 +292,24 @@ def known_place_start(text: str) -> Dateline | None:
     if first not in _FIRST_WORDS or (first in _WORD_TOWNS and not head.isupper()):
         return None
     words = text.split(None, _MAX_GAZETTEER_WORDS + 1)
-    for n in range(min(_MAX_GAZETTEER_WORDS, len(words) - 1), 0, -1):
-        candidate = " ".join(words[:n])
-        if fold_name(candidate) not in places or not words[0][0].isupper():
-            continue
-        if not _starts_sentence(words[n]):
-            return None
-        rest = text.split(None, n)[n]
-        return Dateline(spell_place(candidate), None, rest)
-    return None
+    limit = min(_MAX_GAZETTEER_WORDS, len(words) - 1)
+    # The longest known name the line opens with: names grow a word at a time, and the walk
+    # stops at the first run of words no name begins with (folding never makes a space).
+    folded = fold_name(" ".join(words[:limit])).split(" ")
+    best = 0
+    candidate = ""
+    for n in range(1, limit + 1):
+        candidate = candidate + " " + folded[n - 1] if candidate else folded[0]
+        if candidate not in _PREFIXES:
+            break
+        if candidate in places:
+            best = n
+    if not best or not words[0][0].isupper():
+        return None
+    if not _starts_sentence(words[best]):
+        return None
+    rest = text.split(None, best)[best]
+    return Dateline(spell_place(" ".join(words[:best])), None, rest)
 
 
 def _starts_sentence(word: str) -> bool:

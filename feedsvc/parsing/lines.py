@@ -164,7 +164,29 @@ _BREADCRUMB = re.compile(
     re.IGNORECASE,
 )
 _PAGER_HINT = re.compile(r"[«»‹›←→]|\b(?:older|newer|next|previous|prev|first|last)\b", re.IGNORECASE)
+# What the hint needs, as plain text: the arrows, or its words in a line folded as names are
+# (so that `İ`, `ı` and `ſ`, which re.IGNORECASE matches to ASCII letters, fold to them too).
+_PAGER_HINT_PARTS = ("«", "»", "‹", "›", "←", "→", "older", "newer", "next", "prev", "first", "last")
 _DIGIT = re.compile(r"\d")
+
+
+def _openers(letters: str) -> frozenset[str]:
+    """The characters a line may open with to match a pattern whose every word starts with one of
+    `letters`, in either case: a set lookup rules a line out far faster than the pattern can.
+
+    re.IGNORECASE matches four letters beyond ASCII to ASCII ones (the re module's documentation).
+    """
+    beyond = {"i": "İı", "s": "ſ", "k": "K"}
+    return frozenset(letters + letters.upper() + "".join(beyond.get(ch, "") for ch in letters))
+
+
+# What each pattern's words open with (tests/test_line_kinds.py checks them against the patterns).
+BULLET_OPENERS = frozenset("•·▪●◦‣∙*–—-")
+LEFTOVER_OPENERS = _openers("abcdefhlmnrstvw")
+SHARE_OPENERS = _openers("cdpst")
+SUBSCRIBE_OPENERS = _openers("ais")
+TAG_FIELD_OPENERS = _openers("cefiklmoprstéè")
+LABEL_OPENERS = _openers("bclmnprsthv")
 _CAPTION = re.compile(r"©|\(c\)\s|^(?:image|picture|photo|foto|bild|illustration)\s*:|\bphoto(?:\s+credit)?s?\s*:|\bphoto\s+credit\b|\bcredit\s*:|\bfoto\s*:|"
                       r"\bcourtesy\s+of\b|/\s*(?:AFP|Reuters|AP|Getty)\b", re.IGNORECASE)
 _CONTACT = re.compile(
@@ -268,9 +290,12 @@ _READING_TIME = re.compile(
 _READING_HINT = re.compile(r"min|time|les|leit|lect|lett|okuma", re.IGNORECASE)
 
 
-def _is_reading_meta(text: str) -> bool:
-    """`Press release | 3 min read`: a reading time, maybe with a word or three of type beside it."""
-    if _DIGIT.search(text) is None or _READING_HINT.search(text) is None:
+def _is_reading_meta(text: str, digits: bool) -> bool:
+    """`Press release | 3 min read`: a reading time, maybe with a word or three of type beside it.
+
+    `digits`: whether the line holds a digit (a reading time has one).
+    """
+    if not digits or _READING_HINT.search(text) is None:
         return False
     parts = META_PARTS.split(text)
     return any(_READING_TIME.fullmatch(part.strip()) for part in parts) and all(
@@ -334,9 +359,12 @@ def _labelled_date(text: str, order: str | None) -> tuple[dt.date | None, str | 
     return None
 
 
-def _is_count(text: str) -> bool:
-    """A result count or a pager (`1 - 7 of 7 results`, `« Previous 1 2 3 Next »`), or a row of them."""
-    if _DIGIT.search(text) is None and _PAGER_HINT.search(text) is None:  # (the hint holds the arrows)
+def _is_count(text: str, digits: bool) -> bool:
+    """A result count or a pager (`1 - 7 of 7 results`, `« Previous 1 2 3 Next »`), or a row of them.
+
+    `digits`: whether the line holds a digit (describe() has looked already).
+    """
+    if not digits and not _pager_hint(text):
         return False
     # `Showing 1 - 4 of 212 | Next »`, `42 résultats – page 1 sur 9`: a count and a pager side by side
     # (`1 - 7 of 7 results` holds a dash of its own: a part is read whole before it is split at dashes).
@@ -349,6 +377,15 @@ def _is_count(text: str) -> bool:
 
 
 _DASHES = re.compile(r"\s+[–—·-]\s+")
+
+
+def _pager_hint(text: str) -> bool:
+    """An arrow or a pager's word (`Older posts`, `Next »`) in a line without digits."""
+    folded = fold_name(text)
+    for part in _PAGER_HINT_PARTS:
+        if part in folded:
+            return _PAGER_HINT.search(text) is not None
+    return False
 
 
 def _is_count_part(part: str) -> bool:
@@ -406,12 +443,13 @@ def _name_and_date(text: str, order: str | None) -> tuple[str, dt.date] | None:
 
 def is_label(text: str) -> bool:
     """Navigation words of a scraped page (`Press Releases`, `Read more`): neither release nor paragraph."""
-    return len(text) <= _MAX_LABEL and _LABEL.fullmatch(text) is not None
+    return len(text) <= _MAX_LABEL and text[:1] in LABEL_OPENERS and _LABEL.fullmatch(text) is not None
 
 
 def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | None = None) -> Line:
     """A normalised, non-blank line with what it looks like: date line, byline, heading, body."""
-    bullet_match = _BULLET.match(paragraph)
+    first = paragraph[0]
+    bullet_match = _BULLET.match(paragraph) if first in BULLET_OPENERS or first.isdigit() else None
     if bullet_match and paragraph[0].isdigit() and read_date_line(paragraph, order) is not None:
         bullet_match = None  # `14. 01. 2022` is a date, not item 14
     text = paragraph[bullet_match.end():] if bullet_match else paragraph
@@ -423,9 +461,9 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
         line.crumb = _BREADCRUMB.fullmatch(text) is not None
         line.chrome = line.crumb or _CONTROLS.fullmatch(text) is not None
     short = len(text) <= 80
-    line.count = short and _is_count(stripped_text)
     # Every date is written with digits: most titles have none, and need no date reader.
     digits = _DIGIT.search(text) is not None
+    line.count = short and _is_count(stripped_text, digits)
     byline = read_byline(text) or (_name_and_date(text, order) if digits else None)
     if byline is not None:
         line.kind, (line.author, line.date) = BYLINE, byline
@@ -442,7 +480,8 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
         line.kind, line.date = DATE, meta_date
         return line
     # `[ Back to top ]`, `» Ler comunicado completo`, `>> more`: a link's words in brackets or after arrows.
-    leftover = _LEFTOVER.match(stripped_text.lstrip("[(«»›>→ ")) if len(text) <= 300 else None
+    link = stripped_text.lstrip("[(«»›>→ ")
+    leftover = _LEFTOVER.match(link) if len(text) <= 300 and link[:1] in LEFTOVER_OPENERS else None
     if leftover is not None:
         rest = leftover.group("rest").strip()
         # `Read story- News`, `Continue reading “The title”`: the link's words and a
@@ -450,16 +489,19 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
         line.leftover = not rest or rest[0] in "\"“‘«-–:…»›>→" or len(rest.split()) <= 2
         if line.leftover and len(rest) > 2 and rest[0] in "\"“‘«" and rest[-1] in "\"”’»":
             line.quoted = rest[1:-1].strip()  # the title the link repeats
-    if not line.leftover and _SHARE_START.match(stripped_text) is not None:
+    opener = stripped_text[:1]
+    if not line.leftover and opener in SHARE_OPENERS and _SHARE_START.match(stripped_text) is not None:
         line.leftover = _is_share_row(stripped_text)
-    if not line.leftover and len(text) <= 60 and _SUBSCRIBE.match(stripped_text) is not None:
+    if (not line.leftover and len(text) <= 60 and opener in SUBSCRIBE_OPENERS
+            and _SUBSCRIBE.match(stripped_text) is not None):
         line.leftover = not line.text.endswith(".")
+    field = opener in TAG_FIELD_OPENERS
     line.tag = ((short and len(text.split()) <= 8 and (
-        _TAG_FIELD.fullmatch(stripped_text) is not None or _is_topic_list(stripped_text)
-        or _is_reading_meta(stripped_text) or (":" in text and _is_code_field(stripped_text))
+        (field and _TAG_FIELD.fullmatch(stripped_text) is not None) or _is_topic_list(stripped_text)
+        or _is_reading_meta(stripped_text, digits) or (":" in text and _is_code_field(stripped_text))
         or (text.startswith("#") and all(w.startswith("#") and len(w) > 1 for w in text.split()))))  # `#Kenya #Drought`
         # A field's value may run long (`From: Department for International Development and Foreign & …`).
-        or (len(text) <= 160 and ":" in text[:20] and _TAG_FIELD.fullmatch(stripped_text) is not None)
+        or (field and len(text) <= 160 and ":" in text[:20] and _TAG_FIELD.fullmatch(stripped_text) is not None)
         or (len(text) <= 200 and text[:1] in "PpTtFf0123456789LlNnCcAa" and _is_post_footer(stripped_text)))
     line.month_heading = short and digits and is_month_heading(stripped_text)
     # Cheap tests first: most lines hold none of these, and a regex searched from
@@ -508,7 +550,8 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
     words = text.split()
     line.words = len(words)
     # Past a title's length the count decides nothing more (such a line is no title, tag or section).
-    inner = line.inner = len(_INNER_SENTENCE.findall(text)) if size <= MAX_TITLE else 2
+    inner = line.inner = (len(_INNER_SENTENCE.findall(text)) if "." in text or "!" in text or "?" in text else 0) \
+        if size <= MAX_TITLE else 2
     if size > MAX_TITLE or text[0].islower() or text.endswith(":"):
         return line
     # The share of capitalised words is counted only where it decides something (it is the
