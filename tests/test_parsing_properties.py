@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from feedsvc.model import ParseError, Release
 from feedsvc.parsing import normalise_text, parse_bytes, parse_text
+from feedsvc.parsing.normalise import is_clean, split_lines
 
 # Derandomized: every run (CI's included) tries the same 150 examples, so a pass or a failure
 # is the code's, never the draw's. To explore further, set derandomize=False and max_examples higher locally.
@@ -232,3 +233,14 @@ def test_parse_render_parse_is_a_fixed_point(case: tuple[str, list[dict[str, obj
         return dataclasses.replace(r, line=0)
 
     assert [comparable(r) for r in again] == [comparable(r) for r in first]
+
+
+@FAST
+@given(text=st.one_of(noisy_text, st.lists(st.sampled_from(["e", "\u0301", "\n", "\r\n", "가", "\u1161", "é", " "]),
+                                           max_size=40).map("".join)))
+def test_a_clean_text_has_lines_that_need_only_their_spaces_folded(text: str) -> None:
+    # read_lines() skips per-line cleaning when the whole text is clean: combining marks and jamo
+    # after a line break must not make that wrong.
+    if is_clean(text):
+        for line in split_lines(text):
+            assert normalise_text(line) == " ".join(line.split())

@@ -19,7 +19,7 @@ from feedsvc.parsing.dates import numeric_order, split_title_date
 from feedsvc.parsing.drafts import Draft
 from feedsvc.parsing.embargo import embargo_line
 from feedsvc.parsing.lines import Line, describe
-from feedsvc.parsing.normalise import normalise_text, split_lines
+from feedsvc.parsing.normalise import is_clean, normalise_text, split_lines
 from feedsvc.parsing.sequence import label_lines
 
 _WORD = re.compile(r"[^\W_]")
@@ -30,8 +30,10 @@ def read_lines(text: str) -> list[Line]:
     lines: list[Line] = []
     gap = True
     order = numeric_order(text)
+    # Most files need no line cleaned but of its spaces: one look at the whole text says so.
+    clean = is_clean(text)
     for no, raw in enumerate(split_lines(text), 1):
-        paragraph = normalise_text(raw) if raw else ""
+        paragraph = ("" if not raw else " ".join(raw.split()) if clean else normalise_text(raw))
         # Rules (`----`, `* * *`, a lone `-`) separate like blank lines.
         if not paragraph or _WORD.search(paragraph) is None:
             gap = True

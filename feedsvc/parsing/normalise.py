@@ -27,6 +27,12 @@ def normalise_text(text: str) -> str:
     return " ".join(text.split())
 
 
+def is_clean(text: str) -> bool:
+    """Whether normalise_text() would only fold spaces in every line of `text`: nothing to remove,
+    already NFC. Line breaks neither compose nor are removed, so a clean text has clean lines."""
+    return _REMOVED.search(text) is None and (text.isascii() or unicodedata.is_normalized("NFC", text))
+
+
 def remove_controls(text: str) -> str:
     """Only the removal step of normalise_text, keeping line breaks and tabs (for YAML)."""
     return _REMOVED.sub("", text) if _REMOVED.search(text) is not None else text
