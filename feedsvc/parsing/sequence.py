@@ -1,8 +1,8 @@
 """Label a listing's lines as a whole: a scored sequence decoded by dynamic programming.
 
 Each line gets a score for every label from its own features and its neighbours'
-(`_emissions`), each pair of consecutive labels a score for how releases are built
-(`_transitions`: a title is followed by a date line, a byline or a body; a dateline
+(`_all_emissions`), each pair of consecutive labels a score for how releases are built
+(`_mode_table`: a title is followed by a date line, a byline or a body; a dateline
 opens only the first body paragraph), and Viterbi picks the labelling with the best
 total. A new layout is new evidence in these tables, not a new branch of code.
 
@@ -78,7 +78,7 @@ def label_lines(lines: Sequence[Line]) -> list[int]:
     """The best labelling of a listing's lines (a label of labels.py per line)."""
     if not lines:
         return []
-    emissions = _all_emissions(lines)
+    emissions, beams = _all_emissions(lines)
     # How much a missing date costs follows how many of the page's releases have one:
     # date lines over the lines that could be titles, in quarters (so tables are shared).
     dates = sum(1 for line in lines if line.kind == DATE and not line.updated)
@@ -93,7 +93,6 @@ def label_lines(lines: Sequence[Line]) -> list[int]:
     if any(line.kind == DATE for line in lines):
         readings = (UNDER, ABOVE, CLOSING) if any(_closes_block(lines, i) for i in range(len(lines))) \
             else (UNDER, ABOVE)
-    beams = _beams(emissions)
     for reading in readings:
         score, labels = _viterbi(emissions, beams, _mode_table(reading, dated, bodies))
         if best is None or score > best[0]:
@@ -148,7 +147,8 @@ def _repeats(lines: Sequence[Line]) -> set[str]:
     return repeated
 
 
-def _all_emissions(lines: Sequence[Line]) -> list[list[float]]:
+def _all_emissions(lines: Sequence[Line]) -> tuple[list[list[float]], list[list[int]]]:
+    """Each line's score for each label, and the labels worth scoring for it (see _beam)."""
     repeated = _repeats(lines)
     anchor = next((i for i, line in enumerate(lines) if _is_anchor(line)), 0)
     # The header ends at its last chrome line (`Press Releases`) when it has one;
@@ -171,18 +171,26 @@ def _all_emissions(lines: Sequence[Line]) -> list[list[float]]:
     # is a title whatever its shape (a caption may stand between it and its byline, a full stop inside it).
     named = {line.quoted.casefold() for line in lines if line.quoted}
     out = []
+    beams = []
     for i in range(len(lines)):
-        scores = _emissions(lines, i, repeated, items, spaced)
+        cached, beam = _scores(tuple(_features(lines, i, repeated, items, spaced)))
+        scores = list(cached)
+        moved = False
         if named and lines[i].kind == 0 and not lines[i].leftover and lines[i].text.casefold() in named:
             for label, weight in _W["named_title"].items():
                 scores[label] += weight
+            moved = True
         if chrome and i > header_end and not (lines[i].chrome or lines[i].count or _describes_header(lines, i, header_end)):
             scores[L.HEAD] -= 1.5  # below the page's own heading the listing has begun
+            moved = True
         if i < header_end:
             for label, weight in _W["pre_anchor"].items():
                 scores[label] += weight
+            moved = True
         out.append(scores)
-    return out
+        # The beam of the line's features, shared by the lines that have them, unless a score moved.
+        beams.append(_beam(scores) if moved else beam)
+    return out, beams
 
 
 def _describes_header(lines: Sequence[Line], i: int, header_end: int) -> bool:
@@ -434,27 +442,21 @@ def _touches_tag(lines: Sequence[Line], i: int) -> bool:
 _WEIGHTS = {feature: tuple(weights.items()) for feature, weights in _W.items()}
 
 
-def _emissions(lines: Sequence[Line], i: int, repeated: set[str], items: bool, spaced: bool) -> list[float]:
-    return list(_scores(tuple(_features(lines, i, repeated, items, spaced))))
-
-
 @functools.lru_cache(maxsize=4096)  # lines of a page share a few dozen feature sets
-def _scores(features: tuple[str, ...]) -> tuple[float, ...]:
+def _scores(features: tuple[str, ...]) -> tuple[tuple[float, ...], list[int]]:
+    """A feature set's score for each label, and its beam (never changed by callers)."""
     scores = [0.0] * _N
     for feature in features:
         for label, weight in _WEIGHTS[feature]:
             scores[label] += weight
-    return tuple(scores)
+    return tuple(scores), _beam(scores)
 
 
-def _beams(emissions: list[list[float]]) -> list[list[int]]:
-    """For each line, the labels worth scoring: those far below the line's best cannot win
+def _beam(emission: Sequence[float]) -> list[int]:
+    """The labels worth scoring for a line: those far below the line's best cannot win
     whatever came before, since the transition scores span less than this margin."""
-    out = []
-    for emission in emissions:
-        floor = max(emission) - _BEAM
-        out.append([s for s, e in enumerate(emission) if e >= floor])
-    return out
+    floor = max(emission) - _BEAM
+    return [s for s, e in enumerate(emission) if e >= floor]
 
 
 def _viterbi(emissions: list[list[float]], beams: list[list[int]],
