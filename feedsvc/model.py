@@ -70,7 +70,9 @@ _KEY_STRIP = re.compile(r"[^\w]+")
 def _key_text(text: str) -> str:
     # Folding case, accents' composition and punctuation means a re-typed quote or a
     # double space does not make a new release.
-    text = unicodedata.normalize("NFKC", text).casefold()
+    if not text.isascii():  # (ASCII is its own NFKC form)
+        text = unicodedata.normalize("NFKC", text)
+    text = text.casefold()
     return " ".join(_KEY_STRIP.sub(" ", text).split())
 
 
