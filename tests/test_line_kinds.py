@@ -244,3 +244,22 @@ def test_the_dash_test_sees_every_dash_in_a_heads_reach(text: str) -> None:
 def test_the_gates_keep_the_letters_ignorecase_folds_to_ascii(pattern: re.Pattern[str], text: str) -> None:
     gate = {id(p): o for p, o in _GATES}[id(pattern)]
     assert pattern.match(text) is not None and text[:1] in gate
+
+
+@pytest.mark.parametrize(("text", "author"), [
+    ("By June Alvarez", "June Alvarez"),  # four months are given names too
+    ("BY JUNE ALVAREZ / SEPTEMBER 18, 2017", "JUNE ALVAREZ"),
+    ("By April Kim and Sam Lee", "April Kim and Sam Lee"),
+])
+def test_a_given_name_that_is_a_month_opens_a_byline(text: str, author: str) -> None:
+    line = describe(1, text, True)
+    assert (line.kind, line.author) == (BYLINE, author)
+
+
+@pytest.mark.parametrize("text", [
+    "By June, the agency had agreed",  # a sentence
+    "By June Next Year Millions Will Need Aid",  # a headline: more than a name's words
+    "By March Madness",  # March is no given name
+])
+def test_a_month_opening_a_sentence_is_no_byline(text: str) -> None:
+    assert describe(1, text, True).kind != BYLINE

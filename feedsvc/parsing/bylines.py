@@ -32,6 +32,7 @@ _ROLE_WORDS = frozenset(
 _NOT_NAMES = frozenset(
     ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "land", "sea", "air", "road"]
 )
+_GIVEN_NAME_MONTHS = frozenset(["april", "may", "june", "august"])
 # A poster named by these is an office (`Secretaría General`, `Press Office`), not an author.
 _OFFICE_WORDS = frozenset(
     ["office", "department", "secretariat", "team", "staff", "desk", "unit", "communications", "newsroom", "admin", "administrator", "webmaster", "editor", "editors", "oficina", "departamento", "secretaría", "secretaria", "comunicación", "prensa", "redacción", "equipo", "gabinete", "bureau", "service", "secrétariat", "rédaction", "équipe", "pressestelle", "redaktion", "abteilung", "referat", "basın", "birimi", "müdürlüğü"]
@@ -141,8 +142,12 @@ def _is_name(words: list[str]) -> bool:
             capitals += 1
         elif word.casefold() not in _NAME_PARTICLES:
             return False
-    return capitals >= 2 and words[0].casefold() not in _NOT_NAMES and not any(
-        word.casefold() in _OFFICE_WORDS for word in words)
+    first = words[0].casefold()
+    # `By June Alvarez`: four months are given names too; then a surname follows, and no more
+    # than one word after it (`By June Next Year Millions …` is a headline).
+    named = first not in _NOT_NAMES or (
+        first in _GIVEN_NAME_MONTHS and 2 <= len(words) <= 3 and words[1].casefold() not in _NOT_NAMES)
+    return capitals >= 2 and named and not any(word.casefold() in _OFFICE_WORDS for word in words)
 
 
 def _is_acronym(word: str) -> bool:
