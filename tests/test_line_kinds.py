@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from feedsvc.parsing import datelines as datelines_module
 from feedsvc.parsing import lines as lines_module
 from feedsvc.parsing.datelines import split_dateline
-from feedsvc.parsing.lines import BYLINE, DATE, describe
+from feedsvc.parsing.lines import BYLINE, DATE, Line, describe
+from feedsvc.parsing.listing import read_lines
 
 
 @pytest.mark.parametrize(("text", "author", "date"), [
@@ -263,3 +264,28 @@ def test_a_given_name_that_is_a_month_opens_a_byline(text: str, author: str) -> 
 ])
 def test_a_month_opening_a_sentence_is_no_byline(text: str) -> None:
     assert describe(1, text, True).kind != BYLINE
+
+
+def _page(*texts: str) -> list[Line]:
+    return read_lines("\n".join(texts) + "\n")
+
+
+def test_a_name_alone_over_a_date_and_reading_time_is_a_byline() -> None:
+    lines = _page("Why the river towns cannot wait", "Hannah Ellery", "September 14, 2020 · 5 min read")
+    assert (lines[1].kind, lines[1].author) == (BYLINE, "Hannah Ellery")
+
+
+@pytest.mark.parametrize("above", [
+    "Geneva",  # a place
+    "Press Releases",  # the page's words
+    "Human Rights Watch",  # an organisation
+])
+def test_what_is_no_person_over_a_reading_time_stays_text(above: str) -> None:
+    lines = _page("A title over it all", above, "September 14, 2020 · 5 min read")
+    assert lines[1].kind != BYLINE
+
+
+def test_a_name_over_a_plain_date_line_is_left_to_the_page() -> None:
+    # Without the reading time nothing says the line is no title: the labelling decides.
+    lines = _page("Hannah Ellery", "September 14, 2020")
+    assert lines[0].kind != BYLINE

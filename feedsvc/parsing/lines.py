@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import re
+from collections.abc import Sequence
 
 from feedsvc.parsing.bylines import META_PARTS, OPINION_WORDS, POSTED_ON_BY, parse_byline, read_byline
 from feedsvc.parsing.datelines import (
@@ -429,16 +431,35 @@ def _name_and_date(text: str, order: str | None) -> tuple[str, dt.date] | None:
     date = kept[1] if kept[0] is name else kept[0]
     if kept[0] is not name and not any(part.casefold() in _PIECE_TYPES for part in parts):
         return None  # `21.03.2019 | Community Centres`: after a date, a category; a name only beside a type
+    author = _person(name)
+    if author is None:
+        return None
+    found = read_date_line(date, order)
+    if found is None or found[0] is None or found[1] is not None:
+        return None
+    return author, found[0]
+
+
+def _person(name: str) -> str | None:
+    """The author a bare name names: not a tag field, a place, an organisation or a page's words."""
     folded = fold_name(name)
     if (_TAG_FIELD.fullmatch(name) is not None or {folded, folded + " city"} & place_names()
             or any(fold_name(part.strip()) in place_names() for part in name.split(","))
             or any(word.strip(",") in _NOT_A_PERSON for word in folded.split())):
         return None
-    found = read_date_line(date, order)
-    if found is None or found[0] is None or found[1] is not None:
-        return None
-    author = parse_byline("By " + name)
-    return None if author is None else (author, found[0])
+    return parse_byline("By " + name)
+
+
+def names_over_reading_times(lines: Sequence[Line]) -> None:
+    """`Hannah Ellery` glued over `September 14, 2020 · 5 min read`: a blog's op-ed prints its
+    author's name alone over the date and reading time. Such a name line is a byline."""
+    for above, line in itertools.pairwise(lines):
+        if (line.kind != DATE or line.gap or above.kind != TEXT or above.bullet or above.words > 4
+                or any(ch.isdigit() for ch in above.text) or _READING_TIME.search(line.text) is None):
+            continue
+        author = _person(above.text)
+        if author is not None:
+            above.kind, above.author = BYLINE, author
 
 
 def is_label(text: str) -> bool:

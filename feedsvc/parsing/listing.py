@@ -18,7 +18,7 @@ from feedsvc.parsing import labels as L
 from feedsvc.parsing.dates import numeric_order, split_title_date
 from feedsvc.parsing.drafts import Draft
 from feedsvc.parsing.embargo import embargo_line
-from feedsvc.parsing.lines import Line, describe
+from feedsvc.parsing.lines import Line, describe, names_over_reading_times
 from feedsvc.parsing.normalise import is_clean, normalise_text, split_lines
 from feedsvc.parsing.sequence import label_lines
 
@@ -41,6 +41,7 @@ def read_lines(text: str) -> list[Line]:
         lead = raw[: len(raw) - len(raw.lstrip())]
         lines.append(describe(no, paragraph, gap, len(lead.expandtabs(4)), order))
         gap = False
+    names_over_reading_times(lines)
     return lines
 
 
