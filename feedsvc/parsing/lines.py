@@ -187,7 +187,7 @@ BULLET_OPENERS = frozenset("•·▪●◦‣∙*–—-")
 LEFTOVER_OPENERS = _openers("abcdefhlmnrstvw")
 SHARE_OPENERS = _openers("cdpst")
 SUBSCRIBE_OPENERS = _openers("ais")
-TAG_FIELD_OPENERS = _openers("cefiklmoprstéè")
+TAG_FIELD_OPENERS = _openers("cefiklmoprsté")
 LABEL_OPENERS = _openers("bclmnprsthv")
 _CAPTION = re.compile(r"©|\(c\)\s|^(?:image|picture|photo|foto|bild|illustration)\s*:|\bphoto(?:\s+credit)?s?\s*:|\bphoto\s+credit\b|\bcredit\s*:|\bfoto\s*:|"
                       r"\bcourtesy\s+of\b|/\s*(?:AFP|Reuters|AP|Getty)\b", re.IGNORECASE)
@@ -471,7 +471,7 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
     """A normalised, non-blank line with what it looks like: date line, byline, heading, body."""
     first = paragraph[0]
     bullet_match = _BULLET.match(paragraph) if first in BULLET_OPENERS or first.isdigit() else None
-    if bullet_match and paragraph[0].isdigit() and read_date_line(paragraph, order) is not None:
+    if bullet_match and first.isdigit() and read_date_line(paragraph, order) is not None:
         bullet_match = None  # `14. 01. 2022` is a date, not item 14
     text = paragraph[bullet_match.end():] if bullet_match else paragraph
     line = Line(no, paragraph, text, gap, bullet_match is not None)
@@ -571,8 +571,13 @@ def describe(no: int, paragraph: str, gap: bool, indent: int = 0, order: str | N
     words = text.split()
     line.words = len(words)
     # Past a title's length the count decides nothing more (such a line is no title, tag or section).
-    inner = line.inner = (len(_INNER_SENTENCE.findall(text)) if "." in text or "!" in text or "?" in text else 0) \
-        if size <= MAX_TITLE else 2
+    if size > MAX_TITLE:
+        inner = 2
+    elif "." in text or "!" in text or "?" in text:
+        inner = len(_INNER_SENTENCE.findall(text))
+    else:
+        inner = 0  # no stop, no sentence ending inside
+    line.inner = inner
     if size > MAX_TITLE or text[0].islower() or text.endswith(":"):
         return line
     # The share of capitalised words is counted only where it decides something (it is the
