@@ -14,8 +14,7 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from feedsvc.ingest import Ingester, ScanResult
 from feedsvc.model import Release, release_key
 from feedsvc.storage import Storage
 from tests.test_ingest import LISTING, SAMPLE_COUNT
+from tests.waiting import wait_for
 
 SECRET = """Press Releases
 
@@ -243,15 +243,6 @@ def test_an_unreadable_folder_is_an_error_not_an_absence(
     # Readable again: read as before, nothing withdrawn, nothing new to report.
     again = ingester.scan()
     assert again.errors == [] and again.summary.releases_withdrawn == 0 and titles(storage) == after
-
-
-def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    # A bound only against a hang: the condition, not the clock, ends the wait.
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not seen within {timeout}s: {what}")
-        time.sleep(0.02)
 
 
 def test_the_watcher_outlives_every_trap(ingester: Ingester, storage: Storage, content_dir: Path,

@@ -24,6 +24,8 @@ from .schema import RELEASES as R
 
 # One number for every process: a PostgreSQL advisory lock that serialises writers of releases.
 INGEST_LOCK = 0x66656564
+# Set in a connection's `info` by storage/pages.py:pages_changed; `begin` reports it once committed.
+PAGES_CHANGED = "feedsvc_pages_changed"
 
 # An INSERT that can say ON CONFLICT, in either dialect (both builders offer the same methods).
 Upsert = postgresql.Insert | sqlite.Insert
@@ -150,14 +152,24 @@ class StorageBase:
     @contextlib.contextmanager
     def begin(self, doing: str, *, lock: bool = False) -> Iterator[Connection]:
         """A transaction; database errors come out as StorageError saying what was being done."""
+        changed_pages = False
         with self._writer(doing):
             try:
                 with self.engine.begin() as conn:
                     if lock and self.dialect == "postgresql":
                         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": INGEST_LOCK})
-                    yield conn
+                    try:
+                        yield conn
+                    finally:
+                        # `info` outlives the checkout: the mark must not pass to the next transaction.
+                        changed_pages = conn.info.pop(PAGES_CHANGED, False)
             except SQLAlchemyError as exc:
                 raise self.error(doing, exc) from exc
+        if changed_pages:
+            self._pages_committed()
+
+    def _pages_committed(self) -> None:
+        """Called after a transaction that changed what pages show has committed (storage/pages.py)."""
 
     @contextlib.contextmanager
     def _writer(self, doing: str) -> Iterator[None]:
