@@ -3,13 +3,13 @@
 Home, topic, release and history pages (and the sitemap, made of the same rows) are a function of
 what is stored (and of the taxonomy in force, the scheme, and what `variant` names). Storage raises
 one number, the pages' version, in the same transaction as every change to them (storage/pages.py):
-an ingest, a withdrawal, an embargo lift, a re-classification. Each page request reads that number
-(one constant SELECT) and answers from the bytes rendered for it, without the framework; only a miss
-goes to Flask.
+an ingest, a withdrawal, an embargo lift, a re-classification. Each page request asks for that
+number and answers from the bytes rendered for it, without the framework; only a miss goes to Flask.
 
-Why read it on every request rather than every N ms: a withdrawn release (a legal takedown) must
-not be served by any process once its withdrawal committed, and an embargo must never lag its lift.
-With the read, both hold at once in every process, and the read costs far less than rendering.
+Why ask on every request rather than every N ms: a withdrawn release (a legal takedown) must not be
+served by any process once its withdrawal reached it, and an embargo must never lag its lift.
+Asking is cheap: on SQLite a constant SELECT, on PostgreSQL a look at a LISTENing connection's
+socket, with a read only after a notification (storage/pages.py says what that costs in staleness).
 Nothing can be shown early: a page is rendered from committed rows only, and a held release is not
 public in them until the lift commits; a page rendered while a change committed is kept under the
 version read before rendering, so the next request (which reads the new version) renders again.
