@@ -11,6 +11,7 @@ import pytest
 from feedsvc.ingest import Ingester
 from feedsvc.storage import Storage
 from feedsvc.watcher import Watcher
+from tests.waiting import wait_for
 
 LISTING = """Press Releases
 
@@ -22,15 +23,6 @@ Second Release About Border Monitoring
 
 Edirne – Border monitoring teams recorded a rise in crossings this week, IOM staff said.
 """
-
-
-def wait_for(predicate, timeout: float = 5.0) -> float:  # type: ignore[no-untyped-def]
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if predicate():
-            return time.monotonic() - start
-        time.sleep(0.02)
-    raise AssertionError(f"not true within {timeout}s")
 
 
 @pytest.fixture
@@ -59,7 +51,7 @@ def test_file_written_in_chunks_is_ingested_once_complete_within_2s(
         # nothing may be stored from a half-written file
         assert "Second Release About Border Monitoring" not in titles(storage)
     closed = time.monotonic()
-    took = wait_for(lambda: "Second Release About Border Monitoring" in titles(storage), 5)
+    took = wait_for(lambda: "Second Release About Border Monitoring" in titles(storage), "the slow file stored", 5)
     assert time.monotonic() - closed < 2.0, f"took {took:.2f}s after close"
     assert "IOM Opens Migrant Resource Centre in Izmir" in titles(storage)
     # The scan record is written after the releases: wait for the scan itself to finish.
@@ -74,13 +66,13 @@ def test_moved_in_edited_and_deleted_files(watcher: Watcher, storage: Storage, c
     staging = tmp_path / "staging.txt"
     staging.write_text(LISTING, encoding="utf-8")
     os.replace(staging, content_dir / "moved.txt")
-    wait_for(lambda: "IOM Opens Migrant Resource Centre in Izmir" in titles(storage), 2)
+    wait_for(lambda: "IOM Opens Migrant Resource Centre in Izmir" in titles(storage), "the moved-in file stored", 2)
 
     (content_dir / "moved.txt").write_text(LISTING.replace("on Monday", "on Tuesday"), encoding="utf-8")
-    wait_for(lambda: any("on Tuesday" in r.body for r in storage.list_releases(limit=1000)), 2)
+    wait_for(lambda: any("on Tuesday" in r.body for r in storage.list_releases(limit=1000)), "the edit stored", 2)
 
     (content_dir / "moved.txt").unlink()
-    wait_for(lambda: "IOM Opens Migrant Resource Centre in Izmir" not in titles(storage), 2)
+    wait_for(lambda: "IOM Opens Migrant Resource Centre in Izmir" not in titles(storage), "the deletion withdrawn", 2)
     assert len(storage.list_releases(limit=1000)) == 23
 
 
@@ -90,6 +82,6 @@ def test_editor_temporary_files_are_ignored(watcher: Watcher, storage: Storage, 
     # A real file written after them: events arrive in order, so once it is stored the
     # temporary files' events have been seen (and ignored), with no sleep to guess how long.
     (content_dir / "marker.txt").write_text(LISTING.replace("Izmir", "Mersin"), encoding="utf-8")
-    wait_for(lambda: "marker.txt" in storage.file_states(), 5)
+    wait_for(lambda: "marker.txt" in storage.file_states(), "the marker file recorded", 5)
     assert storage.file_states().keys() == {p.name for p in content_dir.iterdir()
                                             if not p.name.startswith(".") and not p.name.endswith(".tmp")}
