@@ -1,7 +1,7 @@
 """The project installs like a library: a built wheel, not the checkout, serves pages, feeds and email.
 
-The wheel is built as `pip install .` builds it, unpacked (a pure-Python wheel unpacked is an
-installed package) and imported ahead of the editable install, from an empty folder, so a
+The wheel is built as `pip install .` builds it, unpacked (a wheel unpacked is an installed
+package; its compiled parser's shared library lands at the top, as pip puts it in site-packages) and imported ahead of the editable install, from an empty folder, so a
 template or taxonomy that only the checkout has makes these tests fail.
 """
 
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from feedsvc.parsing import compiled
 from feedsvc.scaffold import lay_out
 
 from .conftest import ROOT, SAMPLES
@@ -84,16 +85,19 @@ def test_an_installed_wheel_serves_pages_feeds_and_email_from_an_empty_folder(in
 
     probe = """
 import json, feedsvc
+import feedsvc.parsing.lines
 from feedsvc import create_app
 app = create_app()
 client = app.test_client()
 home, feed, sub = client.get("/"), client.get("/feeds/all.atom"), client.get("/subscribe")
 arabic = client.get("/", headers={"Accept-Language": "ar"}).get_data(as_text=True)
-print(json.dumps({"file": feedsvc.__file__, "home": [home.status_code, home.get_data(as_text=True)], "arabic": arabic,
+print(json.dumps({"file": feedsvc.__file__, "parser": feedsvc.parsing.lines.__file__, "home": [home.status_code, home.get_data(as_text=True)], "arabic": arabic,
                   "feed": [feed.status_code, feed.get_data(as_text=True)], "subscribe": sub.status_code}))
 """
     seen = json.loads(_run(installed, empty, "-c", probe, env=env))
     assert Path(seen["file"]).is_relative_to(installed), "the checkout was imported, not the wheel"
+    # The wheel is built as the checkout was installed: with the parser compiled wherever mypyc could (setup.py).
+    assert Path(seen["parser"]).suffix == (".so" if compiled.is_compiled("lines") else ".py")
     assert seen["home"][0] == 200 and "<html" in seen["home"][1].lower()
     assert seen["feed"][0] == 200 and "<entry" in seen["feed"][1]
     assert seen["subscribe"] == 200

@@ -6,6 +6,10 @@ import dataclasses
 import os
 from pathlib import Path
 
+from feedsvc.parsing import compiled
+
+compiled.run_sources_if_stale()  # before any compiled module is imported (see compiled.py)
+
 from feedsvc.model import ParseError, ParseWarning, Release
 from feedsvc.parsing.decoding import decode, decode_with_warnings
 from feedsvc.parsing.drafts import finish

@@ -11,7 +11,7 @@ import unicodedata
 # U+200C/U+200D are kept on purpose: Persian, Indic scripts and emoji need them.
 # Tabs, NBSP and friends are not listed: str.split() folds them below.
 _REMOVED = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u2060\ufeff\ufffe\uffff\ud800-\udfff]"
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u2060\ufeff\ufffe\uffff\ud800-\udfff]"
 )
 # str.split() with no argument splits on every Unicode space (incl. U+00A0, U+2007,
 # U+202F, U+2000-U+200A, U+3000, tab, U+2028/9), which is exactly the folding wanted.
