@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import itertools
 import re
@@ -208,7 +207,9 @@ _TEASER_CUT = re.compile(r"(?:\.\.\.?|…)\s*(?:\[?…\]?)?\s*\S{0,12}$")
 MAX_TITLE = 250
 
 
-@dataclasses.dataclass(slots=True)
+# A plain class, not a dataclass: the dataclass module writes __init__ as Python source at import,
+# which the compiled parser would run interpreted for every line (a twentieth of its time). This
+# __init__ is compiled with the rest; the features keep the defaults below until describe() sets them.
 class Line:
     """A non-blank line of a listing with the features classification uses."""
 
@@ -246,6 +247,16 @@ class Line:
     dated_title: bool = False  # `12 April 2022 — Title`
     month_heading: bool = False  # `Febrero 2002`
     quoted: str | None = None  # the title a leftover names: `Continue reading “Summer of smoke”`
+
+    def __init__(self, no: int, paragraph: str, text: str, gap: bool, bullet: bool) -> None:
+        self.no = no
+        self.paragraph = paragraph
+        self.text = text
+        self.gap = gap
+        self.bullet = bullet
+
+    def __repr__(self) -> str:
+        return f"Line({self.no}, {self.text!r}, kind={self.kind})"
 
 
 _PUNCTUATION = "\"“”‘’'«»()[]{}.,;:!?|/\\-–—•·*>›»<‹"
