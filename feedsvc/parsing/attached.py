@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 import yaml  # type: ignore[import-untyped, unused-ignore]
 from email_validator import EmailNotValidError, validate_email
@@ -22,14 +22,14 @@ from feedsvc.parsing.normalise import normalise_text
 
 __all__ = ["MEDIA_KEYS", "Notes", "body_media", "front_matter_contacts", "front_matter_media", "item_lines"]
 
-MEDIA_KEYS = ("media", "attachments")
-_FILE_KEYS = ("file", "path", "src")
-_ALT_KEYS = ("alt", "title", "caption")
-_CONTACT_KEYS = {"name": "name", "role": "role", "title": "role", "position": "role", "email": "email",
+MEDIA_KEYS: Final = ("media", "attachments")
+_FILE_KEYS: Final = ("file", "path", "src")
+_ALT_KEYS: Final = ("alt", "title", "caption")
+_CONTACT_KEYS: Final = {"name": "name", "role": "role", "title": "role", "position": "role", "email": "email",
                  "e-mail": "email", "mail": "email", "phone": "phone", "tel": "phone", "telephone": "phone",
                  "mobile": "phone"}
 # A phone as offices write one: +41 22 717 91 11, (212) 555-0100, 0044.20.7946.0000.
-_PHONE = re.compile(r"\+?[0-9][0-9 ()./\-\u00a0]*[0-9]")
+_PHONE: Final = re.compile(r"\+?[0-9][0-9 ()./\-\u00a0]*[0-9]")
 
 Notes = list[tuple[int, str]]  # (1-based line, message) of what was left out
 

@@ -4,37 +4,38 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Final
 
 from feedsvc.parsing.dates import read_date_line
 
-_BYLINE = re.compile(
+_BYLINE: Final = re.compile(
     r"(?:By|BY|by|Par|PAR|Por|POR|Von|VON|Di|DI|di|Door|DOOR|door|Posted\s+by|Written\s+by|Words\s+by|Publié\s+par|Publicado\s+por|"
     # Author fields: `Author: Grace Otieno`, `Autorin: …`, `Yazar: …`
     r"Authors?|AUTHORS?|Autor(?:in|a)?|Auteure?|Yazar|Yazan):?\s+(?P<rest>\S.*)"
 )
 # `Posted by Tom Ellery on April 9, 2021`, `Par Anne Roux le 3 mai 2021`
 # `Posted on April 22, 2021 by Hannah Oduya`
-POSTED_ON_BY = re.compile(r"(?:posted|published|publié|publicado)\s+(?:on|le|el)\s+(?P<date>.+?)\s+(?:by|par|por)\s+(?P<name>.+)", re.IGNORECASE)
-_DATE_BY = re.compile(r"(?P<date>[^|]{6,40}?)\s+by\s+(?P<name>.+?)(?:\s+in\s+[^|]{1,40})?")
+POSTED_ON_BY: Final = re.compile(r"(?:posted|published|publié|publicado)\s+(?:on|le|el)\s+(?P<date>.+?)\s+(?:by|par|por)\s+(?P<name>.+)", re.IGNORECASE)
+_DATE_BY: Final = re.compile(r"(?P<date>[^|]{6,40}?)\s+by\s+(?P<name>.+?)(?:\s+in\s+[^|]{1,40})?")
 # `Opinion | Grace Otieno | 12 May 2021`: an opinion page's meta line names the author.
-OPINION_WORDS = frozenset(["opinion", "op-ed", "oped", "commentary", "column", "blog", "analysis", "editorial", "comment"])
-_OPINION_META = re.compile(r"(?i:opinion|op-ed|oped|commentary|column|blog|analysis|editorial|comment)\s*[|·]\s*.+")
-META_PARTS = re.compile(r"\s*[|·]\s*")
-_BYLINE_ON = re.compile(r"(?P<name>.+?)(?:\s+(?:on|le|el|am)|\s*,)\s+(?P<date>[^,]*\d.*)")  # `By NAME, 2 June 2021` too
+OPINION_WORDS: Final = frozenset(["opinion", "op-ed", "oped", "commentary", "column", "blog", "analysis", "editorial", "comment"])
+_OPINION_META: Final = re.compile(r"(?i:opinion|op-ed|oped|commentary|column|blog|analysis|editorial|comment)\s*[|·]\s*.+")
+META_PARTS: Final = re.compile(r"\s*[|·]\s*")
+_BYLINE_ON: Final = re.compile(r"(?P<name>.+?)(?:\s+(?:on|le|el|am)|\s*,)\s+(?P<date>[^,]*\d.*)")  # `By NAME, 2 June 2021` too
 # `By LINDA BURNEY | 25 October 2019`: a byline and the piece's date on one line.
-_BYLINE_DATE = re.compile(r"(?P<name>.+?)\s+[|·/]\s+(?P<date>[^|·/]+)")  # `BY NAME / SEPTEMBER 18, 2017` too
-_NAME_END = re.compile(r"\s*(?:[,|;(/]|\s[–—-]\s)")
-_NAME_PARTICLES = frozenset(["de", "da", "das", "do", "dos", "du", "van", "von", "der", "den", "la", "le", "al", "el", "bin", "ibn"])
+_BYLINE_DATE: Final = re.compile(r"(?P<name>.+?)\s+[|·/]\s+(?P<date>[^|·/]+)")  # `BY NAME / SEPTEMBER 18, 2017` too
+_NAME_END: Final = re.compile(r"\s*(?:[,|;(/]|\s[–—-]\s)")
+_NAME_PARTICLES: Final = frozenset(["de", "da", "das", "do", "dos", "du", "van", "von", "der", "den", "la", "le", "al", "el", "bin", "ibn"])
 # Role words end a name when the byline has no comma (`By Amy Pope IOM Deputy Director`).
-_ROLE_WORDS = frozenset(
+_ROLE_WORDS: Final = frozenset(
     ["director", "deputy", "chief", "head", "minister", "president", "secretary", "ambassador", "representative", "coordinator", "officer", "spokesperson", "spokesman", "spokeswoman", "envoy", "commissioner", "chair", "manager", "advisor", "adviser", "professor", "dr"]
 )
-_NOT_NAMES = frozenset(
+_NOT_NAMES: Final = frozenset(
     ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "land", "sea", "air", "road"]
 )
-_GIVEN_NAME_MONTHS = frozenset(["april", "may", "june", "august"])
+_GIVEN_NAME_MONTHS: Final = frozenset(["april", "may", "june", "august"])
 # A poster named by these is an office (`Secretaría General`, `Press Office`), not an author.
-_OFFICE_WORDS = frozenset(
+_OFFICE_WORDS: Final = frozenset(
     ["office", "department", "secretariat", "team", "staff", "desk", "unit", "communications", "newsroom", "admin", "administrator", "webmaster", "editor", "editors", "oficina", "departamento", "secretaría", "secretaria", "comunicación", "prensa", "redacción", "equipo", "gabinete", "bureau", "service", "secrétariat", "rédaction", "équipe", "pressestelle", "redaktion", "abteilung", "referat", "basın", "birimi", "müdürlüğü"]
 )
 
@@ -80,8 +81,8 @@ def read_byline(text: str) -> tuple[str, dt.date | None] | None:
 
 
 # `JOANNA PRZYBYLSKA, Senior Fellow`: a name in capitals, a comma, the author's role.
-_CAPITALS_ROLE = re.compile(r"(?P<name>[^\W\d_a-z][^,\d]{3,60}?),\s+(?P<role>[^\W\d][^\d|]{2,80})")
-_ROLE_LINE_WORDS = _ROLE_WORDS | frozenset(
+_CAPITALS_ROLE: Final = re.compile(r"(?P<name>[^\W\d_a-z][^,\d]{3,60}?),\s+(?P<role>[^\W\d][^\d|]{2,80})")
+_ROLE_LINE_WORDS: Final = _ROLE_WORDS | frozenset(
     ["fellow", "fellows", "researcher", "researchers", "analyst", "analysts", "economist", "economists", "specialist",
      "specialists", "associate", "lead", "professor", "professors", "founder", "co-founder", "executive", "expert",
      "experts", "consultant", "lecturer", "directors", "advisers", "advisors", "scientist", "journalist", "author"])
@@ -100,8 +101,8 @@ def _capitals_and_role(text: str) -> tuple[str, dt.date | None] | None:
 
 
 # What joins two authors' names: `By A B and C D`, `Por A B y C D`, `Par A B et C D`.
-_AND = frozenset(["and", "&", "y", "et", "und", "e"])
-_AND_SPLIT = re.compile(r"\s+(?:" + "|".join(map(re.escape, sorted(_AND))) + r")\s+")
+_AND: Final = frozenset(["and", "&", "y", "et", "und", "e"])
+_AND_SPLIT: Final = re.compile(r"\s+(?:" + "|".join(map(re.escape, sorted(_AND))) + r")\s+")
 
 
 def parse_byline(text: str) -> str | None:

@@ -7,55 +7,55 @@ import functools
 import re
 import threading
 import unicodedata
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from feedsvc.parsing.dates import YEAR, fold_name, has_full_date, split_head_date
 
 # Cities above this population, plus countries, form the gazetteer. 15,000 keeps
 # town names that are also English words (Of, Van, Mobile) few while still knowing
 # every place a press office writes from.
-_MIN_CITY_POPULATION = 15000
-_MAX_PLACE_WORDS = 8  # `GOMA, North Kivu, Democratic Republic of the Congo`
-_MAX_PLACE_CHARS = 60
-_MAX_HEAD_CHARS = 90  # a date may precede or follow the place inside the head
-_MAX_GAZETTEER_WORDS = 5
+_MIN_CITY_POPULATION: Final = 15000
+_MAX_PLACE_WORDS: Final = 8  # `GOMA, North Kivu, Democratic Republic of the Congo`
+_MAX_PLACE_CHARS: Final = 60
+_MAX_HEAD_CHARS: Final = 90  # a date may precede or follow the place inside the head
+_MAX_GAZETTEER_WORDS: Final = 5
 
 # The first dash of the paragraph is the only separator candidate: a single hyphen
 # counts only with a space on one side, so `Port-au-Prince` stays whole.
-_SEPARATOR = re.compile(r"\s*(?:-{2,}|[–—―‒]|-(?=\s|$))\s*|\s+-\s*")
+_SEPARATOR: Final = re.compile(r"\s*(?:-{2,}|[–—―‒]|-(?=\s|$))\s*|\s+-\s*")
 # Lower-case words that live inside place names (Rio de Janeiro, Dar es Salaam,
 # Bosnia and Herzegovina, Côte d'Ivoire, al-Hasakah).
-_CONNECTORS = frozenset(
+_CONNECTORS: Final = frozenset(
     ["de", "del", "della", "di", "da", "do", "dos", "das", "du", "des", "of", "al", "el", "la", "le", "les", "los", "las", "van", "von", "der", "den", "ter", "es", "au", "aux", "en", "sur", "upon", "on", "am", "im", "bin", "ibn", "abu", "y", "e", "i", "and", "d", "l"]
 )
 # Administrative words a place may carry in lower case after its name (`CHARIKAR, Parwan province --`).
-_ADMIN_WORDS = frozenset(["province", "district", "region", "state", "governorate", "county", "department",
+_ADMIN_WORDS: Final = frozenset(["province", "district", "region", "state", "governorate", "county", "department",
                           "prefecture", "municipality", "commune", "camp", "city", "island", "islands"])
 # A head opening with one of these is a sentence ("The cookbook – a gift – …"),
 # unless the whole head is a known place (The Hague).
-_SENTENCE_OPENERS = frozenset(
+_SENTENCE_OPENERS: Final = frozenset(
     ["the", "a", "an", "this", "that", "these", "those", "it", "its", "in", "on", "at", "as", "but", "and", "or", "if", "when", "while", "however", "meanwhile", "today", "yesterday", "tomorrow", "now", "here", "there", "we", "they", "he", "she", "i", "you", "our", "their", "his", "her", "for", "from", "with", "after", "before", "since", "during", "according", "some", "many", "more", "most", "all", "each", "every", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "by", "under", "over"]
 )
 # After a place without separator the body must visibly start a sentence.
-_STARTERS = _SENTENCE_OPENERS | frozenset(
+_STARTERS: Final = _SENTENCE_OPENERS | frozenset(
     ["thousands", "hundreds", "dozens", "millions", "nearly", "almost", "about", "around", "last", "amid", "despite", "following", "through", "across", "between", "within", "without", "once", "although", "though", "ahead", "together", "new"]
 )
-_ABBREVIATION = re.compile(r"(?:[A-Z][a-z]?\.)+,?")  # St. / D.C. / U.S. inside a place
+_ABBREVIATION: Final = re.compile(r"(?:[A-Z][a-z]?\.)+,?")  # St. / D.C. / U.S. inside a place
 # `PORTLAND, Ore., October 17, 2012 –`: a state as the AP abbreviates it, after the town.
-_STATE_ABBREVIATION = re.compile(r"[A-Z][a-z]{1,4}\.,?")
-_ACRONYM = re.compile(r"[A-Z]{2,6}(?:['’]s)?")
+_STATE_ABBREVIATION: Final = re.compile(r"[A-Z][a-z]{1,4}\.,?")
+_ACRONYM: Final = re.compile(r"[A-Z]{2,6}(?:['’]s)?")
 # `GENEVA (IOM) –`, `GINEBRA (Noticias de la OIT) -`, `GENEVA, Dec. 18, 2019 /PRNewswire/ --`:
 # the agency or source credited is not the place. A bracket holding digits is a date.
-_AGENCY_TAG = re.compile(r"\s*(?:\([^()\d]{2,40}\)|/[A-Za-z][\w .-]{1,30}/)$")
+_AGENCY_TAG: Final = re.compile(r"\s*(?:\([^()\d]{2,40}\)|/[A-Za-z][\w .-]{1,30}/)$")
 # Separators other than dashes: `(New York, December 22, 2001) Human…` (a bracketed
 # head), `New York, December 22, 2001) -- The…` (its opening bracket lost) and
 # `Paris, le 26 mai 2023. Après…` (a full stop after a head that holds a date).
-_CLOSE = re.compile(r"\)\s*(?:(?:-{1,3}|[–—―‒])\s*)?")
-_STOP = re.compile(r"\.\s+(?=[\"“‘«(]?[^\W\d_])")
-_FORBIDDEN = re.compile(r'[\d!?;:"“”„«»\[\]{}|@#*=+<>\\]')  # digits and sentence marks
-_QUOTES = "\"“‘'«„"
+_CLOSE: Final = re.compile(r"\)\s*(?:(?:-{1,3}|[–—―‒])\s*)?")
+_STOP: Final = re.compile(r"\.\s+(?=[\"“‘«(]?[^\W\d_])")
+_FORBIDDEN: Final = re.compile(r'[\d!?;:"“”„«»\[\]{}|@#*=+<>\\]')  # digits and sentence marks
+_QUOTES: Final = "\"“‘'«„"
 # Agencies whose acronyms read like words; they open many a release (`UNICEF – …`).
-_ORGANISATIONS = frozenset(
+_ORGANISATIONS: Final = frozenset(
     ["NATO", "OCHA", "OSCE", "UNEP", "UNICEF", "UNFPA", "UNESCO", "IFAD", "UNAIDS", "UNOPS", "UNITAID", "OXFAM", "OECD", "OPEC", "ASEAN", "ECOWAS", "IAEA", "INTERPOL", "UNIDO", "UNITAR", "UNOCHA", "UNAMA", "UNAMI", "MONUSCO", "MINUSMA", "UNRWA", "AMISOM", "IGAD", "SADC", "CARE", "CAFOD", "ACAPS", "ECHO", "USAID", "AUSAID", "DFID", "GIZ", "JICA", "SIDA", "NORAD", "DANIDA"]
 )
 
@@ -72,7 +72,7 @@ _PLACES: frozenset[str] = frozenset()
 _FIRST_WORDS: frozenset[str] = frozenset()  # first words of the names, to rule most lines out at once
 _PREFIXES: frozenset[str] = frozenset()  # every name's first words, one, two… up to the whole name
 _SPELLING: dict[str, str] = {}
-_LOAD_LOCK = threading.Lock()
+_LOAD_LOCK: Final = threading.Lock()
 
 
 def place_names() -> frozenset[str]:
@@ -278,7 +278,7 @@ def _is_place(place: str) -> bool:
 
 # Towns named like words that open English sentences (`Most New Zealanders…`, `Nice weather…`):
 # without a separator they are no dateline.
-_WORD_TOWNS = frozenset(["most", "nice", "split", "reading", "mobile", "orange", "hope", "deal", "march", "may",
+_WORD_TOWNS: Final = frozenset(["most", "nice", "split", "reading", "mobile", "orange", "hope", "deal", "march", "may",
                          "sale", "bath", "victoria", "florence", "as", "of", "van", "bar", "best", "male", "cork"])
 
 
@@ -364,7 +364,7 @@ def _all_caps(word: str) -> bool:
     return any(ch.isupper() for ch in word) and not any(ch.islower() for ch in word)
 
 
-_WORD_PIECES = re.compile(r"([-'’/])")
+_WORD_PIECES: Final = re.compile(r"([-'’/])")
 
 
 def _title_words(text: str) -> str:

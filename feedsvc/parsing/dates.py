@@ -11,18 +11,28 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import functools
 import re
-from typing import Any
+from typing import Any, Final
 
 # Languages whose month names a listing may use. CLDR's Catalan forms carry their
 # article (`de gener`), so Catalan is left out rather than matched half-way.
-_LOCALES = ("en", "fr", "es", "de", "de_AT", "it", "pt", "nl", "tr", "pl", "sv", "da", "nb", "ro", "id", "ar", "ar_SY", "ru", "uk")
+_LOCALES: Final = ("en", "fr", "es", "de", "de_AT", "it", "pt", "nl", "tr", "pl", "sv", "da", "nb", "ro", "id", "ar", "ar_SY", "ru", "uk")
 
 
-@functools.lru_cache(maxsize=1)
+# Built on first use, then shared. Plain lists, not functools.lru_cache: compiled code calls a
+# cached function through Python's generic call, at every date line.
+_NAMES: Final[list[tuple[dict[str, int], str, str]]] = []
+_PATTERNS: Final[list[dict[str, re.Pattern[str]]]] = []
+
+
 def _names() -> tuple[dict[str, int], str, str]:
     """(month name → number, month alternation, weekday alternation) for every locale."""
+    if not _NAMES:
+        _NAMES.append(_read_names())  # two threads may both build it: the same value, the first one kept
+    return _NAMES[0]
+
+
+def _read_names() -> tuple[dict[str, int], str, str]:
     from babel import Locale
 
     months: dict[str, int] = {}
@@ -85,19 +95,24 @@ def fold_name(text: str) -> str:
     return text.replace("İ", "i").casefold().replace("ı", "i").replace("\u0307", "")
 
 
-_ORD = r"(?:st|nd|rd|th|er|re|º|°|\.)?"
+_ORD: Final = r"(?:st|nd|rd|th|er|re|º|°|\.)?"
 
 
 # `Published` and `Updated` in languages that write the day before the month (date-line
 # prefixes here, and what settles a page's numeric dates in numeric_order).
-_PUBLISHED_ELSEWHERE = (
+_PUBLISHED_ELSEWHERE: Final = (
     r"publié|publicado|pubblicato|gepubliceerd|veröffentlicht|mis\s+à\s+jour|atualizado|actualizado|aggiornato|"
     r"bijgewerkt|aktualisiert"
 )
 
 
-@functools.lru_cache(maxsize=1)
 def _patterns() -> dict[str, re.Pattern[str]]:
+    if not _PATTERNS:
+        _PATTERNS.append(_build_patterns())
+    return _PATTERNS[0]
+
+
+def _build_patterns() -> dict[str, re.Pattern[str]]:
     _, month, weekday = _names()
     wd = rf"(?:\b(?:{weekday})\.?,?\s+)?"
     de = r"(?:\s+(?:de|del|of)\s+|\s*,?\s+|\s*\.\s*)"  # `14 de febrero de`, `3. März`, `3 May`
@@ -135,32 +150,32 @@ def _patterns() -> dict[str, re.Pattern[str]]:
     }
 
 
-_MAX_DATE_LINE = 70
-_MAX_META_LINE = 220  # `Source: <a long office> | Posted: 18 Mar 2019 | Country: Malawi, Mozambique`
-_META_SPLIT = re.compile(r"\s+[|·]\s+")
-_DIGIT = re.compile(r"\d")
+_MAX_DATE_LINE: Final = 70
+_MAX_META_LINE: Final = 220  # `Source: <a long office> | Posted: 18 Mar 2019 | Country: Malawi, Mozambique`
+_META_SPLIT: Final = re.compile(r"\s+[|·]\s+")
+_DIGIT: Final = re.compile(r"\d")
 # The look-behind after the first digit, not before it: a pattern that opens with a digit lets
 # the engine skip to digits, which makes a search over a whole page three times faster.
-YEAR = re.compile(r"\d(?<!\d\d)\d{3}(?!\d)")
-_UPDATED = re.compile(
+YEAR: Final = re.compile(r"\d(?<!\d\d)\d{3}(?!\d)")
+_UPDATED: Final = re.compile(
     r"\s*(?:(?:last\s+)?(?:updated|modified)\b|last\s+update\b|(?:derni[èe]re\s+)?mise?\s+à\s+jour|"
     r"[úu]ltima\s+actualizaci[óo]n|letzte\s+aktualisierung|son\s+g[üu]ncelleme|atualizad[oa]\b|actualizad[oa]\b|aggiornat[oa]\b|"
     r"bijgewerkt\b|(?:zuletzt\s+)?aktualisiert\b)",
     re.IGNORECASE,
 )
 # A tag before a date is a label, not the end of a sentence (`Elections on 3 May`).
-_TAG_END_WORDS = frozenset(
+_TAG_END_WORDS: Final = frozenset(
     ["on", "of", "in", "at", "by", "to", "from", "for", "and", "the", "le", "la", "les", "du", "des", "de", "el", "en", "am", "im", "um", "vom", "zum", "since", "until", "till", "before", "after", "during"]
 )
 
 
 # Not preceded by a digit, checked after the first one (see YEAR).
-_NUMERIC = re.compile(r"(\d(?<!\d\d)\d?)\s?([/.-])\s?(\d{1,2})\s?\2\s?\d{4}(?!\d)")
+_NUMERIC: Final = re.compile(r"(\d(?<!\d\d)\d?)\s?([/.-])\s?(\d{1,2})\s?\2\s?\d{4}(?!\d)")
 
 
 # `Publié le`, `Publicado el`, `Veröffentlicht am` before a numeric date: a page in a language
 # that writes the day first (only the US writes the month first).
-_DAY_FIRST_CUE = re.compile(
+_DAY_FIRST_CUE: Final = re.compile(
     r"(?:" + _PUBLISHED_ELSEWHERE + r"|publi[ée]e?|publicada|pubblicata|veroffentlicht|atualizada|actualizada|"
     r"aggiornata|yay[ıi]nlanma(?:\s+tarihi)?|opublikowano|publicerad|udgivet|publisert|publicat|diterbitkan)"
     r"\s*(?:le|el|em|il|op|am|den|på)?\s*:?\s*\d{1,2}\s?/",
@@ -218,10 +233,10 @@ def read_date_line(text: str, order: str | None = None) -> tuple[dt.date | None,
     return _to_date(match, order), tag
 
 
-_MONTHS_EN = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+_MONTHS_EN: Final = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
               "october", "november", "december")
-_WEEKDAYS_EN = r"(?:(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\.?,?\s+)?"
-_MISSPELT = re.compile(
+_WEEKDAYS_EN: Final = r"(?:(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\.?,?\s+)?"
+_MISSPELT: Final = re.compile(
     _WEEKDAYS_EN + r"(?:\d{1,2}(?:st|nd|rd|th)?\s+(?P<a>[a-z]{3,10})\.?|(?P<b>[a-z]{3,10})\.?\s+\d{1,2}(?:st|nd|rd|th)?),?\s+(?:19|20)\d\d",
     re.IGNORECASE,
 )
@@ -256,8 +271,8 @@ def is_updated_line(text: str) -> bool:
 
 
 # `19 March 2019 | Published in The Jakarta Post`: where an op-ed first ran.
-_PUBLISHED_IN = re.compile(r"(?:first\s+|originally\s+)?(?:published|appeared)\s+(?:in|on|by)\s+\S.{0,60}", re.IGNORECASE)
-_FIELD = re.compile(r"[^\W\d_][\w-]*(?:\s[\w-]+)?\s*:\s")
+_PUBLISHED_IN: Final = re.compile(r"(?:first\s+|originally\s+)?(?:published|appeared)\s+(?:in|on|by)\s+\S.{0,60}", re.IGNORECASE)
+_FIELD: Final = re.compile(r"[^\W\d_][\w-]*(?:\s[\w-]+)?\s*:\s")
 
 
 def parse_meta_line(text: str) -> dt.date | None:
@@ -304,7 +319,7 @@ def split_title_date(text: str) -> tuple[str, dt.date | None]:
     return match.group("title"), date
 
 
-_LEAD_SEPARATOR = re.compile(r"\s*(?:[—–|:]|-{1,2})\s+")
+_LEAD_SEPARATOR: Final = re.compile(r"\s*(?:[—–|:]|-{1,2})\s+")
 
 
 def _leading_date(text: str) -> tuple[str, dt.date] | None:

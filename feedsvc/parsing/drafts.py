@@ -6,13 +6,14 @@ import dataclasses
 import datetime as dt
 import re
 from collections.abc import Sequence
+from typing import Final
 
 from feedsvc.model import Embargo, Release, release_key
 from feedsvc.parsing.datelines import Dateline, split_dateline
 
-_INFERRED_MAX = 90  # an inferred title up to this length is the whole first sentence
-_INFERRED_CUT = 80  # longer ones are cut at the last word boundary before this
-_SENTENCE_END = re.compile(r"[.!?…][\"”’)]*(?=\s+[\"“‘(]?[A-Z0-9]|\s*$)")
+_INFERRED_MAX: Final = 90  # an inferred title up to this length is the whole first sentence
+_INFERRED_CUT: Final = 80  # longer ones are cut at the last word boundary before this
+_SENTENCE_END: Final = re.compile(r"[.!?…][\"”’)]*(?=\s+[\"“‘(]?[A-Z0-9]|\s*$)")
 
 
 @dataclasses.dataclass(slots=True)

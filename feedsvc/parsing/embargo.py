@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import re
 import zoneinfo
+from typing import Final
 
 from feedsvc.model import Embargo
 from feedsvc.parsing.dates import parse_date_line
@@ -19,17 +20,17 @@ from feedsvc.parsing.dates import parse_date_line
 # A line that says it is an embargo: `Embargoed until …`, `Under embargo until …`, `EMBARGO: …`.
 # The colon form only with a digit after it, so a title such as `Embargo: the case against`
 # is not taken for one; `until` takes anything (`until delivery` is an embargo we cannot read).
-_LINE = re.compile(
+_LINE: Final = re.compile(
     r"[\W_]*(?:strictly\s+)?(?:under\s+)?embargo(?:ed)?\s*"
     r"(?:(?:until|till|til|to)\b\s*:?|:(?=.*\d))\s*(?P<rest>.*)", re.IGNORECASE)
-_MAX_LINE = 160
+_MAX_LINE: Final = 160
 # The same words before a front-matter value are allowed and skipped.
-_PREFIX = re.compile(r"\s*(?:strictly\s+)?(?:under\s+)?embargo(?:ed)?\s*(?:until|till|til|to)?\b\s*:?\s*",
+_PREFIX: Final = re.compile(r"\s*(?:strictly\s+)?(?:under\s+)?embargo(?:ed)?\s*(?:until|till|til|to)?\b\s*:?\s*",
                      re.IGNORECASE)
 
-_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?")
+_ISO: Final = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?")
 # A time of day, not part of a numeric date (`02.12.2026` holds no 02:12).
-_TIME = re.compile(
+_TIME: Final = re.compile(
     r"(?<![\d./+-])(?:"
     r"(?P<h1>\d{1,2})(?:[:.h](?P<m1>\d{2}))?\s*(?P<ap>[ap])\.?\s?m\b\.?"  # 9am, 9.30 p.m.
     r"|(?P<h2>\d{1,2})[:h](?P<m2>\d{2})(?::(?P<s2>\d{2}))?(?!\d)"  # 09:00, 9h00, 09:00:30
@@ -38,24 +39,24 @@ _TIME = re.compile(
     r"|(?P<word>midnight|noon|midday)"
     r")", re.IGNORECASE)
 # `UTC+1`, `GMT -05:00`; a bare offset only as `+01:00` or `-0500` (a lone `-` separates dates too).
-_NAMED_OFFSET = re.compile(r"\b(?:UTC|GMT)\s?(?P<sign>[+\-])(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?(?!\d)")
-_BARE_OFFSET = re.compile(r"\s*(?P<sign>[+\-])(?P<h>\d{2}):?(?P<m>\d{2})(?!\d)")
-_IANA = re.compile(r"\b[A-Z][A-Za-z_]+(?:/[A-Za-z_\-]+){1,2}\b")
-_CITY_TIME = re.compile(r"\b(?P<city>[A-Z][a-z]+(?:[ _][A-Z][a-z]+)?)\s+time\b")
-_LOCAL_TIME = re.compile(r"\blocal\s+time\b", re.IGNORECASE)
-_WORD_ZONE = re.compile(r"\b[A-Z]{1,5}\b")
-_FILLERS = ("at", "on", "from", "hours", "hrs", "h", "le", "à", "am", "um", "the")
-_FILLER = re.compile(r"\b(?:" + "|".join(_FILLERS) + r")\b", re.IGNORECASE)
+_NAMED_OFFSET: Final = re.compile(r"\b(?:UTC|GMT)\s?(?P<sign>[+\-])(?P<h>\d{1,2})(?::?(?P<m>\d{2}))?(?!\d)")
+_BARE_OFFSET: Final = re.compile(r"\s*(?P<sign>[+\-])(?P<h>\d{2}):?(?P<m>\d{2})(?!\d)")
+_IANA: Final = re.compile(r"\b[A-Z][A-Za-z_]+(?:/[A-Za-z_\-]+){1,2}\b")
+_CITY_TIME: Final = re.compile(r"\b(?P<city>[A-Z][a-z]+(?:[ _][A-Z][a-z]+)?)\s+time\b")
+_LOCAL_TIME: Final = re.compile(r"\blocal\s+time\b", re.IGNORECASE)
+_WORD_ZONE: Final = re.compile(r"\b[A-Z]{1,5}\b")
+_FILLERS: Final = ("at", "on", "from", "hours", "hrs", "h", "le", "à", "am", "um", "the")
+_FILLER: Final = re.compile(r"\b(?:" + "|".join(_FILLERS) + r")\b", re.IGNORECASE)
 # Capitals after a time that are a date's words, not an unknown zone (`09:00 ON 2 MAY 2026`).
-_DATE_WORD = re.compile(r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)[a-z]*",
+_DATE_WORD: Final = re.compile(r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)[a-z]*",
                         re.IGNORECASE)
-_SEPARATORS = re.compile(r"\s*([,;])(?:\s*[,;])*\s*")
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_WEEKDAY = re.compile(r"\b(" + "|".join(_WEEKDAYS) + r")\b", re.IGNORECASE)
+_SEPARATORS: Final = re.compile(r"\s*([,;])(?:\s*[,;])*\s*")
+_WEEKDAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAY: Final = re.compile(r"\b(" + "|".join(_WEEKDAYS) + r")\b", re.IGNORECASE)
 
 # Zone abbreviations offices write, to a fixed offset or an IANA zone. Several meanings: the
 # latest instant wins (the smallest offset), and the office is told which was chosen.
-ZONES: dict[str, tuple[str, ...]] = {
+ZONES: Final[dict[str, tuple[str, ...]]] = {
     "UTC": ("+00:00",), "GMT": ("+00:00",), "UT": ("+00:00",), "Z": ("+00:00",),
     "BST": ("+01:00",), "IST": ("+05:30", "+02:00", "+01:00"),  # India, Israel, Ireland (summer)
     "WET": ("+00:00",), "WEST": ("+01:00",), "CET": ("+01:00",), "CEST": ("+02:00",),

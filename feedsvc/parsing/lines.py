@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 import re
 from collections.abc import Sequence
+from typing import Final
 
 from feedsvc.parsing.bylines import META_PARTS, OPINION_WORDS, POSTED_ON_BY, parse_byline, read_byline
 from feedsvc.parsing.datelines import (
@@ -22,26 +23,28 @@ from feedsvc.parsing.dates import (
     read_date_line,
 )
 
-TEXT, DATE, BYLINE = 0, 1, 2
+TEXT: Final = 0
+DATE: Final = 1
+BYLINE: Final = 2
 
-_BULLET = re.compile(r"(?:[•·▪●◦‣∙*–—-]|\d{1,3}[.)])\s+(?=\S)")
-_LABEL = re.compile(
+_BULLET: Final = re.compile(r"(?:[•·▪●◦‣∙*–—-]|\d{1,3}[.)])\s+(?=\S)")
+_LABEL: Final = re.compile(
     r"(?:press[ -]?releases?|news(?:\s+releases?|room)?|latest\s+news|media\s+(?:centre|center)|"
     r"read\s+more|continue\s+reading|learn\s+more|more|share(?:\s+(?:this|on\s+\w+))?(?:\s+(?:article|page|story|post))?|"
     r"print(?:\s+this)?|back\s+to\s+top|top|load\s+more|view\s+all|see\s+all|next|previous|"
     r"page\s+\d+(?:\s+of\s+\d+)?|home)\s*[:»›>→.…]*",
     re.IGNORECASE,
 )
-_MAX_LABEL = 40
+_MAX_LABEL: Final = 40
 # A sentence ends inside a line when a full stop is followed by a capitalised word.
-_INNER_SENTENCE = re.compile(r"[.!?][\"”’)]*\s+[\"“‘(]?[A-Z]")
-_CLOSERS = "\"”’')»]"
+_INNER_SENTENCE: Final = re.compile(r"[.!?][\"”’)]*\s+[\"“‘(]?[A-Z]")
+_CLOSERS: Final = "\"”’')»]"
 # Words Title Case leaves in lower case; they do not count against a title.
-_MINOR_WORDS = frozenset(
+_MINOR_WORDS: Final = frozenset(
     ["a", "an", "the", "and", "or", "but", "nor", "of", "in", "on", "at", "to", "for", "by", "with", "from", "as", "into", "onto", "upon", "via", "vs", "per", "de", "la", "le", "du", "des", "di", "da", "el", "al"]
 )
 # Leftovers of a scraped page's links (`Read more`, `Continue reading “…”`, `Découvrir`).
-_LEFTOVER = re.compile(
+_LEFTOVER: Final = re.compile(
     r"(?:read(?:\s+the)?\s+(?:more|story|full\s+(?:story|article|release|piece|post|op-ed|commentary|interview|text|report|statement))|"
     r"continue\s+reading|now\s+read\s+on|more\s+(?:stories\s+|news\s+|posts\s+|articles\s+)?from\s+[^.!?]{1,40}|"
     r"more|learn\s+more|find\s+out\s+more|see\s+more|view\s+more|load\s+more|show\s+more|"
@@ -58,16 +61,16 @@ _LEFTOVER = re.compile(
     re.IGNORECASE,
 )
 # A row of share buttons: `Share on Facebook Share on X Share by email`, `Partager sur LinkedIn`.
-_SHARE_VERBS = frozenset(["share", "partager", "compartir", "teilen", "paylaş", "condividi", "delen", "dela"])
-_SHARE_WORDS = _SHARE_VERBS | frozenset([
+_SHARE_VERBS: Final = frozenset(["share", "partager", "compartir", "teilen", "paylaş", "condividi", "delen", "dela"])
+_SHARE_WORDS: Final = _SHARE_VERBS | frozenset([
     "on", "sur", "par", "por", "en", "auf", "per", "op", "by", "via", "to", "this", "article", "page", "story", "post",
     "facebook", "twitter", "x", "linkedin", "email", "e-mail", "mail", "whatsapp", "telegram", "reddit", "pinterest",
     "print", "copy", "link", "bluesky", "mastodon", "threads"])
-_SHARE_START = re.compile(r"(?:" + "|".join(sorted(_SHARE_VERBS)) + r")\b", re.IGNORECASE)
+_SHARE_START: Final = re.compile(r"(?:" + "|".join(sorted(_SHARE_VERBS)) + r")\b", re.IGNORECASE)
 
 
 # `Subscribe to press releases`, `Sign up for our newsletter`, `Abonnez-vous`: a link to a mailing list.
-_SUBSCRIBE = re.compile(
+_SUBSCRIBE: Final = re.compile(
     r"(?:subscribe|sign\s+up|s['’]abonner|abonnez-vous|suscr[íi]bete|suscribirse|abonnieren|abone\s+ol|"
     r"inscreva-se|assine|iscriviti|abonneer)\b",
     re.IGNORECASE,
@@ -82,7 +85,7 @@ def _is_share_row(text: str) -> bool:
 
 
 # Tag and category lines: `Region Americas`, `Country USA`, `Topics: Health`.
-_TAG_FIELD = re.compile(
+_TAG_FIELD: Final = re.compile(
     r"(?:regions?|country|countries|topics?|themes?|tags?|category|categories|keywords?|"
     r"issues?|subjects?|type|filed\s+under|posted\s+in|location|lieu|ort|lugar|from|source|sources?|part\s+of|"
     # `Región Américas`, `País México` (an Amnesty page in Spanish), `Pays`, `Land`, `Paese`.
@@ -97,8 +100,8 @@ _TAG_FIELD = re.compile(
 # `AI Index: AFR 31/004/2003 (Public)`, `News Service No: 063`, `Ref.: UN/PR/1043`: a field holding a
 # document's code: a label of a word or three, a colon, then a number and capitals, nothing in
 # lower case but a parenthesised word (`Sudan: 26 dead` is a title).
-_CODE_FIELD = re.compile(r"[^\W\d][\w.’']*(?:\s+[^\W\d][\w.’']*){0,2}\s*:\s*(?P<value>.*\d.*)")
-_CODE_TOKEN = re.compile(r"[\d\W]*\d[\w/.\-]*|[A-Z]{2,}[\w/.\-]*|\([^()]{1,20}\)|[-–/|]|N[oº°]\.?", re.UNICODE)
+_CODE_FIELD: Final = re.compile(r"[^\W\d][\w.’']*(?:\s+[^\W\d][\w.’']*){0,2}\s*:\s*(?P<value>.*\d.*)")
+_CODE_TOKEN: Final = re.compile(r"[\d\W]*\d[\w/.\-]*|[A-Z]{2,}[\w/.\-]*|\([^()]{1,20}\)|[-–/|]|N[oº°]\.?", re.UNICODE)
 
 
 def _is_code_field(text: str) -> bool:
@@ -111,9 +114,9 @@ def _is_code_field(text: str) -> bool:
 
 
 # `Health | Education`, `Klima · Energie`: a list of short topic names, nothing else.
-_TOPIC_LIST = re.compile(r"[^\W\d][^|·\d.!?:]{0,30}(?:\s[|·]\s[^\W\d][^|·\d.!?:]{0,30}){1,5}")
+_TOPIC_LIST: Final = re.compile(r"[^\W\d][^|·\d.!?:]{0,30}(?:\s[|·]\s[^\W\d][^|·\d.!?:]{0,30}){1,5}")
 # Words of page headers and of tag lines: a line made only of them is chrome.
-_CHROME_WORDS = frozenset(
+_CHROME_WORDS: Final = frozenset(
     ["press", "release", "releases", "news", "latest", "media", "centre", "center", "room", "newsroom", "you", "are", "here", "home", "opinion", "pieces", "piece", "op-eds", "op-ed", "statements", "statement", "speeches", "stories", "story", "articles", "article", "updates", "update", "feature", "features", "blog", "insights", "resources", "publications", "archive", "archives", "all", "our", "the", "and", "of", "de", "la", "le", "les", "des", "del", "y", "e", "et", "und", "and", "noticias", "noticia", "comunicado", "comunicados", "prensa", "nota", "notas", "communiqué", "communiqués", "presse", "actualité", "actualités", "aktuelles", "berichte", "bericht", "pressemitteilung", "pressemitteilungen", "presseaussendung", "presseaussendungen", "artikel", "basın", "bülteni", "bültenleri", "haber", "haberler", "duyuru", "duyurular", "açıklama", "nouvelles", "notícias", "imprensa", "comunicati", "stampa", "notizie", "arquivo", "archivo", "archiv", "archief", "archivio", "nieuws", "persberichten", "persbericht", "en", "og", "och", "ve", "&", "informativa", "informativo",
      "boletín", "boletim", "declaración", "discurso", "entrevista", "interview", "interviews",
      # An op-ed page's own name: `Third party contributions`, `Guest columns`, `Commentary`.
@@ -128,8 +131,8 @@ _CHROME_WORDS = frozenset(
      "новости", "пресс-релиз", "пресс-релизы", "заявление", "заявления", "вы", "здесь", "главная", "новини",
      "прес-реліз", "прес-релізи", "ви", "тут", "головна", "и", "і", "та", "comunicato"]
 )
-_CHROME_FOLDED = frozenset(fold_name(word) for word in _CHROME_WORDS)
-_RESULT_COUNT = re.compile(
+_CHROME_FOLDED: Final = frozenset(fold_name(word) for word in _CHROME_WORDS)
+_RESULT_COUNT: Final = re.compile(
     r"(?:(?:displaying|showing|results?|page|items?|stories|articles|releases|posts|entries|news|mostrando|exibindo|affichage|anzeige|visualizzati|"
     r"risultati|resultados|résultats|ergebnisse)\s*:?\s*)?\d[\d,.]*\s*(?:[-–]\s*\d[\d,.]*\s*)?"
     r"(?:of|de|von|sur|di|/)\s+\d[\d,.]*(?:\s+(?:results?|items?|résultats|resultados|ergebnisse(?:n)?|"
@@ -141,7 +144,7 @@ _RESULT_COUNT = re.compile(
     re.IGNORECASE,
 )
 # A pager: `« Previous 1 2 3 … 53 Next »`, `Older posts »`, `Sayfa 2 / 9`.
-_PAGER = re.compile(
+_PAGER: Final = re.compile(
     r"(?:[«‹<←]+\s*)?(?:(?:previous|prev|next|older|newer|first|last|précédent|suivant|önceki|sonraki|"
     r"anterior|siguiente|seguinte|próxima|zurück|weiter|vorherige|nächste|volgende|vorige|precedente|successiva|"
     r"erste|letzte|premi[èe]re|derni[èe]re|primera|[úu]ltima|primeira|eerste|laatste|"
@@ -151,24 +154,24 @@ _PAGER = re.compile(
 )
 # `« Notícias anteriores`, `Next page ›`, `Articoli precedenti »`: a pager's link of a word or three
 # beside its arrows (arrows on one side only: `«Nos quedamos sin nada»` is a quotation).
-_ARROW_LINK = re.compile(r"[«‹←]+\s*[^\W\d][^«»‹›<>←→\d]{1,30}|[^\W\d][^«»‹›<>←→\d]{1,30}[»›→]+")
+_ARROW_LINK: Final = re.compile(r"[«‹←]+\s*[^\W\d][^«»‹›<>←→\d]{1,30}|[^\W\d][^«»‹›<>←→\d]{1,30}[»›→]+")
 # `Filter by year 2013 2012`, `Sort by: Newest`, `Filtrar por país | Filtrar por tema`: a listing's controls.
-_CONTROLS = re.compile(
+_CONTROLS: Final = re.compile(
     r"(?:filter(?:ed)?|filtrar|filtrer|filtern|filtra|filtrele|sort(?:ed)?|sortieren|ordenar|ordenado|trier|"
     r"tri[ée]s?|ordina(?:ti)?|s[ıi]rala|refine|browse|show)\s*(?:(?:by|por|par|nach|per|results|resultados)\b|:).{0,100}",
     re.IGNORECASE,
 )
 # `Home > Media centre > Press releases`, `Accueil › Actualités`: the path to the page, from its home.
-_BREADCRUMB = re.compile(
+_BREADCRUMB: Final = re.compile(
     r"(?:home(?:\s+page)?|accueil|inicio|in[íi]cio|startseite|start|ana\s+sayfa|anasayfa|homepage|pagina\s+iniziale|главная|головна)"
     r"\s*[>›»/|]\s*\S.{0,150}",
     re.IGNORECASE,
 )
-_PAGER_HINT = re.compile(r"[«»‹›←→]|\b(?:older|newer|next|previous|prev|first|last)\b", re.IGNORECASE)
+_PAGER_HINT: Final = re.compile(r"[«»‹›←→]|\b(?:older|newer|next|previous|prev|first|last)\b", re.IGNORECASE)
 # What the hint needs, as plain text: the arrows, or its words in a line folded as names are
 # (so that `İ`, `ı` and `ſ`, which re.IGNORECASE matches to ASCII letters, fold to them too).
-_PAGER_HINT_PARTS = ("«", "»", "‹", "›", "←", "→", "older", "newer", "next", "prev", "first", "last")
-_DIGIT = re.compile(r"\d")
+_PAGER_HINT_PARTS: Final = ("«", "»", "‹", "›", "←", "→", "older", "newer", "next", "prev", "first", "last")
+_DIGIT: Final = re.compile(r"\d")
 
 
 def _openers(letters: str) -> frozenset[str]:
@@ -182,15 +185,15 @@ def _openers(letters: str) -> frozenset[str]:
 
 
 # What each pattern's words open with (tests/test_line_kinds.py checks them against the patterns).
-BULLET_OPENERS = frozenset("•·▪●◦‣∙*–—-")
-LEFTOVER_OPENERS = _openers("abcdefhlmnrstvw")
-SHARE_OPENERS = _openers("cdpst")
-SUBSCRIBE_OPENERS = _openers("ais")
-TAG_FIELD_OPENERS = _openers("cefiklmoprsté")
-LABEL_OPENERS = _openers("bclmnprsthv")
-_CAPTION = re.compile(r"©|\(c\)\s|^(?:image|picture|photo|foto|bild|illustration)\s*:|\bphoto(?:\s+credit)?s?\s*:|\bphoto\s+credit\b|\bcredit\s*:|\bfoto\s*:|"
+BULLET_OPENERS: Final = frozenset("•·▪●◦‣∙*–—-")
+LEFTOVER_OPENERS: Final = _openers("abcdefhlmnrstvw")
+SHARE_OPENERS: Final = _openers("cdpst")
+SUBSCRIBE_OPENERS: Final = _openers("ais")
+TAG_FIELD_OPENERS: Final = _openers("cefiklmoprsté")
+LABEL_OPENERS: Final = _openers("bclmnprsthv")
+_CAPTION: Final = re.compile(r"©|\(c\)\s|^(?:image|picture|photo|foto|bild|illustration)\s*:|\bphoto(?:\s+credit)?s?\s*:|\bphoto\s+credit\b|\bcredit\s*:|\bfoto\s*:|"
                       r"\bcourtesy\s+of\b|/\s*(?:AFP|Reuters|AP|Getty)\b", re.IGNORECASE)
-_CONTACT = re.compile(
+_CONTACT: Final = re.compile(
     r"^(?:for\s+(?:more|further)\s+information|media\s+contacts?|press\s+contacts?|contacts?\s*:|"
     r"for\s+media\s+(?:enquiries|inquiries)|pour\s+plus\s+d|contacto|kontakt)|"
     r"\b(?:tel|phone|mobile|cell|fax)\.?\s*:?\s*\+?\d|\+\d{1,3}[\s\d()-]{6,}|[\w.+-]+@[\w-]+\.[\w.]+|"
@@ -198,13 +201,13 @@ _CONTACT = re.compile(
     re.IGNORECASE,
 )
 # A title or sentence cut by a hard line break ends on one of these.
-_OPEN_WORDS = frozenset(
+_OPEN_WORDS: Final = frozenset(
     ["and", "or", "of", "for", "the", "a", "an", "to", "in", "on", "at", "with", "from", "by", "as", "its", "their", "de", "la", "le", "et", "und", "der", "die", "das", "y", "el", "en", "ve", "ile",
      "por", "para", "con", "los", "las", "del", "des", "du", "pour", "avec", "dans", "mit", "von", "zu", "für", "auf", "com", "em", "per", "di",
      "que", "qui", "dont", "où", "au", "aux", "les", "sur", "sans", "entre", "sobre", "sin", "che", "dass", "weil", "à"]
 )
-_TEASER_CUT = re.compile(r"(?:\.\.\.?|…)\s*(?:\[?…\]?)?\s*\S{0,12}$")
-MAX_TITLE = 250
+_TEASER_CUT: Final = re.compile(r"(?:\.\.\.?|…)\s*(?:\[?…\]?)?\s*\S{0,12}$")
+MAX_TITLE: Final = 250
 
 
 # A plain class, not a dataclass: the dataclass module writes __init__ as Python source at import,
@@ -259,7 +262,7 @@ class Line:
         return f"Line({self.no}, {self.text!r}, kind={self.kind})"
 
 
-_PUNCTUATION = "\"“”‘’'«»()[]{}.,;:!?|/\\-–—•·*>›»<‹"
+_PUNCTUATION: Final = "\"“”‘’'«»()[]{}.,;:!?|/\\-–—•·*>›»<‹"
 
 
 def is_chrome(text: str) -> bool:
@@ -293,14 +296,14 @@ def _is_acronym_word(word: str) -> bool:
 
 
 # `3 min read`, `Lesezeit: 4 Min.`: how long a piece takes to read, printed beside its type.
-_READING_TIME = re.compile(
+_READING_TIME: Final = re.compile(
     r"(?:\d+\s*(?:min(?:ute)?s?|min\.)\s+(?:read|reading|de\s+lecture|de\s+leitura|de\s+lectura|di\s+lettura|"
     r"leestijd|okuma)|(?:reading\s+time|read\s+time|lesezeit|lesedauer|temps\s+de\s+lecture|tiempo\s+de\s+lectura|"
     r"tempo\s+de\s+leitura|leestijd|okuma\s+s[üu]resi)\s*:?\s*\d+\s*(?:min(?:ute)?s?|min\.|minuten|dakika)?)\.?",
     re.IGNORECASE,
 )
 
-_READING_HINT = re.compile(r"min|time|les|leit|lect|lett|okuma", re.IGNORECASE)
+_READING_HINT: Final = re.compile(r"min|time|les|leit|lect|lett|okuma", re.IGNORECASE)
 
 
 def _is_reading_meta(text: str, digits: bool) -> bool:
@@ -316,7 +319,7 @@ def _is_reading_meta(text: str, digits: bool) -> bool:
 
 
 # `Posted in Advocacy | Tagged World Water Day | 1 Comment`: a blog post's footer.
-_POST_FOOTER = re.compile(
+_POST_FOOTER: Final = re.compile(
     r"(?:(?:posted|filed)\s+in\s+.+|tagged\s+.+|\d+\s+comments?|leave\s+a\s+(?:comment|reply)|no\s+comments|"
     r"comments?\s*\(\d+\)|add\s+new\s+comment)",
     re.IGNORECASE,
@@ -335,14 +338,14 @@ def _is_topic_list(text: str) -> bool:
 
 
 # `Pressemitteilung vom 12. Mai 2021`, `Communiqué du 3 mai 2021`: a document type, then its date.
-_TYPE_OF_DATE = re.compile(r"(?P<kind>[^\d|·]{3,40}?)\s+(?:vom|du|del|de|of|from|dated)\s+(?P<date>.*\d.*)", re.IGNORECASE)
+_TYPE_OF_DATE: Final = re.compile(r"(?P<kind>[^\d|·]{3,40}?)\s+(?:vom|du|del|de|of|from|dated)\s+(?P<date>.*\d.*)", re.IGNORECASE)
 
 
 # `Posted in Press Releases, Uganda on February 26, 2014`: the categories, then the date.
-_POSTED_IN = re.compile(r"(?:posted|filed|published)\s+(?:in|under)\s+(?P<kind>[^\d|]{2,60}?)\s+on\s+(?P<date>.*\d.*)",
+_POSTED_IN: Final = re.compile(r"(?:posted|filed|published)\s+(?:in|under)\s+(?P<kind>[^\d|]{2,60}?)\s+on\s+(?P<date>.*\d.*)",
                         re.IGNORECASE)
 # `Submitted by admin on Wed, 2007-05-16 14:32`: a content system's account, not a byline's author.
-_SUBMITTED_BY = re.compile(r"(?:submitted|uploaded|added)\s+by\s+(?P<kind>[^\d|]{1,40}?)\s+on\s+(?P<date>.*\d.*)",
+_SUBMITTED_BY: Final = re.compile(r"(?:submitted|uploaded|added)\s+by\s+(?P<kind>[^\d|]{1,40}?)\s+on\s+(?P<date>.*\d.*)",
                            re.IGNORECASE)
 
 
@@ -389,7 +392,7 @@ def _is_count(text: str, digits: bool) -> bool:
                for part in text.split("|"))
 
 
-_DASHES = re.compile(r"\s+[–—·-]\s+")
+_DASHES: Final = re.compile(r"\s+[–—·-]\s+")
 
 
 def _pager_hint(text: str) -> bool:
@@ -407,21 +410,21 @@ def _is_count_part(part: str) -> bool:
 
 
 # Words of an organisation's name, which stands where a person's would (`Human Rights Watch | …`).
-_ORGANISATION_WORDS = frozenset(
+_ORGANISATION_WORDS: Final = frozenset(
     ["watch", "international", "rights", "nations", "council", "fund", "programme", "program", "organization",
      "organisation", "agency", "children", "aid", "relief", "committee", "federation", "society", "foundation",
      "union", "ministry", "institute", "crescent", "cross", "frontières", "bank", "alliance", "network",
      "coalition", "group", "association", "trust", "partners", "health", "world", "global", "refugee", "refugees"])
 # Page-header words (but not the particles names share with them: `de`, `la`, `e`) and type words.
-_NOT_A_PERSON = _ORGANISATION_WORDS | (_CHROME_FOLDED - frozenset(
+_NOT_A_PERSON: Final = _ORGANISATION_WORDS | (_CHROME_FOLDED - frozenset(
     ["de", "la", "le", "les", "des", "del", "y", "e", "et", "und", "and", "en", "og", "och", "ve", "&", "the", "of"])) | frozenset(
     ["comment", "analysis", "editorial", "column", "op-ed", "oped", "reaction", "briefing"])
 
 
 # Between a name and its date: a bar, a middle dot or a spaced dash (`Ruth Achterberg — 14 June 2022`).
-_NAME_DATE_SPLIT = re.compile(r"\s+[|·—–]\s+")
+_NAME_DATE_SPLIT: Final = re.compile(r"\s+[|·—–]\s+")
 # Type words an op-ed page prints beside the name and the date (`12 May 2023 · Commentary · NAME`).
-_PIECE_TYPES = OPINION_WORDS | frozenset(["guest post", "interview", "feature", "essay", "perspective", "viewpoint"])
+_PIECE_TYPES: Final = OPINION_WORDS | frozenset(["guest post", "interview", "feature", "essay", "perspective", "viewpoint"])
 
 
 def _name_and_date(text: str, order: str | None) -> tuple[str, dt.date] | None:

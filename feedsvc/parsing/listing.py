@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from typing import Final
 
 from feedsvc.model import Embargo
 from feedsvc.parsing import labels as L
@@ -22,7 +23,7 @@ from feedsvc.parsing.lines import Line, describe, names_over_reading_times
 from feedsvc.parsing.normalise import is_clean, normalise_text, split_lines
 from feedsvc.parsing.sequence import label_lines
 
-_WORD = re.compile(r"[^\W_]")
+_WORD: Final = re.compile(r"[^\W_]")
 
 
 def read_lines(text: str) -> list[Line]:
@@ -73,9 +74,9 @@ def take_embargo_lines(lines: Sequence[Line]) -> tuple[list[Line], list[Embargo]
 
 
 # Labels whose line belongs to the release `assemble` has open after reading it.
-_OWNED = frozenset([L.TITLE, L.TITLE_MORE, L.DATE_POST, L.DATE_END, L.BYLINE_L, L.STANDFIRST, L.BODY_FIRST, L.BODY_MORE])
+_OWNED: Final = frozenset([L.TITLE, L.TITLE_MORE, L.DATE_POST, L.DATE_END, L.BYLINE_L, L.STANDFIRST, L.BODY_FIRST, L.BODY_MORE])
 # The labels after which a byline belongs to the release above it (its head is not over yet).
-_IN_HEAD = frozenset([L.TITLE, L.TITLE_MORE, L.DATE_POST, L.STANDFIRST, L.NOISE_IN])
+_IN_HEAD: Final = frozenset([L.TITLE, L.TITLE_MORE, L.DATE_POST, L.STANDFIRST, L.NOISE_IN])
 
 
 class _Releases:

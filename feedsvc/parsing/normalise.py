@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Final
 
 # Removed outright: C0/C1 controls (lxml refuses them in feeds, see NOTES.md), the
 # non-characters U+FFFE/U+FFFF, unpaired surrogates (they cannot be encoded as UTF-8),
 # and invisible joiners that scraping leaves inside words (ZWSP, word joiner, BOM).
 # U+200C/U+200D are kept on purpose: Persian, Indic scripts and emoji need them.
 # Tabs, NBSP and friends are not listed: str.split() folds them below.
-_REMOVED = re.compile(
+_REMOVED: Final = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u2060\ufeff\ufffe\uffff\ud800-\udfff]"
 )
 # str.split() with no argument splits on every Unicode space (incl. U+00A0, U+2007,
 # U+202F, U+2000-U+200A, U+3000, tab, U+2028/9), which is exactly the folding wanted.
-_LINE_BREAK = re.compile(r"\r\n?|\n")
+_LINE_BREAK: Final = re.compile(r"\r\n?|\n")
 
 
 def normalise_text(text: str) -> str:

@@ -16,6 +16,7 @@ import functools
 import math
 import re
 from collections.abc import Sequence
+from typing import Final
 
 from feedsvc.parsing import labels as L
 from feedsvc.parsing import weights
@@ -28,7 +29,9 @@ __all__ = ["label_lines"]
 
 
 # The ways a page may place its date lines: under titles, above them, or closing each release.
-UNDER, ABOVE, CLOSING = 0, 1, 2
+UNDER: Final = 0
+ABOVE: Final = 1
+CLOSING: Final = 2
 
 
 @functools.lru_cache(maxsize=12)
@@ -123,7 +126,7 @@ def _closes_block(lines: Sequence[Line], i: int) -> bool:
     return j == len(lines) or lines[j].gap
 
 
-_REPEAT_KEY = re.compile(r"[\W\d_]+")
+_REPEAT_KEY: Final = re.compile(r"[\W\d_]+")
 
 
 def _repeat_key(text: str) -> str:
@@ -439,23 +442,38 @@ def _touches_tag(lines: Sequence[Line], i: int) -> bool:
     return j < len(lines) and not lines[j].gap and lines[j].tag and (j == i + 1 or lines[i].bullet)
 
 
-_WEIGHTS = {feature: tuple(weights.items()) for feature, weights in _W.items()}
+_WEIGHTS: Final = {feature: tuple(weights.items()) for feature, weights in _W.items()}
 
 
-@functools.lru_cache(maxsize=4096)  # lines of a page share a few dozen feature sets
+# Lines of a page share a few dozen feature sets. A dict, not functools.lru_cache: compiled code
+# calls a cached function through Python's generic call, which costs more than the lookup saves.
+_SCORED: Final[dict[tuple[str, ...], tuple[tuple[float, ...], list[int]]]] = {}
+_SCORED_MAX: Final = 4096
+
+
 def _scores(features: tuple[str, ...]) -> tuple[tuple[float, ...], list[int]]:
     """A feature set's score for each label, and its beam (never changed by callers)."""
+    known = _SCORED.get(features)
+    if known is not None:
+        return known
     scores = [0.0] * _N
     for feature in features:
         for label, weight in _WEIGHTS[feature]:
             scores[label] += weight
-    return tuple(scores), _beam(scores)
+    if len(_SCORED) >= _SCORED_MAX:
+        _SCORED.clear()
+    known = _SCORED[features] = (tuple(scores), _beam(scores))
+    return known
 
 
-def _beam(emission: Sequence[float]) -> list[int]:
+def _beam(emission: list[float]) -> list[int]:
     """The labels worth scoring for a line: those far below the line's best cannot win
     whatever came before, since the transition scores span less than this margin."""
-    floor = max(emission) - _BEAM
+    best = emission[0]
+    for e in emission:  # not max(): compiled, this loop compares unboxed floats
+        if e > best:
+            best = e
+    floor = best - _BEAM
     return [s for s, e in enumerate(emission) if e >= floor]
 
 

@@ -8,6 +8,8 @@ change here, with a golden case beside it.
 
 from __future__ import annotations
 
+from typing import Final
+
 from feedsvc.parsing.labels import (
     BODY_FIRST,
     BODY_MORE,
@@ -25,11 +27,11 @@ from feedsvc.parsing.labels import (
     TITLE_MORE,
 )
 
-NEVER = -1000.0
+NEVER: Final = -1000.0
 
 # Transition scores (from, to) → score; pairs not listed cannot follow each other.
 # A missing date costs up to `UNDATED` in a page whose releases are dated (`_mode_table`).
-BASE: dict[tuple[int, int], float] = {
+BASE: Final[dict[tuple[int, int], float]] = {
     (HEAD, HEAD): 0.0, (HEAD, TITLE): 0.0, (HEAD, SECTION): 0.0, (HEAD, BYLINE_L): 0.0,
     (HEAD, DATE_PRE): 0.0, (HEAD, BODY_FIRST): -4.0,
     (SECTION, TITLE): 0.0, (SECTION, DATE_PRE): 0.0, (SECTION, NOISE): -0.5, (SECTION, SECTION): -1.0,
@@ -65,21 +67,21 @@ for (_a, _b), _w in list(BASE.items()):
 
 # Pages whose date lines close their releases (title, teaser, then the date): only in that
 # reading of a page (`sequence._mode_table`), where DATE_PRE and DATE_POST open nothing.
-CLOSING: dict[tuple[int, int], float] = {
+CLOSING: Final[dict[tuple[int, int], float]] = {
     (BODY_FIRST, DATE_END): 0.0, (BODY_MORE, DATE_END): 0.0, (TITLE, DATE_END): 0.0, (TITLE_MORE, DATE_END): 0.0,
     (NOISE_IN, DATE_END): -1.0, (NOISE, DATE_END): -1.0,  # tags glued between a body and its date
     (DATE_END, TITLE): 0.0, (DATE_END, NOISE): 0.0, (DATE_END, SECTION): -0.5, (DATE_END, DATE_PRE): -1.5,
 }
 
-UNDATED = 2.0
-BEAM = 16.0
-ENDS = {STANDFIRST: NEVER, ROLE: NEVER, DATE_PRE: -2.0, SECTION: -2.0}
-STARTS = {HEAD: 0.0, DATE_PRE: 0.0, TITLE: 0.0, SECTION: 0.0, BYLINE_L: 0.0, BODY_FIRST: -4.0}
+UNDATED: Final = 2.0
+BEAM: Final = 16.0
+ENDS: Final = {STANDFIRST: NEVER, ROLE: NEVER, DATE_PRE: -2.0, SECTION: -2.0}
+STARTS: Final = {HEAD: 0.0, DATE_PRE: 0.0, TITLE: 0.0, SECTION: 0.0, BYLINE_L: 0.0, BODY_FIRST: -4.0}
 
 
 # Emission weights: feature → {label: score}. A line's score for a label is the sum
 # over its features; `_emissions` computes the features.
-WEIGHTS: dict[str, dict[int, float]] = {
+WEIGHTS: Final[dict[str, dict[int, float]]] = {
     "bias": {STANDFIRST: -3, ROLE: -2, SECTION: -1, NOISE: -2, TITLE_MORE: -1, HEAD: -0.5},
     "many_words": {SECTION: -4, ROLE: -3, BODY_FIRST: 0.5, BODY_MORE: 0.5},
     # Before the page's first date, dateline or byline (less the line right above it,
