@@ -30,10 +30,8 @@ def test_every_package_on_disk_is_in_the_wheel_list() -> None:
     assert on_disk - listed == set(), "add these packages to [tool.setuptools] packages in pyproject.toml"
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _built_and_unpacked(out: Path, env: dict[str, str] | None = None) -> Path:
     """The wheel `pip install .` would install, unpacked into a folder of its own."""
-    out = tmp_path_factory.mktemp("wheel")
     # Build from a copy holding only tracked files, so instance/ or build/ leftovers cannot leak in.
     src = out / "src"
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
@@ -42,13 +40,18 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             (src / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / rel, src / rel)
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(src)],
-                          check=False, capture_output=True, text=True)
+                          check=False, capture_output=True, text=True, env={**os.environ, **(env or {})})
     assert done.returncode == 0, done.stderr
     wheel, = out.glob("feedsvc-*.whl")
     site = out / "site"
     with zipfile.ZipFile(wheel) as zf:
         zf.extractall(site)
     return site
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _built_and_unpacked(tmp_path_factory.mktemp("wheel"))
 
 
 def _run(site: Path, cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -103,6 +106,26 @@ print(json.dumps({"file": feedsvc.__file__, "parser": feedsvc.parsing.lines.__fi
     assert seen["subscribe"] == 200
     # The catalogues came with it (issue 17 item 2): an Arabic browser gets the Arabic interface.
     assert '<html lang="ar" dir="rtl">' in seen["arabic"] and "البيانات الصحفية" in seen["arabic"]
+
+
+def test_a_machine_without_a_c_compiler_installs_the_pure_python_parser(tmp_path: Path) -> None:
+    """setup.py's fallback: a failed compile is a warning, and the sources read every listing the same."""
+    site = _built_and_unpacked(tmp_path, {"CC": "/bin/false"})  # the compiler every extension is built with
+    assert not [p.name for p in site.rglob("*.so")]
+    probe = """
+import hashlib, json, sys
+from pathlib import Path
+import feedsvc.parsing as parsing, feedsvc.parsing.lines as lines
+digest = hashlib.sha256()
+for path in sorted(Path(sys.argv[1]).glob("*.txt")):
+    digest.update(repr(parsing.parse_bytes(path.read_bytes(), path.name)).encode())
+print(json.dumps({"lines": lines.__file__, "digest": digest.hexdigest()}))
+"""
+    seen = json.loads(_run(site, tmp_path, "-c", probe, str(SAMPLES)))
+    here = json.loads(subprocess.run([sys.executable, "-c", probe, str(SAMPLES)], capture_output=True, text=True,
+                                     check=True, cwd=ROOT).stdout)
+    assert seen["lines"] == str(site / "feedsvc" / "parsing" / "lines.py")
+    assert seen["digest"] == here["digest"]
 
 
 def test_init_refuses_to_overwrite_an_offices_taxonomy(tmp_path: Path) -> None:
