@@ -20,29 +20,8 @@ import pytest
 from feedsvc.parsing import compiled
 
 from .conftest import ROOT, process_env, skip_or_fail
+from .parser_probe import PROBE
 
-# Parses every listing under the given folders; prints where the parser came from and a digest
-# of every release (repr holds every field) or error.
-PROBE = """
-import hashlib, json, sys
-from pathlib import Path
-import feedsvc.parsing as parsing
-import feedsvc.parsing.lines as lines
-digest, releases = hashlib.sha256(), 0
-for folder in sys.argv[1:]:
-    for path in sorted(Path(folder).iterdir()):
-        if path.suffix not in (".txt", ".md", ".html", ".htm"):
-            continue
-        try:
-            found = parsing.parse_bytes(path.read_bytes(), path.name)
-        except parsing.ParseError as error:
-            digest.update(repr(error).encode())
-            continue
-        releases += len(found)
-        for release in found:
-            digest.update(repr(release).encode())
-print(json.dumps({"lines": lines.__file__, "digest": digest.hexdigest(), "releases": releases}))
-"""
 LISTINGS = (ROOT / "data" / "releases", ROOT / "tests" / "data")
 
 

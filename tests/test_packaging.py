@@ -1,8 +1,9 @@
 """The project installs like a library: a built wheel, not the checkout, serves pages, feeds and email.
 
 The wheel is built as `pip install .` builds it, unpacked (a wheel unpacked is an installed
-package; its compiled parser's shared library lands at the top, as pip puts it in site-packages) and imported ahead of the editable install, from an empty folder, so a
-template or taxonomy that only the checkout has makes these tests fail.
+package; its compiled parser's shared library lands at the top, as pip puts it in site-packages)
+and imported ahead of the editable install, from an empty folder, so a template or taxonomy that
+only the checkout has makes these tests fail.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from feedsvc.parsing import compiled
 from feedsvc.scaffold import lay_out
 
 from .conftest import ROOT, SAMPLES
+from .parser_probe import PROBE
 
 
 def test_every_package_on_disk_is_in_the_wheel_list() -> None:
@@ -112,20 +114,11 @@ def test_a_machine_without_a_c_compiler_installs_the_pure_python_parser(tmp_path
     """setup.py's fallback: a failed compile is a warning, and the sources read every listing the same."""
     site = _built_and_unpacked(tmp_path, {"CC": "/bin/false"})  # the compiler every extension is built with
     assert not [p.name for p in site.rglob("*.so")]
-    probe = """
-import hashlib, json, sys
-from pathlib import Path
-import feedsvc.parsing as parsing, feedsvc.parsing.lines as lines
-digest = hashlib.sha256()
-for path in sorted(Path(sys.argv[1]).glob("*.txt")):
-    digest.update(repr(parsing.parse_bytes(path.read_bytes(), path.name)).encode())
-print(json.dumps({"lines": lines.__file__, "digest": digest.hexdigest()}))
-"""
-    seen = json.loads(_run(site, tmp_path, "-c", probe, str(SAMPLES)))
-    here = json.loads(subprocess.run([sys.executable, "-c", probe, str(SAMPLES)], capture_output=True, text=True,
+    seen = json.loads(_run(site, tmp_path, "-c", PROBE, str(SAMPLES)))
+    here = json.loads(subprocess.run([sys.executable, "-c", PROBE, str(SAMPLES)], capture_output=True, text=True,
                                      check=True, cwd=ROOT).stdout)
     assert seen["lines"] == str(site / "feedsvc" / "parsing" / "lines.py")
-    assert seen["digest"] == here["digest"]
+    assert seen["digest"] == here["digest"] and seen["releases"] == here["releases"] > 0
 
 
 def test_init_refuses_to_overwrite_an_offices_taxonomy(tmp_path: Path) -> None:
